@@ -1,0 +1,203 @@
+//! Account: the tenant. Holds its signing key pair (private half encrypted) and the secret its
+//! token digests are keyed with (encrypted too); the API decrypts them with the master key.
+
+use crate::{ClaimOp, DomainError, NoServices, Timestamp};
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::{Aggregate, DomainEvent};
+use serde::{Deserialize, Serialize};
+
+/// The account's key material as stored: public half in clear, secrets sealed with AES-256-GCM.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountKeys {
+    /// Ed25519 public key, 64 lowercase hex characters.
+    pub ed25519_public_key: String,
+    /// Ed25519 private seed, sealed (base64 of nonce ‖ ciphertext).
+    pub ed25519_private_key_sealed: String,
+    /// HMAC key for token digests, sealed the same way.
+    pub token_secret_sealed: String,
+}
+
+/// Commands on an account.
+#[derive(Debug, Clone)]
+pub enum AccountCommand {
+    Create {
+        id: String,
+        name: String,
+        slug: String,
+        keys: AccountKeys,
+        at: Timestamp,
+    },
+}
+
+/// Events of an account, named as Keygen names its webhook events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum AccountEvent {
+    #[serde(rename = "account.created")]
+    Created {
+        id: String,
+        name: String,
+        slug: String,
+        protected: bool,
+        keys: AccountKeys,
+        created_at: Timestamp,
+    },
+}
+
+impl DomainEvent for AccountEvent {
+    fn event_type(&self) -> String {
+        match self {
+            AccountEvent::Created { .. } => "account.created".into(),
+        }
+    }
+    fn event_version(&self) -> String {
+        "1.0".into()
+    }
+}
+
+impl AccountEvent {
+    /// Account slugs are unique across the whole server (they appear in URLs).
+    pub fn claims(&self) -> Vec<ClaimOp> {
+        match self {
+            AccountEvent::Created { slug, .. } => vec![ClaimOp::Replace {
+                scope: "account.slug".into(),
+                value: Some(slug.to_ascii_lowercase()),
+                code: "SLUG_TAKEN",
+                pointer: "/data/attributes/slug",
+            }],
+        }
+    }
+}
+
+/// The account's state as far as commands need it.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct Account {
+    pub id: Option<String>,
+    pub slug: String,
+}
+
+impl Account {
+    /// Stored as `aggregate_type`.
+    pub const TYPE_NAME: &'static str = "account";
+}
+
+/// Slugs: 1–255 of lowercase letters, digits, `-` and `_`, not UUID-shaped.
+pub fn validate_slug(slug: &str) -> Result<(), DomainError> {
+    let ok_chars = slug
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if slug.is_empty() {
+        return Err(DomainError::invalid("slug", "MISSING", "can't be blank"));
+    }
+    if slug.len() > 255
+        || !ok_chars
+        || crate::looks_like_uuid(slug)
+        || crate::is_reserved_word(slug)
+    {
+        return Err(DomainError::invalid(
+            "slug",
+            "INVALID",
+            "can only contain lowercase letters, numbers, dashes and underscores",
+        ));
+    }
+    Ok(())
+}
+
+impl Aggregate for Account {
+    const TYPE: &'static str = Self::TYPE_NAME;
+    type Command = AccountCommand;
+    type Event = AccountEvent;
+    type Error = DomainError;
+    type Services = NoServices;
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        _services: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        match command {
+            AccountCommand::Create {
+                id,
+                name,
+                slug,
+                keys,
+                at,
+            } => {
+                if self.id.is_some() {
+                    return Err(DomainError::already_exists());
+                }
+                if name.trim().is_empty() || name.len() > 255 {
+                    return Err(DomainError::invalid("name", "MISSING", "can't be blank"));
+                }
+                validate_slug(&slug)?;
+                let event = AccountEvent::Created {
+                    id,
+                    name,
+                    slug,
+                    protected: false,
+                    keys,
+                    created_at: at,
+                };
+                sink.write(event, self).await;
+                Ok(())
+            }
+        }
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        match event {
+            AccountEvent::Created { id, slug, .. } => {
+                self.id = Some(id);
+                self.slug = slug;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cqrs_es::test::TestFramework;
+
+    fn keys() -> AccountKeys {
+        AccountKeys {
+            ed25519_public_key: "ab".repeat(32),
+            ed25519_private_key_sealed: "sealed".into(),
+            token_secret_sealed: "sealed".into(),
+        }
+    }
+
+    fn create(slug: &str) -> AccountCommand {
+        AccountCommand::Create {
+            id: "a1".into(),
+            name: "Acme".into(),
+            slug: slug.into(),
+            keys: keys(),
+            at: chrono::DateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn creating_an_account_records_its_keys() {
+        TestFramework::<Account>::with(NoServices)
+            .given_no_previous_events()
+            .when(create("acme"))
+            .then_expect_events(vec![AccountEvent::Created {
+                id: "a1".into(),
+                name: "Acme".into(),
+                slug: "acme".into(),
+                protected: false,
+                keys: keys(),
+                created_at: chrono::DateTime::UNIX_EPOCH,
+            }]);
+    }
+
+    #[test]
+    fn uuid_shaped_slugs_are_refused() {
+        let result = TestFramework::<Account>::with(NoServices)
+            .given_no_previous_events()
+            .when(create("6a7562be-b302-43d2-a550-30d6026247aa"))
+            .inspect_result();
+        assert_eq!(result.unwrap_err().code, "SLUG_INVALID");
+    }
+}

@@ -1,0 +1,87 @@
+//! The one error type every aggregate returns: a broken domain rule, rendered by the API as a
+//! JSON:API error with Keygen's code.
+
+/// How the HTTP edge should answer a domain error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ErrorKind {
+    /// The resource is gone (or never was): 404.
+    NotFound,
+    /// A validation or state rule failed: 422.
+    Unprocessable,
+    /// The command conflicts with the aggregate's lifecycle (e.g. create twice): 409.
+    Conflict,
+}
+
+/// A domain rule broken by a command.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
+#[error("{code}: {detail}")]
+pub struct DomainError {
+    pub kind: ErrorKind,
+    /// Keygen's upper-snake error code, e.g. `CODE_TAKEN`.
+    pub code: String,
+    /// Human-readable detail, e.g. `has already been taken`.
+    pub detail: String,
+    /// JSON pointer into the request document, e.g. `/data/attributes/code`.
+    pub pointer: Option<String>,
+}
+
+impl DomainError {
+    /// A 422 on one attribute: the code is `<ATTRIBUTE>_<KIND>` as Keygen builds it.
+    pub fn invalid(attribute: &str, kind: &str, detail: impl Into<String>) -> Self {
+        let upper = attribute_code(attribute);
+        Self {
+            kind: ErrorKind::Unprocessable,
+            code: format!("{upper}_{kind}"),
+            detail: detail.into(),
+            pointer: Some(format!("/data/attributes/{}", camel_case(attribute))),
+        }
+    }
+
+    /// The aggregate does not exist (or was deleted).
+    pub fn not_found() -> Self {
+        Self {
+            kind: ErrorKind::NotFound,
+            code: "NOT_FOUND".into(),
+            detail: "resource not found".into(),
+            pointer: None,
+        }
+    }
+
+    /// A create command sent to an aggregate that already exists.
+    pub fn already_exists() -> Self {
+        Self {
+            kind: ErrorKind::Conflict,
+            code: "CONFLICT".into(),
+            detail: "resource already exists".into(),
+            pointer: Some("/data/id".into()),
+        }
+    }
+}
+
+fn attribute_code(attribute: &str) -> String {
+    let mut out = String::new();
+    for (i, ch) in attribute.chars().enumerate() {
+        if ch.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(ch.to_ascii_uppercase());
+    }
+    out
+}
+
+/// `distribution_strategy` → `distributionStrategy`.
+pub fn camel_case(snake: &str) -> String {
+    let mut out = String::with_capacity(snake.len());
+    let mut upper = false;
+    for ch in snake.chars() {
+        if ch == '_' {
+            upper = true;
+        } else if upper {
+            out.push(ch.to_ascii_uppercase());
+            upper = false;
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}

@@ -1,0 +1,249 @@
+//! Token: an API credential. Only its HMAC-SHA256 digest is ever stored; the raw value is shown
+//! once, in the response to the command that made it.
+
+use crate::{DomainError, NoServices, Timestamp};
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::{Aggregate, DomainEvent};
+use serde::{Deserialize, Serialize};
+
+/// Who a token speaks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenBearer {
+    /// JSON:API type of the bearer: `users`, `products`, `licenses`, `environments`.
+    pub kind: String,
+    pub id: String,
+}
+
+/// Commands on a token.
+#[derive(Debug, Clone)]
+pub enum TokenCommand {
+    Generate {
+        id: String,
+        account_id: String,
+        bearer: TokenBearer,
+        /// Keygen's `kind` attribute, e.g. `admin-token`, `product-token`.
+        kind: String,
+        digest: String,
+        name: Option<String>,
+        expiry: Option<Timestamp>,
+        permissions: Vec<String>,
+        at: Timestamp,
+    },
+    Regenerate {
+        digest: String,
+        expiry: Option<Timestamp>,
+        at: Timestamp,
+    },
+    Revoke {
+        at: Timestamp,
+    },
+}
+
+/// Events of a token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum TokenEvent {
+    #[serde(rename = "token.generated")]
+    Generated {
+        id: String,
+        account_id: String,
+        bearer: TokenBearer,
+        kind: String,
+        digest: String,
+        name: Option<String>,
+        expiry: Option<Timestamp>,
+        permissions: Vec<String>,
+        created_at: Timestamp,
+    },
+    #[serde(rename = "token.regenerated")]
+    Regenerated {
+        digest: String,
+        expiry: Option<Timestamp>,
+        updated_at: Timestamp,
+    },
+    #[serde(rename = "token.revoked")]
+    Revoked { revoked_at: Timestamp },
+}
+
+impl DomainEvent for TokenEvent {
+    fn event_type(&self) -> String {
+        match self {
+            TokenEvent::Generated { .. } => "token.generated",
+            TokenEvent::Regenerated { .. } => "token.regenerated",
+            TokenEvent::Revoked { .. } => "token.revoked",
+        }
+        .into()
+    }
+    fn event_version(&self) -> String {
+        "1.0".into()
+    }
+}
+
+/// A token's state as commands need it.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct Token {
+    pub id: Option<String>,
+    pub revoked: bool,
+}
+
+impl Token {
+    /// Stored as `aggregate_type`.
+    pub const TYPE_NAME: &'static str = "token";
+
+    fn live(&self) -> Result<(), DomainError> {
+        match (&self.id, self.revoked) {
+            (Some(_), false) => Ok(()),
+            _ => Err(DomainError::not_found()),
+        }
+    }
+}
+
+impl Aggregate for Token {
+    const TYPE: &'static str = Self::TYPE_NAME;
+    type Command = TokenCommand;
+    type Event = TokenEvent;
+    type Error = DomainError;
+    type Services = NoServices;
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        _: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        let event = match command {
+            TokenCommand::Generate {
+                id,
+                account_id,
+                bearer,
+                kind,
+                digest,
+                name,
+                expiry,
+                permissions,
+                at,
+            } => {
+                if self.id.is_some() {
+                    return Err(DomainError::already_exists());
+                }
+                if name.as_ref().is_some_and(|n| n.len() > 255) {
+                    return Err(DomainError::invalid(
+                        "name",
+                        "TOO_LONG",
+                        "is too long (maximum is 255 characters)",
+                    ));
+                }
+                crate::permissions::validate(&permissions)?;
+                TokenEvent::Generated {
+                    id,
+                    account_id,
+                    bearer,
+                    kind,
+                    digest,
+                    name,
+                    expiry,
+                    permissions,
+                    created_at: at,
+                }
+            }
+            TokenCommand::Regenerate { digest, expiry, at } => {
+                self.live()?;
+                TokenEvent::Regenerated {
+                    digest,
+                    expiry,
+                    updated_at: at,
+                }
+            }
+            TokenCommand::Revoke { at } => {
+                self.live()?;
+                TokenEvent::Revoked { revoked_at: at }
+            }
+        };
+        sink.write(event, self).await;
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        match event {
+            TokenEvent::Generated { id, .. } => self.id = Some(id),
+            TokenEvent::Regenerated { .. } => {}
+            TokenEvent::Revoked { .. } => self.revoked = true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cqrs_es::test::TestFramework;
+
+    fn generated() -> TokenEvent {
+        TokenEvent::Generated {
+            id: "t1".into(),
+            account_id: "a1".into(),
+            bearer: TokenBearer {
+                kind: "products".into(),
+                id: "p1".into(),
+            },
+            kind: "product-token".into(),
+            digest: "d1".into(),
+            name: None,
+            expiry: None,
+            permissions: vec!["*".into()],
+            created_at: chrono::DateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn a_revoked_token_cannot_be_regenerated() {
+        let at = chrono::DateTime::UNIX_EPOCH;
+        let result = TestFramework::<Token>::with(NoServices)
+            .given(vec![generated(), TokenEvent::Revoked { revoked_at: at }])
+            .when(TokenCommand::Regenerate {
+                digest: "d2".into(),
+                expiry: None,
+                at,
+            })
+            .inspect_result();
+        assert_eq!(result.unwrap_err().code, "NOT_FOUND");
+    }
+
+    #[test]
+    fn regenerating_records_the_new_digest() {
+        let at = chrono::DateTime::UNIX_EPOCH;
+        TestFramework::<Token>::with(NoServices)
+            .given(vec![generated()])
+            .when(TokenCommand::Regenerate {
+                digest: "d2".into(),
+                expiry: None,
+                at,
+            })
+            .then_expect_events(vec![TokenEvent::Regenerated {
+                digest: "d2".into(),
+                expiry: None,
+                updated_at: at,
+            }]);
+    }
+
+    #[test]
+    fn unknown_permissions_are_refused() {
+        let at = chrono::DateTime::UNIX_EPOCH;
+        let result = TestFramework::<Token>::with(NoServices)
+            .given_no_previous_events()
+            .when(TokenCommand::Generate {
+                id: "t1".into(),
+                account_id: "a1".into(),
+                bearer: TokenBearer {
+                    kind: "products".into(),
+                    id: "p1".into(),
+                },
+                kind: "product-token".into(),
+                digest: "d".into(),
+                name: None,
+                expiry: None,
+                permissions: vec!["license.fly".into()],
+                at,
+            })
+            .inspect_result();
+        assert_eq!(result.unwrap_err().code, "PERMISSIONS_NOT_ALLOWED");
+    }
+}

@@ -1,0 +1,293 @@
+//! Authentication: reading credentials the ways Keygen accepts them and resolving them to a
+//! bearer of the request's account.
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::{AccountContext, AppState};
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use projections::tokens::TokenRow;
+use std::sync::Arc;
+
+/// A credential as the request carried it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    Token(String),
+    License(String),
+    EmailPassword { email: String, password: String },
+}
+
+/// `license:<key>`, `token:<token>` or a bare token, as in Basic auth and `?auth=`.
+fn split_pair(user: &str, secret: Option<&str>) -> Credential {
+    match (user, secret) {
+        ("license", Some(key)) => Credential::License(key.to_string()),
+        ("token", Some(token)) => Credential::Token(token.to_string()),
+        (email, Some(password)) if email.contains('@') => Credential::EmailPassword {
+            email: email.to_string(),
+            password: password.to_string(),
+        },
+        (token, _) => Credential::Token(token.to_string()),
+    }
+}
+
+/// Reads the credential from `Authorization` or the `token`/`auth` query parameters.
+pub fn read_credential(parts: &Parts) -> Option<Credential> {
+    if let Some(value) = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let (scheme, rest) = value.trim().split_once(' ').unwrap_or((value.trim(), ""));
+        let rest = rest.trim();
+        return match scheme.to_ascii_lowercase().as_str() {
+            "bearer" | "token" => Some(Credential::Token(rest.to_string())),
+            "license" => Some(Credential::License(rest.to_string())),
+            "basic" => {
+                let decoded = B64
+                    .decode(rest)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .unwrap_or_default();
+                let (user, secret) = match decoded.split_once(':') {
+                    Some((u, s)) => (u.to_string(), Some(s.to_string())),
+                    None => (decoded.clone(), None),
+                };
+                Some(split_pair(
+                    &user,
+                    secret.as_deref().filter(|s| !s.is_empty()),
+                ))
+            }
+            _ => Some(Credential::Token(String::new())),
+        };
+    }
+    let query = parts.uri.query()?;
+    url_pairs(query)
+        .into_iter()
+        .find(|(k, _)| k == "auth" || k == "token")
+        .map(|(_, v)| match v.split_once(':') {
+            Some((user, secret)) => split_pair(user, Some(secret)),
+            None => Credential::Token(v),
+        })
+}
+
+fn url_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let decode = |s: &str| {
+                percent_encoding::percent_decode_str(&s.replace('+', " "))
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
+            Some((decode(k), decode(v)))
+        })
+        .collect()
+}
+
+/// Who a request speaks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bearer {
+    /// A user with role `admin` (full access to the account).
+    Admin { user_id: String },
+    /// Any other user.
+    User { user_id: String, role: String },
+    /// A product: its own resources only.
+    Product { product_id: String },
+}
+
+impl Bearer {
+    /// JSON:API type and id of the bearer.
+    pub fn reference(&self) -> (&'static str, &str) {
+        match self {
+            Bearer::Admin { user_id } | Bearer::User { user_id, .. } => ("users", user_id),
+            Bearer::Product { product_id } => ("products", product_id),
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        matches!(self, Bearer::Admin { .. })
+    }
+}
+
+/// An authenticated request: its account, bearer and the token it used.
+#[derive(Debug, Clone)]
+pub struct Auth {
+    pub account: Arc<AccountContext>,
+    pub bearer: Bearer,
+    pub token: TokenRow,
+}
+
+impl Auth {
+    /// Audit metadata stored with every event this request causes.
+    pub fn metadata(&self) -> std::collections::HashMap<String, String> {
+        let (kind, id) = self.bearer.reference();
+        let mut m = std::collections::HashMap::new();
+        m.insert("account_id".into(), self.account.row.id.clone());
+        m.insert("whodunnit_type".into(), kind.into());
+        m.insert("whodunnit_id".into(), id.into());
+        m.insert("token_id".into(), self.token.id.clone());
+        if let Ok(request_id) = crate::error::REQUEST_ID.try_with(|id| id.clone()) {
+            m.insert("request_id".into(), request_id);
+        }
+        m
+    }
+
+    /// 403 unless the bearer is an admin.
+    pub fn require_admin(&self) -> ApiResult<()> {
+        if self.bearer.is_admin() {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(
+                "bearer lacks permission to perform this action",
+            ))
+        }
+    }
+}
+
+/// The account the request is under (set by the account-scope layer).
+pub fn account_of(parts: &Parts) -> ApiResult<Arc<AccountContext>> {
+    parts
+        .extensions
+        .get::<Arc<AccountContext>>()
+        .cloned()
+        .ok_or_else(ApiError::route_not_found)
+}
+
+/// Resolves a token credential to its bearer within `account`.
+pub async fn authenticate_token(
+    state: &AppState,
+    account: &Arc<AccountContext>,
+    raw: &str,
+) -> ApiResult<Auth> {
+    if raw.is_empty() {
+        return Err(ApiError::token_invalid());
+    }
+    if uuid::Uuid::parse_str(raw).is_ok() {
+        return Err(ApiError::unauthorized(
+            "TOKEN_FORMAT_INVALID",
+            "Token format is invalid (make sure that you're providing the token value, not the token's ID)",
+        ));
+    }
+    let digest = crate::crypto::token_digest(&account.token_secret, raw);
+    let token = projections::tokens::find_by_digest(&state.db.any, &account.row.id, &digest)
+        .await?
+        .ok_or_else(ApiError::token_invalid)?;
+    if token
+        .expiry
+        .is_some_and(|expiry| expiry <= crate::state::now().timestamp_micros())
+    {
+        return Err(ApiError::unauthorized("TOKEN_EXPIRED", "Token is expired"));
+    }
+    let bearer = match token.bearer_type.as_str() {
+        "users" => {
+            let user = projections::users::find(&state.db.any, &account.row.id, &token.bearer_id)
+                .await?
+                .ok_or_else(ApiError::token_invalid)?;
+            match user.role.as_str() {
+                "admin" => Bearer::Admin { user_id: user.id },
+                _ => Bearer::User {
+                    user_id: user.id,
+                    role: user.role,
+                },
+            }
+        }
+        "products" => {
+            projections::products::find(&state.db.any, &account.row.id, &token.bearer_id)
+                .await?
+                .ok_or_else(ApiError::token_invalid)?;
+            Bearer::Product {
+                product_id: token.bearer_id.clone(),
+            }
+        }
+        _ => return Err(ApiError::token_invalid()),
+    };
+    Ok(Auth {
+        account: account.clone(),
+        bearer,
+        token,
+    })
+}
+
+/// Resolves whatever credential the request carries; email/password is only for `POST /tokens`.
+pub async fn authenticate(state: &AppState, parts: &Parts) -> ApiResult<Auth> {
+    let account = account_of(parts)?;
+    match read_credential(parts) {
+        None => Err(ApiError::token_missing()),
+        Some(Credential::Token(raw)) => authenticate_token(state, &account, &raw).await,
+        // No license of this account matches until licenses exist (issue: licenses).
+        Some(Credential::License(_)) => Err(ApiError::unauthorized(
+            "LICENSE_INVALID",
+            "License key is invalid",
+        )),
+        Some(Credential::EmailPassword { .. }) => Err(ApiError::token_invalid()),
+    }
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        authenticate(state, parts).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::Request;
+
+    fn parts(auth: Option<&str>, uri: &str) -> Parts {
+        let mut req = Request::builder().uri(uri);
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        req.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn credentials_are_read_from_every_carrier() {
+        let basic = |s: &str| format!("Basic {}", B64.encode(s));
+        assert_eq!(
+            read_credential(&parts(Some("Bearer abc"), "/")),
+            Some(Credential::Token("abc".into()))
+        );
+        assert_eq!(
+            read_credential(&parts(Some("token abc"), "/")),
+            Some(Credential::Token("abc".into()))
+        );
+        assert_eq!(
+            read_credential(&parts(Some("License K-1"), "/")),
+            Some(Credential::License("K-1".into()))
+        );
+        assert_eq!(
+            read_credential(&parts(Some(&basic("token:abc")), "/")),
+            Some(Credential::Token("abc".into()))
+        );
+        assert_eq!(
+            read_credential(&parts(Some(&basic("license:K")), "/")),
+            Some(Credential::License("K".into()))
+        );
+        assert_eq!(
+            read_credential(&parts(Some(&basic("a@b.c:pw")), "/")),
+            Some(Credential::EmailPassword {
+                email: "a@b.c".into(),
+                password: "pw".into()
+            })
+        );
+        assert_eq!(
+            read_credential(&parts(None, "/x?auth=token:abc")),
+            Some(Credential::Token("abc".into()))
+        );
+        assert_eq!(
+            read_credential(&parts(None, "/x?auth=license:K")),
+            Some(Credential::License("K".into()))
+        );
+        assert_eq!(read_credential(&parts(None, "/x")), None);
+    }
+}

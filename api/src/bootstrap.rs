@@ -1,0 +1,93 @@
+//! Creating an account with its first admin user and admin token (`keyledger setup`, and the
+//! `default` account `keyledger serve` makes on an empty store).
+
+use crate::crypto;
+use crate::error::ApiResult;
+use crate::state::{execute, now, AppState};
+use aggregates::account::AccountCommand;
+use aggregates::token::{TokenBearer, TokenCommand};
+use aggregates::user::UserCommand;
+use std::collections::HashMap;
+
+/// What setup prints: the only time the admin token is shown.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Bootstrap {
+    pub account_id: String,
+    pub account_slug: String,
+    pub admin_token: String,
+    /// Ed25519 public key, 64 hex characters: what Keygen SDKs are configured with.
+    pub public_key: String,
+}
+
+/// Creates the account, its admin and an admin token, each as a command on its aggregate.
+pub async fn create_account(
+    state: &AppState,
+    name: &str,
+    slug: &str,
+    email: &str,
+    password: &str,
+) -> ApiResult<Bootstrap> {
+    let at = now();
+    let account_id = uuid::Uuid::new_v4().to_string();
+    let keys = crypto::generate_account_keys(&state.master);
+    let public_key = keys.ed25519_public_key.clone();
+    let mut metadata = HashMap::new();
+    metadata.insert("account_id".to_string(), account_id.clone());
+    metadata.insert("whodunnit_type".to_string(), "system".to_string());
+    let create = AccountCommand::Create {
+        id: account_id.clone(),
+        name: name.into(),
+        slug: slug.into(),
+        keys,
+        at,
+    };
+    execute(
+        &state.frameworks.account,
+        &account_id,
+        create,
+        metadata.clone(),
+    )
+    .await?;
+
+    let user_id = uuid::Uuid::new_v4().to_string();
+    let user = UserCommand::Create {
+        id: user_id.clone(),
+        account_id: account_id.clone(),
+        email: email.into(),
+        password_digest: Some(crypto::hash_password(password)),
+        role: "admin".into(),
+        first_name: None,
+        last_name: None,
+        at,
+    };
+    execute(&state.frameworks.user, &user_id, user, metadata.clone()).await?;
+
+    let account = state
+        .account(&account_id)
+        .await?
+        .ok_or_else(|| crate::error::ApiError::internal("account not projected"))?;
+    let raw = crypto::generate_raw_token("admin", 32);
+    let token_id = uuid::Uuid::new_v4().to_string();
+    let token = TokenCommand::Generate {
+        id: token_id.clone(),
+        account_id: account_id.clone(),
+        bearer: TokenBearer {
+            kind: "users".into(),
+            id: user_id,
+        },
+        kind: "admin-token".into(),
+        digest: crypto::token_digest(&account.token_secret, &raw),
+        name: None,
+        expiry: None,
+        permissions: vec!["*".into()],
+        at,
+    };
+    execute(&state.frameworks.token, &token_id, token, metadata).await?;
+    Ok(Bootstrap {
+        account_id,
+        account_slug: slug.into(),
+        admin_token: raw,
+        public_key,
+    })
+}

@@ -1,0 +1,264 @@
+//! Request documents: parsed strictly, so a bad body is a 400 with a pointer and never reaches
+//! a command.
+
+use super::deep_snake;
+use crate::error::{ApiError, ApiResult, Source};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use serde_json::{json, Map, Value};
+
+/// Largest request body accepted.
+const MAX_BODY: usize = 1024 * 1024;
+
+/// A request body as Keygen reads it: JSON whatever the content type, keys snake_cased.
+#[derive(Debug, Default)]
+pub struct JsonApiBody {
+    doc: Map<String, Value>,
+}
+
+impl<S: Send + Sync> FromRequest<S> for JsonApiBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|_| {
+            ApiError::bad_request("The request body could not be read", "BODY_INVALID", None)
+        })?;
+        if bytes.len() > MAX_BODY {
+            return Err(ApiError::bad_request(
+                "The request body is too large",
+                "BODY_TOO_LARGE",
+                None,
+            ));
+        }
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self::default());
+        }
+        let value: Value = serde_json::from_slice(&bytes).map_err(|_| {
+            ApiError::bad_request(
+                "The request data was invalid (malformed JSON)",
+                "JSON_INVALID",
+                None,
+            )
+        })?;
+        let value = match value {
+            Value::Object(_) => value,
+            other => json!({ "data": other }),
+        };
+        let Value::Object(doc) = deep_snake(value) else {
+            unreachable!("wrapped above")
+        };
+        if let Some(key) = doc.keys().find(|k| !matches!(k.as_str(), "data" | "meta")) {
+            return Err(ApiError::unpermitted(format!("/{key}")));
+        }
+        Ok(Self { doc })
+    }
+}
+
+/// Keygen's name for a JSON value's type in "type mismatch" errors.
+pub fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "nil",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "float",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "hash",
+    }
+}
+
+impl JsonApiBody {
+    /// True when the request had no body (allowed on some actions).
+    pub fn is_empty(&self) -> bool {
+        self.doc.is_empty()
+    }
+
+    /// `data` of the expected resource type (plural or singular), with its attributes.
+    /// Only `type`, `id`, `attributes` and `relationships` may appear in it.
+    pub fn resource(&self, plural: &str, singular: &str) -> ApiResult<Resource> {
+        let data = match self.doc.get("data") {
+            None => {
+                return Err(ApiError::bad_request(
+                    "is missing",
+                    "PARAMETER_MISSING",
+                    Some(Source::Pointer("/data".into())),
+                ))
+            }
+            Some(Value::Object(data)) => data,
+            Some(other) => return Err(ApiError::type_mismatch("/data", type_name(other), "hash")),
+        };
+        if let Some(key) = data
+            .keys()
+            .find(|k| !matches!(k.as_str(), "type" | "id" | "attributes" | "relationships"))
+        {
+            return Err(ApiError::unpermitted(format!("/data/{key}")));
+        }
+        match data.get("type") {
+            Some(Value::String(t)) if t == plural || t == singular => {}
+            Some(Value::String(_)) => {
+                return Err(ApiError::bad_request(
+                    format!("type mismatch (expected {plural})"),
+                    "PARAMETER_INVALID",
+                    Some(Source::Pointer("/data/type".into())),
+                ))
+            }
+            Some(other) => {
+                return Err(ApiError::type_mismatch(
+                    "/data/type",
+                    type_name(other),
+                    "string",
+                ))
+            }
+            None => {
+                return Err(ApiError::bad_request(
+                    "is missing",
+                    "PARAMETER_MISSING",
+                    Some(Source::Pointer("/data/type".into())),
+                ))
+            }
+        }
+        let section = |name: &str| -> ApiResult<Map<String, Value>> {
+            match data.get(name) {
+                None | Some(Value::Null) => Ok(Map::new()),
+                Some(Value::Object(m)) => Ok(m.clone()),
+                Some(other) => Err(ApiError::type_mismatch(
+                    format!("/data/{name}"),
+                    type_name(other),
+                    "hash",
+                )),
+            }
+        };
+        Ok(Resource {
+            attributes: Attributes {
+                map: section("attributes")?,
+                base: "/data/attributes",
+            },
+            relationships: section("relationships")?,
+        })
+    }
+}
+
+/// The `data` member of a request document.
+#[derive(Debug)]
+pub struct Resource {
+    pub attributes: Attributes,
+    pub relationships: Map<String, Value>,
+}
+
+impl Resource {
+    /// Refuses any relationship (for resources that take none).
+    pub fn no_relationships(&self) -> ApiResult<()> {
+        match self.relationships.keys().next() {
+            Some(key) => Err(ApiError::unpermitted(format!(
+                "/data/relationships/{}",
+                super::case::camel(key)
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// An attribute as the request gave it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Field<T> {
+    Absent,
+    Null,
+    Value(T),
+}
+
+impl<T> Field<T> {
+    /// `Some(value)` when given, `None` when absent or null.
+    pub fn value(self) -> Option<T> {
+        match self {
+            Field::Value(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// For updates: `None` when absent, `Some(None)` when null, `Some(Some(v))` when given.
+    pub fn patch(self) -> Option<Option<T>> {
+        match self {
+            Field::Absent => None,
+            Field::Null => Some(None),
+            Field::Value(v) => Some(Some(v)),
+        }
+    }
+}
+
+/// `data.attributes`, read one typed attribute at a time.
+#[derive(Debug)]
+pub struct Attributes {
+    map: Map<String, Value>,
+    base: &'static str,
+}
+
+impl Attributes {
+    fn pointer(&self, key: &str) -> String {
+        format!("{}/{}", self.base, super::case::camel(key))
+    }
+
+    /// 400 for the first attribute not in `allowed` (snake_case names).
+    pub fn permit(&self, allowed: &[&str]) -> ApiResult<()> {
+        match self.map.keys().find(|k| !allowed.contains(&k.as_str())) {
+            Some(key) => Err(ApiError::unpermitted(self.pointer(key))),
+            None => Ok(()),
+        }
+    }
+
+    fn get<T>(
+        &self,
+        key: &str,
+        expected: &str,
+        read: impl Fn(&Value) -> Option<T>,
+    ) -> ApiResult<Field<T>> {
+        match self.map.get(key) {
+            None => Ok(Field::Absent),
+            Some(Value::Null) => Ok(Field::Null),
+            Some(value) => read(value).map(Field::Value).ok_or_else(|| {
+                ApiError::type_mismatch(self.pointer(key), type_name(value), expected)
+            }),
+        }
+    }
+
+    pub fn string(&self, key: &str) -> ApiResult<Field<String>> {
+        self.get(key, "string", |v| v.as_str().map(str::to_owned))
+    }
+
+    pub fn string_list(&self, key: &str) -> ApiResult<Field<Vec<String>>> {
+        self.get(key, "array of strings", |v| {
+            v.as_array()?
+                .iter()
+                .map(|item| item.as_str().map(str::to_owned))
+                .collect()
+        })
+    }
+
+    pub fn object(&self, key: &str) -> ApiResult<Field<Map<String, Value>>> {
+        self.get(key, "hash", |v| v.as_object().cloned())
+    }
+
+    /// An ISO-8601 timestamp.
+    pub fn timestamp(&self, key: &str) -> ApiResult<Field<aggregates::Timestamp>> {
+        let field = self.string(key)?;
+        match field {
+            Field::Value(s) => chrono::DateTime::parse_from_rfc3339(&s)
+                .map(|t| Field::Value(t.with_timezone(&chrono::Utc)))
+                .map_err(|_| {
+                    ApiError::type_mismatch(self.pointer(key), "string", "ISO-8601 timestamp")
+                }),
+            Field::Null => Ok(Field::Null),
+            Field::Absent => Ok(Field::Absent),
+        }
+    }
+
+    /// A required string: absent or null is a 400 pointing at it.
+    pub fn required_string(&self, key: &str) -> ApiResult<String> {
+        self.string(key)?.value().ok_or_else(|| {
+            ApiError::bad_request(
+                "is missing",
+                "PARAMETER_MISSING",
+                Some(Source::Pointer(self.pointer(key))),
+            )
+        })
+    }
+}

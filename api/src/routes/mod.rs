@@ -1,0 +1,81 @@
+//! The router: `/v1/ping` outside any account, everything else under `/v1/accounts/{account}`
+//! where responses are signed with the account's key.
+
+mod accounts;
+mod products;
+mod tokens;
+
+use crate::error::ApiError;
+use crate::jsonapi::MEDIA_TYPE;
+use crate::state::AppState;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde_json::{json, Value};
+
+/// The whole API.
+pub fn router(state: AppState) -> Router {
+    let account_routes = Router::new()
+        .route("/", get(accounts::show))
+        .merge(tokens::routes())
+        .merge(products::routes())
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::middleware::account_scope,
+        ));
+    Router::new()
+        .route("/v1/ping", get(ping))
+        .nest("/v1/accounts/{account}", account_routes)
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(
+            crate::middleware::request_context,
+        ))
+        .with_state(state)
+}
+
+async fn ping() -> StatusCode {
+    StatusCode::OK
+}
+
+async fn not_found() -> ApiError {
+    ApiError::route_not_found()
+}
+
+/// A JSON:API response with Keygen's media type.
+pub(crate) fn document(status: StatusCode, body: Value) -> Response {
+    let mut response = (status, axum::Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE));
+    response
+}
+
+/// `{"data": resource}` with a status.
+pub(crate) fn single(status: StatusCode, resource: Value) -> Response {
+    document(status, json!({ "data": resource }))
+}
+
+/// 201 with `Location` set to the resource's self link.
+pub(crate) fn created(resource: Value) -> Response {
+    let location = resource["links"]["self"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let mut response = single(StatusCode::CREATED, resource);
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    response
+}
+
+/// `{"data": [...], "links": {...}}`.
+pub(crate) fn list(resources: Vec<Value>, links: Value) -> Response {
+    document(StatusCode::OK, json!({ "data": resources, "links": links }))
+}
+
+/// Path of the account's collection or resource.
+pub(crate) fn account_path(account_id: &str, rest: &str) -> String {
+    format!("/v1/accounts/{account_id}/{rest}")
+}

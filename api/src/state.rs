@@ -1,0 +1,169 @@
+//! Shared state of the API: the store, one cqrs-es framework per aggregate, the master key
+//! and the cache of opened account keys.
+
+use crate::crypto::MasterKey;
+use crate::error::{ApiError, ApiResult};
+use aggregates::{
+    account::Account, product::Product, token::Token, user::User, DomainError, NoServices,
+};
+use cqrs_es::persist::PersistedEventStore;
+use cqrs_es::{Aggregate, AggregateError, CqrsFramework, Query};
+use ed25519_dalek::SigningKey;
+use projections::accounts::AccountRow;
+use projections::{InlineProjection, Projector};
+use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, RwLock};
+use store::{Database, Framework};
+
+/// One framework per aggregate type.
+pub struct Frameworks {
+    pub account: Framework<Account>,
+    pub user: Framework<User>,
+    pub token: Framework<Token>,
+    pub product: Framework<Product>,
+}
+
+fn framework<A>(db: &Database, inline: &Arc<AtomicBool>) -> Framework<A>
+where
+    A: Aggregate<Services = NoServices>,
+{
+    let inline = InlineProjection::new(Projector::new(db.clone()), inline.clone());
+    let queries: Vec<Box<dyn Query<A>>> = vec![Box::new(inline)];
+    CqrsFramework::new(
+        PersistedEventStore::new_event_store(db.event_repo()),
+        queries,
+        NoServices,
+    )
+}
+
+impl Frameworks {
+    /// Builds the frameworks; while `inline` is off, read models only move with the catch-up runner.
+    pub fn new(db: &Database, inline: &Arc<AtomicBool>) -> Self {
+        Self {
+            account: framework(db, inline),
+            user: framework(db, inline),
+            token: framework(db, inline),
+            product: framework(db, inline),
+        }
+    }
+}
+
+/// An account with its keys opened, as requests under it need them.
+pub struct AccountContext {
+    pub row: AccountRow,
+    pub signing_key: SigningKey,
+    pub token_secret: Vec<u8>,
+}
+
+impl std::fmt::Debug for AccountContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountContext")
+            .field("id", &self.row.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything handlers share.
+pub struct AppStateInner {
+    pub db: Database,
+    pub master: MasterKey,
+    pub frameworks: Frameworks,
+    /// Whether commands project their events before answering (read-your-writes).
+    pub inline_projections: Arc<AtomicBool>,
+    accounts: RwLock<HashMap<String, Arc<AccountContext>>>,
+}
+
+/// Cheap-to-clone handle on [`AppStateInner`].
+#[derive(Clone)]
+pub struct AppState(pub Arc<AppStateInner>);
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateInner;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+/// How many times a command is reloaded and retried after an optimistic-concurrency conflict.
+const CONFLICT_RETRIES: usize = 3;
+
+impl AppState {
+    pub fn new(db: Database, master: MasterKey) -> Self {
+        let inline_projections = Arc::new(AtomicBool::new(true));
+        let frameworks = Frameworks::new(&db, &inline_projections);
+        Self(Arc::new(AppStateInner {
+            db,
+            master,
+            frameworks,
+            inline_projections,
+            accounts: RwLock::new(HashMap::new()),
+        }))
+    }
+
+    /// The account addressed by id or slug, keys opened; cached after the first lookup
+    /// (accounts' keys never change).
+    pub async fn account(&self, id_or_slug: &str) -> ApiResult<Option<Arc<AccountContext>>> {
+        if let Some(hit) = self
+            .accounts
+            .read()
+            .expect("account cache poisoned")
+            .get(id_or_slug)
+        {
+            return Ok(Some(hit.clone()));
+        }
+        let Some(row) = projections::accounts::find(&self.db.any, id_or_slug).await? else {
+            return Ok(None);
+        };
+        let seed = self
+            .master
+            .open(&row.ed25519_private_key_sealed)
+            .map_err(ApiError::internal)?;
+        let seed: [u8; 32] = seed
+            .try_into()
+            .map_err(|_| ApiError::internal("sealed signing key has the wrong length"))?;
+        let token_secret = self
+            .master
+            .open(&row.token_secret_sealed)
+            .map_err(ApiError::internal)?;
+        let context = Arc::new(AccountContext {
+            signing_key: SigningKey::from_bytes(&seed),
+            token_secret,
+            row,
+        });
+        let mut cache = self.accounts.write().expect("account cache poisoned");
+        cache.insert(context.row.id.clone(), context.clone());
+        cache.insert(context.row.slug.clone(), context.clone());
+        Ok(Some(context))
+    }
+}
+
+/// Runs a command, reloading and retrying it when another writer got there first.
+pub async fn execute<A>(
+    framework: &Framework<A>,
+    aggregate_id: &str,
+    command: A::Command,
+    metadata: HashMap<String, String>,
+) -> ApiResult<()>
+where
+    A: Aggregate<Error = DomainError>,
+    A::Command: Clone,
+{
+    let mut attempt = 0;
+    loop {
+        match framework
+            .execute_with_metadata(aggregate_id, command.clone(), metadata.clone())
+            .await
+        {
+            Ok(()) => return Ok(()),
+            Err(AggregateError::AggregateConflict) if attempt < CONFLICT_RETRIES => attempt += 1,
+            Err(err) => return Err(err.into()),
+        }
+    }
+}
+
+/// "Now", truncated to the microsecond precision events and read models keep.
+pub fn now() -> aggregates::Timestamp {
+    let now = chrono::Utc::now();
+    chrono::DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}

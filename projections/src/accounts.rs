@@ -1,0 +1,71 @@
+//! The `accounts` read model.
+
+use crate::{micros, EventRef, ProjectionError};
+use aggregates::account::AccountEvent;
+use sqlx::AnyPool;
+
+/// An account row, secrets still sealed.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AccountRow {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    pub protected: i64,
+    pub ed25519_public_key: String,
+    pub ed25519_private_key_sealed: String,
+    pub token_secret_sealed: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+pub(crate) async fn apply(pool: &AnyPool, event: EventRef<'_>) -> Result<(), ProjectionError> {
+    match serde_json::from_value::<AccountEvent>(event.payload.clone())? {
+        AccountEvent::Created {
+            id,
+            name,
+            slug,
+            protected,
+            keys,
+            created_at,
+        } => {
+            sqlx::query(
+                "insert into accounts (id, slug, name, protected, ed25519_public_key, ed25519_private_key_sealed, \
+                 token_secret_sealed, created_at, updated_at, last_sequence) \
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) on conflict (id) do nothing",
+            )
+            .bind(id)
+            .bind(slug)
+            .bind(name)
+            .bind(protected as i64)
+            .bind(keys.ed25519_public_key)
+            .bind(keys.ed25519_private_key_sealed)
+            .bind(keys.token_secret_sealed)
+            .bind(micros(&created_at))
+            .bind(event.sequence)
+            .execute(pool)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+const COLUMNS: &str = "id, slug, name, protected, ed25519_public_key, ed25519_private_key_sealed, \
+    token_secret_sealed, created_at, updated_at";
+
+/// Finds an account by id or by slug (Keygen resolves `/accounts/{id-or-slug}`).
+pub async fn find(pool: &AnyPool, id_or_slug: &str) -> Result<Option<AccountRow>, ProjectionError> {
+    let sql = format!(
+        "select {COLUMNS} from accounts where id = $1 or slug = $2 order by created_at limit 1"
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(id_or_slug)
+        .bind(id_or_slug.to_lowercase())
+        .fetch_optional(pool)
+        .await?)
+}
+
+/// The oldest account, if any (the one `keyledger serve` made on an empty store).
+pub async fn first(pool: &AnyPool) -> Result<Option<AccountRow>, ProjectionError> {
+    let sql = format!("select {COLUMNS} from accounts order by created_at limit 1");
+    Ok(sqlx::query_as(&sql).fetch_optional(pool).await?)
+}

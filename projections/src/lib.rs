@@ -1,0 +1,76 @@
+//! Read models: one relational table per resource, derived from the event store alone.
+//!
+//! Every event reaches [`Projector::apply`] twice in the normal course of things — inline right
+//! after its commit (read-your-writes) and again from the catch-up runner over the global feed —
+//! so each apply is idempotent: rows remember the last sequence applied and ignore older events.
+
+pub mod accounts;
+mod inline;
+pub mod page;
+pub mod products;
+mod runner;
+pub mod tokens;
+pub mod users;
+
+pub use inline::InlineProjection;
+pub use page::{ListOrder, Page, PageRequest};
+pub use runner::{catch_up, rebuild, run_catch_up, CATCH_UP_CHECKPOINT, DEFAULT_INTERVAL};
+
+use store::{Database, StoreError};
+
+/// Microseconds since the epoch: how projections store time.
+pub fn micros(ts: &aggregates::Timestamp) -> i64 {
+    ts.timestamp_micros()
+}
+
+/// Turns stored microseconds back into a timestamp.
+pub fn from_micros(us: i64) -> aggregates::Timestamp {
+    chrono::DateTime::from_timestamp_micros(us).unwrap_or_default()
+}
+
+/// Failures while projecting or querying.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("event payload is unreadable: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// The facts of one stored event a projection needs.
+#[derive(Debug, Clone, Copy)]
+pub struct EventRef<'a> {
+    pub aggregate_type: &'a str,
+    pub aggregate_id: &'a str,
+    pub sequence: i64,
+    pub payload: &'a serde_json::Value,
+}
+
+/// Applies events to every read model.
+#[derive(Clone, Debug)]
+pub struct Projector {
+    db: Database,
+}
+
+impl Projector {
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+
+    /// Applies one event to the table of its aggregate type; unknown types are skipped.
+    pub async fn apply(&self, event: EventRef<'_>) -> Result<(), ProjectionError> {
+        let pool = &self.db.any;
+        match event.aggregate_type {
+            aggregates::account::Account::TYPE_NAME => accounts::apply(pool, event).await,
+            aggregates::user::User::TYPE_NAME => users::apply(pool, event).await,
+            aggregates::token::Token::TYPE_NAME => tokens::apply(pool, event).await,
+            aggregates::product::Product::TYPE_NAME => products::apply(pool, event).await,
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Every read-model table, in the order a rebuild empties them.
+pub const TABLES: &[&str] = &["accounts", "users", "tokens", "products"];

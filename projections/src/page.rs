@@ -1,0 +1,41 @@
+//! Paging and ordering of list queries (Keygen: newest first, `limit` or `page[number]`).
+
+/// Sort direction by creation time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ListOrder {
+    #[default]
+    NewestFirst,
+    OldestFirst,
+}
+
+impl ListOrder {
+    /// The SQL `order by` clause for a table with `created_at` and `id`.
+    pub fn sql(self) -> &'static str {
+        match self {
+            ListOrder::NewestFirst => "order by created_at desc, id desc",
+            ListOrder::OldestFirst => "order by created_at asc, id asc",
+        }
+    }
+}
+
+/// Which slice of a list is wanted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    /// 1-based page number; `None` in `limit` mode.
+    pub number: Option<i64>,
+    pub size: i64,
+    pub order: ListOrder,
+}
+
+impl PageRequest {
+    pub fn offset(&self) -> i64 {
+        (self.number.unwrap_or(1) - 1) * self.size
+    }
+}
+
+/// A slice of a list and the total it came from.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+}

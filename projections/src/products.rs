@@ -1,0 +1,157 @@
+//! The `products` read model. Deleted products stay as tombstone rows (so a replayed
+//! `product.created` cannot bring one back) and are filtered from every query.
+
+use crate::{micros, EventRef, Page, PageRequest, ProjectionError};
+use aggregates::product::{ProductAttributes, ProductEvent};
+use sqlx::AnyPool;
+
+/// A product row; list-valued attributes are JSON text.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ProductRow {
+    pub id: String,
+    pub account_id: String,
+    pub name: String,
+    pub code: Option<String>,
+    pub distribution_strategy: String,
+    pub url: Option<String>,
+    pub platforms: Option<String>,
+    pub permissions: String,
+    pub metadata: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+struct Encoded {
+    platforms: Option<String>,
+    permissions: String,
+    metadata: String,
+}
+
+fn encode(a: &ProductAttributes) -> Result<Encoded, serde_json::Error> {
+    Ok(Encoded {
+        platforms: a
+            .platforms
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()?,
+        permissions: serde_json::to_string(&a.permissions)?,
+        metadata: serde_json::to_string(&a.metadata)?,
+    })
+}
+
+pub(crate) async fn apply(pool: &AnyPool, event: EventRef<'_>) -> Result<(), ProjectionError> {
+    match serde_json::from_value::<ProductEvent>(event.payload.clone())? {
+        ProductEvent::Created {
+            id,
+            account_id,
+            attributes: a,
+            created_at,
+        } => {
+            let e = encode(&a)?;
+            sqlx::query(
+                "insert into products (id, account_id, name, code, distribution_strategy, url, platforms, \
+                 permissions, metadata, created_at, updated_at, last_sequence) \
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) on conflict (id) do nothing",
+            )
+            .bind(id)
+            .bind(account_id)
+            .bind(a.name)
+            .bind(a.code)
+            .bind(a.distribution_strategy)
+            .bind(a.url)
+            .bind(e.platforms)
+            .bind(e.permissions)
+            .bind(e.metadata)
+            .bind(micros(&created_at))
+            .bind(event.sequence)
+            .execute(pool)
+            .await?;
+        }
+        ProductEvent::Updated {
+            attributes: a,
+            updated_at,
+            ..
+        } => {
+            let e = encode(&a)?;
+            sqlx::query(
+                "update products set name = $1, code = $2, distribution_strategy = $3, url = $4, platforms = $5, \
+                 permissions = $6, metadata = $7, updated_at = $8, last_sequence = $9 \
+                 where id = $10 and last_sequence < $9",
+            )
+            .bind(a.name)
+            .bind(a.code)
+            .bind(a.distribution_strategy)
+            .bind(a.url)
+            .bind(e.platforms)
+            .bind(e.permissions)
+            .bind(e.metadata)
+            .bind(micros(&updated_at))
+            .bind(event.sequence)
+            .bind(event.aggregate_id)
+            .execute(pool)
+            .await?;
+        }
+        ProductEvent::Deleted { deleted_at, .. } => {
+            sqlx::query(
+                "update products set deleted_at = $1, updated_at = $1, last_sequence = $2 \
+                 where id = $3 and last_sequence < $2",
+            )
+            .bind(micros(&deleted_at))
+            .bind(event.sequence)
+            .bind(event.aggregate_id)
+            .execute(pool)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+const COLUMNS: &str =
+    "id, account_id, name, code, distribution_strategy, url, platforms, permissions, \
+    metadata, created_at, updated_at";
+
+/// A live product of the account by id or by code (oldest match wins, as in Keygen).
+pub async fn find(
+    pool: &AnyPool,
+    account_id: &str,
+    id_or_code: &str,
+) -> Result<Option<ProductRow>, ProjectionError> {
+    let sql = format!(
+        "select {COLUMNS} from products where account_id = $1 and deleted_at is null \
+         and (id = $2 or lower(code) = $3) order by created_at limit 1"
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(account_id)
+        .bind(id_or_code)
+        .bind(id_or_code.to_lowercase())
+        .fetch_optional(pool)
+        .await?)
+}
+
+/// Live products of the account; `only` restricts the list to one product (a product bearer).
+pub async fn list(
+    pool: &AnyPool,
+    account_id: &str,
+    only: Option<&str>,
+    page: PageRequest,
+) -> Result<Page<ProductRow>, ProjectionError> {
+    let filter = "account_id = $1 and deleted_at is null and ($2 = '' or id = $2)";
+    let only = only.unwrap_or("");
+    let sql = format!(
+        "select {COLUMNS} from products where {filter} {} limit $3 offset $4",
+        page.order.sql()
+    );
+    let items = sqlx::query_as(&sql)
+        .bind(account_id)
+        .bind(only)
+        .bind(page.size)
+        .bind(page.offset())
+        .fetch_all(pool)
+        .await?;
+    let total: i64 = sqlx::query_scalar(&format!("select count(*) from products where {filter}"))
+        .bind(account_id)
+        .bind(only)
+        .fetch_one(pool)
+        .await?;
+    Ok(Page { items, total })
+}

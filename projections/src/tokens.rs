@@ -1,0 +1,150 @@
+//! The `tokens` read model: digests only, never raw tokens.
+
+use crate::{micros, EventRef, Page, PageRequest, ProjectionError};
+use aggregates::token::TokenEvent;
+use sqlx::AnyPool;
+
+/// A live (unrevoked) token row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TokenRow {
+    pub id: String,
+    pub account_id: String,
+    pub bearer_type: String,
+    pub bearer_id: String,
+    pub kind: String,
+    pub digest: String,
+    pub name: Option<String>,
+    pub expiry: Option<i64>,
+    pub permissions: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+pub(crate) async fn apply(pool: &AnyPool, event: EventRef<'_>) -> Result<(), ProjectionError> {
+    match serde_json::from_value::<TokenEvent>(event.payload.clone())? {
+        TokenEvent::Generated {
+            id,
+            account_id,
+            bearer,
+            kind,
+            digest,
+            name,
+            expiry,
+            permissions,
+            created_at,
+        } => {
+            sqlx::query(
+                "insert into tokens (id, account_id, bearer_type, bearer_id, kind, digest, name, expiry, \
+                 permissions, created_at, updated_at, last_sequence) \
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) on conflict (id) do nothing",
+            )
+            .bind(id)
+            .bind(account_id)
+            .bind(bearer.kind)
+            .bind(bearer.id)
+            .bind(kind)
+            .bind(digest)
+            .bind(name)
+            .bind(expiry.as_ref().map(micros))
+            .bind(serde_json::to_string(&permissions)?)
+            .bind(micros(&created_at))
+            .bind(event.sequence)
+            .execute(pool)
+            .await?;
+        }
+        TokenEvent::Regenerated {
+            digest,
+            expiry,
+            updated_at,
+        } => {
+            sqlx::query(
+                "update tokens set digest = $1, expiry = $2, updated_at = $3, last_sequence = $4 \
+                 where id = $5 and last_sequence < $4",
+            )
+            .bind(digest)
+            .bind(expiry.as_ref().map(micros))
+            .bind(micros(&updated_at))
+            .bind(event.sequence)
+            .bind(event.aggregate_id)
+            .execute(pool)
+            .await?;
+        }
+        TokenEvent::Revoked { revoked_at } => {
+            sqlx::query(
+                "update tokens set revoked_at = $1, updated_at = $1, last_sequence = $2 \
+                 where id = $3 and last_sequence < $2",
+            )
+            .bind(micros(&revoked_at))
+            .bind(event.sequence)
+            .bind(event.aggregate_id)
+            .execute(pool)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+const COLUMNS: &str =
+    "id, account_id, bearer_type, bearer_id, kind, digest, name, expiry, permissions, created_at, updated_at";
+
+/// The live token of the account with this digest.
+pub async fn find_by_digest(
+    pool: &AnyPool,
+    account_id: &str,
+    digest: &str,
+) -> Result<Option<TokenRow>, ProjectionError> {
+    let sql = format!(
+        "select {COLUMNS} from tokens where account_id = $1 and digest = $2 and revoked_at is null"
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(account_id)
+        .bind(digest)
+        .fetch_optional(pool)
+        .await?)
+}
+
+/// A live token of the account by id.
+pub async fn find(
+    pool: &AnyPool,
+    account_id: &str,
+    id: &str,
+) -> Result<Option<TokenRow>, ProjectionError> {
+    let sql = format!(
+        "select {COLUMNS} from tokens where account_id = $1 and id = $2 and revoked_at is null"
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(account_id)
+        .bind(id)
+        .fetch_optional(pool)
+        .await?)
+}
+
+/// Live tokens of the account, optionally only those of one bearer.
+pub async fn list(
+    pool: &AnyPool,
+    account_id: &str,
+    bearer: Option<(&str, &str)>,
+    page: PageRequest,
+) -> Result<Page<TokenRow>, ProjectionError> {
+    let (bearer_type, bearer_id) = bearer.unwrap_or(("", ""));
+    let filter = "account_id = $1 and revoked_at is null and ($2 = '' or (bearer_type = $2 and bearer_id = $3))";
+    let sql = format!(
+        "select {COLUMNS} from tokens where {filter} {} limit $4 offset $5",
+        page.order.sql()
+    );
+    let items = sqlx::query_as(&sql)
+        .bind(account_id)
+        .bind(bearer_type)
+        .bind(bearer_id)
+        .bind(page.size)
+        .bind(page.offset())
+        .fetch_all(pool)
+        .await?;
+    let total: i64 = sqlx::query_scalar(&format!("select count(*) from tokens where {filter}"))
+        .bind(account_id)
+        .bind(bearer_type)
+        .bind(bearer_id)
+        .fetch_one(pool)
+        .await?;
+    Ok(Page { items, total })
+}

@@ -1,0 +1,186 @@
+//! Keyledger's composition root: configuration, opening the store, the master key, and
+//! running the API with its background runners. `src/main.rs` is the CLI over this.
+
+use api::crypto::MasterKey;
+use api::AppState;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use store::{Backend, Database};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// The embedded default: a SQLite file in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://keyledger.db";
+
+/// Failures while starting up.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Crypto(#[from] api::crypto::CryptoError),
+    #[error("KEYLEDGER_SECRET_KEY is required with PostgreSQL (64 hex characters)")]
+    SecretKeyRequired,
+    #[error("secret key file {path}: {source}")]
+    SecretKeyFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Api(String),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Projection(#[from] projections::ProjectionError),
+}
+
+/// Connects to the store and applies its migrations.
+pub async fn open_store(database_url: &str) -> Result<Database, StartError> {
+    let db = Database::connect(database_url).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+/// The file the generated secret key lives in: beside the SQLite database.
+fn secret_key_path(database_url: &str) -> PathBuf {
+    let path = database_url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or(path);
+    PathBuf::from(format!("{path}.secret-key"))
+}
+
+/// The master key: from `KEYLEDGER_SECRET_KEY` when given; with SQLite and none given, read
+/// from (or generated into) a 0600 file beside the database; with PostgreSQL, required.
+pub fn master_key(
+    secret_key: Option<&str>,
+    database_url: &str,
+    backend: Backend,
+) -> Result<MasterKey, StartError> {
+    if let Some(hex_key) = secret_key.filter(|k| !k.is_empty()) {
+        return Ok(MasterKey::from_hex(hex_key)?);
+    }
+    if backend == Backend::Postgres {
+        return Err(StartError::SecretKeyRequired);
+    }
+    let path = secret_key_path(database_url);
+    let file_err = |source| StartError::SecretKeyFile {
+        path: path.clone(),
+        source,
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(existing) => {
+            tracing::info!(path = %path.display(), "using the secret key stored beside the database");
+            Ok(MasterKey::from_hex(&existing)?)
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            let generated = MasterKey::generate_hex();
+            write_private_file(&path, &generated).map_err(file_err)?;
+            tracing::warn!(
+                path = %path.display(),
+                "KEYLEDGER_SECRET_KEY not set: generated a secret key into this file (mode 0600); keep it with the database"
+            );
+            Ok(MasterKey::from_hex(&generated)?)
+        }
+        Err(err) => Err(file_err(err)),
+    }
+}
+
+fn write_private_file(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()
+}
+
+/// Opens the store and builds the API state.
+pub async fn build_state(
+    database_url: &str,
+    secret_key: Option<&str>,
+) -> Result<AppState, StartError> {
+    let db = open_store(database_url).await?;
+    let master = master_key(secret_key, database_url, db.backend)?;
+    Ok(AppState::new(db, master))
+}
+
+/// A running server: its address and the switch that stops it.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    shutdown: watch::Sender<bool>,
+    handle: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, finishes in-flight requests and the background runners.
+    pub async fn stop(self) -> std::io::Result<()> {
+        let _ = self.shutdown.send(true);
+        self.handle
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    }
+
+    /// Waits until the server has stopped (after a shutdown was requested elsewhere).
+    pub async fn wait(self) -> std::io::Result<()> {
+        self.handle
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    }
+
+    /// A handle that stops the server when `true` is sent.
+    pub fn shutdown_handle(&self) -> watch::Sender<bool> {
+        self.shutdown.clone()
+    }
+}
+
+/// Serves the API on `listener` with the projection catch-up runner beside it.
+pub fn start(state: AppState, listener: TcpListener) -> Result<Running, StartError> {
+    let addr = listener.local_addr()?;
+    let (shutdown, rx) = watch::channel(false);
+    let runner = tokio::spawn(projections::run_catch_up(
+        state.db.clone(),
+        projections::DEFAULT_INTERVAL,
+        rx.clone(),
+    ));
+    let app = api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let mut stop = rx;
+    let handle = tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|stopped| *stopped).await;
+            })
+            .await;
+        let _ = runner.await;
+        served
+    });
+    Ok(Running {
+        addr,
+        state,
+        shutdown,
+        handle,
+    })
+}
+
+/// Creates the `default` account when the store has none, returning what to print.
+pub async fn ensure_default_account(
+    state: &AppState,
+) -> Result<Option<api::bootstrap::Bootstrap>, StartError> {
+    if projections::accounts::first(&state.db.any).await?.is_some() {
+        return Ok(None);
+    }
+    let password = hex::encode(rand::random::<[u8; 16]>());
+    let created = api::bootstrap::create_account(
+        state,
+        "Default",
+        "default",
+        "admin@keyledger.local",
+        &password,
+    )
+    .await
+    .map_err(|e| StartError::Api(e.error.detail))?;
+    Ok(Some(created))
+}

@@ -1,0 +1,17 @@
+//! Everything that touches the event store: connecting to PostgreSQL or SQLite, migrations,
+//! the event repository cqrs-es commits through (with uniqueness claims in the same
+//! transaction), the global feed and projection checkpoints.
+
+mod claims;
+mod database;
+mod feed;
+mod repo;
+
+pub use claims::ClaimConflict;
+pub use database::{Backend, Database, StoreError};
+pub use feed::{FeedEvent, FeedPosition};
+pub use repo::EventRepo;
+
+/// The cqrs-es framework for aggregate `A` over Keyledger's store.
+pub type Framework<A> =
+    cqrs_es::CqrsFramework<A, cqrs_es::persist::PersistedEventStore<EventRepo, A>>;

@@ -1,0 +1,192 @@
+//! The event repository cqrs-es commits through. Reads are delegated to postgres-es and
+//! sqlite-es; `persist` is our own, because the uniqueness claims an event makes must be
+//! written in the same transaction as the event, and those crates open their transaction
+//! internally.
+
+use crate::claims::{self, ClaimStatement};
+use crate::Database;
+use cqrs_es::persist::{
+    PersistedEventRepository, PersistenceError, ReplayStream, SerializedEvent, SerializedSnapshot,
+};
+use cqrs_es::Aggregate;
+use postgres_es::PostgresEventRepository;
+use serde_json::Value;
+use sqlite_es::SqliteEventRepository;
+
+const INSERT_EVENT: &str = "insert into events \
+    (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+    values ($1, $2, $3, $4, $5, $6, $7)";
+
+enum Reader {
+    Postgres(PostgresEventRepository),
+    Sqlite(SqliteEventRepository),
+}
+
+/// Keyledger's `PersistedEventRepository`, one type for both backends.
+pub struct EventRepo {
+    db: Database,
+    reader: Reader,
+}
+
+impl EventRepo {
+    pub(crate) fn new(db: Database) -> Self {
+        let reader = match (&db.pg, &db.sqlite) {
+            (Some(pg), _) => Reader::Postgres(PostgresEventRepository::new(pg.clone())),
+            (_, Some(sqlite)) => Reader::Sqlite(SqliteEventRepository::new(sqlite.clone())),
+            _ => unreachable!("a database always has one typed pool"),
+        };
+        Self { db, reader }
+    }
+}
+
+fn unknown(err: impl std::error::Error + Send + Sync + 'static) -> PersistenceError {
+    PersistenceError::UnknownError(Box::new(err))
+}
+
+fn from_sqlx(err: sqlx::Error) -> PersistenceError {
+    match err {
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+            PersistenceError::ConnectionError(Box::new(err))
+        }
+        other => unknown(other),
+    }
+}
+
+/// A unique violation on the events primary key means another writer took this sequence.
+fn event_insert_error(err: sqlx::Error) -> PersistenceError {
+    match &err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            PersistenceError::OptimisticLockError
+        }
+        _ => from_sqlx(err),
+    }
+}
+
+/// Runs the events and their claims in one transaction on either typed pool.
+macro_rules! persist_in_transaction {
+    ($pool:expr, $events:expr, $statements:expr) => {{
+        let mut tx = $pool.begin().await.map_err(from_sqlx)?;
+        let (aggregate_type, aggregate_id) = match $events.first() {
+            Some(e) => (e.aggregate_type.clone(), e.aggregate_id.clone()),
+            None => return Ok(()),
+        };
+        for e in $events {
+            sqlx::query(INSERT_EVENT)
+                .bind(&e.aggregate_type)
+                .bind(&e.aggregate_id)
+                .bind(e.sequence as i64)
+                .bind(&e.event_type)
+                .bind(&e.event_version)
+                .bind(&e.payload)
+                .bind(&e.metadata)
+                .execute(&mut *tx)
+                .await
+                .map_err(event_insert_error)?;
+        }
+        for statement in $statements {
+            let result = match &statement {
+                ClaimStatement::ReleaseScope { scope } => {
+                    sqlx::query(claims::RELEASE_SCOPE)
+                        .bind(scope)
+                        .bind(&aggregate_type)
+                        .bind(&aggregate_id)
+                        .execute(&mut *tx)
+                        .await
+                }
+                ClaimStatement::Insert { scope, value, .. } => {
+                    sqlx::query(claims::INSERT)
+                        .bind(scope)
+                        .bind(value)
+                        .bind(&aggregate_type)
+                        .bind(&aggregate_id)
+                        .execute(&mut *tx)
+                        .await
+                }
+                ClaimStatement::ReleaseAll => {
+                    sqlx::query(claims::RELEASE_ALL)
+                        .bind(&aggregate_type)
+                        .bind(&aggregate_id)
+                        .execute(&mut *tx)
+                        .await
+                }
+            };
+            match (result, &statement) {
+                (Ok(_), _) => {}
+                (Err(sqlx::Error::Database(db)), ClaimStatement::Insert { conflict, .. })
+                    if db.is_unique_violation() =>
+                {
+                    return Err(unknown(conflict.clone()));
+                }
+                (Err(err), _) => return Err(from_sqlx(err)),
+            }
+        }
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(())
+    }};
+}
+
+impl PersistedEventRepository for EventRepo {
+    async fn get_events<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<Vec<SerializedEvent>, PersistenceError> {
+        match &self.reader {
+            Reader::Postgres(r) => r.get_events::<A>(aggregate_id).await,
+            Reader::Sqlite(r) => r.get_events::<A>(aggregate_id).await,
+        }
+    }
+
+    async fn get_last_events<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+        last_sequence: usize,
+    ) -> Result<Vec<SerializedEvent>, PersistenceError> {
+        match &self.reader {
+            Reader::Postgres(r) => r.get_last_events::<A>(aggregate_id, last_sequence).await,
+            Reader::Sqlite(r) => r.get_last_events::<A>(aggregate_id, last_sequence).await,
+        }
+    }
+
+    /// Snapshots are not used: cqrs-es 0.5 double-applies events when it writes them.
+    async fn get_snapshot<A: Aggregate>(
+        &self,
+        _aggregate_id: &str,
+    ) -> Result<Option<SerializedSnapshot>, PersistenceError> {
+        Ok(None)
+    }
+
+    async fn persist<A: Aggregate>(
+        &self,
+        events: &[SerializedEvent],
+        snapshot_update: Option<(String, Value, usize)>,
+    ) -> Result<(), PersistenceError> {
+        if snapshot_update.is_some() {
+            return Err(unknown(std::io::Error::other(
+                "snapshot stores are not supported",
+            )));
+        }
+        let statements = claims::statements(events)?;
+        match (&self.db.pg, &self.db.sqlite) {
+            (Some(pool), _) => persist_in_transaction!(pool, events, statements),
+            (_, Some(pool)) => persist_in_transaction!(pool, events, statements),
+            _ => unreachable!("a database always has one typed pool"),
+        }
+    }
+
+    async fn stream_events<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<ReplayStream, PersistenceError> {
+        match &self.reader {
+            Reader::Postgres(r) => r.stream_events::<A>(aggregate_id).await,
+            Reader::Sqlite(r) => r.stream_events::<A>(aggregate_id).await,
+        }
+    }
+
+    async fn stream_all_events<A: Aggregate>(&self) -> Result<ReplayStream, PersistenceError> {
+        match &self.reader {
+            Reader::Postgres(r) => r.stream_all_events::<A>().await,
+            Reader::Sqlite(r) => r.stream_all_events::<A>().await,
+        }
+    }
+}
