@@ -22,10 +22,7 @@ pub enum StartError {
     #[error("KEYLEDGER_SECRET_KEY is required with PostgreSQL (64 hex characters)")]
     SecretKeyRequired,
     #[error("secret key file {path}: {source}")]
-    SecretKeyFile {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    SecretKeyFile { path: PathBuf, source: std::io::Error },
     #[error("{0}")]
     Api(String),
     #[error(transparent)]
@@ -52,11 +49,7 @@ fn secret_key_path(database_url: &str) -> PathBuf {
 
 /// The master key: from `KEYLEDGER_SECRET_KEY` when given; with SQLite and none given, read
 /// from (or generated into) a 0600 file beside the database; with PostgreSQL, required.
-pub fn master_key(
-    secret_key: Option<&str>,
-    database_url: &str,
-    backend: Backend,
-) -> Result<MasterKey, StartError> {
+pub fn master_key(secret_key: Option<&str>, database_url: &str, backend: Backend) -> Result<MasterKey, StartError> {
     if let Some(hex_key) = secret_key.filter(|k| !k.is_empty()) {
         return Ok(MasterKey::from_hex(hex_key)?);
     }
@@ -98,10 +91,7 @@ fn write_private_file(path: &std::path::Path, contents: &str) -> std::io::Result
 }
 
 /// Opens the store and builds the API state.
-pub async fn build_state(
-    database_url: &str,
-    secret_key: Option<&str>,
-) -> Result<AppState, StartError> {
+pub async fn build_state(database_url: &str, secret_key: Option<&str>) -> Result<AppState, StartError> {
     let db = open_store(database_url).await?;
     let master = master_key(secret_key, database_url, db.backend)?;
     Ok(AppState::new(db, master))
@@ -119,16 +109,12 @@ impl Running {
     /// Stops accepting, finishes in-flight requests and the background runners.
     pub async fn stop(self) -> std::io::Result<()> {
         let _ = self.shutdown.send(true);
-        self.handle
-            .await
-            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+        self.handle.await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
     }
 
     /// Waits until the server has stopped (after a shutdown was requested elsewhere).
     pub async fn wait(self) -> std::io::Result<()> {
-        self.handle
-            .await
-            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+        self.handle.await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
     }
 
     /// A handle that stops the server when `true` is sent.
@@ -139,13 +125,22 @@ impl Running {
 
 /// Serves the API on `listener` with the projection catch-up runner beside it.
 pub fn start(state: AppState, listener: TcpListener) -> Result<Running, StartError> {
+    start_with(state, listener, true)
+}
+
+/// Serves the API; `catch_up_runner` off leaves read models to the inline path alone (tests
+/// that prove the runner's work drive it by hand).
+pub fn start_with(state: AppState, listener: TcpListener, catch_up_runner: bool) -> Result<Running, StartError> {
     let addr = listener.local_addr()?;
     let (shutdown, rx) = watch::channel(false);
-    let runner = tokio::spawn(projections::run_catch_up(
-        state.db.clone(),
-        projections::DEFAULT_INTERVAL,
-        rx.clone(),
-    ));
+    let runner = tokio::spawn({
+        let (db, rx) = (state.db.clone(), rx.clone());
+        async move {
+            if catch_up_runner {
+                projections::run_catch_up(db, projections::DEFAULT_INTERVAL, rx).await;
+            }
+        }
+    });
     let app = api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let mut stop = rx;
     let handle = tokio::spawn(async move {
@@ -166,21 +161,13 @@ pub fn start(state: AppState, listener: TcpListener) -> Result<Running, StartErr
 }
 
 /// Creates the `default` account when the store has none, returning what to print.
-pub async fn ensure_default_account(
-    state: &AppState,
-) -> Result<Option<api::bootstrap::Bootstrap>, StartError> {
+pub async fn ensure_default_account(state: &AppState) -> Result<Option<api::bootstrap::Bootstrap>, StartError> {
     if projections::accounts::first(&state.db.any).await?.is_some() {
         return Ok(None);
     }
     let password = hex::encode(rand::random::<[u8; 16]>());
-    let created = api::bootstrap::create_account(
-        state,
-        "Default",
-        "default",
-        "admin@keyledger.local",
-        &password,
-    )
-    .await
-    .map_err(|e| StartError::Api(e.error.detail))?;
+    let created = api::bootstrap::create_account(state, "Default", "default", "admin@keyledger.local", &password)
+        .await
+        .map_err(|e| StartError::Api(e.error.detail))?;
     Ok(Some(created))
 }

@@ -1,9 +1,7 @@
 //! The `keyledger` command: serve, setup, migrate, projections rebuild, bench.
 
 use clap::{Parser, Subcommand};
-use keyledger::{
-    build_state, ensure_default_account, open_store, start, StartError, DEFAULT_DATABASE_URL,
-};
+use keyledger::{build_state, ensure_default_account, open_store, start, StartError, DEFAULT_DATABASE_URL};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -17,12 +15,7 @@ struct Cli {
     #[arg(long, env = "KEYLEDGER_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
     database_url: String,
     /// 64 hex characters sealing account keys; generated beside a SQLite database when unset.
-    #[arg(
-        long,
-        env = "KEYLEDGER_SECRET_KEY",
-        hide_env_values = true,
-        global = true
-    )]
+    #[arg(long, env = "KEYLEDGER_SECRET_KEY", hide_env_values = true, global = true)]
     secret_key: Option<String>,
     #[command(subcommand)]
     command: Command,
@@ -80,8 +73,7 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             s.recv().await;
         }
     };
@@ -122,18 +114,9 @@ async fn run(cli: Cli) -> Result<(), StartError> {
             let state = build_state(&cli.database_url, cli.secret_key.as_deref()).await?;
             let created = api::bootstrap::create_account(&state, &name, &slug, &email, &password)
                 .await
-                .map_err(|e| {
-                    StartError::Api(format!(
-                        "{}: {}",
-                        e.error.code.unwrap_or_default(),
-                        e.error.detail
-                    ))
-                })?;
+                .map_err(|e| StartError::Api(format!("{}: {}", e.error.code.unwrap_or_default(), e.error.detail)))?;
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string(&created).expect("bootstrap serializes")
-                );
+                println!("{}", serde_json::to_string(&created).expect("bootstrap serializes"));
             } else {
                 println!(
                     "account id:  {}\nadmin token: {}\npublic key:  {}",

@@ -20,17 +20,12 @@ pub enum ClaimOp {
 }
 
 /// The claims made by a stored event, found by aggregate type; unknown types make none.
-pub fn claims_for(
-    aggregate_type: &str,
-    payload: &Value,
-) -> Result<Vec<ClaimOp>, serde_json::Error> {
+pub fn claims_for(aggregate_type: &str, payload: &Value) -> Result<Vec<ClaimOp>, serde_json::Error> {
     Ok(match aggregate_type {
         crate::account::Account::TYPE_NAME => {
             serde_json::from_value::<crate::account::AccountEvent>(payload.clone())?.claims()
         }
-        crate::user::User::TYPE_NAME => {
-            serde_json::from_value::<crate::user::UserEvent>(payload.clone())?.claims()
-        }
+        crate::user::User::TYPE_NAME => serde_json::from_value::<crate::user::UserEvent>(payload.clone())?.claims(),
         crate::product::Product::TYPE_NAME => {
             serde_json::from_value::<crate::product::ProductEvent>(payload.clone())?.claims()
         }

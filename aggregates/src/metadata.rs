@@ -17,9 +17,7 @@ pub fn validate(metadata: &Map<String, Value>) -> Result<(), DomainError> {
     if depth(metadata) > MAX_DEPTH {
         return Err(too_long("too deeply nested (maximum depth is 4)"));
     }
-    let bytes = serde_json::to_vec(metadata)
-        .map(|b| b.len())
-        .unwrap_or(usize::MAX);
+    let bytes = serde_json::to_vec(metadata).map(|b| b.len()).unwrap_or(usize::MAX);
     if bytes > MAX_BYTES {
         return Err(too_long("too large (maximum is 16 KiB)"));
     }

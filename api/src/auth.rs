@@ -34,11 +34,7 @@ fn split_pair(user: &str, secret: Option<&str>) -> Credential {
 
 /// Reads the credential from `Authorization` or the `token`/`auth` query parameters.
 pub fn read_credential(parts: &Parts) -> Option<Credential> {
-    if let Some(value) = parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
+    if let Some(value) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         let (scheme, rest) = value.trim().split_once(' ').unwrap_or((value.trim(), ""));
         let rest = rest.trim();
         return match scheme.to_ascii_lowercase().as_str() {
@@ -54,10 +50,7 @@ pub fn read_credential(parts: &Parts) -> Option<Credential> {
                     Some((u, s)) => (u.to_string(), Some(s.to_string())),
                     None => (decoded.clone(), None),
                 };
-                Some(split_pair(
-                    &user,
-                    secret.as_deref().filter(|s| !s.is_empty()),
-                ))
+                Some(split_pair(&user, secret.as_deref().filter(|s| !s.is_empty())))
             }
             _ => Some(Credential::Token(String::new())),
         };
@@ -75,14 +68,14 @@ pub fn read_credential(parts: &Parts) -> Option<Credential> {
 fn url_pairs(query: &str) -> Vec<(String, String)> {
     query
         .split('&')
-        .filter_map(|pair| {
+        .map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             let decode = |s: &str| {
                 percent_encoding::percent_decode_str(&s.replace('+', " "))
                     .decode_utf8_lossy()
                     .into_owned()
             };
-            Some((decode(k), decode(v)))
+            (decode(k), decode(v))
         })
         .collect()
 }
@@ -140,9 +133,7 @@ impl Auth {
         if self.bearer.is_admin() {
             Ok(())
         } else {
-            Err(ApiError::forbidden(
-                "bearer lacks permission to perform this action",
-            ))
+            Err(ApiError::forbidden("bearer lacks permission to perform this action"))
         }
     }
 }
@@ -157,11 +148,7 @@ pub fn account_of(parts: &Parts) -> ApiResult<Arc<AccountContext>> {
 }
 
 /// Resolves a token credential to its bearer within `account`.
-pub async fn authenticate_token(
-    state: &AppState,
-    account: &Arc<AccountContext>,
-    raw: &str,
-) -> ApiResult<Auth> {
+pub async fn authenticate_token(state: &AppState, account: &Arc<AccountContext>, raw: &str) -> ApiResult<Auth> {
     if raw.is_empty() {
         return Err(ApiError::token_invalid());
     }
@@ -218,10 +205,7 @@ pub async fn authenticate(state: &AppState, parts: &Parts) -> ApiResult<Auth> {
         None => Err(ApiError::token_missing()),
         Some(Credential::Token(raw)) => authenticate_token(state, &account, &raw).await,
         // No license of this account matches until licenses exist (issue: licenses).
-        Some(Credential::License(_)) => Err(ApiError::unauthorized(
-            "LICENSE_INVALID",
-            "License key is invalid",
-        )),
+        Some(Credential::License(_)) => Err(ApiError::unauthorized("LICENSE_INVALID", "License key is invalid")),
         Some(Credential::EmailPassword { .. }) => Err(ApiError::token_invalid()),
     }
 }
@@ -229,10 +213,7 @@ pub async fn authenticate(state: &AppState, parts: &Parts) -> ApiResult<Auth> {
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         authenticate(state, parts).await
     }
 }

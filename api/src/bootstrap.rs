@@ -42,13 +42,7 @@ pub async fn create_account(
         keys,
         at,
     };
-    execute(
-        &state.frameworks.account,
-        &account_id,
-        create,
-        metadata.clone(),
-    )
-    .await?;
+    execute(&state.frameworks.account, &account_id, create, metadata.clone()).await?;
 
     let user_id = uuid::Uuid::new_v4().to_string();
     let user = UserCommand::Create {

@@ -91,8 +91,7 @@ pub fn generate_raw_token(prefix: &str, hex_bytes: usize) -> String {
 
 /// The stored form of a token: hex(HMAC-SHA256(account token secret, raw token)).
 pub fn token_digest(secret: &[u8], raw: &str) -> String {
-    let mut mac =
-        <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes keys of any length");
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes keys of any length");
     mac.update(raw.as_bytes());
     hex::encode(mac.finalize().into_bytes())
 }

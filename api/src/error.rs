@@ -64,13 +64,7 @@ impl ApiError {
 
     /// 400 with a code and what it points at.
     pub fn bad_request(detail: impl Into<String>, code: &str, source: Option<Source>) -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            "Bad request",
-            detail,
-            Some(code),
-            source,
-        )
+        Self::new(StatusCode::BAD_REQUEST, "Bad request", detail, Some(code), source)
     }
 
     /// 400 for a request attribute that is not allowed.
@@ -93,21 +87,12 @@ impl ApiError {
 
     /// 401 with Keygen's code.
     pub fn unauthorized(code: &str, detail: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            "Unauthorized",
-            detail,
-            Some(code),
-            None,
-        )
+        Self::new(StatusCode::UNAUTHORIZED, "Unauthorized", detail, Some(code), None)
     }
 
     /// 401: the request carried no credentials.
     pub fn token_missing() -> Self {
-        Self::unauthorized(
-            "TOKEN_MISSING",
-            "You must be authenticated to complete the request",
-        )
+        Self::unauthorized("TOKEN_MISSING", "You must be authenticated to complete the request")
     }
 
     /// 401: the credentials did not match anything of this account.
@@ -143,7 +128,13 @@ impl ApiError {
 
     /// 404 for an unknown route.
     pub fn route_not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "Not found", "The requested endpoint was not found (check your HTTP method, Accept header, and URL path)", Some("NOT_FOUND"), None)
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "The requested endpoint was not found (check your HTTP method, Accept header, and URL path)",
+            Some("NOT_FOUND"),
+            None,
+        )
     }
 
     /// 422 with Keygen's code.
@@ -215,13 +206,7 @@ impl IntoResponse for ApiError {
 impl From<DomainError> for ApiError {
     fn from(err: DomainError) -> Self {
         match err.kind {
-            ErrorKind::NotFound => Self::new(
-                StatusCode::NOT_FOUND,
-                "Not found",
-                err.detail,
-                Some(&err.code),
-                None,
-            ),
+            ErrorKind::NotFound => Self::new(StatusCode::NOT_FOUND, "Not found", err.detail, Some(&err.code), None),
             ErrorKind::Conflict => Self::new(
                 StatusCode::CONFLICT,
                 "Conflict",
@@ -240,16 +225,12 @@ impl From<AggregateError<DomainError>> for ApiError {
             AggregateError::UserError(domain) => domain.into(),
             AggregateError::AggregateConflict => Self::conflict(),
             AggregateError::DatabaseConnectionError(cause) => Self::unavailable(cause),
-            AggregateError::UnexpectedError(cause) => {
-                match cause.downcast_ref::<store::ClaimConflict>() {
-                    Some(claim) => Self::unprocessable(
-                        claim.code,
-                        "has already been taken",
-                        Some(claim.pointer.to_string()),
-                    ),
-                    None => Self::internal(cause),
+            AggregateError::UnexpectedError(cause) => match cause.downcast_ref::<store::ClaimConflict>() {
+                Some(claim) => {
+                    Self::unprocessable(claim.code, "has already been taken", Some(claim.pointer.to_string()))
                 }
-            }
+                None => Self::internal(cause),
+            },
             AggregateError::DeserializationError(cause) => Self::internal(cause),
         }
     }

@@ -17,9 +17,7 @@ use tracing::Instrument;
 
 /// The API version this server speaks; older ones are accepted and echoed.
 pub const API_VERSION: &str = "1.8";
-const SUPPORTED_VERSIONS: &[&str] = &[
-    "1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "1.8",
-];
+const SUPPORTED_VERSIONS: &[&str] = &["1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "1.8"];
 
 /// The API version a request asked for (header, leading `v` stripped), resolved and validated.
 #[derive(Debug, Clone)]
@@ -30,12 +28,7 @@ fn accepts_json(headers: &HeaderMap) -> bool {
         return true;
     };
     accept.split(',').any(|part| {
-        let media = part
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
+        let media = part.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
         matches!(
             media.as_str(),
             "" | "*/*"
@@ -116,11 +109,7 @@ fn account_segment(path: &str) -> Option<String> {
 }
 
 /// Resolves the account of the path (404 when unknown), then signs whatever the routes answer.
-pub async fn account_scope(
-    State(state): State<AppState>,
-    mut req: Request,
-    next: Next,
-) -> Response {
+pub async fn account_scope(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     // Nested routes see their path with the prefix stripped; the account and the signed
     // request-target come from the URI as the client sent it.
     let original = req
@@ -205,12 +194,7 @@ async fn sign(
         "(request-target): {} {target}\nhost: {host}\ndate: {date}\ndigest: {digest}",
         method.as_str().to_ascii_lowercase()
     );
-    let signature = B64.encode(
-        account
-            .signing_key
-            .sign(signing_string.as_bytes())
-            .to_bytes(),
-    );
+    let signature = B64.encode(account.signing_key.sign(signing_string.as_bytes()).to_bytes());
     let header_value = format!(
         "keyid=\"{}\", algorithm=\"ed25519\", signature=\"{signature}\", headers=\"(request-target) host date digest\"",
         account.row.id
@@ -239,14 +223,8 @@ mod tests {
 
     #[test]
     fn account_segment_is_decoded() {
-        assert_eq!(
-            account_segment("/v1/accounts/acme/products").as_deref(),
-            Some("acme")
-        );
-        assert_eq!(
-            account_segment("/v1/accounts/a%2Db").as_deref(),
-            Some("a-b")
-        );
+        assert_eq!(account_segment("/v1/accounts/acme/products").as_deref(), Some("acme"));
+        assert_eq!(account_segment("/v1/accounts/a%2Db").as_deref(), Some("a-b"));
         assert_eq!(account_segment("/v1/ping"), None);
     }
 

@@ -3,9 +3,7 @@
 
 use crate::crypto::MasterKey;
 use crate::error::{ApiError, ApiResult};
-use aggregates::{
-    account::Account, product::Product, token::Token, user::User, DomainError, NoServices,
-};
+use aggregates::{account::Account, product::Product, token::Token, user::User, DomainError, NoServices};
 use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::{Aggregate, AggregateError, CqrsFramework, Query};
 use ed25519_dalek::SigningKey;
@@ -104,12 +102,7 @@ impl AppState {
     /// The account addressed by id or slug, keys opened; cached after the first lookup
     /// (accounts' keys never change).
     pub async fn account(&self, id_or_slug: &str) -> ApiResult<Option<Arc<AccountContext>>> {
-        if let Some(hit) = self
-            .accounts
-            .read()
-            .expect("account cache poisoned")
-            .get(id_or_slug)
-        {
+        if let Some(hit) = self.accounts.read().expect("account cache poisoned").get(id_or_slug) {
             return Ok(Some(hit.clone()));
         }
         let Some(row) = projections::accounts::find(&self.db.any, id_or_slug).await? else {
@@ -122,10 +115,7 @@ impl AppState {
         let seed: [u8; 32] = seed
             .try_into()
             .map_err(|_| ApiError::internal("sealed signing key has the wrong length"))?;
-        let token_secret = self
-            .master
-            .open(&row.token_secret_sealed)
-            .map_err(ApiError::internal)?;
+        let token_secret = self.master.open(&row.token_secret_sealed).map_err(ApiError::internal)?;
         let context = Arc::new(AccountContext {
             signing_key: SigningKey::from_bytes(&seed),
             token_secret,

@@ -54,9 +54,7 @@ const COLUMNS: &str = "id, slug, name, protected, ed25519_public_key, ed25519_pr
 
 /// Finds an account by id or by slug (Keygen resolves `/accounts/{id-or-slug}`).
 pub async fn find(pool: &AnyPool, id_or_slug: &str) -> Result<Option<AccountRow>, ProjectionError> {
-    let sql = format!(
-        "select {COLUMNS} from accounts where id = $1 or slug = $2 order by created_at limit 1"
-    );
+    let sql = format!("select {COLUMNS} from accounts where id = $1 or slug = $2 order by created_at limit 1");
     Ok(sqlx::query_as(&sql)
         .bind(id_or_slug)
         .bind(id_or_slug.to_lowercase())

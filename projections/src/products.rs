@@ -29,11 +29,7 @@ struct Encoded {
 
 fn encode(a: &ProductAttributes) -> Result<Encoded, serde_json::Error> {
     Ok(Encoded {
-        platforms: a
-            .platforms
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()?,
+        platforms: a.platforms.as_ref().map(serde_json::to_string).transpose()?,
         permissions: serde_json::to_string(&a.permissions)?,
         metadata: serde_json::to_string(&a.metadata)?,
     })
@@ -106,16 +102,11 @@ pub(crate) async fn apply(pool: &AnyPool, event: EventRef<'_>) -> Result<(), Pro
     Ok(())
 }
 
-const COLUMNS: &str =
-    "id, account_id, name, code, distribution_strategy, url, platforms, permissions, \
+const COLUMNS: &str = "id, account_id, name, code, distribution_strategy, url, platforms, permissions, \
     metadata, created_at, updated_at";
 
 /// A live product of the account by id or by code (oldest match wins, as in Keygen).
-pub async fn find(
-    pool: &AnyPool,
-    account_id: &str,
-    id_or_code: &str,
-) -> Result<Option<ProductRow>, ProjectionError> {
+pub async fn find(pool: &AnyPool, account_id: &str, id_or_code: &str) -> Result<Option<ProductRow>, ProjectionError> {
     let sql = format!(
         "select {COLUMNS} from products where account_id = $1 and deleted_at is null \
          and (id = $2 or lower(code) = $3) order by created_at limit 1"

@@ -54,12 +54,9 @@ pub async fn run_catch_up(db: Database, interval: Duration, mut shutdown: watch:
 /// Empties every read model and replays the whole feed into it.
 pub async fn rebuild(db: &Database) -> Result<usize, ProjectionError> {
     for table in TABLES {
-        sqlx::query(&format!("delete from {table}"))
-            .execute(&db.any)
-            .await?;
+        sqlx::query(&format!("delete from {table}")).execute(&db.any).await?;
     }
-    db.save_checkpoint(CATCH_UP_CHECKPOINT, Default::default())
-        .await?;
+    db.save_checkpoint(CATCH_UP_CHECKPOINT, Default::default()).await?;
     catch_up(db).await
 }
 

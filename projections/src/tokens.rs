@@ -93,9 +93,7 @@ pub async fn find_by_digest(
     account_id: &str,
     digest: &str,
 ) -> Result<Option<TokenRow>, ProjectionError> {
-    let sql = format!(
-        "select {COLUMNS} from tokens where account_id = $1 and digest = $2 and revoked_at is null"
-    );
+    let sql = format!("select {COLUMNS} from tokens where account_id = $1 and digest = $2 and revoked_at is null");
     Ok(sqlx::query_as(&sql)
         .bind(account_id)
         .bind(digest)
@@ -104,14 +102,8 @@ pub async fn find_by_digest(
 }
 
 /// A live token of the account by id.
-pub async fn find(
-    pool: &AnyPool,
-    account_id: &str,
-    id: &str,
-) -> Result<Option<TokenRow>, ProjectionError> {
-    let sql = format!(
-        "select {COLUMNS} from tokens where account_id = $1 and id = $2 and revoked_at is null"
-    );
+pub async fn find(pool: &AnyPool, account_id: &str, id: &str) -> Result<Option<TokenRow>, ProjectionError> {
+    let sql = format!("select {COLUMNS} from tokens where account_id = $1 and id = $2 and revoked_at is null");
     Ok(sqlx::query_as(&sql)
         .bind(account_id)
         .bind(id)

@@ -51,15 +51,10 @@ pub(crate) async fn apply(pool: &AnyPool, event: EventRef<'_>) -> Result<(), Pro
     Ok(())
 }
 
-const COLUMNS: &str =
-    "id, account_id, email, role, first_name, last_name, password_digest, created_at, updated_at";
+const COLUMNS: &str = "id, account_id, email, role, first_name, last_name, password_digest, created_at, updated_at";
 
 /// A user of the account by id.
-pub async fn find(
-    pool: &AnyPool,
-    account_id: &str,
-    id: &str,
-) -> Result<Option<UserRow>, ProjectionError> {
+pub async fn find(pool: &AnyPool, account_id: &str, id: &str) -> Result<Option<UserRow>, ProjectionError> {
     let sql = format!("select {COLUMNS} from users where account_id = $1 and id = $2");
     Ok(sqlx::query_as(&sql)
         .bind(account_id)
@@ -69,11 +64,7 @@ pub async fn find(
 }
 
 /// A user of the account by email, case-insensitively.
-pub async fn find_by_email(
-    pool: &AnyPool,
-    account_id: &str,
-    email: &str,
-) -> Result<Option<UserRow>, ProjectionError> {
+pub async fn find_by_email(pool: &AnyPool, account_id: &str, email: &str) -> Result<Option<UserRow>, ProjectionError> {
     let sql = format!("select {COLUMNS} from users where account_id = $1 and email = $2");
     Ok(sqlx::query_as(&sql)
         .bind(account_id)

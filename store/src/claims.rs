@@ -31,13 +31,10 @@ pub(crate) const RELEASE_SCOPE: &str =
     "delete from claims where scope = $1 and aggregate_type = $2 and aggregate_id = $3";
 pub(crate) const INSERT: &str =
     "insert into claims (scope, value, aggregate_type, aggregate_id) values ($1, $2, $3, $4)";
-pub(crate) const RELEASE_ALL: &str =
-    "delete from claims where aggregate_type = $1 and aggregate_id = $2";
+pub(crate) const RELEASE_ALL: &str = "delete from claims where aggregate_type = $1 and aggregate_id = $2";
 
 /// The statements for a batch of events, in order.
-pub(crate) fn statements(
-    events: &[SerializedEvent],
-) -> Result<Vec<ClaimStatement>, serde_json::Error> {
+pub(crate) fn statements(events: &[SerializedEvent]) -> Result<Vec<ClaimStatement>, serde_json::Error> {
     let mut out = Vec::new();
     for event in events {
         for op in aggregates::claims::claims_for(&event.aggregate_type, &event.payload)? {
@@ -49,9 +46,7 @@ pub(crate) fn statements(
                     code,
                     pointer,
                 } => {
-                    out.push(ClaimStatement::ReleaseScope {
-                        scope: scope.clone(),
-                    });
+                    out.push(ClaimStatement::ReleaseScope { scope: scope.clone() });
                     if let Some(value) = value {
                         out.push(ClaimStatement::Insert {
                             scope,

@@ -45,14 +45,8 @@ impl Database {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let pg = PgPoolOptions::new()
-                .max_connections(16)
-                .connect(url)
-                .await?;
-            let any = AnyPoolOptions::new()
-                .max_connections(16)
-                .connect(url)
-                .await?;
+            let pg = PgPoolOptions::new().max_connections(16).connect(url).await?;
+            let any = AnyPoolOptions::new().max_connections(16).connect(url).await?;
             Ok(Self {
                 backend: Backend::Postgres,
                 pg: Some(pg),

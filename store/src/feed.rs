@@ -35,8 +35,7 @@ const PG_FEED: &str = "select global_position, transaction_id::text as xid, aggr
       and transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
     order by transaction_id, global_position limit $3";
 
-const SQLITE_FEED: &str =
-    "select rowid as global_position, '0' as xid, aggregate_type, aggregate_id, \
+const SQLITE_FEED: &str = "select rowid as global_position, '0' as xid, aggregate_type, aggregate_id, \
     sequence, event_type, payload, metadata from events where rowid > $1 order by rowid limit $2";
 
 fn to_event<R: Row>(row: &R) -> Result<FeedEvent, StoreError>
@@ -64,11 +63,7 @@ where
 
 impl Database {
     /// Up to `limit` committed events after `after`, in commit order.
-    pub async fn read_feed(
-        &self,
-        after: FeedPosition,
-        limit: i64,
-    ) -> Result<Vec<FeedEvent>, StoreError> {
+    pub async fn read_feed(&self, after: FeedPosition, limit: i64) -> Result<Vec<FeedEvent>, StoreError> {
         match (&self.pg, &self.sqlite) {
             (Some(pg), _) => {
                 let rows = sqlx::query(PG_FEED)
@@ -93,12 +88,10 @@ impl Database {
 
     /// The checkpoint a named feed reader has reached (the start when it has none).
     pub async fn checkpoint(&self, name: &str) -> Result<FeedPosition, StoreError> {
-        let row = sqlx::query(
-            "select last_xid, last_position from projection_checkpoints where name = $1",
-        )
-        .bind(name)
-        .fetch_optional(&self.any)
-        .await?;
+        let row = sqlx::query("select last_xid, last_position from projection_checkpoints where name = $1")
+            .bind(name)
+            .fetch_optional(&self.any)
+            .await?;
         Ok(match row {
             Some(row) => FeedPosition {
                 xid: row.try_get(0)?,

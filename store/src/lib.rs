@@ -13,5 +13,4 @@ pub use feed::{FeedEvent, FeedPosition};
 pub use repo::EventRepo;
 
 /// The cqrs-es framework for aggregate `A` over Keyledger's store.
-pub type Framework<A> =
-    cqrs_es::CqrsFramework<A, cqrs_es::persist::PersistedEventStore<EventRepo, A>>;
+pub type Framework<A> = cqrs_es::CqrsFramework<A, cqrs_es::persist::PersistedEventStore<EventRepo, A>>;

@@ -5,9 +5,7 @@
 
 use crate::claims::{self, ClaimStatement};
 use crate::Database;
-use cqrs_es::persist::{
-    PersistedEventRepository, PersistenceError, ReplayStream, SerializedEvent, SerializedSnapshot,
-};
+use cqrs_es::persist::{PersistedEventRepository, PersistenceError, ReplayStream, SerializedEvent, SerializedSnapshot};
 use cqrs_es::Aggregate;
 use postgres_es::PostgresEventRepository;
 use serde_json::Value;
@@ -55,9 +53,7 @@ fn from_sqlx(err: sqlx::Error) -> PersistenceError {
 /// A unique violation on the events primary key means another writer took this sequence.
 fn event_insert_error(err: sqlx::Error) -> PersistenceError {
     match &err {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            PersistenceError::OptimisticLockError
-        }
+        sqlx::Error::Database(db) if db.is_unique_violation() => PersistenceError::OptimisticLockError,
         _ => from_sqlx(err),
     }
 }
@@ -126,10 +122,7 @@ macro_rules! persist_in_transaction {
 }
 
 impl PersistedEventRepository for EventRepo {
-    async fn get_events<A: Aggregate>(
-        &self,
-        aggregate_id: &str,
-    ) -> Result<Vec<SerializedEvent>, PersistenceError> {
+    async fn get_events<A: Aggregate>(&self, aggregate_id: &str) -> Result<Vec<SerializedEvent>, PersistenceError> {
         match &self.reader {
             Reader::Postgres(r) => r.get_events::<A>(aggregate_id).await,
             Reader::Sqlite(r) => r.get_events::<A>(aggregate_id).await,
@@ -161,9 +154,7 @@ impl PersistedEventRepository for EventRepo {
         snapshot_update: Option<(String, Value, usize)>,
     ) -> Result<(), PersistenceError> {
         if snapshot_update.is_some() {
-            return Err(unknown(std::io::Error::other(
-                "snapshot stores are not supported",
-            )));
+            return Err(unknown(std::io::Error::other("snapshot stores are not supported")));
         }
         let statements = claims::statements(events)?;
         match (&self.db.pg, &self.db.sqlite) {
@@ -173,10 +164,7 @@ impl PersistedEventRepository for EventRepo {
         }
     }
 
-    async fn stream_events<A: Aggregate>(
-        &self,
-        aggregate_id: &str,
-    ) -> Result<ReplayStream, PersistenceError> {
+    async fn stream_events<A: Aggregate>(&self, aggregate_id: &str) -> Result<ReplayStream, PersistenceError> {
         match &self.reader {
             Reader::Postgres(r) => r.stream_events::<A>(aggregate_id).await,
             Reader::Sqlite(r) => r.stream_events::<A>(aggregate_id).await,

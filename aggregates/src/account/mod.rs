@@ -88,11 +88,7 @@ pub fn validate_slug(slug: &str) -> Result<(), DomainError> {
     if slug.is_empty() {
         return Err(DomainError::invalid("slug", "MISSING", "can't be blank"));
     }
-    if slug.len() > 255
-        || !ok_chars
-        || crate::looks_like_uuid(slug)
-        || crate::is_reserved_word(slug)
-    {
+    if slug.len() > 255 || !ok_chars || crate::looks_like_uuid(slug) || crate::is_reserved_word(slug) {
         return Err(DomainError::invalid(
             "slug",
             "INVALID",

@@ -139,10 +139,7 @@ pub enum ProductEvent {
         updated_at: Timestamp,
     },
     #[serde(rename = "product.deleted")]
-    Deleted {
-        account_id: String,
-        deleted_at: Timestamp,
-    },
+    Deleted { account_id: String, deleted_at: Timestamp },
 }
 
 impl DomainEvent for ProductEvent {
@@ -170,14 +167,10 @@ impl ProductEvent {
         };
         match self {
             ProductEvent::Created {
-                account_id,
-                attributes,
-                ..
+                account_id, attributes, ..
             }
             | ProductEvent::Updated {
-                account_id,
-                attributes,
-                ..
+                account_id, attributes, ..
             } => vec![code_claim(account_id, &attributes.code)],
             ProductEvent::Deleted { .. } => vec![ClaimOp::ReleaseAll],
         }
@@ -333,10 +326,7 @@ mod tests {
                 at: chrono::DateTime::UNIX_EPOCH,
             })
             .inspect_result();
-        assert_eq!(
-            result.unwrap_err().code,
-            "DISTRIBUTION_STRATEGY_NOT_ALLOWED"
-        );
+        assert_eq!(result.unwrap_err().code, "DISTRIBUTION_STRATEGY_NOT_ALLOWED");
     }
 
     #[test]

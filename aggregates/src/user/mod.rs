@@ -63,9 +63,7 @@ impl UserEvent {
     /// Emails are unique per account, case-insensitively.
     pub fn claims(&self) -> Vec<ClaimOp> {
         match self {
-            UserEvent::Created {
-                account_id, email, ..
-            } => vec![ClaimOp::Replace {
+            UserEvent::Created { account_id, email, .. } => vec![ClaimOp::Replace {
                 scope: format!("user.email:{account_id}"),
                 value: Some(email.to_lowercase()),
                 code: "EMAIL_TAKEN",
@@ -92,16 +90,8 @@ fn validate_email(email: &str) -> Result<(), DomainError> {
     if email.is_empty() {
         return Err(DomainError::invalid("email", "MISSING", "can't be blank"));
     }
-    if local.is_empty()
-        || !domain.contains('.')
-        || email.len() > 255
-        || email.contains(char::is_whitespace)
-    {
-        return Err(DomainError::invalid(
-            "email",
-            "INVALID",
-            "must be a valid email",
-        ));
+    if local.is_empty() || !domain.contains('.') || email.len() > 255 || email.contains(char::is_whitespace) {
+        return Err(DomainError::invalid("email", "INVALID", "must be a valid email"));
     }
     Ok(())
 }
@@ -135,11 +125,7 @@ impl Aggregate for User {
                 }
                 validate_email(&email)?;
                 if !ROLES.contains(&role.as_str()) {
-                    return Err(DomainError::invalid(
-                        "role",
-                        "NOT_ALLOWED",
-                        "must be a valid user role",
-                    ));
+                    return Err(DomainError::invalid("role", "NOT_ALLOWED", "must be a valid user role"));
                 }
                 let event = UserEvent::Created {
                     id,

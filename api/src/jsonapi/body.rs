@@ -20,9 +20,9 @@ impl<S: Send + Sync> FromRequest<S> for JsonApiBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|_| {
-            ApiError::bad_request("The request body could not be read", "BODY_INVALID", None)
-        })?;
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|_| ApiError::bad_request("The request body could not be read", "BODY_INVALID", None))?;
         if bytes.len() > MAX_BODY {
             return Err(ApiError::bad_request(
                 "The request body is too large",
@@ -34,11 +34,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonApiBody {
             return Ok(Self::default());
         }
         let value: Value = serde_json::from_slice(&bytes).map_err(|_| {
-            ApiError::bad_request(
-                "The request data was invalid (malformed JSON)",
-                "JSON_INVALID",
-                None,
-            )
+            ApiError::bad_request("The request data was invalid (malformed JSON)", "JSON_INVALID", None)
         })?;
         let value = match value {
             Value::Object(_) => value,
@@ -102,13 +98,7 @@ impl JsonApiBody {
                     Some(Source::Pointer("/data/type".into())),
                 ))
             }
-            Some(other) => {
-                return Err(ApiError::type_mismatch(
-                    "/data/type",
-                    type_name(other),
-                    "string",
-                ))
-            }
+            Some(other) => return Err(ApiError::type_mismatch("/data/type", type_name(other), "string")),
             None => {
                 return Err(ApiError::bad_request(
                     "is missing",
@@ -205,18 +195,13 @@ impl Attributes {
         }
     }
 
-    fn get<T>(
-        &self,
-        key: &str,
-        expected: &str,
-        read: impl Fn(&Value) -> Option<T>,
-    ) -> ApiResult<Field<T>> {
+    fn get<T>(&self, key: &str, expected: &str, read: impl Fn(&Value) -> Option<T>) -> ApiResult<Field<T>> {
         match self.map.get(key) {
             None => Ok(Field::Absent),
             Some(Value::Null) => Ok(Field::Null),
-            Some(value) => read(value).map(Field::Value).ok_or_else(|| {
-                ApiError::type_mismatch(self.pointer(key), type_name(value), expected)
-            }),
+            Some(value) => read(value)
+                .map(Field::Value)
+                .ok_or_else(|| ApiError::type_mismatch(self.pointer(key), type_name(value), expected)),
         }
     }
 
@@ -243,9 +228,7 @@ impl Attributes {
         match field {
             Field::Value(s) => chrono::DateTime::parse_from_rfc3339(&s)
                 .map(|t| Field::Value(t.with_timezone(&chrono::Utc)))
-                .map_err(|_| {
-                    ApiError::type_mismatch(self.pointer(key), "string", "ISO-8601 timestamp")
-                }),
+                .map_err(|_| ApiError::type_mismatch(self.pointer(key), "string", "ISO-8601 timestamp")),
             Field::Null => Ok(Field::Null),
             Field::Absent => Ok(Field::Absent),
         }

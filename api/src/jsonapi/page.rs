@@ -11,29 +11,17 @@ const MAX_SIZE: i64 = 100;
 const MAX_PAGE: i64 = 100;
 
 fn bad(parameter: &str, detail: impl Into<String>) -> ApiError {
-    ApiError::bad_request(
-        detail,
-        "PARAMETER_INVALID",
-        Some(Source::Parameter(parameter.into())),
-    )
+    ApiError::bad_request(detail, "PARAMETER_INVALID", Some(Source::Parameter(parameter.into())))
 }
 
-fn bounded(
-    params: &HashMap<String, String>,
-    key: &str,
-    max: i64,
-    detail: &str,
-) -> ApiResult<Option<i64>> {
+fn bounded(params: &HashMap<String, String>, key: &str, max: i64, detail: &str) -> ApiResult<Option<i64>> {
     match params.get(key) {
         None => Ok(None),
         Some(raw) => match raw.parse::<i64>() {
             Ok(n) if (1..=max).contains(&n) => Ok(Some(n)),
             _ => Err(bad(
                 key,
-                format!(
-                    "{detail} (got {})",
-                    raw.chars().take(32).collect::<String>()
-                ),
+                format!("{detail} (got {})", raw.chars().take(32).collect::<String>()),
             )),
         },
     }
@@ -51,10 +39,7 @@ pub fn parse_page(params: &HashMap<String, String>) -> ApiResult<PageRequest> {
         .keys()
         .find(|k| k.starts_with("page") && !matches!(k.as_str(), "page[number]" | "page[size]"))
     {
-        return Err(bad(
-            key,
-            "page must be an object containing number and size",
-        ));
+        return Err(bad(key, "page must be an object containing number and size"));
     }
     let size = bounded(
         params,
@@ -63,15 +48,22 @@ pub fn parse_page(params: &HashMap<String, String>) -> ApiResult<PageRequest> {
         "page size must be a number between 1 and 100",
     )?;
     if params.contains_key("page[size]") && !params.contains_key("page[number]") {
-        return Err(bad(
-            "page",
-            "page must be an object containing number and size",
-        ));
+        return Err(bad("page", "page must be an object containing number and size"));
     }
     if params.contains_key("page[number]") {
         let number = match params.get("page[number]").and_then(|n| n.parse::<i64>().ok()) {
-            Some(n) if n > MAX_PAGE => return Err(bad("page[number]", "page number must be a number between 1 and 100 (please use cursor-based pagination)")),
-            _ => bounded(params, "page[number]", MAX_PAGE, "page number must be a number between 1 and 100")?,
+            Some(n) if n > MAX_PAGE => {
+                return Err(bad(
+                    "page[number]",
+                    "page number must be a number between 1 and 100 (please use cursor-based pagination)",
+                ))
+            }
+            _ => bounded(
+                params,
+                "page[number]",
+                MAX_PAGE,
+                "page number must be a number between 1 and 100",
+            )?,
         };
         return Ok(PageRequest {
             number,
@@ -79,12 +71,7 @@ pub fn parse_page(params: &HashMap<String, String>) -> ApiResult<PageRequest> {
             order,
         });
     }
-    let limit = bounded(
-        params,
-        "limit",
-        MAX_SIZE,
-        "limit must be a number between 1 and 100",
-    )?;
+    let limit = bounded(params, "limit", MAX_SIZE, "limit must be a number between 1 and 100")?;
     Ok(PageRequest {
         number: None,
         size: limit.unwrap_or(DEFAULT_SIZE),
@@ -102,12 +89,7 @@ pub fn page_links(path: &str, page: &PageRequest, total: i64) -> Value {
         return json!({ "self": format!("{path}?limit={}{order}", page.size) });
     };
     let pages = ((total + page.size - 1) / page.size).max(1);
-    let link = |n: i64| {
-        Value::String(format!(
-            "{path}?page[number]={n}&page[size]={}{order}",
-            page.size
-        ))
-    };
+    let link = |n: i64| Value::String(format!("{path}?page[number]={n}&page[size]={}{order}", page.size));
     json!({
         "self": link(number),
         "prev": if number > 1 { link(number - 1) } else { Value::Null },
@@ -123,19 +105,13 @@ mod tests {
     use super::*;
 
     fn q(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
     fn defaults_to_ten_newest_first() {
         let page = parse_page(&q(&[])).unwrap();
-        assert_eq!(
-            (page.number, page.size, page.order),
-            (None, 10, ListOrder::NewestFirst)
-        );
+        assert_eq!((page.number, page.size, page.order), (None, 10, ListOrder::NewestFirst));
     }
 
     #[test]

@@ -43,11 +43,7 @@ pub(crate) fn account_resource(account: &AccountContext) -> Value {
 /// Admins and product bearers may read the account.
 pub(crate) async fn show(auth: Auth) -> ApiResult<Response> {
     match auth.bearer {
-        Bearer::Admin { .. } | Bearer::Product { .. } => {
-            Ok(single(StatusCode::OK, account_resource(&auth.account)))
-        }
-        Bearer::User { .. } => Err(ApiError::forbidden(
-            "bearer lacks permission to read the account",
-        )),
+        Bearer::Admin { .. } | Bearer::Product { .. } => Ok(single(StatusCode::OK, account_resource(&auth.account))),
+        Bearer::User { .. } => Err(ApiError::forbidden("bearer lacks permission to read the account")),
     }
 }

@@ -29,9 +29,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/ping", get(ping))
         .nest("/v1/accounts/{account}", account_routes)
         .fallback(not_found)
-        .layer(axum::middleware::from_fn(
-            crate::middleware::request_context,
-        ))
+        .layer(axum::middleware::from_fn(crate::middleware::request_context))
         .with_state(state)
 }
 
@@ -59,10 +57,7 @@ pub(crate) fn single(status: StatusCode, resource: Value) -> Response {
 
 /// 201 with `Location` set to the resource's self link.
 pub(crate) fn created(resource: Value) -> Response {
-    let location = resource["links"]["self"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let location = resource["links"]["self"].as_str().unwrap_or_default().to_string();
     let mut response = single(StatusCode::CREATED, resource);
     if let Ok(v) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, v);

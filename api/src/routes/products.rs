@@ -4,8 +4,7 @@ use super::{account_path, created, list, single};
 use crate::auth::{Auth, Bearer};
 use crate::error::{ApiError, ApiResult};
 use crate::jsonapi::{
-    deep_camel, page_links, parse_page, resource, timestamp, to_many, to_one, Attributes,
-    JsonApiBody,
+    deep_camel, page_links, parse_page, resource, timestamp, to_many, to_one, Attributes, JsonApiBody,
 };
 use crate::state::{execute, now, AppState};
 use aggregates::product::{ProductAttributes, ProductCommand, ProductPatch};
@@ -26,8 +25,7 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 fn json_text(text: Option<&str>) -> Value {
-    text.and_then(|t| serde_json::from_str(t).ok())
-        .unwrap_or(Value::Null)
+    text.and_then(|t| serde_json::from_str(t).ok()).unwrap_or(Value::Null)
 }
 
 /// The product resource.
@@ -35,17 +33,11 @@ pub(crate) fn product_resource(row: &ProductRow) -> Value {
     let mut attributes = Map::new();
     attributes.insert("name".into(), json!(row.name));
     attributes.insert("code".into(), json!(row.code));
-    attributes.insert(
-        "distributionStrategy".into(),
-        json!(row.distribution_strategy),
-    );
+    attributes.insert("distributionStrategy".into(), json!(row.distribution_strategy));
     attributes.insert("url".into(), json!(row.url));
     attributes.insert("platforms".into(), json_text(row.platforms.as_deref()));
     attributes.insert("permissions".into(), json_text(Some(&row.permissions)));
-    attributes.insert(
-        "metadata".into(),
-        deep_camel(json_text(Some(&row.metadata))),
-    );
+    attributes.insert("metadata".into(), deep_camel(json_text(Some(&row.metadata))));
     attributes.insert("created".into(), timestamp(row.created_at));
     attributes.insert("updated".into(), timestamp(row.updated_at));
     let account = &row.account_id;
@@ -56,10 +48,7 @@ pub(crate) fn product_resource(row: &ProductRow) -> Value {
         to_one("accounts", account, Some(format!("/v1/accounts/{account}"))),
     );
     for rel in ["policies", "licenses", "machines", "users", "tokens"] {
-        relationships.insert(
-            rel.into(),
-            to_many(account_path(account, &format!("{base}/{rel}"))),
-        );
+        relationships.insert(rel.into(), to_many(account_path(account, &format!("{base}/{rel}"))));
     }
     resource(
         "products",
@@ -91,17 +80,10 @@ pub(crate) fn user_resource(account_id: &str, row: &UserRow) -> Value {
     let mut relationships = Map::new();
     relationships.insert(
         "account".into(),
-        to_one(
-            "accounts",
-            account_id,
-            Some(format!("/v1/accounts/{account_id}")),
-        ),
+        to_one("accounts", account_id, Some(format!("/v1/accounts/{account_id}"))),
     );
     for rel in ["products", "licenses", "machines", "tokens"] {
-        relationships.insert(
-            rel.into(),
-            to_many(account_path(account_id, &format!("{base}/{rel}"))),
-        );
+        relationships.insert(rel.into(), to_many(account_path(account_id, &format!("{base}/{rel}"))));
     }
     resource(
         "users",
@@ -113,11 +95,7 @@ pub(crate) fn user_resource(account_id: &str, row: &UserRow) -> Value {
 }
 
 /// A product the bearer can see: admins any of the account's, a product only itself.
-pub(crate) async fn visible_product(
-    state: &AppState,
-    auth: &Auth,
-    id: &str,
-) -> ApiResult<ProductRow> {
+pub(crate) async fn visible_product(state: &AppState, auth: &Auth, id: &str) -> ApiResult<ProductRow> {
     let row = projections::products::find(&state.db.any, &auth.account.row.id, id).await?;
     match (row, &auth.bearer) {
         (Some(row), Bearer::Admin { .. }) => Ok(row),
@@ -147,19 +125,12 @@ fn patch_from(a: &Attributes) -> ApiResult<ProductPatch> {
             .map(|s| s.unwrap_or_default()),
         url: a.string("url")?.patch(),
         platforms: a.string_list("platforms")?.patch(),
-        permissions: a
-            .string_list("permissions")?
-            .patch()
-            .map(Option::unwrap_or_default),
+        permissions: a.string_list("permissions")?.patch().map(Option::unwrap_or_default),
         metadata: a.object("metadata")?.patch().map(Option::unwrap_or_default),
     })
 }
 
-async fn create(
-    State(state): State<AppState>,
-    auth: Auth,
-    body: JsonApiBody,
-) -> ApiResult<Response> {
+async fn create(State(state): State<AppState>, auth: Auth, body: JsonApiBody) -> ApiResult<Response> {
     auth.require_admin()?;
     let data = body.resource("products", "product")?;
     data.no_relationships()?;
@@ -169,9 +140,7 @@ async fn create(
     let attributes = ProductAttributes {
         name,
         code: patch.code.flatten(),
-        distribution_strategy: patch
-            .distribution_strategy
-            .unwrap_or_else(|| "LICENSED".into()),
+        distribution_strategy: patch.distribution_strategy.unwrap_or_else(|| "LICENSED".into()),
         url: patch.url.flatten(),
         platforms: patch.platforms.flatten(),
         permissions: patch.permissions.unwrap_or_else(|| vec!["*".into()]),
@@ -253,11 +222,7 @@ async fn index(
     let only = match &auth.bearer {
         Bearer::Admin { .. } => None,
         Bearer::Product { product_id } => Some(product_id.as_str()),
-        Bearer::User { .. } => {
-            return Err(ApiError::forbidden(
-                "bearer lacks permission to list products",
-            ))
-        }
+        Bearer::User { .. } => return Err(ApiError::forbidden("bearer lacks permission to list products")),
     };
     let result = projections::products::list(&state.db.any, account_id, only, page).await?;
     let items = result.items.iter().map(product_resource).collect();

@@ -41,10 +41,7 @@ pub(crate) fn token_resource(account_id: &str, row: &TokenRow, raw: Option<&str>
     if let Some(raw) = raw {
         attributes.insert("token".into(), json!(raw));
     }
-    attributes.insert(
-        "expiry".into(),
-        row.expiry.map(timestamp).unwrap_or(Value::Null),
-    );
+    attributes.insert("expiry".into(), row.expiry.map(timestamp).unwrap_or(Value::Null));
     attributes.insert("name".into(), json!(row.name));
     let permissions: Value = serde_json::from_str(&row.permissions).unwrap_or_else(|_| json!([]));
     attributes.insert("permissions".into(), permissions);
@@ -53,11 +50,7 @@ pub(crate) fn token_resource(account_id: &str, row: &TokenRow, raw: Option<&str>
     let mut relationships = Map::new();
     relationships.insert(
         "account".into(),
-        to_one(
-            "accounts",
-            account_id,
-            Some(format!("/v1/accounts/{account_id}")),
-        ),
+        to_one("accounts", account_id, Some(format!("/v1/accounts/{account_id}"))),
     );
     relationships.insert(
         "bearer".into(),
@@ -130,8 +123,7 @@ async fn generate_for(
 ) -> ApiResult<Response> {
     let (kind, prefix) = kind_and_prefix(bearer);
     let at = now();
-    let default_expiry =
-        matches!(bearer, Bearer::User { role, .. } if role == "user").then(|| at + USER_TOKEN_TTL);
+    let default_expiry = matches!(bearer, Bearer::User { role, .. } if role == "user").then(|| at + USER_TOKEN_TTL);
     let raw = crypto::generate_raw_token(prefix, 32);
     let (bearer_kind, bearer_id) = bearer.reference();
     let id = uuid::Uuid::new_v4().to_string();
@@ -172,11 +164,7 @@ fn credentials_error(version: &ApiVersion, code: &str, detail: &str) -> ApiError
 
 /// `POST /tokens`: with Basic email:password a new token for that user; with a token, a new
 /// token for the same bearer.
-async fn generate(
-    State(state): State<AppState>,
-    parts: Parts,
-    body: JsonApiBody,
-) -> ApiResult<Response> {
+async fn generate(State(state): State<AppState>, parts: Parts, body: JsonApiBody) -> ApiResult<Response> {
     let account = account_of(&parts)?;
     let options = token_options(&body)?;
     let version = parts
@@ -188,15 +176,9 @@ async fn generate(
         Some(Credential::EmailPassword { email, password }) => {
             let user = projections::users::find_by_email(&state.db.any, &account.row.id, &email)
                 .await?
-                .ok_or_else(|| {
-                    credentials_error(&version, "EMAIL_INVALID", "email must be valid")
-                })?;
+                .ok_or_else(|| credentials_error(&version, "EMAIL_INVALID", "email must be valid"))?;
             let digest = user.password_digest.as_deref().ok_or_else(|| {
-                credentials_error(
-                    &version,
-                    "PASSWORD_NOT_SUPPORTED",
-                    "user does not have a password",
-                )
+                credentials_error(&version, "PASSWORD_NOT_SUPPORTED", "user does not have a password")
             })?;
             if !crypto::verify_password(&password, digest) {
                 return Err(credentials_error(
@@ -267,10 +249,7 @@ async fn show(
 ) -> ApiResult<Response> {
     let id = params.get("id").cloned().unwrap_or_default();
     let row = visible_token(&state, &auth, &id).await?;
-    Ok(single(
-        StatusCode::OK,
-        token_resource(&auth.account.row.id, &row, None),
-    ))
+    Ok(single(StatusCode::OK, token_resource(&auth.account.row.id, &row, None)))
 }
 
 /// New secret for the same token; an expiring token gets a fresh two weeks.
@@ -286,11 +265,7 @@ async fn regenerate_row(state: &AppState, auth: &Auth, row: TokenRow) -> ApiResu
         "environment" => "env",
         _ => "user",
     });
-    let hex_len = if row.kind == "activation-token" {
-        16
-    } else {
-        32
-    };
+    let hex_len = if row.kind == "activation-token" { 16 } else { 32 };
     let raw = crypto::generate_raw_token(prefix.unwrap_or("token"), hex_len);
     let at = now();
     let command = TokenCommand::Regenerate {
@@ -359,17 +334,11 @@ async fn me(State(state): State<AppState>, auth: Auth) -> ApiResult<Response> {
 }
 
 /// A product the bearer may manage tokens of: admins any, a product itself.
-async fn token_product(
-    state: &AppState,
-    auth: &Auth,
-    id: &str,
-) -> ApiResult<projections::products::ProductRow> {
+async fn token_product(state: &AppState, auth: &Auth, id: &str) -> ApiResult<projections::products::ProductRow> {
     let product = super::products::visible_product(state, auth, id).await?;
     match &auth.bearer {
         Bearer::Admin { .. } => Ok(product),
-        _ => Err(ApiError::forbidden(
-            "bearer lacks permission to manage product tokens",
-        )),
+        _ => Err(ApiError::forbidden("bearer lacks permission to manage product tokens")),
     }
 }
 
@@ -382,9 +351,7 @@ async fn generate_product_token(
     let id = params.get("id").cloned().unwrap_or_default();
     let product = token_product(&state, &auth, &id).await?;
     let options = token_options(&body)?;
-    let bearer = Bearer::Product {
-        product_id: product.id,
-    };
+    let bearer = Bearer::Product { product_id: product.id };
     generate_for(&state, &auth.account, &bearer, options, auth.metadata()).await
 }
 
@@ -398,13 +365,7 @@ async fn product_tokens(
     let product = super::products::visible_product(&state, &auth, &id).await?;
     let page = parse_page(&query)?;
     let account_id = &auth.account.row.id;
-    let result = projections::tokens::list(
-        &state.db.any,
-        account_id,
-        Some(("products", &product.id)),
-        page,
-    )
-    .await?;
+    let result = projections::tokens::list(&state.db.any, account_id, Some(("products", &product.id)), page).await?;
     let items = result
         .items
         .iter()

@@ -1,0 +1,220 @@
+//! Accounts: retrieval with the public key, resolution by id or slug, the setup command, and
+//! the request-wide headers (`Keygen-Version`, `X-Request-Id`, `Accept`).
+
+use crate::helpers::{fresh_database_url, spawn_app};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use reqwest::{Method, StatusCode};
+
+#[tokio::test]
+async fn the_account_shows_its_ed25519_public_key_as_keygen_does() {
+    let app = spawn_app().await;
+    for address in [app.account.account_id.clone(), "acme".to_string()] {
+        let reply = app
+            .send(Method::GET, &format!("/v1/accounts/{address}"), Some(app.admin()), None)
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
+        let data = &reply.json["data"];
+        assert_eq!(data["type"], "accounts");
+        assert_eq!(data["id"], app.account.account_id.as_str());
+        assert_eq!(data["attributes"]["slug"], "acme");
+        let ed25519 = data["meta"]["keys"]["ed25519"].as_str().unwrap();
+        assert_eq!(
+            B64.decode(ed25519).unwrap(),
+            app.account.public_key.as_bytes(),
+            "base64 of the hex key"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_account_is_404() {
+    let app = spawn_app().await;
+    let reply = app
+        .send(Method::GET, "/v1/accounts/nobody/products", Some(app.admin()), None)
+        .await;
+    assert_eq!((reply.status, reply.error_code()), (StatusCode::NOT_FOUND, "NOT_FOUND"));
+    assert!(reply.json["meta"]["id"].is_string());
+}
+
+#[tokio::test]
+async fn keygen_version_is_echoed_and_checked() {
+    let app = spawn_app().await;
+    let url = format!("{}{}", app.base, app.path("products"));
+    let reply = app.client.get(&url).bearer_auth(app.admin()).send().await.unwrap();
+    assert_eq!(reply.headers()["keygen-version"], "1.8");
+    let reply = app
+        .client
+        .get(&url)
+        .bearer_auth(app.admin())
+        .header("Keygen-Version", "1.5")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.headers()["keygen-version"], "1.5");
+    assert!(reply.headers().contains_key("x-request-id"));
+    let reply = app
+        .client
+        .get(&url)
+        .bearer_auth(app.admin())
+        .header("Keygen-Version", "9.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = reply.json().await.unwrap();
+    assert_eq!(body["errors"][0]["code"], "INVALID_API_VERSION");
+}
+
+#[tokio::test]
+async fn an_unacceptable_accept_header_is_refused() {
+    let app = spawn_app().await;
+    let url = format!("{}{}", app.base, app.path("products"));
+    let reply = app
+        .client
+        .get(&url)
+        .bearer_auth(app.admin())
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = reply.json().await.unwrap();
+    assert_eq!(body["errors"][0]["code"], "MIME_TYPE_INVALID");
+    let reply = app
+        .client
+        .get(&url)
+        .bearer_auth(app.admin())
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn setup_prints_one_json_object_whose_token_works() {
+    let database_url = fresh_database_url().await;
+    let secret = api::crypto::MasterKey::generate_hex();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_keyledger"))
+        .args([
+            "setup",
+            "--name",
+            "Initech",
+            "--slug",
+            "initech",
+            "--email",
+            "boss@initech.test",
+            "--password",
+            "tps-report",
+            "--json",
+        ])
+        .env("KEYLEDGER_DATABASE_URL", &database_url)
+        .env("KEYLEDGER_SECRET_KEY", &secret)
+        .output()
+        .expect("keyledger runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(stdout.trim().lines().count(), 1, "exactly one line: {stdout}");
+    let printed: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(printed["accountSlug"], "initech");
+    assert!(printed["adminToken"].as_str().unwrap().starts_with("admin-"));
+    assert_eq!(printed["publicKey"].as_str().unwrap().len(), 64);
+    assert!(
+        !String::from_utf8_lossy(&output.stderr).contains(printed["adminToken"].as_str().unwrap()),
+        "the token is not logged"
+    );
+
+    // The same store, served: the printed token and slug work.
+    let state = keyledger::build_state(&database_url, Some(&secret)).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let running = keyledger::start(state, listener).unwrap();
+    let reply = reqwest::Client::new()
+        .get(format!("http://{}/v1/accounts/initech/me", running.addr))
+        .bearer_auth(printed["adminToken"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), StatusCode::OK);
+    running.stop().await.unwrap();
+
+    // A second setup with the same slug is refused.
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_keyledger"))
+        .args([
+            "setup",
+            "--name",
+            "Other",
+            "--slug",
+            "initech",
+            "--email",
+            "x@initech.test",
+            "--password",
+            "p",
+            "--json",
+        ])
+        .env("KEYLEDGER_DATABASE_URL", &database_url)
+        .env("KEYLEDGER_SECRET_KEY", &secret)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("SLUG_TAKEN"));
+}
+
+#[tokio::test]
+async fn serve_on_an_empty_store_creates_the_default_account_once() {
+    if crate::helpers::on_postgres() {
+        return; // the embedded default is SQLite; PostgreSQL needs its own secret key and is covered by setup
+    }
+    let dir = std::env::temp_dir().join(format!("keyledger-serve-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |dir: &std::path::Path| {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_keyledger"))
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .current_dir(dir)
+            .env_remove("KEYLEDGER_DATABASE_URL")
+            .env_remove("KEYLEDGER_SECRET_KEY")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "server did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        sigterm(child.id());
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "graceful shutdown exits 0");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let first = run(&dir);
+    assert!(first.contains("admin token: admin-"), "{first}");
+    assert!(dir.join("keyledger.db.secret-key").exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("keyledger.db.secret-key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let second = run(&dir);
+    assert!(!second.contains("admin token"), "printed once: {second}");
+}
+
+fn sigterm(pid: u32) {
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}

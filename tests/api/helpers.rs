@@ -1,0 +1,278 @@
+//! The test harness: `spawn_app()` starts Keyledger on port 0 over a fresh store — a SQLite
+//! file in a temporary folder, or a new PostgreSQL database when
+//! `KEYLEDGER_TEST_DATABASE_URL` names a server — with one account already set up.
+
+use api::bootstrap::Bootstrap;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+use reqwest::{Method, Response, StatusCode};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::path::PathBuf;
+
+/// A running server with an account `acme` and its admin token.
+pub struct TestApp {
+    pub base: String,
+    pub host: String,
+    pub client: reqwest::Client,
+    pub account: Bootstrap,
+    pub state: api::AppState,
+    pub database_url: String,
+    _running: keyledger::Running,
+}
+
+/// True when the suite runs against PostgreSQL.
+pub fn on_postgres() -> bool {
+    std::env::var("KEYLEDGER_TEST_DATABASE_URL")
+        .map(|u| !u.is_empty())
+        .unwrap_or(false)
+}
+
+fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("keyledger-test-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// A fresh, empty database URL for one test.
+pub async fn fresh_database_url() -> String {
+    match std::env::var("KEYLEDGER_TEST_DATABASE_URL") {
+        Ok(server) if !server.is_empty() => {
+            let name = format!("kl_{}", uuid::Uuid::new_v4().simple());
+            let admin = sqlx::PgPool::connect(&server)
+                .await
+                .expect("connect to the test PostgreSQL server");
+            sqlx::query(&format!("create database \"{name}\""))
+                .execute(&admin)
+                .await
+                .expect("create test database");
+            admin.close().await;
+            let (prefix, _) = server.rsplit_once('/').expect("database URL has a path");
+            format!("{prefix}/{name}")
+        }
+        _ => format!("sqlite://{}/keyledger.db", temp_dir().display()),
+    }
+}
+
+/// Starts the server over a fresh store with the account `acme`.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with_slug("acme").await
+}
+
+/// Starts the server over a fresh store with one account of the given slug.
+pub async fn spawn_app_with_slug(slug: &str) -> TestApp {
+    spawn_app_with(slug, true).await
+}
+
+/// Starts the server without its background catch-up runner.
+pub async fn spawn_app_without_runner() -> TestApp {
+    spawn_app_with("acme", false).await
+}
+
+async fn spawn_app_with(slug: &str, catch_up_runner: bool) -> TestApp {
+    let database_url = fresh_database_url().await;
+    let secret = api::crypto::MasterKey::generate_hex();
+    let state = keyledger::build_state(&database_url, Some(&secret))
+        .await
+        .expect("store opens");
+    let account = api::bootstrap::create_account(&state, "Acme", slug, "admin@example.com", "correct horse")
+        .await
+        .expect("account setup");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let running = keyledger::start_with(state.clone(), listener, catch_up_runner).expect("server starts");
+    let host = format!("127.0.0.1:{}", running.addr.port());
+    TestApp {
+        base: format!("http://{host}"),
+        host,
+        client: reqwest::Client::new(),
+        account,
+        state,
+        database_url,
+        _running: running,
+    }
+}
+
+/// A response read whole: status, headers, raw body and its JSON.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub bytes: Vec<u8>,
+    pub json: Value,
+    pub method: Method,
+    pub target: String,
+}
+
+impl Reply {
+    async fn read(method: Method, target: String, response: Response) -> Self {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("body").to_vec();
+        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Self {
+            status,
+            headers,
+            bytes,
+            json,
+            method,
+            target,
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The first error's code.
+    pub fn error_code(&self) -> &str {
+        self.json["errors"][0]["code"].as_str().unwrap_or("")
+    }
+
+    /// The first error's `source.pointer`.
+    pub fn error_pointer(&self) -> &str {
+        self.json["errors"][0]["source"]["pointer"].as_str().unwrap_or("")
+    }
+}
+
+impl TestApp {
+    /// `/v1/accounts/<account id>/<rest>`.
+    pub fn path(&self, rest: &str) -> String {
+        if rest.is_empty() {
+            format!("/v1/accounts/{}", self.account.account_id)
+        } else {
+            format!("/v1/accounts/{}/{rest}", self.account.account_id)
+        }
+    }
+
+    /// Sends a request with an optional bearer token and JSON body.
+    pub async fn send(&self, method: Method, target: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+        let mut request = self
+            .client
+            .request(method.clone(), format!("{}{target}", self.base))
+            .header("Accept", "application/vnd.api+json");
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request
+                .header("Content-Type", "application/vnd.api+json")
+                .body(body.to_string());
+        }
+        let response = request.send().await.expect("request sent");
+        Reply::read(method, target.to_string(), response).await
+    }
+
+    /// Sends a raw body (for malformed-input tests).
+    pub async fn send_raw(&self, method: Method, target: &str, token: &str, body: &str) -> Reply {
+        let response = self
+            .client
+            .request(method.clone(), format!("{}{target}", self.base))
+            .bearer_auth(token)
+            .header("Content-Type", "application/vnd.api+json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("request sent");
+        Reply::read(method, target.to_string(), response).await
+    }
+
+    /// Sends a request with an arbitrary `Authorization` header (or none) and query.
+    pub async fn send_with_authorization(&self, method: Method, target: &str, authorization: Option<&str>) -> Reply {
+        let mut request = self.client.request(method.clone(), format!("{}{target}", self.base));
+        if let Some(a) = authorization {
+            request = request.header("Authorization", a);
+        }
+        let response = request.send().await.expect("request sent");
+        Reply::read(method, target.to_string(), response).await
+    }
+
+    pub fn admin(&self) -> &str {
+        &self.account.admin_token
+    }
+
+    pub async fn get(&self, rest: &str) -> Reply {
+        self.send(Method::GET, &self.path(rest), Some(self.admin()), None).await
+    }
+
+    /// Creates a product as the admin and returns its JSON:API resource.
+    pub async fn create_product(&self, name: &str, code: Option<&str>) -> Value {
+        let mut attributes = json!({ "name": name });
+        if let Some(code) = code {
+            attributes["code"] = json!(code);
+        }
+        let reply = self
+            .send(
+                Method::POST,
+                &self.path("products"),
+                Some(self.admin()),
+                Some(json!({"data": {"type": "products", "attributes": attributes}})),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
+        reply.json["data"].clone()
+    }
+
+    /// Generates a product token as the admin; returns (token id, raw token).
+    pub async fn product_token(&self, product_id: &str) -> (String, String) {
+        let reply = self
+            .send(
+                Method::POST,
+                &self.path(&format!("products/{product_id}/tokens")),
+                Some(self.admin()),
+                None,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
+        let data = &reply.json["data"];
+        (
+            data["id"].as_str().unwrap().to_string(),
+            data["attributes"]["token"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// Checks `Keygen-Signature` with the account's public key, independently of the server's
+    /// signing code: digest of the body, then ed25519 over Keygen's four signed lines.
+    pub fn verify_signature(&self, reply: &Reply) -> Result<(), String> {
+        verify_signature_with(&self.account.public_key, &self.host, reply, &reply.bytes)
+    }
+}
+
+/// Verifies a reply's signature against `body` (which a test may tamper with).
+pub fn verify_signature_with(public_key_hex: &str, host: &str, reply: &Reply, body: &[u8]) -> Result<(), String> {
+    let header = reply.header("keygen-signature").ok_or("no Keygen-Signature")?;
+    let date = reply.header("keygen-date").ok_or("no Keygen-Date")?;
+    if reply.header("date") != Some(date) {
+        return Err("Date and Keygen-Date differ".into());
+    }
+    let digest = format!("sha-256={}", B64.encode(Sha256::digest(body)));
+    if reply.header("keygen-digest") != Some(digest.as_str()) || reply.header("digest") != Some(digest.as_str()) {
+        return Err("digest does not match the body".into());
+    }
+    let field = |name: &str| -> Option<String> {
+        header.split(", ").find_map(|part| {
+            part.strip_prefix(&format!("{name}=\""))
+                .map(|v| v.trim_end_matches('"').to_string())
+        })
+    };
+    if field("algorithm").as_deref() != Some("ed25519") {
+        return Err("algorithm is not ed25519".into());
+    }
+    if field("headers").as_deref() != Some("(request-target) host date digest") {
+        return Err("unexpected signed header list".into());
+    }
+    let signature = B64
+        .decode(field("signature").ok_or("no signature")?)
+        .map_err(|e| e.to_string())?;
+    let signature = Signature::from_slice(&signature).map_err(|e| e.to_string())?;
+    let message = format!(
+        "(request-target): {} {}\nhost: {host}\ndate: {date}\ndigest: {digest}",
+        reply.method.as_str().to_lowercase(),
+        reply.target
+    );
+    let key: [u8; 32] = hex::decode(public_key_hex)
+        .map_err(|e| e.to_string())?
+        .try_into()
+        .map_err(|_| "key length")?;
+    let key = VerifyingKey::from_bytes(&key).map_err(|e| e.to_string())?;
+    key.verify(message.as_bytes(), &signature).map_err(|e| e.to_string())
+}

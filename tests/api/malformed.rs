@@ -1,0 +1,159 @@
+//! Malformed input gets a JSON:API error with a code and a pointer, never a 500, and writes
+//! nothing.
+
+use crate::helpers::spawn_app;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+#[tokio::test]
+async fn malformed_product_bodies_are_400_or_422_with_pointers() {
+    let app = spawn_app().await;
+    let target = app.path("products");
+    let big_metadata: serde_json::Map<String, serde_json::Value> =
+        (0..65).map(|i| (format!("k{i}"), json!(i))).collect();
+    let cases: Vec<(String, StatusCode, &str, &str)> = vec![
+        ("{\"data\": ".into(), StatusCode::BAD_REQUEST, "JSON_INVALID", ""),
+        ("[1, 2]".into(), StatusCode::BAD_REQUEST, "PARAMETER_INVALID", "/data"),
+        ("{}".into(), StatusCode::BAD_REQUEST, "PARAMETER_MISSING", "/data"),
+        (
+            json!({"data": {"type": "users", "attributes": {"name": "x"}}}).to_string(),
+            StatusCode::BAD_REQUEST,
+            "PARAMETER_INVALID",
+            "/data/type",
+        ),
+        (
+            json!({"data": {"attributes": {"name": "x"}}}).to_string(),
+            StatusCode::BAD_REQUEST,
+            "PARAMETER_MISSING",
+            "/data/type",
+        ),
+        (
+            json!({"data": {"type": "products", "attributes": {"name": "x", "role": "admin"}}}).to_string(),
+            StatusCode::BAD_REQUEST,
+            "PARAMETER_UNPERMITTED",
+            "/data/attributes/role",
+        ),
+        (
+            json!({"data": {"type": "products", "attributes": {"name": 42}}}).to_string(),
+            StatusCode::BAD_REQUEST,
+            "PARAMETER_INVALID",
+            "/data/attributes/name",
+        ),
+        (
+            json!({"data": {"type": "products", "attributes": {"name": "x", "platforms": "Linux"}}}).to_string(),
+            StatusCode::BAD_REQUEST,
+            "PARAMETER_INVALID",
+            "/data/attributes/platforms",
+        ),
+        (
+            json!({"data": {"type": "products", "attributes": {"name": "x", "metadata": [1]}}}).to_string(),
+            StatusCode::BAD_REQUEST,
+            "PARAMETER_INVALID",
+            "/data/attributes/metadata",
+        ),
+        (
+            json!({"data": {"type": "products", "attributes": "x"}}).to_string(),
+            StatusCode::BAD_REQUEST,
+            "PARAMETER_INVALID",
+            "/data/attributes",
+        ),
+        (
+            json!({"data": {"type": "products", "attributes": {"name": "x"}, "relationships": {"account": {}}}})
+                .to_string(),
+            StatusCode::BAD_REQUEST,
+            "PARAMETER_UNPERMITTED",
+            "/data/relationships/account",
+        ),
+        (
+            json!({"data": {"type": "products", "attributes": {"name": "x"}}, "extra": 1}).to_string(),
+            StatusCode::BAD_REQUEST,
+            "PARAMETER_UNPERMITTED",
+            "/extra",
+        ),
+        (
+            json!({"data": {"type": "products", "attributes": {}}}).to_string(),
+            StatusCode::BAD_REQUEST,
+            "PARAMETER_MISSING",
+            "/data/attributes/name",
+        ),
+        (
+            json!({"data": {"type": "products", "attributes": {"name": "x", "metadata": big_metadata}}}).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "METADATA_TOO_LONG",
+            "/data/attributes/metadata",
+        ),
+    ];
+    for (body, status, code, pointer) in cases {
+        let reply = app.send_raw(Method::POST, &target, app.admin(), &body).await;
+        assert_eq!(reply.status, status, "{body}: {}", reply.json);
+        assert_eq!(reply.error_code(), code, "{body}");
+        assert_eq!(reply.error_pointer(), pointer, "{body}");
+        assert!(reply.json["meta"]["id"].is_string());
+    }
+    assert_eq!(app.get("products").await.json["data"], json!([]), "nothing was written");
+}
+
+#[tokio::test]
+async fn malformed_updates_leave_the_product_as_it_was() {
+    let app = spawn_app().await;
+    let product = app.create_product("Kept", Some("kept")).await;
+    let target = app.path(&format!("products/{}", product["id"].as_str().unwrap()));
+    for body in [
+        json!({"data": {"type": "products", "attributes": {"name": ["x"]}}}).to_string(),
+        json!({"data": {"type": "products", "attributes": {"unknownThing": true}}}).to_string(),
+        json!({"data": {"type": "products", "attributes": {"name": "changed", "distributionStrategy": "NOPE"}}})
+            .to_string(),
+        "not json".to_string(),
+    ] {
+        let reply = app.send_raw(Method::PATCH, &target, app.admin(), &body).await;
+        assert!(reply.status.is_client_error(), "{body}: {}", reply.status);
+        assert!(!reply.error_code().is_empty());
+    }
+    assert_eq!(
+        app.get("products/kept").await.json["data"]["attributes"]["name"],
+        "Kept"
+    );
+}
+
+#[tokio::test]
+async fn malformed_token_requests_are_refused_with_pointers() {
+    let app = spawn_app().await;
+    let target = app.path("tokens");
+    for (body, pointer) in [
+        (
+            json!({"data": {"type": "tokens", "attributes": {"expiry": "tomorrow"}}}),
+            "/data/attributes/expiry",
+        ),
+        (
+            json!({"data": {"type": "tokens", "attributes": {"kind": "admin-token"}}}),
+            "/data/attributes/kind",
+        ),
+        (
+            json!({"data": {"type": "tokens", "attributes": {"permissions": "all"}}}),
+            "/data/attributes/permissions",
+        ),
+    ] {
+        let reply = app
+            .send(Method::POST, &target, Some(app.admin()), Some(body.clone()))
+            .await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(reply.error_pointer(), pointer);
+    }
+    let reply = app
+        .send(
+            Method::POST,
+            &target,
+            Some(app.admin()),
+            Some(json!({"data": {"type": "tokens", "attributes": {"permissions": ["nope.nope"]}}})),
+        )
+        .await;
+    assert_eq!(
+        (reply.status, reply.error_code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "PERMISSIONS_NOT_ALLOWED")
+    );
+    assert_eq!(
+        app.get("tokens").await.json["data"].as_array().unwrap().len(),
+        1,
+        "nothing was written"
+    );
+}
