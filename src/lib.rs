@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use store::{Backend, Database};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+pub use workers::WorkerOptions;
 
 /// The embedded default: a SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://keyledger.db";
@@ -123,24 +124,17 @@ impl Running {
     }
 }
 
-/// Serves the API on `listener` with the projection catch-up runner beside it.
+/// Serves the API on `listener` with the background workers beside it.
 pub fn start(state: AppState, listener: TcpListener) -> Result<Running, StartError> {
-    start_with(state, listener, true)
+    start_with(state, listener, WorkerOptions::default())
 }
 
-/// Serves the API; `catch_up_runner` off leaves read models to the inline path alone (tests
-/// that prove the runner's work drive it by hand).
-pub fn start_with(state: AppState, listener: TcpListener, catch_up_runner: bool) -> Result<Running, StartError> {
+/// Serves the API with the given background workers (tests that prove the catch-up runner's
+/// work switch it off and drive it by hand).
+pub fn start_with(state: AppState, listener: TcpListener, workers: WorkerOptions) -> Result<Running, StartError> {
     let addr = listener.local_addr()?;
     let (shutdown, rx) = watch::channel(false);
-    let runner = tokio::spawn({
-        let (db, rx) = (state.db.clone(), rx.clone());
-        async move {
-            if catch_up_runner {
-                projections::run_catch_up(db, projections::DEFAULT_INTERVAL, rx).await;
-            }
-        }
-    });
+    let runner = workers::spawn(state.db.clone(), workers, rx.clone());
     let app = api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let mut stop = rx;
     let handle = tokio::spawn(async move {

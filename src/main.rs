@@ -1,7 +1,9 @@
 //! The `keyledger` command: serve, setup, migrate, projections rebuild, bench.
 
 use clap::{Parser, Subcommand};
-use keyledger::{build_state, ensure_default_account, open_store, start, StartError, DEFAULT_DATABASE_URL};
+use keyledger::{
+    build_state, ensure_default_account, open_store, start_with, StartError, WorkerOptions, DEFAULT_DATABASE_URL,
+};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -28,6 +30,9 @@ enum Command {
         /// Address to listen on.
         #[arg(long, env = "KEYLEDGER_BIND", default_value = "127.0.0.1:3000")]
         bind: String,
+        /// What this process runs: the API, the background workers, or both.
+        #[arg(long, env = "KEYLEDGER_ROLE", value_enum, default_value_t = Role::All)]
+        role: Role,
     },
     /// Creates an account with its first admin; prints its id, admin token and public key.
     Setup {
@@ -50,6 +55,14 @@ enum Command {
         #[command(subcommand)]
         command: ProjectionsCommand,
     },
+}
+
+/// Roles a `serve` process can take, for scaling API and workers apart.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Role {
+    Api,
+    Worker,
+    All,
 }
 
 #[derive(Subcommand)]
@@ -84,8 +97,17 @@ async fn shutdown_signal() {
 
 async fn run(cli: Cli) -> Result<(), StartError> {
     match cli.command {
-        Command::Serve { bind } => {
+        Command::Serve { bind, role } => {
             let state = build_state(&cli.database_url, cli.secret_key.as_deref()).await?;
+            if role == Role::Worker {
+                let (stop, rx) = tokio::sync::watch::channel(false);
+                let workers = workers::spawn(state.db.clone(), WorkerOptions::default(), rx);
+                tracing::info!("keyledger workers running");
+                shutdown_signal().await;
+                let _ = stop.send(true);
+                let _ = workers.await;
+                return Ok(());
+            }
             if let Some(created) = ensure_default_account(&state).await? {
                 // Printed once, on the first start: the only time the admin token is shown.
                 println!("Created account 'default' on an empty store.");
@@ -94,7 +116,11 @@ async fn run(cli: Cli) -> Result<(), StartError> {
                 println!("  public key:  {} (ed25519, hex)", created.public_key);
             }
             let listener = tokio::net::TcpListener::bind(&bind).await?;
-            let running = start(state, listener)?;
+            let options = WorkerOptions {
+                catch_up: role == Role::All,
+                ..Default::default()
+            };
+            let running = start_with(state, listener, options)?;
             tracing::info!(addr = %running.addr, "keyledger listening");
             let stop = running.shutdown_handle();
             tokio::spawn(async move {

@@ -65,6 +65,7 @@ pub async fn request_context(mut req: Request, next: Next) -> Response {
     } else {
         None
     };
+    let wants_plain_json = prefers_plain_json(headers);
     req.extensions_mut().insert(ApiVersion(version.clone()));
     let mut response = REQUEST_ID
         .scope(
@@ -94,7 +95,29 @@ pub async fn request_context(mut req: Request, next: Next) -> Response {
         header::CACHE_CONTROL,
         HeaderValue::from_static("no-transform, no-store, max-age=0"),
     );
+    let is_jsonapi = headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v == crate::jsonapi::MEDIA_TYPE);
+    if wants_plain_json && is_jsonapi {
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
     response
+}
+
+/// Keygen answers `application/json` to a client whose first choice it is.
+fn prefers_plain_json(headers: &HeaderMap) -> bool {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let first = accept
+        .split(',')
+        .next()
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim();
+    first.eq_ignore_ascii_case("application/json")
 }
 
 /// The `{account}` segment of `/v1/accounts/{account}/…`, percent-decoded.

@@ -218,3 +218,20 @@ fn sigterm(pid: u32) {
         .unwrap();
     assert!(status.success());
 }
+
+#[tokio::test]
+async fn postgresql_requires_a_secret_key_and_sqlite_keeps_its_generated_one() {
+    let missing = keyledger::master_key(None, "postgres://x@127.0.0.1/db", store::Backend::Postgres);
+    assert!(matches!(missing, Err(keyledger::StartError::SecretKeyRequired)));
+    let dir = std::env::temp_dir().join(format!("keyledger-key-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}/k.db", dir.display());
+    let first = keyledger::master_key(None, &url, store::Backend::Sqlite).unwrap();
+    let second = keyledger::master_key(None, &url, store::Backend::Sqlite).unwrap();
+    let sealed = first.seal(b"kept");
+    assert_eq!(
+        second.open(&sealed).unwrap(),
+        b"kept",
+        "the same key is reused on the next start"
+    );
+}

@@ -80,7 +80,15 @@ async fn spawn_app_with(slug: &str, catch_up_runner: bool) -> TestApp {
         .await
         .expect("account setup");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let running = keyledger::start_with(state.clone(), listener, catch_up_runner).expect("server starts");
+    let running = keyledger::start_with(
+        state.clone(),
+        listener,
+        keyledger::WorkerOptions {
+            catch_up: catch_up_runner,
+            ..Default::default()
+        },
+    )
+    .expect("server starts");
     let host = format!("127.0.0.1:{}", running.addr.port());
     TestApp {
         base: format!("http://{host}"),

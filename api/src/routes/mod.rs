@@ -70,6 +70,40 @@ pub(crate) fn list(resources: Vec<Value>, links: Value) -> Response {
     document(StatusCode::OK, json!({ "data": resources, "links": links }))
 }
 
+/// The `{id}` segment of a resource route (id, or an alias such as a code).
+pub(crate) struct ResourceId(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ResourceId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(params) =
+            axum::extract::Path::<std::collections::HashMap<String, String>>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ApiError::route_not_found())?;
+        params
+            .get("id")
+            .cloned()
+            .map(ResourceId)
+            .ok_or_else(ApiError::route_not_found)
+    }
+}
+
+/// The page a list request asks for (`limit`, `page[…]`, `order`), or a 400 naming the parameter.
+pub(crate) struct ListPage(pub projections::PageRequest);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ListPage {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Query(params) =
+            axum::extract::Query::<std::collections::HashMap<String, String>>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ApiError::bad_request("query string is invalid", "PARAMETER_INVALID", None))?;
+        crate::jsonapi::parse_page(&params).map(ListPage)
+    }
+}
+
 /// Path of the account's collection or resource.
 pub(crate) fn account_path(account_id: &str, rest: &str) -> String {
     format!("/v1/accounts/{account_id}/{rest}")

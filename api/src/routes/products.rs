@@ -1,14 +1,12 @@
 //! Products: create, retrieve (by id or code), update, delete, list.
 
-use super::{account_path, created, list, single};
+use super::{account_path, created, list, single, ListPage, ResourceId};
 use crate::auth::{Auth, Bearer};
 use crate::error::{ApiError, ApiResult};
-use crate::jsonapi::{
-    deep_camel, page_links, parse_page, resource, timestamp, to_many, to_one, Attributes, JsonApiBody,
-};
+use crate::jsonapi::{deep_camel, page_links, resource, timestamp, to_many, to_one, Attributes, JsonApiBody};
 use crate::state::{execute, now, AppState};
 use aggregates::product::{ProductAttributes, ProductCommand, ProductPatch};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
@@ -16,7 +14,6 @@ use axum::Router;
 use projections::products::ProductRow;
 use projections::users::UserRow;
 use serde_json::{json, Map, Value};
-use std::collections::HashMap;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -160,12 +157,7 @@ async fn create(State(state): State<AppState>, auth: Auth, body: JsonApiBody) ->
     Ok(created(product_resource(&row)))
 }
 
-async fn show(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(params): Path<HashMap<String, String>>,
-) -> ApiResult<Response> {
-    let id = params.get("id").cloned().unwrap_or_default();
+async fn show(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<Response> {
     let row = visible_product(&state, &auth, &id).await?;
     Ok(single(StatusCode::OK, product_resource(&row)))
 }
@@ -173,10 +165,9 @@ async fn show(
 async fn update(
     State(state): State<AppState>,
     auth: Auth,
-    Path(params): Path<HashMap<String, String>>,
+    ResourceId(id): ResourceId,
     body: JsonApiBody,
 ) -> ApiResult<Response> {
-    let id = params.get("id").cloned().unwrap_or_default();
     let row = visible_product(&state, &auth, &id).await?;
     let data = body.resource("products", "product")?;
     data.no_relationships()?;
@@ -194,12 +185,7 @@ async fn update(
     Ok(single(StatusCode::OK, product_resource(&row)))
 }
 
-async fn destroy(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(params): Path<HashMap<String, String>>,
-) -> ApiResult<StatusCode> {
-    let id = params.get("id").cloned().unwrap_or_default();
+async fn destroy(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<StatusCode> {
     let row = visible_product(&state, &auth, &id).await?;
     auth.require_admin()?;
     execute(
@@ -212,12 +198,7 @@ async fn destroy(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn index(
-    State(state): State<AppState>,
-    auth: Auth,
-    Query(params): Query<HashMap<String, String>>,
-) -> ApiResult<Response> {
-    let page = parse_page(&params)?;
+async fn index(State(state): State<AppState>, auth: Auth, ListPage(page): ListPage) -> ApiResult<Response> {
     let account_id = &auth.account.row.id;
     let only = match &auth.bearer {
         Bearer::Admin { .. } => None,

@@ -1,15 +1,15 @@
 //! Tokens: generate (`POST /tokens` with email/password or a token), list, retrieve,
 //! regenerate (`PUT`), revoke (`DELETE`), `GET /me`, and product tokens.
 
-use super::{account_path, created, list, single};
+use super::{account_path, created, list, single, ListPage, ResourceId};
 use crate::auth::{account_of, read_credential, Auth, Bearer, Credential};
 use crate::crypto;
 use crate::error::{ApiError, ApiResult};
-use crate::jsonapi::{page_links, parse_page, resource, timestamp, to_one, JsonApiBody};
+use crate::jsonapi::{page_links, resource, timestamp, to_one, JsonApiBody};
 use crate::middleware::ApiVersion;
 use crate::state::{execute, now, AccountContext, AppState};
 use aggregates::token::{TokenBearer, TokenCommand};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -215,12 +215,7 @@ fn visible(auth: &Auth, row: &TokenRow) -> bool {
     auth.bearer.is_admin() || (row.bearer_type == kind && row.bearer_id == id)
 }
 
-async fn index(
-    State(state): State<AppState>,
-    auth: Auth,
-    Query(params): Query<HashMap<String, String>>,
-) -> ApiResult<Response> {
-    let page = parse_page(&params)?;
+async fn index(State(state): State<AppState>, auth: Auth, ListPage(page): ListPage) -> ApiResult<Response> {
     let account_id = &auth.account.row.id;
     let bearer = (!auth.bearer.is_admin()).then(|| auth.bearer.reference());
     let result = projections::tokens::list(&state.db.any, account_id, bearer, page).await?;
@@ -242,12 +237,7 @@ async fn visible_token(state: &AppState, auth: &Auth, id: &str) -> ApiResult<Tok
     }
 }
 
-async fn show(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(params): Path<HashMap<String, String>>,
-) -> ApiResult<Response> {
-    let id = params.get("id").cloned().unwrap_or_default();
+async fn show(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<Response> {
     let row = visible_token(&state, &auth, &id).await?;
     Ok(single(StatusCode::OK, token_resource(&auth.account.row.id, &row, None)))
 }
@@ -281,12 +271,7 @@ async fn regenerate_row(state: &AppState, auth: &Auth, row: TokenRow) -> ApiResu
     ))
 }
 
-async fn regenerate(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(params): Path<HashMap<String, String>>,
-) -> ApiResult<Response> {
-    let id = params.get("id").cloned().unwrap_or_default();
+async fn regenerate(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<Response> {
     let row = visible_token(&state, &auth, &id).await?;
     regenerate_row(&state, &auth, row).await
 }
@@ -296,12 +281,7 @@ async fn regenerate_current(State(state): State<AppState>, auth: Auth) -> ApiRes
     regenerate_row(&state, &auth, row).await
 }
 
-async fn revoke(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(params): Path<HashMap<String, String>>,
-) -> ApiResult<StatusCode> {
-    let id = params.get("id").cloned().unwrap_or_default();
+async fn revoke(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<StatusCode> {
     let row = visible_token(&state, &auth, &id).await?;
     execute(
         &state.frameworks.token,
@@ -345,10 +325,9 @@ async fn token_product(state: &AppState, auth: &Auth, id: &str) -> ApiResult<pro
 async fn generate_product_token(
     State(state): State<AppState>,
     auth: Auth,
-    Path(params): Path<HashMap<String, String>>,
+    ResourceId(id): ResourceId,
     body: JsonApiBody,
 ) -> ApiResult<Response> {
-    let id = params.get("id").cloned().unwrap_or_default();
     let product = token_product(&state, &auth, &id).await?;
     let options = token_options(&body)?;
     let bearer = Bearer::Product { product_id: product.id };
@@ -358,12 +337,10 @@ async fn generate_product_token(
 async fn product_tokens(
     State(state): State<AppState>,
     auth: Auth,
-    Path(params): Path<HashMap<String, String>>,
-    Query(query): Query<HashMap<String, String>>,
+    ResourceId(id): ResourceId,
+    ListPage(page): ListPage,
 ) -> ApiResult<Response> {
-    let id = params.get("id").cloned().unwrap_or_default();
     let product = super::products::visible_product(&state, &auth, &id).await?;
-    let page = parse_page(&query)?;
     let account_id = &auth.account.row.id;
     let result = projections::tokens::list(&state.db.any, account_id, Some(("products", &product.id)), page).await?;
     let items = result
