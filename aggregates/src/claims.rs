@@ -15,6 +15,15 @@ pub enum ClaimOp {
         code: &'static str,
         pointer: &'static str,
     },
+    /// The aggregate takes one more value in `scope` (an aggregate may hold many, e.g. pool keys).
+    Add {
+        scope: String,
+        value: String,
+        code: &'static str,
+        pointer: &'static str,
+    },
+    /// The aggregate gives up one value in `scope`.
+    Release { scope: String, value: String },
     /// Every claim the aggregate holds is released (it was deleted).
     ReleaseAll,
 }
@@ -26,6 +35,15 @@ pub fn claims_for(aggregate_type: &str, payload: &Value) -> Result<Vec<ClaimOp>,
             serde_json::from_value::<crate::account::AccountEvent>(payload.clone())?.claims()
         }
         crate::user::User::TYPE_NAME => serde_json::from_value::<crate::user::UserEvent>(payload.clone())?.claims(),
+        crate::entitlement::Entitlement::TYPE_NAME => {
+            serde_json::from_value::<crate::entitlement::EntitlementEvent>(payload.clone())?.claims()
+        }
+        crate::policy::Policy::TYPE_NAME => {
+            serde_json::from_value::<crate::policy::PolicyEvent>(payload.clone())?.claims()
+        }
+        crate::license::License::TYPE_NAME => {
+            serde_json::from_value::<crate::license::LicenseEvent>(payload.clone())?.claims()
+        }
         crate::product::Product::TYPE_NAME => {
             serde_json::from_value::<crate::product::ProductEvent>(payload.clone())?.claims()
         }

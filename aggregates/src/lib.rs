@@ -5,14 +5,18 @@
 
 pub mod account;
 pub mod claims;
+pub mod entitlement;
 pub mod error;
+pub mod license;
 pub mod metadata;
 pub mod permissions;
+pub mod policy;
 pub mod product;
 pub mod token;
 pub mod user;
 
 pub use claims::ClaimOp;
+pub use cqrs_es::event_sink;
 pub use error::DomainError;
 
 /// Timestamps in commands and events: UTC, microsecond precision in storage.
@@ -32,4 +36,38 @@ pub fn looks_like_uuid(value: &str) -> bool {
 /// Words Keygen reserves in aliases (`…/actions/…` routes would become ambiguous).
 pub fn is_reserved_word(value: &str) -> bool {
     matches!(value.to_ascii_lowercase().as_str(), "action" | "actions")
+}
+
+/// The state of a live (created, not deleted) aggregate, or `NOT_FOUND`.
+pub fn live<T>(state: &Option<T>, deleted: bool) -> Result<&T, DomainError> {
+    match (state, deleted) {
+        (Some(state), false) => Ok(state),
+        _ => Err(DomainError::not_found()),
+    }
+}
+
+/// Keygen's rule for names: present, at most 255 bytes.
+pub fn validate_name(name: &str) -> Result<(), DomainError> {
+    if name.trim().is_empty() {
+        return Err(DomainError::invalid("name", "MISSING", "can't be blank"));
+    }
+    if name.len() > 255 {
+        return Err(DomainError::invalid(
+            "name",
+            "TOO_LONG",
+            "is too long (maximum is 255 characters)",
+        ));
+    }
+    Ok(())
+}
+
+/// Keygen's rule for codes and similar aliases: present, not UUID-shaped, not reserved.
+pub fn validate_code(attribute: &str, code: &str) -> Result<(), DomainError> {
+    if code.is_empty() {
+        return Err(DomainError::invalid(attribute, "MISSING", "can't be blank"));
+    }
+    if code.len() > 255 || looks_like_uuid(code) || is_reserved_word(code) {
+        return Err(DomainError::invalid(attribute, "INVALID", "is invalid"));
+    }
+    Ok(())
 }

@@ -23,6 +23,8 @@ pub(crate) enum ClaimStatement {
         value: String,
         conflict: ClaimConflict,
     },
+    /// `delete … where scope = $1 and value = $2 and aggregate_type = $3 and aggregate_id = $4`
+    ReleaseValue { scope: String, value: String },
     /// `delete … where aggregate_type = $1 and aggregate_id = $2`
     ReleaseAll,
 }
@@ -31,6 +33,8 @@ pub(crate) const RELEASE_SCOPE: &str =
     "delete from claims where scope = $1 and aggregate_type = $2 and aggregate_id = $3";
 pub(crate) const INSERT: &str =
     "insert into claims (scope, value, aggregate_type, aggregate_id) values ($1, $2, $3, $4)";
+pub(crate) const RELEASE_VALUE: &str =
+    "delete from claims where scope = $1 and value = $2 and aggregate_type = $3 and aggregate_id = $4";
 pub(crate) const RELEASE_ALL: &str = "delete from claims where aggregate_type = $1 and aggregate_id = $2";
 
 /// The statements for a batch of events, in order.
@@ -40,6 +44,17 @@ pub(crate) fn statements(events: &[SerializedEvent]) -> Result<Vec<ClaimStatemen
         for op in aggregates::claims::claims_for(&event.aggregate_type, &event.payload)? {
             match op {
                 ClaimOp::ReleaseAll => out.push(ClaimStatement::ReleaseAll),
+                ClaimOp::Add {
+                    scope,
+                    value,
+                    code,
+                    pointer,
+                } => out.push(ClaimStatement::Insert {
+                    scope,
+                    value,
+                    conflict: ClaimConflict { code, pointer },
+                }),
+                ClaimOp::Release { scope, value } => out.push(ClaimStatement::ReleaseValue { scope, value }),
                 ClaimOp::Replace {
                     scope,
                     value,

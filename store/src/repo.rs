@@ -98,6 +98,15 @@ macro_rules! persist_in_transaction {
                         .execute(&mut *tx)
                         .await
                 }
+                ClaimStatement::ReleaseValue { scope, value } => {
+                    sqlx::query(claims::RELEASE_VALUE)
+                        .bind(scope)
+                        .bind(value)
+                        .bind(&aggregate_type)
+                        .bind(&aggregate_id)
+                        .execute(&mut *tx)
+                        .await
+                }
                 ClaimStatement::ReleaseAll => {
                     sqlx::query(claims::RELEASE_ALL)
                         .bind(&aggregate_type)

@@ -1,0 +1,193 @@
+//! Entitlement: a named feature flag (by code) that policies and licenses carry.
+
+use crate::event_sink::EventSink;
+use crate::{ClaimOp, DomainError, NoServices, Timestamp};
+use cqrs_es::{Aggregate, DomainEvent};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// An entitlement's attributes, complete.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntitlementAttributes {
+    pub name: String,
+    pub code: String,
+    pub metadata: Map<String, Value>,
+}
+
+impl EntitlementAttributes {
+    fn validate(&self) -> Result<(), DomainError> {
+        crate::validate_name(&self.name)?;
+        crate::validate_code("code", &self.code)?;
+        crate::metadata::validate(&self.metadata)
+    }
+}
+
+/// The attributes an update may change.
+#[derive(Debug, Clone, Default)]
+pub struct EntitlementPatch {
+    pub name: Option<String>,
+    pub code: Option<String>,
+    pub metadata: Option<Map<String, Value>>,
+}
+
+/// Commands on an entitlement.
+#[derive(Debug, Clone)]
+pub enum EntitlementCommand {
+    Create {
+        id: String,
+        account_id: String,
+        attributes: EntitlementAttributes,
+        at: Timestamp,
+    },
+    Update {
+        patch: EntitlementPatch,
+        at: Timestamp,
+    },
+    Delete {
+        at: Timestamp,
+    },
+}
+
+/// Events of an entitlement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum EntitlementEvent {
+    #[serde(rename = "entitlement.created")]
+    Created {
+        id: String,
+        account_id: String,
+        attributes: EntitlementAttributes,
+        created_at: Timestamp,
+    },
+    #[serde(rename = "entitlement.updated")]
+    Updated {
+        account_id: String,
+        attributes: EntitlementAttributes,
+        updated_at: Timestamp,
+    },
+    #[serde(rename = "entitlement.deleted")]
+    Deleted { account_id: String, deleted_at: Timestamp },
+}
+
+impl DomainEvent for EntitlementEvent {
+    fn event_type(&self) -> String {
+        match self {
+            Self::Created { .. } => "entitlement.created",
+            Self::Updated { .. } => "entitlement.updated",
+            Self::Deleted { .. } => "entitlement.deleted",
+        }
+        .into()
+    }
+    fn event_version(&self) -> String {
+        "1.0".into()
+    }
+}
+
+impl EntitlementEvent {
+    /// Entitlement codes are unique per account, case-insensitively.
+    pub fn claims(&self) -> Vec<ClaimOp> {
+        match self {
+            Self::Created {
+                account_id, attributes, ..
+            }
+            | Self::Updated {
+                account_id, attributes, ..
+            } => {
+                vec![ClaimOp::Replace {
+                    scope: format!("entitlement.code:{account_id}"),
+                    value: Some(attributes.code.to_lowercase()),
+                    code: "CODE_TAKEN",
+                    pointer: "/data/attributes/code",
+                }]
+            }
+            Self::Deleted { .. } => vec![ClaimOp::ReleaseAll],
+        }
+    }
+}
+
+/// An entitlement's state as commands need it.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct Entitlement {
+    pub account_id: String,
+    pub attributes: Option<EntitlementAttributes>,
+    pub deleted: bool,
+}
+
+impl Entitlement {
+    /// Stored as `aggregate_type`.
+    pub const TYPE_NAME: &'static str = "entitlement";
+}
+
+impl Aggregate for Entitlement {
+    const TYPE: &'static str = Self::TYPE_NAME;
+    type Command = EntitlementCommand;
+    type Event = EntitlementEvent;
+    type Error = DomainError;
+    type Services = NoServices;
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        _: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        let event = match command {
+            EntitlementCommand::Create {
+                id,
+                account_id,
+                attributes,
+                at,
+            } => {
+                if self.attributes.is_some() {
+                    return Err(DomainError::already_exists());
+                }
+                attributes.validate()?;
+                EntitlementEvent::Created {
+                    id,
+                    account_id,
+                    attributes,
+                    created_at: at,
+                }
+            }
+            EntitlementCommand::Update { patch, at } => {
+                let mut attributes = crate::live(&self.attributes, self.deleted)?.clone();
+                if let Some(v) = patch.name {
+                    attributes.name = v;
+                }
+                if let Some(v) = patch.code {
+                    attributes.code = v;
+                }
+                if let Some(v) = patch.metadata {
+                    attributes.metadata = v;
+                }
+                attributes.validate()?;
+                EntitlementEvent::Updated {
+                    account_id: self.account_id.clone(),
+                    attributes,
+                    updated_at: at,
+                }
+            }
+            EntitlementCommand::Delete { at } => {
+                crate::live(&self.attributes, self.deleted)?;
+                EntitlementEvent::Deleted {
+                    account_id: self.account_id.clone(),
+                    deleted_at: at,
+                }
+            }
+        };
+        sink.write(event, self).await;
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        match event {
+            EntitlementEvent::Created {
+                account_id, attributes, ..
+            } => {
+                self.account_id = account_id;
+                self.attributes = Some(attributes);
+            }
+            EntitlementEvent::Updated { attributes, .. } => self.attributes = Some(attributes),
+            EntitlementEvent::Deleted { .. } => self.deleted = true,
+        }
+    }
+}

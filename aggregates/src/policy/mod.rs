@@ -1,0 +1,474 @@
+//! Policy: the rules licenses follow (duration, limits, strategies, required scopes), plus its
+//! key pool and the entitlements every license under it carries.
+
+mod attributes;
+
+pub use attributes::{PolicyAttributes, BOOLEANS, CREATE_ONLY, ENUMS, INTEGERS, SUPPORTED_SCHEMES};
+
+use crate::event_sink::EventSink;
+use crate::{ClaimOp, DomainError, NoServices, Timestamp};
+use cqrs_es::{Aggregate, DomainEvent};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// A key waiting in a policy's pool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolKey {
+    pub id: String,
+    pub key: String,
+}
+
+/// Commands on a policy.
+#[derive(Debug, Clone)]
+pub enum PolicyCommand {
+    Create {
+        id: String,
+        account_id: String,
+        product_id: String,
+        /// The request's attributes (snake_case), laid over Keygen's defaults.
+        attributes: Map<String, Value>,
+        account_protected: bool,
+        at: Timestamp,
+    },
+    Update {
+        changes: Map<String, Value>,
+        at: Timestamp,
+    },
+    Delete {
+        at: Timestamp,
+    },
+    AddKey {
+        key: PoolKey,
+        at: Timestamp,
+    },
+    RemoveKey {
+        key_id: String,
+        at: Timestamp,
+    },
+    PopKey {
+        at: Timestamp,
+    },
+    AttachEntitlements {
+        entitlement_ids: Vec<String>,
+        at: Timestamp,
+    },
+    DetachEntitlements {
+        entitlement_ids: Vec<String>,
+        at: Timestamp,
+    },
+}
+
+/// Events of a policy, named as Keygen's webhook events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum PolicyEvent {
+    #[serde(rename = "policy.created")]
+    Created {
+        id: String,
+        account_id: String,
+        product_id: String,
+        attributes: PolicyAttributes,
+        created_at: Timestamp,
+    },
+    #[serde(rename = "policy.updated")]
+    Updated {
+        account_id: String,
+        attributes: PolicyAttributes,
+        updated_at: Timestamp,
+    },
+    #[serde(rename = "policy.deleted")]
+    Deleted { account_id: String, deleted_at: Timestamp },
+    #[serde(rename = "key.created")]
+    KeyCreated {
+        account_id: String,
+        key: PoolKey,
+        created_at: Timestamp,
+    },
+    #[serde(rename = "key.deleted")]
+    KeyDeleted {
+        account_id: String,
+        key: PoolKey,
+        deleted_at: Timestamp,
+    },
+    #[serde(rename = "policy.pool.popped")]
+    PoolPopped {
+        account_id: String,
+        key: PoolKey,
+        popped_at: Timestamp,
+    },
+    #[serde(rename = "policy.entitlements.attached")]
+    EntitlementsAttached {
+        entitlement_ids: Vec<String>,
+        at: Timestamp,
+    },
+    #[serde(rename = "policy.entitlements.detached")]
+    EntitlementsDetached {
+        entitlement_ids: Vec<String>,
+        at: Timestamp,
+    },
+}
+
+impl DomainEvent for PolicyEvent {
+    fn event_type(&self) -> String {
+        match self {
+            Self::Created { .. } => "policy.created",
+            Self::Updated { .. } => "policy.updated",
+            Self::Deleted { .. } => "policy.deleted",
+            Self::KeyCreated { .. } => "key.created",
+            Self::KeyDeleted { .. } => "key.deleted",
+            Self::PoolPopped { .. } => "policy.pool.popped",
+            Self::EntitlementsAttached { .. } => "policy.entitlements.attached",
+            Self::EntitlementsDetached { .. } => "policy.entitlements.detached",
+        }
+        .into()
+    }
+    fn event_version(&self) -> String {
+        "1.0".into()
+    }
+}
+
+/// The claim scope of license keys (pool keys share it, so a pooled key cannot also be a
+/// license's custom key).
+pub fn license_key_scope(account_id: &str) -> String {
+    format!("license.key:{account_id}")
+}
+
+impl PolicyEvent {
+    /// Pool keys are unique per account alongside license keys.
+    pub fn claims(&self) -> Vec<ClaimOp> {
+        match self {
+            Self::KeyCreated { account_id, key, .. } => vec![ClaimOp::Add {
+                scope: license_key_scope(account_id),
+                value: key.key.clone(),
+                code: "KEY_TAKEN",
+                pointer: "/data/attributes/key",
+            }],
+            Self::KeyDeleted { account_id, key, .. } | Self::PoolPopped { account_id, key, .. } => {
+                vec![ClaimOp::Release {
+                    scope: license_key_scope(account_id),
+                    value: key.key.clone(),
+                }]
+            }
+            Self::Deleted { .. } => vec![ClaimOp::ReleaseAll],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// A policy's state as commands need it.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct Policy {
+    pub account_id: String,
+    pub product_id: String,
+    pub attributes: Option<PolicyAttributes>,
+    pub pool: Vec<PoolKey>,
+    pub entitlement_ids: Vec<String>,
+    pub deleted: bool,
+}
+
+impl Policy {
+    /// Stored as `aggregate_type`.
+    pub const TYPE_NAME: &'static str = "policy";
+}
+
+fn validate_pool_key(key: &str) -> Result<(), DomainError> {
+    if key.len() < 8 || key.len() > 1024 {
+        return Err(DomainError::invalid(
+            "key",
+            "INVALID",
+            "must be between 8 and 1024 characters",
+        ));
+    }
+    if crate::looks_like_uuid(key) || crate::is_reserved_word(key) {
+        return Err(DomainError::invalid("key", "INVALID", "is invalid"));
+    }
+    Ok(())
+}
+
+impl Aggregate for Policy {
+    const TYPE: &'static str = Self::TYPE_NAME;
+    type Command = PolicyCommand;
+    type Event = PolicyEvent;
+    type Error = DomainError;
+    type Services = NoServices;
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        _: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        let account_id = self.account_id.clone();
+        let event = match command {
+            PolicyCommand::Create {
+                id,
+                account_id,
+                product_id,
+                attributes,
+                account_protected,
+                at,
+            } => {
+                if self.attributes.is_some() {
+                    return Err(DomainError::already_exists());
+                }
+                let name = attributes
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                let mut policy = PolicyAttributes::defaults(name, account_protected).merged(&attributes)?;
+                if !attributes.contains_key("heartbeat_basis") && policy.require_heartbeat {
+                    policy.heartbeat_basis = "FROM_CREATION".into();
+                }
+                if policy.node_locked() {
+                    policy.max_machines = Some(1);
+                }
+                policy.validate()?;
+                PolicyEvent::Created {
+                    id,
+                    account_id,
+                    product_id,
+                    attributes: policy,
+                    created_at: at,
+                }
+            }
+            PolicyCommand::Update { changes, at } => {
+                let current = crate::live(&self.attributes, self.deleted)?;
+                if let Some(key) = changes.keys().find(|k| CREATE_ONLY.contains(&k.as_str())) {
+                    return Err(DomainError::invalid(
+                        key,
+                        "NOT_ALLOWED",
+                        "cannot be changed after creation",
+                    ));
+                }
+                let policy = current.merged(&changes)?;
+                policy.validate()?;
+                PolicyEvent::Updated {
+                    account_id,
+                    attributes: policy,
+                    updated_at: at,
+                }
+            }
+            PolicyCommand::Delete { at } => {
+                crate::live(&self.attributes, self.deleted)?;
+                PolicyEvent::Deleted {
+                    account_id,
+                    deleted_at: at,
+                }
+            }
+            PolicyCommand::AddKey { key, at } => {
+                let policy = crate::live(&self.attributes, self.deleted)?;
+                if !policy.use_pool {
+                    return Err(DomainError {
+                        pointer: Some("/data/relationships/policy".into()),
+                        ..DomainError::invalid(
+                            "policy",
+                            "NOT_SUPPORTED",
+                            "cannot add key to a policy that does not use a pool",
+                        )
+                    });
+                }
+                validate_pool_key(&key.key)?;
+                PolicyEvent::KeyCreated {
+                    account_id,
+                    key,
+                    created_at: at,
+                }
+            }
+            PolicyCommand::RemoveKey { key_id, at } => {
+                crate::live(&self.attributes, self.deleted)?;
+                let key = self
+                    .pool
+                    .iter()
+                    .find(|k| k.id == key_id)
+                    .cloned()
+                    .ok_or_else(DomainError::not_found)?;
+                PolicyEvent::KeyDeleted {
+                    account_id,
+                    key,
+                    deleted_at: at,
+                }
+            }
+            PolicyCommand::PopKey { at } => {
+                let policy = crate::live(&self.attributes, self.deleted)?;
+                if !policy.use_pool {
+                    return Err(DomainError::invalid(
+                        "use_pool",
+                        "NOT_SUPPORTED",
+                        "policy does not use a pool",
+                    ));
+                }
+                // Keygen takes the newest key first.
+                let key = self.pool.last().cloned().ok_or_else(|| DomainError {
+                    pointer: Some("/data/relationships/pool".into()),
+                    ..DomainError::invalid("policy_pool", "EMPTY", "pool is empty")
+                })?;
+                PolicyEvent::PoolPopped {
+                    account_id,
+                    key,
+                    popped_at: at,
+                }
+            }
+            PolicyCommand::AttachEntitlements { entitlement_ids, at } => {
+                crate::live(&self.attributes, self.deleted)?;
+                if entitlement_ids.iter().any(|id| self.entitlement_ids.contains(id)) {
+                    return Err(DomainError {
+                        pointer: Some("/data".into()),
+                        ..DomainError::invalid("entitlement", "TAKEN", "already exists")
+                    });
+                }
+                PolicyEvent::EntitlementsAttached { entitlement_ids, at }
+            }
+            PolicyCommand::DetachEntitlements { entitlement_ids, at } => {
+                crate::live(&self.attributes, self.deleted)?;
+                if let Some(missing) = entitlement_ids.iter().find(|id| !self.entitlement_ids.contains(id)) {
+                    return Err(DomainError {
+                        pointer: Some("/data".into()),
+                        ..DomainError::invalid(
+                            "entitlement",
+                            "NOT_FOUND",
+                            format!("entitlement '{missing}' is not attached"),
+                        )
+                    });
+                }
+                PolicyEvent::EntitlementsDetached { entitlement_ids, at }
+            }
+        };
+        sink.write(event, self).await;
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        match event {
+            PolicyEvent::Created {
+                account_id,
+                product_id,
+                attributes,
+                ..
+            } => {
+                self.account_id = account_id;
+                self.product_id = product_id;
+                self.attributes = Some(attributes);
+            }
+            PolicyEvent::Updated { attributes, .. } => self.attributes = Some(attributes),
+            PolicyEvent::Deleted { .. } => self.deleted = true,
+            PolicyEvent::KeyCreated { key, .. } => self.pool.push(key),
+            PolicyEvent::KeyDeleted { key, .. } | PolicyEvent::PoolPopped { key, .. } => {
+                self.pool.retain(|k| k.id != key.id)
+            }
+            PolicyEvent::EntitlementsAttached { entitlement_ids, .. } => self.entitlement_ids.extend(entitlement_ids),
+            PolicyEvent::EntitlementsDetached { entitlement_ids, .. } => {
+                self.entitlement_ids.retain(|id| !entitlement_ids.contains(id))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cqrs_es::test::TestFramework;
+    use serde_json::json;
+
+    fn create(attributes: Value) -> PolicyCommand {
+        PolicyCommand::Create {
+            id: "pol".into(),
+            account_id: "a".into(),
+            product_id: "p".into(),
+            attributes: attributes.as_object().unwrap().clone(),
+            account_protected: false,
+            at: chrono::DateTime::UNIX_EPOCH,
+        }
+    }
+
+    fn created(attributes: Value) -> PolicyEvent {
+        let events = TestFramework::<Policy>::with(NoServices)
+            .given_no_previous_events()
+            .when(create(attributes))
+            .inspect_result()
+            .unwrap();
+        events.into_iter().next().unwrap()
+    }
+
+    fn attrs(event: &PolicyEvent) -> &PolicyAttributes {
+        match event {
+            PolicyEvent::Created { attributes, .. } => attributes,
+            _ => panic!("not a create"),
+        }
+    }
+
+    #[test]
+    fn a_node_locked_policy_is_limited_to_one_machine() {
+        let event = created(json!({"name": "Node", "max_machines": 5}));
+        assert_eq!(attrs(&event).max_machines, Some(1));
+        let event = created(json!({"name": "Float", "floating": true, "max_machines": 5}));
+        assert_eq!(attrs(&event).max_machines, Some(5));
+    }
+
+    #[test]
+    fn defaults_follow_keygen() {
+        let event = created(json!({"name": "P"}));
+        let a = attrs(&event);
+        assert_eq!(a.expiration_strategy, "RESTRICT_ACCESS");
+        assert_eq!(a.authentication_strategy, "TOKEN");
+        assert_eq!(a.heartbeat_basis, "FROM_FIRST_PING");
+        assert_eq!(a.process_leasing_strategy, "PER_MACHINE");
+        let event = created(json!({"name": "P", "require_heartbeat": true}));
+        assert_eq!(attrs(&event).heartbeat_basis, "FROM_CREATION");
+    }
+
+    #[test]
+    fn fractional_overage_is_refused_for_node_locked_and_indivisible_limits() {
+        let result = TestFramework::<Policy>::with(NoServices)
+            .given_no_previous_events()
+            .when(create(json!({"name": "P", "overage_strategy": "ALLOW_1_5X_OVERAGE"})))
+            .inspect_result();
+        assert_eq!(result.unwrap_err().code, "OVERAGE_STRATEGY_NOT_ALLOWED");
+        let result = TestFramework::<Policy>::with(NoServices)
+            .given_no_previous_events()
+            .when(create(
+                json!({"name": "P", "floating": true, "max_machines": 3, "overage_strategy": "ALLOW_1_25X_OVERAGE"}),
+            ))
+            .inspect_result();
+        assert_eq!(result.unwrap_err().code, "MAX_MACHINES_INVALID");
+    }
+
+    #[test]
+    fn the_pool_pops_the_newest_key_and_then_is_empty() {
+        let pool = created(json!({"name": "P", "use_pool": true}));
+        let at = chrono::DateTime::UNIX_EPOCH;
+        let k1 = PoolKey {
+            id: "k1".into(),
+            key: "first-key".into(),
+        };
+        let k2 = PoolKey {
+            id: "k2".into(),
+            key: "second-key".into(),
+        };
+        let added = |key: &PoolKey| PolicyEvent::KeyCreated {
+            account_id: "a".into(),
+            key: key.clone(),
+            created_at: at,
+        };
+        TestFramework::<Policy>::with(NoServices)
+            .given(vec![pool.clone(), added(&k1), added(&k2)])
+            .when(PolicyCommand::PopKey { at })
+            .then_expect_events(vec![PolicyEvent::PoolPopped {
+                account_id: "a".into(),
+                key: k2.clone(),
+                popped_at: at,
+            }]);
+        let result = TestFramework::<Policy>::with(NoServices)
+            .given(vec![
+                pool,
+                added(&k1),
+                PolicyEvent::PoolPopped {
+                    account_id: "a".into(),
+                    key: k1,
+                    popped_at: at,
+                },
+            ])
+            .when(PolicyCommand::PopKey { at })
+            .inspect_result();
+        assert_eq!(result.unwrap_err().code, "POLICY_POOL_EMPTY");
+    }
+}
