@@ -89,6 +89,8 @@ pub enum Bearer {
     User { user_id: String, role: String },
     /// A product: its own resources only.
     Product { product_id: String },
+    /// A license (by key or activation token): itself only.
+    License { license_id: String },
 }
 
 impl Bearer {
@@ -97,6 +99,7 @@ impl Bearer {
         match self {
             Bearer::Admin { user_id } | Bearer::User { user_id, .. } => ("users", user_id),
             Bearer::Product { product_id } => ("products", product_id),
+            Bearer::License { license_id } => ("licenses", license_id),
         }
     }
 
@@ -105,12 +108,12 @@ impl Bearer {
     }
 }
 
-/// An authenticated request: its account, bearer and the token it used.
+/// An authenticated request: its account, bearer and the token it used (none with a license key).
 #[derive(Debug, Clone)]
 pub struct Auth {
     pub account: Arc<AccountContext>,
     pub bearer: Bearer,
-    pub token: TokenRow,
+    pub token: Option<TokenRow>,
 }
 
 impl Auth {
@@ -121,7 +124,9 @@ impl Auth {
         m.insert("account_id".into(), self.account.row.id.clone());
         m.insert("whodunnit_type".into(), kind.into());
         m.insert("whodunnit_id".into(), id.into());
-        m.insert("token_id".into(), self.token.id.clone());
+        if let Some(token) = &self.token {
+            m.insert("token_id".into(), token.id.clone());
+        }
         if let Ok(request_id) = crate::error::REQUEST_ID.try_with(|id| id.clone()) {
             m.insert("request_id".into(), request_id);
         }
@@ -189,12 +194,56 @@ pub async fn authenticate_token(state: &AppState, account: &Arc<AccountContext>,
                 product_id: token.bearer_id.clone(),
             }
         }
+        "licenses" => {
+            let license = projections::licenses::find(&state.db.any, &account.row.id, &token.bearer_id)
+                .await?
+                .ok_or_else(ApiError::token_invalid)?;
+            let policy = crate::routes::policy_attributes(&license.policy_attributes)?;
+            if !matches!(policy.authentication_strategy.as_str(), "TOKEN" | "MIXED") {
+                return Err(ApiError::forbidden_code(
+                    "TOKEN_NOT_ALLOWED",
+                    "Token authentication is not allowed by policy",
+                ));
+            }
+            Bearer::License { license_id: license.id }
+        }
         _ => return Err(ApiError::token_invalid()),
     };
     Ok(Auth {
         account: account.clone(),
         bearer,
-        token,
+        token: Some(token),
+    })
+}
+
+/// Resolves a license key to a license bearer, with Keygen's checks in Keygen's order.
+pub async fn authenticate_license(state: &AppState, account: &Arc<AccountContext>, key: &str) -> ApiResult<Auth> {
+    let invalid = || ApiError::unauthorized("LICENSE_INVALID", "License key is invalid");
+    if key.is_empty() {
+        return Err(invalid());
+    }
+    let license = projections::licenses::find_by_key(&state.db.any, &account.row.id, key)
+        .await?
+        .ok_or_else(invalid)?;
+    let policy = crate::routes::policy_attributes(&license.policy_attributes)?;
+    if license.suspended != 0 {
+        return Err(ApiError::forbidden_code("LICENSE_SUSPENDED", "License is suspended"));
+    }
+    let expired =
+        aggregates::license::validation::is_expired(license.expiry.map(projections::from_micros), crate::state::now());
+    if expired && policy.expiration_strategy == "REVOKE_ACCESS" {
+        return Err(ApiError::forbidden_code("LICENSE_EXPIRED", "License is expired"));
+    }
+    if !matches!(policy.authentication_strategy.as_str(), "LICENSE" | "MIXED") {
+        return Err(ApiError::forbidden_code(
+            "LICENSE_NOT_ALLOWED",
+            "License key authentication is not allowed by policy",
+        ));
+    }
+    Ok(Auth {
+        account: account.clone(),
+        bearer: Bearer::License { license_id: license.id },
+        token: None,
     })
 }
 
@@ -204,9 +253,23 @@ pub async fn authenticate(state: &AppState, parts: &Parts) -> ApiResult<Auth> {
     match read_credential(parts) {
         None => Err(ApiError::token_missing()),
         Some(Credential::Token(raw)) => authenticate_token(state, &account, &raw).await,
-        // No license of this account matches until licenses exist (issue: licenses).
-        Some(Credential::License(_)) => Err(ApiError::unauthorized("LICENSE_INVALID", "License key is invalid")),
+        Some(Credential::License(key)) => authenticate_license(state, &account, &key).await,
         Some(Credential::EmailPassword { .. }) => Err(ApiError::token_invalid()),
+    }
+}
+
+/// Authentication when the route allows anonymous callers: `None` without credentials.
+#[derive(Debug, Clone)]
+pub struct OptionalAuth(pub Option<Auth>);
+
+impl FromRequestParts<AppState> for OptionalAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match read_credential(parts) {
+            None => Ok(OptionalAuth(None)),
+            Some(_) => authenticate(state, parts).await.map(|auth| OptionalAuth(Some(auth))),
+        }
     }
 }
 

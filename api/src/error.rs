@@ -114,6 +114,11 @@ impl ApiError {
         )
     }
 
+    /// 403 raised while authenticating, which Keygen gives a code (e.g. `LICENSE_SUSPENDED`).
+    pub fn forbidden_code(code: &str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "Access denied", detail, Some(code), None)
+    }
+
     /// 404 for a resource that does not exist or is outside the bearer's reach.
     pub fn not_found(model: &str, id: &str) -> Self {
         let id: String = id.chars().take(64).collect();

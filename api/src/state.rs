@@ -3,6 +3,9 @@
 
 use crate::crypto::MasterKey;
 use crate::error::{ApiError, ApiResult};
+use aggregates::entitlement::Entitlement;
+use aggregates::license::License;
+use aggregates::policy::Policy;
 use aggregates::{account::Account, product::Product, token::Token, user::User, DomainError, NoServices};
 use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::{Aggregate, AggregateError, CqrsFramework, Query};
@@ -14,12 +17,28 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, RwLock};
 use store::{Database, Framework};
 
+/// A framework with the per-aggregate locks of its process (see [`execute`]).
+pub struct Handle<A: Aggregate> {
+    framework: Framework<A>,
+    locks: Arc<AggregateLocks>,
+}
+
+impl<A: Aggregate> std::ops::Deref for Handle<A> {
+    type Target = Framework<A>;
+    fn deref(&self) -> &Self::Target {
+        &self.framework
+    }
+}
+
 /// One framework per aggregate type.
 pub struct Frameworks {
-    pub account: Framework<Account>,
-    pub user: Framework<User>,
-    pub token: Framework<Token>,
-    pub product: Framework<Product>,
+    pub account: Handle<Account>,
+    pub user: Handle<User>,
+    pub token: Handle<Token>,
+    pub product: Handle<Product>,
+    pub entitlement: Handle<Entitlement>,
+    pub policy: Handle<Policy>,
+    pub license: Handle<License>,
 }
 
 fn framework<A>(db: &Database, inline: &Arc<AtomicBool>) -> Framework<A>
@@ -38,11 +57,36 @@ where
 impl Frameworks {
     /// Builds the frameworks; while `inline` is off, read models only move with the catch-up runner.
     pub fn new(db: &Database, inline: &Arc<AtomicBool>) -> Self {
+        let locks = Arc::new(AggregateLocks::default());
         Self {
-            account: framework(db, inline),
-            user: framework(db, inline),
-            token: framework(db, inline),
-            product: framework(db, inline),
+            account: Handle {
+                framework: framework(db, inline),
+                locks: locks.clone(),
+            },
+            user: Handle {
+                framework: framework(db, inline),
+                locks: locks.clone(),
+            },
+            token: Handle {
+                framework: framework(db, inline),
+                locks: locks.clone(),
+            },
+            product: Handle {
+                framework: framework(db, inline),
+                locks: locks.clone(),
+            },
+            entitlement: Handle {
+                framework: framework(db, inline),
+                locks: locks.clone(),
+            },
+            policy: Handle {
+                framework: framework(db, inline),
+                locks: locks.clone(),
+            },
+            license: Handle {
+                framework: framework(db, inline),
+                locks: locks.clone(),
+            },
         }
     }
 }
@@ -128,9 +172,30 @@ impl AppState {
     }
 }
 
+/// Per-aggregate locks: commands on one aggregate within this process run one at a time, so
+/// they queue instead of colliding; the store's optimistic concurrency still guards against
+/// writers in other processes.
+#[derive(Default)]
+pub struct AggregateLocks(std::sync::Mutex<HashMap<String, std::sync::Weak<tokio::sync::Mutex<()>>>>);
+
+impl AggregateLocks {
+    fn get(&self, key: String) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.0.lock().expect("aggregate lock table poisoned");
+        if let Some(lock) = locks.get(&key).and_then(std::sync::Weak::upgrade) {
+            return lock;
+        }
+        if locks.len() > 4096 {
+            locks.retain(|_, lock| lock.strong_count() > 0);
+        }
+        let lock = Arc::new(tokio::sync::Mutex::new(()));
+        locks.insert(key, Arc::downgrade(&lock));
+        lock
+    }
+}
+
 /// Runs a command, reloading and retrying it when another writer got there first.
 pub async fn execute<A>(
-    framework: &Framework<A>,
+    framework: &Handle<A>,
     aggregate_id: &str,
     command: A::Command,
     metadata: HashMap<String, String>,
@@ -139,6 +204,8 @@ where
     A: Aggregate<Error = DomainError>,
     A::Command: Clone,
 {
+    let lock = framework.locks.get(format!("{}:{aggregate_id}", A::TYPE));
+    let _serialized = lock.lock().await;
     let mut attempt = 0;
     loop {
         match framework

@@ -5,8 +5,12 @@
 //! so each apply is idempotent: rows remember the last sequence applied and ignore older events.
 
 pub mod accounts;
+pub mod entitlements;
 mod inline;
+pub mod licenses;
+pub mod observations;
 pub mod page;
+pub mod policies;
 pub mod products;
 mod runner;
 pub mod tokens;
@@ -67,10 +71,50 @@ impl Projector {
             aggregates::user::User::TYPE_NAME => users::apply(pool, event).await,
             aggregates::token::Token::TYPE_NAME => tokens::apply(pool, event).await,
             aggregates::product::Product::TYPE_NAME => products::apply(pool, event).await,
+            aggregates::entitlement::Entitlement::TYPE_NAME => entitlements::apply(pool, event).await,
+            aggregates::policy::Policy::TYPE_NAME => policies::apply(pool, event).await,
+            aggregates::license::License::TYPE_NAME => licenses::apply(pool, event).await,
             _ => Ok(()),
         }
     }
 }
 
 /// Every read-model table, in the order a rebuild empties them.
-pub const TABLES: &[&str] = &["accounts", "users", "tokens", "products"];
+pub const TABLES: &[&str] = &[
+    "accounts",
+    "users",
+    "tokens",
+    "products",
+    "entitlements",
+    "policies",
+    "policy_entitlements",
+    "pool_keys",
+    "licenses",
+    "license_entitlements",
+];
+
+/// Moves a row's `last_sequence` to `sequence` inside `tx`; false when the row has already seen
+/// this event (or a later one), in which case the caller applies nothing.
+pub(crate) async fn advance(
+    tx: &mut sqlx::AnyConnection,
+    table: &str,
+    id: &str,
+    sequence: i64,
+    updated_at: Option<i64>,
+) -> Result<bool, ProjectionError> {
+    let sql = format!(
+        "update {table} set last_sequence = $1, updated_at = coalesce($2, updated_at) where id = $3 and last_sequence < $1"
+    );
+    let done = sqlx::query(&sql)
+        .bind(sequence)
+        .bind(updated_at)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// JSON text of a serializable value.
+pub(crate) fn json_text<T: serde::Serialize>(value: &T) -> Result<String, ProjectionError> {
+    Ok(serde_json::to_string(value)?)
+}

@@ -16,6 +16,14 @@ impl ListOrder {
             ListOrder::OldestFirst => "order by created_at asc, id asc",
         }
     }
+
+    /// The same clause for a table aliased `alias`.
+    pub fn sql_prefixed(self, alias: &str) -> String {
+        match self {
+            ListOrder::NewestFirst => format!("order by {alias}.created_at desc, {alias}.id desc"),
+            ListOrder::OldestFirst => format!("order by {alias}.created_at asc, {alias}.id asc"),
+        }
+    }
 }
 
 /// Which slice of a list is wanted.

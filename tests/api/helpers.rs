@@ -19,6 +19,8 @@ pub struct TestApp {
     pub account: Bootstrap,
     pub state: api::AppState,
     pub database_url: String,
+    /// The master key the store's account secrets are sealed with.
+    pub secret: String,
     _running: keyledger::Running,
 }
 
@@ -97,6 +99,7 @@ async fn spawn_app_with(slug: &str, catch_up_runner: bool) -> TestApp {
         account,
         state,
         database_url,
+        secret,
         _running: running,
     }
 }
@@ -283,4 +286,78 @@ pub fn verify_signature_with(public_key_hex: &str, host: &str, reply: &Reply, bo
         .map_err(|_| "key length")?;
     let key = VerifyingKey::from_bytes(&key).map_err(|e| e.to_string())?;
     key.verify(message.as_bytes(), &signature).map_err(|e| e.to_string())
+}
+
+impl TestApp {
+    /// Creates a policy for `product_id` as the admin, with extra attributes.
+    pub async fn create_policy(&self, product_id: &str, attributes: Value) -> Value {
+        let mut attrs = json!({ "name": "Policy" });
+        attrs
+            .as_object_mut()
+            .unwrap()
+            .extend(attributes.as_object().cloned().unwrap_or_default());
+        let body = json!({"data": {"type": "policies", "attributes": attrs,
+            "relationships": {"product": {"data": {"type": "products", "id": product_id}}}}});
+        let reply = self
+            .send(Method::POST, &self.path("policies"), Some(self.admin()), Some(body))
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
+        reply.json["data"].clone()
+    }
+
+    /// Creates a license under `policy_id` as the admin, with extra attributes.
+    pub async fn create_license(&self, policy_id: &str, attributes: Value) -> Value {
+        let reply = self.try_create_license(policy_id, attributes).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
+        reply.json["data"].clone()
+    }
+
+    /// Sends a license create request as the admin.
+    pub async fn try_create_license(&self, policy_id: &str, attributes: Value) -> Reply {
+        let body = json!({"data": {"type": "licenses", "attributes": attributes,
+            "relationships": {"policy": {"data": {"type": "policies", "id": policy_id}}}}});
+        self.send(Method::POST, &self.path("licenses"), Some(self.admin()), Some(body))
+            .await
+    }
+
+    /// A product, a policy with `attributes` and a license under it: returns (policy, license).
+    pub async fn licensed(&self, policy_attributes: Value, license_attributes: Value) -> (Value, Value) {
+        let product = self.create_product("Licensed App", None).await;
+        let policy = self
+            .create_policy(product["id"].as_str().unwrap(), policy_attributes)
+            .await;
+        let license = self
+            .create_license(policy["id"].as_str().unwrap(), license_attributes)
+            .await;
+        (policy, license)
+    }
+
+    /// Creates an entitlement as the admin.
+    pub async fn create_entitlement(&self, code: &str) -> Value {
+        let body = json!({"data": {"type": "entitlements", "attributes": {"name": code.to_uppercase(), "code": code}}});
+        let reply = self
+            .send(Method::POST, &self.path("entitlements"), Some(self.admin()), Some(body))
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
+        reply.json["data"].clone()
+    }
+
+    /// `POST /licenses/{id}/actions/validate` with `meta`, as the admin.
+    pub async fn validate(&self, license_id: &str, meta: Value) -> Reply {
+        let path = self.path(&format!("licenses/{license_id}/actions/validate"));
+        self.send(Method::POST, &path, Some(self.admin()), Some(json!({ "meta": meta })))
+            .await
+    }
+}
+
+impl TestApp {
+    /// A second server over the same store, as another node of a deployment would be.
+    pub async fn second_node(&self) -> (String, keyledger::Running) {
+        let state = keyledger::build_state(&self.database_url, Some(&self.secret))
+            .await
+            .expect("store opens");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let running = keyledger::start(state, listener).expect("server starts");
+        (format!("http://127.0.0.1:{}", running.addr.port()), running)
+    }
 }

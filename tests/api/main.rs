@@ -4,10 +4,15 @@
 mod accounts;
 mod concurrency;
 mod cross_account;
+mod entitlements;
 mod feed;
 mod helpers;
+mod license_actions;
+mod licenses;
 mod malformed;
+mod policies;
 mod products;
 mod projections;
 mod signatures;
 mod tokens;
+mod validation;

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 async fn dump(db: &store::Database) -> Vec<(String, Vec<Vec<String>>)> {
     let mut out = Vec::new();
     for table in projections::TABLES {
-        let rows = sqlx::query(&format!("select * from {table} order by id"))
+        let rows = sqlx::query(&format!("select * from {table} order by 1, 2"))
             .fetch_all(&db.any)
             .await
             .unwrap();
@@ -91,6 +91,8 @@ async fn a_rebuild_reproduces_every_read_model_exactly() {
         .status,
         StatusCode::NO_CONTENT
     );
+
+    licensing_scenario(&app, a_id).await;
 
     let before = dump(&app.state.db).await;
     assert!(
@@ -186,4 +188,117 @@ async fn with_the_inline_path_off_reads_converge_once_the_runner_has_run() {
         app.get("products/after").await.json["data"]["attributes"]["distributionStrategy"],
         "OPEN"
     );
+}
+
+/// Policies with a pool and entitlements, licenses through their actions.
+async fn licensing_scenario(app: &crate::helpers::TestApp, product_id: &str) {
+    let ok = |status: StatusCode| assert!(status.is_success(), "{status}");
+    let pooled = app.create_policy(product_id, json!({"usePool": true})).await;
+    let pooled_id = pooled["id"].as_str().unwrap();
+    for key in ["REBUILD-POOL-1", "REBUILD-POOL-2", "REBUILD-POOL-3"] {
+        let body = json!({"data": {"type": "keys", "attributes": {"key": key},
+            "relationships": {"policy": {"data": {"type": "policies", "id": pooled_id}}}}});
+        ok(app
+            .send(Method::POST, &app.path("keys"), Some(app.admin()), Some(body))
+            .await
+            .status);
+    }
+    let from_pool = app.create_license(pooled_id, json!({})).await;
+    ok(app
+        .send(
+            Method::DELETE,
+            &app.path(&format!("policies/{pooled_id}/pool")),
+            Some(app.admin()),
+            None,
+        )
+        .await
+        .status);
+    let policy = app
+        .create_policy(product_id, json!({"duration": 86400, "maxUses": 5}))
+        .await;
+    let policy_id = policy["id"].as_str().unwrap();
+    let e1 = app.create_entitlement("rebuild-one").await;
+    let e2 = app.create_entitlement("rebuild-two").await;
+    let link = |e: &serde_json::Value| json!({"data": [{"type": "entitlements", "id": e["id"]}]});
+    ok(app
+        .send(
+            Method::POST,
+            &app.path(&format!("policies/{policy_id}/entitlements")),
+            Some(app.admin()),
+            Some(link(&e1)),
+        )
+        .await
+        .status);
+    let patch = json!({"data": {"type": "policies", "attributes": {"strict": true}}});
+    ok(app
+        .send(
+            Method::PATCH,
+            &app.path(&format!("policies/{policy_id}")),
+            Some(app.admin()),
+            Some(patch),
+        )
+        .await
+        .status);
+    let license = app
+        .create_license(policy_id, json!({"name": "Rebuilt", "metadata": {"k": 1}}))
+        .await;
+    let id = license["id"].as_str().unwrap();
+    ok(app
+        .send(
+            Method::POST,
+            &app.path(&format!("licenses/{id}/entitlements")),
+            Some(app.admin()),
+            Some(link(&e2)),
+        )
+        .await
+        .status);
+    for action in [
+        "suspend",
+        "reinstate",
+        "renew",
+        "increment-usage",
+        "increment-usage",
+        "decrement-usage",
+    ] {
+        let reply = app
+            .send(
+                Method::POST,
+                &app.path(&format!("licenses/{id}/actions/{action}")),
+                Some(app.admin()),
+                None,
+            )
+            .await;
+        ok(reply.status);
+    }
+    let patch = json!({"data": {"type": "licenses", "attributes": {"name": "Renamed"}}});
+    ok(app
+        .send(
+            Method::PATCH,
+            &app.path(&format!("licenses/{id}")),
+            Some(app.admin()),
+            Some(patch),
+        )
+        .await
+        .status);
+    let gone = app.create_license(policy_id, json!({})).await;
+    ok(app
+        .send(
+            Method::DELETE,
+            &app.path(&format!("licenses/{}/actions/revoke", gone["id"].as_str().unwrap())),
+            Some(app.admin()),
+            None,
+        )
+        .await
+        .status);
+    ok(app
+        .send(
+            Method::DELETE,
+            &app.path(&format!("entitlements/{}", e1["id"].as_str().unwrap())),
+            Some(app.admin()),
+            None,
+        )
+        .await
+        .status);
+    let validated = app.validate(from_pool["id"].as_str().unwrap(), json!({})).await;
+    ok(validated.status);
 }

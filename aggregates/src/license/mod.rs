@@ -112,6 +112,8 @@ impl LicenseAttributes {
 }
 
 /// Commands on a license.
+// Commands live for one request; boxing the policy snapshot would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum LicenseCommand {
     Create {

@@ -97,7 +97,7 @@ pub const ENUMS: &[(&str, &[&str])] = &[
 ];
 
 /// Key schemes this server can sign with.
-pub const SUPPORTED_SCHEMES: &[&str] = &["ED25519_SIGN"];
+pub const SUPPORTED_SCHEMES: &[&str] = &[];
 
 /// Boolean attributes.
 pub const BOOLEANS: &[&str] = &[
@@ -405,7 +405,7 @@ impl PolicyAttributes {
                 return Err(DomainError::invalid(
                     "scheme",
                     "NOT_ALLOWED",
-                    "unsupported scheme (this server signs keys with ED25519_SIGN)",
+                    "unsupported scheme (signed and encrypted key schemes are not supported yet)",
                 ));
             }
             if self.use_pool {

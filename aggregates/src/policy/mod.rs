@@ -45,7 +45,10 @@ pub enum PolicyCommand {
         key_id: String,
         at: Timestamp,
     },
+    /// Takes `key_id` out of the pool (the API names the newest key it read, so it knows which
+    /// key it got; a key popped meanwhile by someone else is NOT_FOUND and the API reads again).
     PopKey {
+        key_id: String,
         at: Timestamp,
     },
     AttachEntitlements {
@@ -288,7 +291,7 @@ impl Aggregate for Policy {
                     deleted_at: at,
                 }
             }
-            PolicyCommand::PopKey { at } => {
+            PolicyCommand::PopKey { key_id, at } => {
                 let policy = crate::live(&self.attributes, self.deleted)?;
                 if !policy.use_pool {
                     return Err(DomainError::invalid(
@@ -297,11 +300,18 @@ impl Aggregate for Policy {
                         "policy does not use a pool",
                     ));
                 }
-                // Keygen takes the newest key first.
-                let key = self.pool.last().cloned().ok_or_else(|| DomainError {
-                    pointer: Some("/data/relationships/pool".into()),
-                    ..DomainError::invalid("policy_pool", "EMPTY", "pool is empty")
-                })?;
+                if self.pool.is_empty() {
+                    return Err(DomainError {
+                        pointer: Some("/data/relationships/pool".into()),
+                        ..DomainError::invalid("policy_pool", "EMPTY", "pool is empty")
+                    });
+                }
+                let key = self
+                    .pool
+                    .iter()
+                    .find(|k| k.id == key_id)
+                    .cloned()
+                    .ok_or_else(DomainError::not_found)?;
                 PolicyEvent::PoolPopped {
                     account_id,
                     key,
@@ -451,7 +461,10 @@ mod tests {
         };
         TestFramework::<Policy>::with(NoServices)
             .given(vec![pool.clone(), added(&k1), added(&k2)])
-            .when(PolicyCommand::PopKey { at })
+            .when(PolicyCommand::PopKey {
+                key_id: "k2".into(),
+                at,
+            })
             .then_expect_events(vec![PolicyEvent::PoolPopped {
                 account_id: "a".into(),
                 key: k2.clone(),
@@ -467,7 +480,10 @@ mod tests {
                     popped_at: at,
                 },
             ])
-            .when(PolicyCommand::PopKey { at })
+            .when(PolicyCommand::PopKey {
+                key_id: "k1".into(),
+                at,
+            })
             .inspect_result();
         assert_eq!(result.unwrap_err().code, "POLICY_POOL_EMPTY");
     }

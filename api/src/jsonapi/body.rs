@@ -138,13 +138,111 @@ pub struct Resource {
 impl Resource {
     /// Refuses any relationship (for resources that take none).
     pub fn no_relationships(&self) -> ApiResult<()> {
-        match self.relationships.keys().next() {
+        self.permit_relationships(&[])
+    }
+
+    /// 400 for the first relationship not in `allowed` (snake_case names).
+    pub fn permit_relationships(&self, allowed: &[&str]) -> ApiResult<()> {
+        match self.relationships.keys().find(|k| !allowed.contains(&k.as_str())) {
             Some(key) => Err(ApiError::unpermitted(format!(
                 "/data/relationships/{}",
                 super::case::camel(key)
             ))),
             None => Ok(()),
         }
+    }
+
+    /// The id of a to-one relationship `{"<name>": {"data": {"type": <one of types>, "id": …}}}`.
+    pub fn relationship(&self, name: &str, types: &[&str]) -> ApiResult<Field<String>> {
+        let pointer = format!("/data/relationships/{}", super::case::camel(name));
+        let Some(rel) = self.relationships.get(name) else {
+            return Ok(Field::Absent);
+        };
+        let data = match rel {
+            Value::Object(rel) => rel.get("data"),
+            other => return Err(ApiError::type_mismatch(pointer, type_name(other), "hash")),
+        };
+        match data {
+            None => Err(missing(format!("{pointer}/data"))),
+            Some(Value::Null) => Ok(Field::Null),
+            Some(Value::Object(linkage)) => linkage_id(linkage, &pointer, types).map(Field::Value),
+            Some(other) => Err(ApiError::type_mismatch(
+                format!("{pointer}/data"),
+                type_name(other),
+                "hash",
+            )),
+        }
+    }
+}
+
+fn missing(pointer: String) -> ApiError {
+    ApiError::bad_request("is missing", "PARAMETER_MISSING", Some(Source::Pointer(pointer)))
+}
+
+/// The id of a resource linkage `{type, id}` whose type is one of `types`.
+fn linkage_id(linkage: &Map<String, Value>, pointer: &str, types: &[&str]) -> ApiResult<String> {
+    if let Some(key) = linkage.keys().find(|k| !matches!(k.as_str(), "type" | "id")) {
+        return Err(ApiError::unpermitted(format!("{pointer}/{key}")));
+    }
+    match linkage.get("type").and_then(Value::as_str) {
+        Some(t) if types.contains(&t) => {}
+        _ => {
+            return Err(ApiError::bad_request(
+                format!("type mismatch (expected {})", types[0]),
+                "PARAMETER_INVALID",
+                Some(Source::Pointer(format!("{pointer}/type"))),
+            ))
+        }
+    }
+    match linkage.get("id") {
+        Some(Value::String(id)) => Ok(id.clone()),
+        Some(other) => Err(ApiError::type_mismatch(
+            format!("{pointer}/id"),
+            type_name(other),
+            "string",
+        )),
+        None => Err(missing(format!("{pointer}/id"))),
+    }
+}
+
+impl JsonApiBody {
+    /// `data` as sent, when it is an object.
+    pub fn raw_data(&self) -> Option<&Map<String, Value>> {
+        self.doc.get("data").and_then(Value::as_object)
+    }
+
+    /// `meta` of the document (an empty object when absent); 400 when it is not an object.
+    pub fn meta(&self) -> ApiResult<Map<String, Value>> {
+        match self.doc.get("meta") {
+            None | Some(Value::Null) => Ok(Map::new()),
+            Some(Value::Object(m)) => Ok(m.clone()),
+            Some(other) => Err(ApiError::type_mismatch("/meta", type_name(other), "hash")),
+        }
+    }
+
+    /// `data` as an array of 1 to 100 linkages `[{type, id}]` of the expected type, for
+    /// relationship attach/detach requests.
+    pub fn linkages(&self, plural: &str, singular: &str) -> ApiResult<Vec<String>> {
+        let items = match self.doc.get("data") {
+            Some(Value::Array(items)) => items,
+            Some(other) => return Err(ApiError::type_mismatch("/data", type_name(other), "array")),
+            None => return Err(missing("/data".into())),
+        };
+        if items.is_empty() || items.len() > 100 {
+            return Err(ApiError::bad_request(
+                "must contain 1 to 100 items",
+                "PARAMETER_INVALID",
+                Some(Source::Pointer("/data".into())),
+            ));
+        }
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| match item {
+                Value::Object(linkage) => linkage_id(linkage, &format!("/data/{i}"), &[plural, singular]),
+                other => Err(ApiError::type_mismatch(format!("/data/{i}"), type_name(other), "hash")),
+            })
+            .collect()
     }
 }
 
@@ -216,6 +314,24 @@ impl Attributes {
                 .map(|item| item.as_str().map(str::to_owned))
                 .collect()
         })
+    }
+
+    pub fn integer(&self, key: &str) -> ApiResult<Field<i64>> {
+        self.get(key, "integer", Value::as_i64)
+    }
+
+    pub fn boolean(&self, key: &str) -> ApiResult<Field<bool>> {
+        self.get(key, "boolean", Value::as_bool)
+    }
+
+    /// Whether the attribute was sent at all.
+    pub fn contains(&self, key: &str) -> bool {
+        self.map.contains_key(key)
+    }
+
+    /// The raw attributes (snake_case keys).
+    pub fn raw(&self) -> &Map<String, Value> {
+        &self.map
     }
 
     pub fn object(&self, key: &str) -> ApiResult<Field<Map<String, Value>>> {

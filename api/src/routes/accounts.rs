@@ -44,6 +44,8 @@ pub(crate) fn account_resource(account: &AccountContext) -> Value {
 pub(crate) async fn show(auth: Auth) -> ApiResult<Response> {
     match auth.bearer {
         Bearer::Admin { .. } | Bearer::Product { .. } => Ok(single(StatusCode::OK, account_resource(&auth.account))),
-        Bearer::User { .. } => Err(ApiError::forbidden("bearer lacks permission to read the account")),
+        Bearer::User { .. } | Bearer::License { .. } => {
+            Err(ApiError::forbidden("bearer lacks permission to read the account"))
+        }
     }
 }

@@ -2,8 +2,14 @@
 //! where responses are signed with the account's key.
 
 mod accounts;
+mod entitlements;
+mod keys;
+mod license_actions;
+mod licenses;
+mod policies;
 mod products;
 mod tokens;
+mod validation;
 
 use crate::error::ApiError;
 use crate::jsonapi::MEDIA_TYPE;
@@ -20,6 +26,12 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(accounts::show))
         .merge(tokens::routes())
         .merge(products::routes())
+        .merge(entitlements::routes())
+        .merge(policies::routes())
+        .merge(keys::routes())
+        .merge(licenses::routes())
+        .merge(license_actions::routes())
+        .merge(validation::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -89,6 +101,20 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ResourceId {
     }
 }
 
+/// The query parameters, or a JSON:API 400 when the query string does not decode.
+pub(crate) struct QueryParams(pub std::collections::HashMap<String, String>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for QueryParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<std::collections::HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map(|q| QueryParams(q.0))
+            .map_err(|_| ApiError::bad_request("query string is invalid", "PARAMETER_INVALID", None))
+    }
+}
+
 /// The page a list request asks for (`limit`, `page[…]`, `order`), or a 400 naming the parameter.
 pub(crate) struct ListPage(pub projections::PageRequest);
 
@@ -96,10 +122,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ListPage {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::extract::Query(params) =
-            axum::extract::Query::<std::collections::HashMap<String, String>>::from_request_parts(parts, state)
-                .await
-                .map_err(|_| ApiError::bad_request("query string is invalid", "PARAMETER_INVALID", None))?;
+        let QueryParams(params) = QueryParams::from_request_parts(parts, state).await?;
         crate::jsonapi::parse_page(&params).map(ListPage)
     }
 }
@@ -107,4 +130,9 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ListPage {
 /// Path of the account's collection or resource.
 pub(crate) fn account_path(account_id: &str, rest: &str) -> String {
     format!("/v1/accounts/{account_id}/{rest}")
+}
+
+/// A policy's stored attributes.
+pub(crate) fn policy_attributes(json: &str) -> crate::error::ApiResult<aggregates::policy::PolicyAttributes> {
+    serde_json::from_str(json).map_err(ApiError::internal)
 }

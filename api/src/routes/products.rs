@@ -203,7 +203,9 @@ async fn index(State(state): State<AppState>, auth: Auth, ListPage(page): ListPa
     let only = match &auth.bearer {
         Bearer::Admin { .. } => None,
         Bearer::Product { product_id } => Some(product_id.as_str()),
-        Bearer::User { .. } => return Err(ApiError::forbidden("bearer lacks permission to list products")),
+        Bearer::User { .. } | Bearer::License { .. } => {
+            return Err(ApiError::forbidden("bearer lacks permission to list products"))
+        }
     };
     let result = projections::products::list(&state.db.any, account_id, only, page).await?;
     let items = result.items.iter().map(product_resource).collect();

@@ -77,6 +77,7 @@ fn kind_and_prefix(bearer: &Bearer) -> (&'static str, &'static str) {
     match bearer {
         Bearer::Admin { .. } => ("admin-token", "admin"),
         Bearer::Product { .. } => ("product-token", "prod"),
+        Bearer::License { .. } => ("activation-token", "activ"),
         Bearer::User { role, .. } => match role.as_str() {
             "developer" => ("developer-token", "dev"),
             "sales-agent" => ("sales-token", "sales"),
@@ -85,6 +86,17 @@ fn kind_and_prefix(bearer: &Bearer) -> (&'static str, &'static str) {
             _ => ("user-token", "user"),
         },
     }
+}
+
+/// `POST …/tokens` for a bearer other than the caller (product and license tokens).
+pub(crate) async fn generate_for_bearer(
+    state: &AppState,
+    auth: &Auth,
+    bearer: &Bearer,
+    body: &JsonApiBody,
+) -> ApiResult<Response> {
+    let options = token_options(body)?;
+    generate_for(state, &auth.account, bearer, options, auth.metadata()).await
 }
 
 /// Optional attributes of a token request: `name`, `expiry`, `permissions`.
@@ -124,7 +136,15 @@ async fn generate_for(
     let (kind, prefix) = kind_and_prefix(bearer);
     let at = now();
     let default_expiry = matches!(bearer, Bearer::User { role, .. } if role == "user").then(|| at + USER_TOKEN_TTL);
-    let raw = crypto::generate_raw_token(prefix, 32);
+    // License (activation) tokens carry 16 random bytes, every other kind 32.
+    let raw = crypto::generate_raw_token(
+        prefix,
+        if matches!(bearer, Bearer::License { .. }) {
+            16
+        } else {
+            32
+        },
+    );
     let (bearer_kind, bearer_id) = bearer.reference();
     let id = uuid::Uuid::new_v4().to_string();
     let command = TokenCommand::Generate {
@@ -277,7 +297,10 @@ async fn regenerate(State(state): State<AppState>, auth: Auth, ResourceId(id): R
 }
 
 async fn regenerate_current(State(state): State<AppState>, auth: Auth) -> ApiResult<Response> {
-    let row = auth.token.clone();
+    let row = auth
+        .token
+        .clone()
+        .ok_or_else(|| ApiError::not_found("token", "current"))?;
     regenerate_row(&state, &auth, row).await
 }
 
@@ -308,6 +331,12 @@ async fn me(State(state): State<AppState>, auth: Auth) -> ApiResult<Response> {
                 .await?
                 .ok_or_else(ApiError::token_invalid)?;
             super::products::product_resource(&product)
+        }
+        Bearer::License { license_id } => {
+            let license = projections::licenses::find(&state.db.any, account_id, license_id)
+                .await?
+                .ok_or_else(ApiError::token_invalid)?;
+            super::licenses::license_resource(&license)?
         }
     };
     Ok(single(StatusCode::OK, resource))

@@ -1,0 +1,297 @@
+//! License actions (`/licenses/{id}/actions/…`), the policy relationship (transfer) and the
+//! license's entitlements.
+
+use super::licenses::{license_resource, may_manage, policy_snapshot, visible_license};
+use super::{account_path, list, single, ListPage, ResourceId};
+use crate::auth::{Auth, Bearer};
+use crate::error::{ApiError, ApiResult, Source};
+use crate::jsonapi::{page_links, type_name, JsonApiBody};
+use crate::state::{execute, now, AppState};
+use aggregates::license::LicenseCommand;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{delete, get, post};
+use axum::Router;
+use projections::entitlements::EntitlementSet;
+use projections::licenses::LicenseRow;
+use serde_json::{json, Value};
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/licenses/{id}/actions/suspend", post(suspend))
+        .route("/licenses/{id}/actions/reinstate", post(reinstate))
+        .route("/licenses/{id}/actions/renew", post(renew))
+        .route("/licenses/{id}/actions/revoke", delete(revoke))
+        .route("/licenses/{id}/actions/check-in", post(check_in))
+        .route("/licenses/{id}/actions/increment-usage", post(increment))
+        .route("/licenses/{id}/actions/decrement-usage", post(decrement))
+        .route("/licenses/{id}/actions/reset-usage", post(reset))
+        .route(
+            "/licenses/{id}/policy",
+            get(show_policy).put(change_policy).patch(change_policy),
+        )
+        .route(
+            "/licenses/{id}/entitlements",
+            get(entitlements).post(attach).delete(detach),
+        )
+}
+
+/// Runs a command on the license and answers with the license as it now is.
+async fn run(state: &AppState, auth: &Auth, row: &LicenseRow, command: LicenseCommand) -> ApiResult<Response> {
+    execute(&state.frameworks.license, &row.id, command, auth.metadata()).await?;
+    Ok(single(
+        StatusCode::OK,
+        license_resource(&visible_license(state, auth, &row.id).await?)?,
+    ))
+}
+
+/// A license the bearer may manage (admins, its product).
+async fn managed(state: &AppState, auth: &Auth, id: &str) -> ApiResult<LicenseRow> {
+    let row = visible_license(state, auth, id).await?;
+    may_manage(auth)?;
+    Ok(row)
+}
+
+async fn suspend(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<Response> {
+    let row = managed(&state, &auth, &id).await?;
+    run(&state, &auth, &row, LicenseCommand::Suspend { at: now() }).await
+}
+
+async fn reinstate(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<Response> {
+    let row = managed(&state, &auth, &id).await?;
+    run(&state, &auth, &row, LicenseCommand::Reinstate { at: now() }).await
+}
+
+async fn renew(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<Response> {
+    let row = managed(&state, &auth, &id).await?;
+    let policy = policy_snapshot(&state, &auth.account.row.id, &row.policy_id).await?;
+    run(&state, &auth, &row, LicenseCommand::Renew { policy, at: now() }).await
+}
+
+async fn revoke(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<StatusCode> {
+    let row = managed(&state, &auth, &id).await?;
+    execute(
+        &state.frameworks.license,
+        &row.id,
+        LicenseCommand::Delete {
+            revoked: true,
+            at: now(),
+        },
+        auth.metadata(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn check_in(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<Response> {
+    let row = visible_license(&state, &auth, &id).await?;
+    let policy = policy_snapshot(&state, &auth.account.row.id, &row.policy_id).await?;
+    run(&state, &auth, &row, LicenseCommand::CheckIn { policy, at: now() }).await
+}
+
+/// `meta.increment` / `meta.decrement`: a positive integer, 1 when absent.
+fn amount(body: &JsonApiBody, name: &str) -> ApiResult<i64> {
+    let meta = body.meta()?;
+    if let Some(key) = meta.keys().find(|k| *k != name) {
+        return Err(ApiError::unpermitted(format!("/meta/{key}")));
+    }
+    match meta.get(name) {
+        None | Some(Value::Null) => Ok(1),
+        Some(Value::Number(n)) => match n.as_i64() {
+            Some(n) if n > 0 && n <= i32::MAX as i64 => Ok(n),
+            _ => Err(ApiError::bad_request(
+                "must be a positive integer no larger than 2147483647",
+                "PARAMETER_INVALID",
+                Some(Source::Pointer(format!("/meta/{name}"))),
+            )),
+        },
+        Some(other) => Err(ApiError::type_mismatch(
+            format!("/meta/{name}"),
+            type_name(other),
+            "integer",
+        )),
+    }
+}
+
+async fn increment(
+    State(state): State<AppState>,
+    auth: Auth,
+    ResourceId(id): ResourceId,
+    body: JsonApiBody,
+) -> ApiResult<Response> {
+    let row = visible_license(&state, &auth, &id).await?;
+    let by = amount(&body, "increment")?;
+    let policy = policy_snapshot(&state, &auth.account.row.id, &row.policy_id).await?;
+    run(
+        &state,
+        &auth,
+        &row,
+        LicenseCommand::IncrementUsage { policy, by, at: now() },
+    )
+    .await
+}
+
+async fn decrement(
+    State(state): State<AppState>,
+    auth: Auth,
+    ResourceId(id): ResourceId,
+    body: JsonApiBody,
+) -> ApiResult<Response> {
+    let row = managed(&state, &auth, &id).await?;
+    let by = amount(&body, "decrement")?;
+    run(&state, &auth, &row, LicenseCommand::DecrementUsage { by, at: now() }).await
+}
+
+async fn reset(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<Response> {
+    let row = managed(&state, &auth, &id).await?;
+    run(&state, &auth, &row, LicenseCommand::ResetUsage { at: now() }).await
+}
+
+async fn show_policy(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<Response> {
+    let row = visible_license(&state, &auth, &id).await?;
+    if matches!(auth.bearer, Bearer::License { .. }) {
+        return Err(ApiError::forbidden("bearer lacks permission to read the policy"));
+    }
+    let policy = projections::policies::find_any(&state.db.any, &auth.account.row.id, &row.policy_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("policy", &row.policy_id))?;
+    Ok(single(StatusCode::OK, super::policies::policy_resource(&policy)?))
+}
+
+/// `PUT /licenses/{id}/policy` with `data: {type: "policies", id}`: moves the license to another
+/// policy of its product, under Keygen's compatibility rules.
+async fn change_policy(
+    State(state): State<AppState>,
+    auth: Auth,
+    ResourceId(id): ResourceId,
+    body: JsonApiBody,
+) -> ApiResult<Response> {
+    let row = managed(&state, &auth, &id).await?;
+    let data = body.resource("policies", "policy")?;
+    data.no_relationships()?;
+    data.attributes.permit(&[])?;
+    let target = match body_id(&body) {
+        Some(id) => id,
+        None => {
+            return Err(ApiError::bad_request(
+                "is missing",
+                "PARAMETER_MISSING",
+                Some(Source::Pointer("/data/id".into())),
+            ))
+        }
+    };
+    let not_found = || ApiError::unprocessable("POLICY_NOT_FOUND", "must exist", Some("/data/id".into()));
+    let to = super::policies::visible_policy(&state, &auth, &target)
+        .await
+        .map_err(|_| not_found())?;
+    let account_id = &auth.account.row.id;
+    let from = policy_snapshot(&state, account_id, &row.policy_id).await?;
+    let to = policy_snapshot(&state, account_id, &to.id).await?;
+    run(
+        &state,
+        &auth,
+        &row,
+        LicenseCommand::ChangePolicy { from, to, at: now() },
+    )
+    .await
+}
+
+fn body_id(body: &JsonApiBody) -> Option<String> {
+    match body.raw_data()?.get("id") {
+        Some(Value::String(id)) => Some(id.clone()),
+        _ => None,
+    }
+}
+
+async fn entitlements(
+    State(state): State<AppState>,
+    auth: Auth,
+    ResourceId(id): ResourceId,
+    ListPage(page): ListPage,
+) -> ApiResult<Response> {
+    let row = visible_license(&state, &auth, &id).await?;
+    let account_id = &auth.account.row.id;
+    let set = EntitlementSet::License {
+        license_id: &row.id,
+        policy_id: &row.policy_id,
+    };
+    let result = projections::entitlements::list(&state.db.any, account_id, set, page).await?;
+    let items = result
+        .items
+        .iter()
+        .map(super::entitlements::entitlement_resource)
+        .collect();
+    Ok(list(
+        items,
+        page_links(
+            &account_path(account_id, &format!("licenses/{}/entitlements", row.id)),
+            &page,
+            result.total,
+        ),
+    ))
+}
+
+async fn attach(
+    State(state): State<AppState>,
+    auth: Auth,
+    ResourceId(id): ResourceId,
+    body: JsonApiBody,
+) -> ApiResult<Response> {
+    let row = managed(&state, &auth, &id).await?;
+    let ids = super::policies::entitlement_ids(&state, &auth, &body).await?;
+    execute(
+        &state.frameworks.license,
+        &row.id,
+        LicenseCommand::AttachEntitlements {
+            entitlement_ids: ids.clone(),
+            at: now(),
+        },
+        auth.metadata(),
+    )
+    .await?;
+    let mut items = Vec::new();
+    for id in &ids {
+        if let Some(e) = projections::entitlements::find(&state.db.any, &auth.account.row.id, id).await? {
+            items.push(super::entitlements::entitlement_resource(&e));
+        }
+    }
+    Ok(super::document(StatusCode::OK, json!({ "data": items })))
+}
+
+async fn detach(
+    State(state): State<AppState>,
+    auth: Auth,
+    ResourceId(id): ResourceId,
+    body: JsonApiBody,
+) -> ApiResult<StatusCode> {
+    let row = managed(&state, &auth, &id).await?;
+    let ids = super::policies::entitlement_ids(&state, &auth, &body).await?;
+    // Entitlements inherited from the policy cannot be detached from the license.
+    let inherited = projections::entitlements::codes(
+        &state.db.any,
+        &auth.account.row.id,
+        EntitlementSet::Policy(&row.policy_id),
+    )
+    .await?;
+    for id in &ids {
+        if let Some(e) = projections::entitlements::find(&state.db.any, &auth.account.row.id, id).await? {
+            if inherited.contains(&e.code) {
+                return Err(ApiError::forbidden(
+                    "cannot detach an entitlement attached through the license's policy",
+                ));
+            }
+        }
+    }
+    execute(
+        &state.frameworks.license,
+        &row.id,
+        LicenseCommand::DetachEntitlements {
+            entitlement_ids: ids,
+            at: now(),
+        },
+        auth.metadata(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,317 @@
+//! License validation: `POST|GET /licenses/{id|key}/actions/validate` and
+//! `POST /licenses/actions/validate-key`. A validation is an observation: it records
+//! `lastValidated` and a `license.validation.succeeded|failed` observation, and never appends to
+//! the license's stream (except the one-time start of an expiry whose basis is the first
+//! validation, which is a state change).
+
+use super::licenses::{license_resource, policy_snapshot, visible_license};
+use super::{document, policy_attributes, ResourceId};
+use crate::auth::{Auth, Bearer, OptionalAuth};
+use crate::error::{ApiError, ApiResult, Source};
+use crate::jsonapi::{deep_camel, type_name, JsonApiBody};
+use crate::state::{execute, now, AppState};
+use aggregates::license::validation::{validate, LicenseFacts, Outcome, Scope};
+use aggregates::license::LicenseCommand;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::post;
+use axum::Router;
+use projections::entitlements::EntitlementSet;
+use projections::from_micros;
+use projections::licenses::LicenseRow;
+use projections::observations::Observation;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/licenses/{id}/actions/validate",
+            post(validate_by_id).get(quick_validate),
+        )
+        .route("/licenses/actions/validate-key", post(validate_key))
+}
+
+const SCOPE_KEYS: &[&str] = &[
+    "environment",
+    "product",
+    "policy",
+    "user",
+    "machine",
+    "fingerprint",
+    "fingerprints",
+    "components",
+    "entitlements",
+    "checksum",
+    "version",
+];
+
+/// What the request asked: the scope (and its echo) and the nonce.
+struct ValidationRequest {
+    scope: Option<Scope>,
+    echo: Option<Value>,
+    nonce: Option<i64>,
+}
+
+fn string_list(value: &Value, pointer: &str) -> ApiResult<Vec<String>> {
+    let items = value
+        .as_array()
+        .ok_or_else(|| ApiError::type_mismatch(pointer, type_name(value), "array"))?;
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            item.as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| ApiError::type_mismatch(format!("{pointer}/{i}"), type_name(item), "string"))
+        })
+        .collect()
+}
+
+/// Parses `meta.scope` and `meta.nonce` strictly; `extra` names further meta keys the route takes.
+fn parse_request(meta: &Map<String, Value>, extra: &[&str]) -> ApiResult<ValidationRequest> {
+    if let Some(key) = meta
+        .keys()
+        .find(|k| !matches!(k.as_str(), "scope" | "nonce") && !extra.contains(&k.as_str()))
+    {
+        return Err(ApiError::unpermitted(format!("/meta/{key}")));
+    }
+    let nonce = match meta.get("nonce") {
+        None => None,
+        Some(Value::Number(n)) if n.is_i64() => n.as_i64(),
+        Some(other) => return Err(ApiError::type_mismatch("/meta/nonce", type_name(other), "integer")),
+    };
+    let Some(raw) = meta.get("scope") else {
+        return Ok(ValidationRequest {
+            scope: None,
+            echo: None,
+            nonce,
+        });
+    };
+    let Value::Object(fields) = raw else {
+        return Err(ApiError::type_mismatch("/meta/scope", type_name(raw), "hash"));
+    };
+    let mut scope = Scope::default();
+    for (key, value) in fields {
+        let pointer = format!("/meta/scope/{}", aggregates::error::camel_case(key));
+        let text = || {
+            value
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| ApiError::type_mismatch(&pointer, type_name(value), "string"))
+        };
+        let nullable_text = || match value {
+            Value::Null => Ok(None),
+            Value::String(s) => Ok(Some(s.clone())),
+            other => Err(ApiError::type_mismatch(&pointer, type_name(other), "string")),
+        };
+        match key.as_str() {
+            "environment" => scope.environment = Some(nullable_text()?),
+            "user" => scope.user = Some(nullable_text()?),
+            "product" => scope.product = Some(text()?),
+            "policy" => scope.policy = Some(text()?),
+            "machine" => scope.machine = Some(text()?),
+            "fingerprint" => scope.fingerprint = Some(text()?),
+            "checksum" => scope.checksum = Some(text()?),
+            "version" => scope.version = Some(text()?),
+            "fingerprints" => scope.fingerprints = Some(string_list(value, &pointer)?),
+            "components" => scope.components = Some(string_list(value, &pointer)?),
+            "entitlements" => scope.entitlements = Some(string_list(value, &pointer)?),
+            _ => return Err(ApiError::unpermitted(pointer)),
+        }
+        debug_assert!(SCOPE_KEYS.contains(&key.as_str()));
+    }
+    Ok(ValidationRequest {
+        scope: Some(scope),
+        echo: Some(deep_camel(raw.clone())),
+        nonce,
+    })
+}
+
+/// Validates `row`, records the observation and answers Keygen's validation document.
+async fn respond(
+    state: &AppState,
+    account_id: &str,
+    metadata: HashMap<String, String>,
+    row: LicenseRow,
+    request: ValidationRequest,
+    quick: bool,
+) -> ApiResult<Response> {
+    let at = now();
+    let policy = policy_attributes(&row.policy_attributes)?;
+    let set = EntitlementSet::License {
+        license_id: &row.id,
+        policy_id: &row.policy_id,
+    };
+    let facts = LicenseFacts {
+        product_id: row.product_id.clone(),
+        policy_id: row.policy_id.clone(),
+        suspended: row.suspended != 0,
+        expiry: row.expiry.map(from_micros),
+        last_check_in: row.last_check_in.map(from_micros),
+        entitlement_codes: projections::entitlements::codes(&state.db.any, account_id, set).await?,
+        machine_count: 0,
+    };
+    let no_scope = Scope::default();
+    let scope = if quick {
+        None
+    } else {
+        Some(request.scope.as_ref().unwrap_or(&no_scope))
+    };
+    let outcome = validate(&facts, &policy, scope, at);
+    let pool = &state.db.any;
+    projections::observations::touch_license_validated(pool, account_id, &row.id, at.timestamp_micros()).await?;
+    if !quick {
+        let event_type = if outcome.valid {
+            "license.validation.succeeded"
+        } else {
+            "license.validation.failed"
+        };
+        let observation = Observation {
+            account_id,
+            event_type,
+            resource_type: "licenses",
+            resource_id: &row.id,
+            payload: json!({ "valid": outcome.valid, "code": outcome.code, "detail": outcome.detail, "scope": request.echo, "nonce": request.nonce }),
+            metadata: json!(metadata),
+            at: at.timestamp_micros(),
+        };
+        projections::observations::record(pool, &observation).await?;
+        if row.expiry.is_none() && policy.duration.is_some() && policy.expiration_basis == "FROM_FIRST_VALIDATION" {
+            let snapshot = policy_snapshot(state, account_id, &row.policy_id).await?;
+            let command = LicenseCommand::StartExpiryOnValidation { policy: snapshot, at };
+            execute(&state.frameworks.license, &row.id, command, metadata).await?;
+        }
+    }
+    let fresh = projections::licenses::find(pool, account_id, &row.id)
+        .await?
+        .unwrap_or(row);
+    Ok(document(
+        StatusCode::OK,
+        json!({ "data": license_resource(&fresh)?, "meta": meta(&outcome, &request, quick, at) }),
+    ))
+}
+
+fn meta(outcome: &Outcome, request: &ValidationRequest, quick: bool, at: aggregates::Timestamp) -> Value {
+    let mut meta = Map::new();
+    meta.insert("ts".into(), crate::jsonapi::timestamp(at.timestamp_micros()));
+    meta.insert("valid".into(), json!(outcome.valid));
+    meta.insert("detail".into(), json!(outcome.detail));
+    meta.insert("code".into(), json!(outcome.code));
+    if !quick {
+        if let Some(nonce) = request.nonce {
+            meta.insert("nonce".into(), json!(nonce));
+        }
+        if let Some(scope) = &request.echo {
+            meta.insert("scope".into(), scope.clone());
+        }
+    }
+    Value::Object(meta)
+}
+
+/// Keygen lets admins, the license's product and the license itself validate it.
+fn may_validate(auth: &Auth) -> ApiResult<()> {
+    match auth.bearer {
+        Bearer::User { .. } => Err(ApiError::forbidden("bearer lacks permission to validate licenses")),
+        _ => Ok(()),
+    }
+}
+
+async fn validate_by_id(
+    State(state): State<AppState>,
+    auth: Auth,
+    ResourceId(id): ResourceId,
+    body: JsonApiBody,
+) -> ApiResult<Response> {
+    may_validate(&auth)?;
+    let request = parse_request(&body.meta()?, &[])?;
+    let row = visible_license(&state, &auth, &id).await?;
+    respond(
+        &state,
+        &auth.account.row.id.clone(),
+        auth.metadata(),
+        row,
+        request,
+        false,
+    )
+    .await
+}
+
+async fn quick_validate(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<Response> {
+    may_validate(&auth)?;
+    let row = visible_license(&state, &auth, &id).await?;
+    let request = ValidationRequest {
+        scope: None,
+        echo: None,
+        nonce: None,
+    };
+    respond(
+        &state,
+        &auth.account.row.id.clone(),
+        auth.metadata(),
+        row,
+        request,
+        true,
+    )
+    .await
+}
+
+async fn validate_key(
+    State(state): State<AppState>,
+    OptionalAuth(auth): OptionalAuth,
+    parts: axum::http::request::Parts,
+    body: JsonApiBody,
+) -> ApiResult<Response> {
+    let account = crate::auth::account_of(&parts)?;
+    let meta = body.meta()?;
+    let request = parse_request(&meta, &["key"])?;
+    let key = match meta.get("key") {
+        Some(Value::String(k)) if !k.trim().is_empty() => k.clone(),
+        Some(Value::String(_)) | None | Some(Value::Null) => {
+            return Err(ApiError::bad_request(
+                "is missing",
+                "PARAMETER_MISSING",
+                Some(Source::Pointer("/meta/key".into())),
+            ))
+        }
+        Some(other) => return Err(ApiError::type_mismatch("/meta/key", type_name(other), "string")),
+    };
+    let metadata = match &auth {
+        Some(auth) => {
+            may_validate(auth)?;
+            auth.metadata()
+        }
+        None => {
+            let mut m = HashMap::new();
+            m.insert("account_id".to_string(), account.row.id.clone());
+            if let Ok(request_id) = crate::error::REQUEST_ID.try_with(|id| id.clone()) {
+                m.insert("request_id".to_string(), request_id);
+            }
+            m
+        }
+    };
+    let row = match &auth {
+        Some(auth) => visible_license(&state, auth, &key)
+            .await
+            .ok()
+            .filter(|row| row.key == key),
+        None => projections::licenses::find_by_key(&state.db.any, &account.row.id, &key).await?,
+    };
+    let Some(row) = row else {
+        let outcome = Outcome {
+            valid: false,
+            detail: "does not exist".into(),
+            code: "NOT_FOUND",
+        };
+        return Ok(document(
+            StatusCode::OK,
+            json!({ "data": null, "meta": meta_of(&outcome, &request) }),
+        ));
+    };
+    respond(&state, &account.row.id, metadata, row, request, false).await
+}
+
+fn meta_of(outcome: &Outcome, request: &ValidationRequest) -> Value {
+    meta(outcome, request, false, now())
+}

@@ -1,0 +1,173 @@
+//! The `entitlements` read model.
+
+use crate::{advance, json_text, micros, EventRef, Page, PageRequest, ProjectionError};
+use aggregates::entitlement::EntitlementEvent;
+use sqlx::AnyPool;
+
+/// An entitlement row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EntitlementRow {
+    pub id: String,
+    pub account_id: String,
+    pub name: String,
+    pub code: String,
+    pub metadata: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+pub(crate) async fn apply(pool: &AnyPool, event: EventRef<'_>) -> Result<(), ProjectionError> {
+    let payload: EntitlementEvent = serde_json::from_value(event.payload.clone())?;
+    if let EntitlementEvent::Created {
+        id,
+        account_id,
+        attributes: a,
+        created_at,
+    } = payload
+    {
+        sqlx::query(
+            "insert into entitlements (id, account_id, name, code, metadata, created_at, updated_at, last_sequence) \
+             values ($1, $2, $3, $4, $5, $6, $6, $7) on conflict (id) do nothing",
+        )
+        .bind(id)
+        .bind(account_id)
+        .bind(a.name)
+        .bind(a.code)
+        .bind(json_text(&a.metadata)?)
+        .bind(micros(&created_at))
+        .bind(event.sequence)
+        .execute(pool)
+        .await?;
+        return Ok(());
+    }
+    let mut tx = pool.begin().await?;
+    let at = match &payload {
+        EntitlementEvent::Updated { updated_at, .. } => micros(updated_at),
+        EntitlementEvent::Deleted { deleted_at, .. } => micros(deleted_at),
+        EntitlementEvent::Created { .. } => unreachable!("handled above"),
+    };
+    if advance(&mut tx, "entitlements", event.aggregate_id, event.sequence, Some(at)).await? {
+        match payload {
+            EntitlementEvent::Updated { attributes: a, .. } => {
+                sqlx::query("update entitlements set name = $1, code = $2, metadata = $3 where id = $4")
+                    .bind(a.name)
+                    .bind(a.code)
+                    .bind(json_text(&a.metadata)?)
+                    .bind(event.aggregate_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            EntitlementEvent::Deleted { .. } => {
+                sqlx::query("update entitlements set deleted_at = $1 where id = $2")
+                    .bind(at)
+                    .bind(event.aggregate_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            EntitlementEvent::Created { .. } => {}
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+const COLUMNS: &str = "e.id, e.account_id, e.name, e.code, e.metadata, e.created_at, e.updated_at";
+
+/// A live entitlement by id or code.
+pub async fn find(
+    pool: &AnyPool,
+    account_id: &str,
+    id_or_code: &str,
+) -> Result<Option<EntitlementRow>, ProjectionError> {
+    let sql = format!(
+        "select {COLUMNS} from entitlements e where e.account_id = $1 and e.deleted_at is null \
+         and (e.id = $2 or lower(e.code) = $3) order by e.created_at limit 1"
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(account_id)
+        .bind(id_or_code)
+        .bind(id_or_code.to_lowercase())
+        .fetch_optional(pool)
+        .await?)
+}
+
+/// Which entitlements to list.
+#[derive(Debug, Clone, Copy)]
+pub enum EntitlementSet<'a> {
+    /// Every live entitlement of the account.
+    Account,
+    /// Those attached to a policy.
+    Policy(&'a str),
+    /// A license's: its policy's and its own.
+    License { license_id: &'a str, policy_id: &'a str },
+}
+
+impl EntitlementSet<'_> {
+    fn filter(&self) -> (&'static str, Vec<String>) {
+        match self {
+            EntitlementSet::Account => ("", vec![]),
+            EntitlementSet::Policy(policy) => (
+                " and e.id in (select entitlement_id from policy_entitlements where policy_id = $2)",
+                vec![policy.to_string()],
+            ),
+            EntitlementSet::License { license_id, policy_id } => (
+                " and (e.id in (select entitlement_id from policy_entitlements where policy_id = $2) \
+                   or e.id in (select entitlement_id from license_entitlements where license_id = $3))",
+                vec![policy_id.to_string(), license_id.to_string()],
+            ),
+        }
+    }
+}
+
+/// A page of live entitlements in `set`.
+pub async fn list(
+    pool: &AnyPool,
+    account_id: &str,
+    set: EntitlementSet<'_>,
+    page: PageRequest,
+) -> Result<Page<EntitlementRow>, ProjectionError> {
+    let (filter, binds) = set.filter();
+    let next = binds.len() + 2;
+    let base = format!("from entitlements e where e.account_id = $1 and e.deleted_at is null{filter}");
+    let sql = format!(
+        "select {COLUMNS} {base} {} limit ${next} offset ${}",
+        page.order.sql_prefixed("e"),
+        next + 1
+    );
+    let mut query = sqlx::query_as(&sql).bind(account_id);
+    for b in &binds {
+        query = query.bind(b.clone());
+    }
+    let items = query.bind(page.size).bind(page.offset()).fetch_all(pool).await?;
+    let count_sql = format!("select count(*) {base}");
+    let mut count = sqlx::query_scalar(&count_sql).bind(account_id);
+    for b in &binds {
+        count = count.bind(b.clone());
+    }
+    Ok(Page {
+        items,
+        total: count.fetch_one(pool).await?,
+    })
+}
+
+/// Codes of every live entitlement in `set` (for validation's entitlements scope).
+pub async fn codes(pool: &AnyPool, account_id: &str, set: EntitlementSet<'_>) -> Result<Vec<String>, ProjectionError> {
+    let (filter, binds) = set.filter();
+    let sql = format!("select e.code from entitlements e where e.account_id = $1 and e.deleted_at is null{filter}");
+    let mut query = sqlx::query_scalar(&sql).bind(account_id);
+    for b in &binds {
+        query = query.bind(b.clone());
+    }
+    Ok(query.fetch_all(pool).await?)
+}
+
+/// The live entitlements among `ids` (by id), to check an attach request.
+pub async fn existing_ids(pool: &AnyPool, account_id: &str, ids: &[String]) -> Result<Vec<String>, ProjectionError> {
+    let mut found = Vec::new();
+    for id in ids {
+        if let Some(row) = find(pool, account_id, id).await? {
+            found.push(row.id);
+        }
+    }
+    Ok(found)
+}

@@ -1,0 +1,404 @@
+//! The `licenses` and `license_entitlements` read models, and license queries with Keygen's
+//! filters. `license_activity` (last validation) is operational state written by observations.
+
+use crate::{advance, json_text, micros, EventRef, Page, PageRequest, ProjectionError};
+use aggregates::license::{LicenseAttributes, LicenseEvent};
+use sqlx::AnyPool;
+use store::{Backend, Database};
+
+/// A license row with what rendering needs beside it: its policy's attributes and activity.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LicenseRow {
+    pub id: String,
+    pub account_id: String,
+    pub product_id: String,
+    pub policy_id: String,
+    pub key: String,
+    pub name: Option<String>,
+    pub expiry: Option<i64>,
+    pub suspended: i64,
+    pub protected: Option<i64>,
+    pub limits: String,
+    pub metadata: String,
+    pub uses: i64,
+    pub last_check_in: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub policy_attributes: String,
+    pub last_validated: Option<i64>,
+}
+
+/// A license's attributes as column values.
+struct Columns {
+    expiry: Option<i64>,
+    suspended: i64,
+    protected: Option<i64>,
+    limits: String,
+    metadata: String,
+}
+
+fn columns(attributes: &LicenseAttributes) -> Result<Columns, ProjectionError> {
+    Ok(Columns {
+        expiry: attributes.expiry.as_ref().map(micros),
+        suspended: attributes.suspended as i64,
+        protected: attributes.protected.map(i64::from),
+        limits: json_text(&attributes.limits)?,
+        metadata: json_text(&attributes.metadata)?,
+    })
+}
+
+pub(crate) async fn apply(pool: &AnyPool, event: EventRef<'_>) -> Result<(), ProjectionError> {
+    let payload: LicenseEvent = serde_json::from_value(event.payload.clone())?;
+    if let LicenseEvent::Created {
+        id,
+        account_id,
+        product_id,
+        policy_id,
+        key,
+        attributes,
+        last_check_in,
+        created_at,
+    } = payload
+    {
+        let c = columns(&attributes)?;
+        sqlx::query(
+            "insert into licenses (id, account_id, product_id, policy_id, key, name, expiry, suspended, protected, \
+             limits, metadata, uses, last_check_in, created_at, updated_at, last_sequence) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $13, $14) on conflict (id) do nothing",
+        )
+        .bind(id)
+        .bind(account_id)
+        .bind(product_id)
+        .bind(policy_id)
+        .bind(key)
+        .bind(attributes.name)
+        .bind(c.expiry)
+        .bind(c.suspended)
+        .bind(c.protected)
+        .bind(c.limits)
+        .bind(c.metadata)
+        .bind(last_check_in.as_ref().map(micros))
+        .bind(micros(&created_at))
+        .bind(event.sequence)
+        .execute(pool)
+        .await?;
+        return Ok(());
+    }
+    let id = event.aggregate_id;
+    let at = match &payload {
+        LicenseEvent::Updated { updated_at, .. } => *updated_at,
+        LicenseEvent::Deleted { deleted_at } => *deleted_at,
+        LicenseEvent::Revoked { revoked_at } => *revoked_at,
+        LicenseEvent::Suspended { at }
+        | LicenseEvent::Reinstated { at }
+        | LicenseEvent::Renewed { at, .. }
+        | LicenseEvent::CheckedIn { at }
+        | LicenseEvent::UsageIncremented { at, .. }
+        | LicenseEvent::UsageDecremented { at, .. }
+        | LicenseEvent::UsageReset { at }
+        | LicenseEvent::PolicyChanged { at, .. }
+        | LicenseEvent::EntitlementsAttached { at, .. }
+        | LicenseEvent::EntitlementsDetached { at, .. } => *at,
+        LicenseEvent::Created { .. } => unreachable!("handled above"),
+    };
+    let at = micros(&at);
+    let mut tx = pool.begin().await?;
+    if advance(&mut tx, "licenses", id, event.sequence, Some(at)).await? {
+        let set = |assignments: &str| format!("update licenses set {assignments} where id = $1");
+        match payload {
+            LicenseEvent::Updated { attributes, .. } => {
+                let c = columns(&attributes)?;
+                sqlx::query(&set(
+                    "name = $2, expiry = $3, suspended = $4, protected = $5, limits = $6, metadata = $7",
+                ))
+                .bind(id)
+                .bind(attributes.name)
+                .bind(c.expiry)
+                .bind(c.suspended)
+                .bind(c.protected)
+                .bind(c.limits)
+                .bind(c.metadata)
+                .execute(&mut *tx)
+                .await?;
+            }
+            LicenseEvent::Deleted { .. } | LicenseEvent::Revoked { .. } => {
+                sqlx::query(&set("deleted_at = $2"))
+                    .bind(id)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            LicenseEvent::Suspended { .. } => {
+                sqlx::query(&set("suspended = 1")).bind(id).execute(&mut *tx).await?;
+            }
+            LicenseEvent::Reinstated { .. } => {
+                sqlx::query(&set("suspended = 0")).bind(id).execute(&mut *tx).await?;
+            }
+            LicenseEvent::Renewed { expiry, .. } => {
+                sqlx::query(&set("expiry = $2"))
+                    .bind(id)
+                    .bind(expiry.as_ref().map(micros))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            LicenseEvent::CheckedIn { .. } => {
+                sqlx::query(&set("last_check_in = $2"))
+                    .bind(id)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            LicenseEvent::UsageIncremented { uses, .. } | LicenseEvent::UsageDecremented { uses, .. } => {
+                sqlx::query(&set("uses = $2"))
+                    .bind(id)
+                    .bind(uses)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            LicenseEvent::UsageReset { .. } => {
+                sqlx::query(&set("uses = 0")).bind(id).execute(&mut *tx).await?;
+            }
+            LicenseEvent::PolicyChanged {
+                product_id,
+                policy_id,
+                expiry,
+                ..
+            } => {
+                sqlx::query(&set("product_id = $2, policy_id = $3, expiry = $4"))
+                    .bind(id)
+                    .bind(product_id)
+                    .bind(policy_id)
+                    .bind(expiry.as_ref().map(micros))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            LicenseEvent::EntitlementsAttached { entitlement_ids, .. } => {
+                for entitlement_id in entitlement_ids {
+                    sqlx::query(
+                        "insert into license_entitlements (license_id, entitlement_id, account_id, created_at) \
+                         select $1, $2, account_id, $3 from licenses where id = $1 on conflict do nothing",
+                    )
+                    .bind(id)
+                    .bind(entitlement_id)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            LicenseEvent::EntitlementsDetached { entitlement_ids, .. } => {
+                for entitlement_id in entitlement_ids {
+                    sqlx::query("delete from license_entitlements where license_id = $1 and entitlement_id = $2")
+                        .bind(id)
+                        .bind(entitlement_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            LicenseEvent::Created { .. } => {}
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+const SELECT: &str = "select l.id, l.account_id, l.product_id, l.policy_id, l.key, l.name, l.expiry, l.suspended, \
+    l.protected, l.limits, l.metadata, l.uses, l.last_check_in, l.created_at, l.updated_at, \
+    p.attributes as policy_attributes, a.last_validated \
+    from licenses l join policies p on p.id = l.policy_id \
+    left join license_activity a on a.license_id = l.id";
+
+/// A live license by id or by key.
+pub async fn find(pool: &AnyPool, account_id: &str, id_or_key: &str) -> Result<Option<LicenseRow>, ProjectionError> {
+    let sql = format!(
+        "{SELECT} where l.account_id = $1 and l.deleted_at is null and (l.id = $2 or l.key = $2) \
+         order by l.created_at limit 1"
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(account_id)
+        .bind(id_or_key)
+        .fetch_optional(pool)
+        .await?)
+}
+
+/// A live license by key only (license-key authentication, validate-key).
+pub async fn find_by_key(pool: &AnyPool, account_id: &str, key: &str) -> Result<Option<LicenseRow>, ProjectionError> {
+    let sql = format!(
+        "{SELECT} where l.account_id = $1 and l.deleted_at is null and l.key = $2 order by l.created_at limit 1"
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(account_id)
+        .bind(key)
+        .fetch_optional(pool)
+        .await?)
+}
+
+/// Keygen's license list filters.
+#[derive(Debug, Clone, Default)]
+pub struct LicenseFilter {
+    pub product: Option<String>,
+    pub policy: Option<String>,
+    /// ACTIVE, INACTIVE, EXPIRING, EXPIRED or SUSPENDED.
+    pub status: Option<String>,
+    pub suspended: Option<bool>,
+    pub expired: Option<bool>,
+    pub expiring: Option<bool>,
+    pub expires_before: Option<i64>,
+    pub expires_after: Option<i64>,
+    /// `metadata[key]=value` pairs (snake_case keys of letters, digits and `_`).
+    pub metadata: Vec<(String, String)>,
+    /// Only this license (a license bearer lists itself).
+    pub only: Option<String>,
+}
+
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+struct Where {
+    conditions: Vec<String>,
+    binds: Vec<Bind>,
+}
+
+impl Where {
+    fn param(&mut self, bind: Bind) -> String {
+        self.binds.push(bind);
+        format!("${}", self.binds.len())
+    }
+}
+
+const DAY_US: i64 = 86_400_000_000;
+
+fn status_condition(w: &mut Where, status: &str, now: i64) -> Option<String> {
+    // Only the parameters a condition uses are bound: PostgreSQL refuses unused ones.
+    let not_expiring = |w: &mut Where| {
+        format!(
+            "(l.expiry is null or l.expiry >= {})",
+            w.param(Bind::Int(now + 3 * DAY_US))
+        )
+    };
+    let inactive = |w: &mut Where| {
+        let stale = w.param(Bind::Int(now - 90 * DAY_US));
+        format!("(l.created_at < {stale} and coalesce(a.last_validated, 0) < {stale} and coalesce(l.last_check_in, 0) < {stale})")
+    };
+    Some(match status {
+        "SUSPENDED" => "l.suspended = 1".to_string(),
+        "EXPIRED" => format!(
+            "l.suspended = 0 and l.expiry is not null and l.expiry < {}",
+            w.param(Bind::Int(now))
+        ),
+        "EXPIRING" => {
+            let (now_p, soon) = (w.param(Bind::Int(now)), w.param(Bind::Int(now + 3 * DAY_US)));
+            format!("l.suspended = 0 and l.expiry >= {now_p} and l.expiry < {soon}")
+        }
+        "INACTIVE" => format!("l.suspended = 0 and {} and {}", not_expiring(w), inactive(w)),
+        "ACTIVE" => format!("l.suspended = 0 and {} and not {}", not_expiring(w), inactive(w)),
+        _ => return None,
+    })
+}
+
+fn metadata_condition(w: &mut Where, backend: Backend, key: &str, value: &str) -> String {
+    let k = w.param(Bind::Text(key.to_string()));
+    let v = w.param(Bind::Text(value.to_string()));
+    match backend {
+        Backend::Postgres => format!("(cast(l.metadata as jsonb) ->> cast({k} as text)) = cast({v} as text)"),
+        Backend::Sqlite => {
+            let path = format!("'$.\"' || {k} || '\"'");
+            format!(
+                "(case json_type(l.metadata, {path}) when 'true' then 'true' when 'false' then 'false' \
+                 else cast(json_extract(l.metadata, {path}) as text) end) = {v}"
+            )
+        }
+    }
+}
+
+/// A page of live licenses matching `filter`; `now` (µs) decides statuses.
+pub async fn list(
+    db: &Database,
+    account_id: &str,
+    filter: &LicenseFilter,
+    now: i64,
+    page: PageRequest,
+) -> Result<Page<LicenseRow>, ProjectionError> {
+    let mut w = Where {
+        conditions: Vec::new(),
+        binds: Vec::new(),
+    };
+    let account = w.param(Bind::Text(account_id.into()));
+    w.conditions
+        .push(format!("l.account_id = {account} and l.deleted_at is null"));
+    for (column, value) in [
+        ("l.product_id", &filter.product),
+        ("l.policy_id", &filter.policy),
+        ("l.id", &filter.only),
+    ] {
+        if let Some(value) = value {
+            let p = w.param(Bind::Text(value.clone()));
+            w.conditions.push(format!("{column} = {p}"));
+        }
+    }
+    if let Some(status) = &filter.status {
+        match status_condition(&mut w, status, now) {
+            Some(condition) => w.conditions.push(condition),
+            None => w.conditions.push("1 = 0".into()),
+        }
+    }
+    if let Some(suspended) = filter.suspended {
+        w.conditions.push(format!("l.suspended = {}", suspended as i64));
+    }
+    if let Some(expired) = filter.expired {
+        let p = w.param(Bind::Int(now));
+        let condition = format!("(l.expiry is not null and l.expiry < {p})");
+        w.conditions
+            .push(if expired { condition } else { format!("not {condition}") });
+    }
+    if let Some(expiring) = filter.expiring {
+        let (p, soon) = (w.param(Bind::Int(now)), w.param(Bind::Int(now + 3 * DAY_US)));
+        let condition = format!("(l.expiry is not null and l.expiry >= {p} and l.expiry < {soon})");
+        w.conditions.push(if expiring {
+            condition
+        } else {
+            format!("not {condition}")
+        });
+    }
+    if let Some(before) = filter.expires_before {
+        let p = w.param(Bind::Int(before));
+        w.conditions.push(format!("l.expiry < {p}"));
+    }
+    if let Some(after) = filter.expires_after {
+        let p = w.param(Bind::Int(after));
+        w.conditions.push(format!("l.expiry > {p}"));
+    }
+    for (key, value) in &filter.metadata {
+        let condition = metadata_condition(&mut w, db.backend, key, value);
+        w.conditions.push(condition);
+    }
+    let clause = w.conditions.join(" and ");
+    let limit = w.param(Bind::Int(page.size));
+    let offset = w.param(Bind::Int(page.offset()));
+    let sql = format!(
+        "{SELECT} where {clause} {} limit {limit} offset {offset}",
+        page.order.sql_prefixed("l")
+    );
+    let mut query = sqlx::query_as::<_, LicenseRow>(&sql);
+    for bind in &w.binds {
+        query = match bind {
+            Bind::Text(t) => query.bind(t.clone()),
+            Bind::Int(i) => query.bind(*i),
+        };
+    }
+    let items = query.fetch_all(&db.any).await?;
+    let count_sql =
+        format!("select count(*) from licenses l left join license_activity a on a.license_id = l.id where {clause}");
+    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+    for bind in &w.binds[..w.binds.len() - 2] {
+        count = match bind {
+            Bind::Text(t) => count.bind(t.clone()),
+            Bind::Int(i) => count.bind(*i),
+        };
+    }
+    Ok(Page {
+        items,
+        total: count.fetch_one(&db.any).await?,
+    })
+}

@@ -1,0 +1,249 @@
+//! The `policies`, `policy_entitlements` and `pool_keys` read models.
+
+use crate::{advance, json_text, micros, EventRef, Page, PageRequest, ProjectionError};
+use aggregates::policy::{PolicyAttributes, PolicyEvent};
+use sqlx::AnyPool;
+
+/// A policy row; `attributes` is the full attribute set as JSON.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PolicyRow {
+    pub id: String,
+    pub account_id: String,
+    pub product_id: String,
+    pub attributes: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl PolicyRow {
+    /// The stored attributes.
+    pub fn attributes(&self) -> Result<PolicyAttributes, ProjectionError> {
+        Ok(serde_json::from_str(&self.attributes)?)
+    }
+}
+
+/// A key waiting in a pool.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PoolKeyRow {
+    pub id: String,
+    pub account_id: String,
+    pub policy_id: String,
+    pub product_id: String,
+    pub key: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+pub(crate) async fn apply(pool: &AnyPool, event: EventRef<'_>) -> Result<(), ProjectionError> {
+    let payload: PolicyEvent = serde_json::from_value(event.payload.clone())?;
+    if let PolicyEvent::Created {
+        id,
+        account_id,
+        product_id,
+        attributes,
+        created_at,
+    } = payload
+    {
+        sqlx::query(
+            "insert into policies (id, account_id, product_id, name, attributes, created_at, updated_at, last_sequence) \
+             values ($1, $2, $3, $4, $5, $6, $6, $7) on conflict (id) do nothing",
+        )
+        .bind(id)
+        .bind(account_id)
+        .bind(product_id)
+        .bind(attributes.name.clone())
+        .bind(json_text(&attributes)?)
+        .bind(micros(&created_at))
+        .bind(event.sequence)
+        .execute(pool)
+        .await?;
+        return Ok(());
+    }
+    let id = event.aggregate_id;
+    let mut tx = pool.begin().await?;
+    let touched = match &payload {
+        PolicyEvent::Updated { updated_at, .. } => Some(micros(updated_at)),
+        PolicyEvent::Deleted { deleted_at, .. } => Some(micros(deleted_at)),
+        _ => None,
+    };
+    if advance(&mut tx, "policies", id, event.sequence, touched).await? {
+        match payload {
+            PolicyEvent::Updated { attributes, .. } => {
+                sqlx::query("update policies set name = $1, attributes = $2 where id = $3")
+                    .bind(attributes.name.clone())
+                    .bind(json_text(&attributes)?)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            PolicyEvent::Deleted { deleted_at, .. } => {
+                sqlx::query("update policies set deleted_at = $1 where id = $2")
+                    .bind(micros(&deleted_at))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("update pool_keys set deleted_at = $1 where policy_id = $2 and deleted_at is null")
+                    .bind(micros(&deleted_at))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            PolicyEvent::KeyCreated {
+                account_id,
+                key,
+                created_at,
+            } => {
+                sqlx::query(
+                    "insert into pool_keys (id, account_id, policy_id, product_id, key, created_at, updated_at) \
+                     select $1, $2, $3, product_id, $4, $5, $5 from policies where id = $3 on conflict (id) do nothing",
+                )
+                .bind(key.id)
+                .bind(account_id)
+                .bind(id)
+                .bind(key.key)
+                .bind(micros(&created_at))
+                .execute(&mut *tx)
+                .await?;
+            }
+            PolicyEvent::KeyDeleted {
+                key, deleted_at: at, ..
+            }
+            | PolicyEvent::PoolPopped { key, popped_at: at, .. } => {
+                sqlx::query("update pool_keys set deleted_at = $1, updated_at = $1 where id = $2")
+                    .bind(micros(&at))
+                    .bind(key.id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            PolicyEvent::EntitlementsAttached { entitlement_ids, at } => {
+                for entitlement_id in entitlement_ids {
+                    sqlx::query(
+                        "insert into policy_entitlements (policy_id, entitlement_id, account_id, created_at) \
+                         select $1, $2, account_id, $3 from policies where id = $1 on conflict do nothing",
+                    )
+                    .bind(id)
+                    .bind(entitlement_id)
+                    .bind(micros(&at))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            PolicyEvent::EntitlementsDetached { entitlement_ids, .. } => {
+                for entitlement_id in entitlement_ids {
+                    sqlx::query("delete from policy_entitlements where policy_id = $1 and entitlement_id = $2")
+                        .bind(id)
+                        .bind(entitlement_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            PolicyEvent::Created { .. } => {}
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+const COLUMNS: &str = "id, account_id, product_id, attributes, created_at, updated_at";
+
+/// A live policy of the account.
+pub async fn find(pool: &AnyPool, account_id: &str, id: &str) -> Result<Option<PolicyRow>, ProjectionError> {
+    let sql = format!("select {COLUMNS} from policies where account_id = $1 and id = $2 and deleted_at is null");
+    Ok(sqlx::query_as(&sql)
+        .bind(account_id)
+        .bind(id)
+        .fetch_optional(pool)
+        .await?)
+}
+
+/// A policy even if deleted (licenses keep pointing at theirs).
+pub async fn find_any(pool: &AnyPool, account_id: &str, id: &str) -> Result<Option<PolicyRow>, ProjectionError> {
+    let sql = format!("select {COLUMNS} from policies where account_id = $1 and id = $2");
+    Ok(sqlx::query_as(&sql)
+        .bind(account_id)
+        .bind(id)
+        .fetch_optional(pool)
+        .await?)
+}
+
+/// Live policies, optionally of one product.
+pub async fn list(
+    pool: &AnyPool,
+    account_id: &str,
+    product: Option<&str>,
+    page: PageRequest,
+) -> Result<Page<PolicyRow>, ProjectionError> {
+    let filter = "account_id = $1 and deleted_at is null and ($2 = '' or product_id = $2)";
+    let product = product.unwrap_or("");
+    let sql = format!(
+        "select {COLUMNS} from policies where {filter} {} limit $3 offset $4",
+        page.order.sql()
+    );
+    let items = sqlx::query_as(&sql)
+        .bind(account_id)
+        .bind(product)
+        .bind(page.size)
+        .bind(page.offset())
+        .fetch_all(pool)
+        .await?;
+    let total = sqlx::query_scalar(&format!("select count(*) from policies where {filter}"))
+        .bind(account_id)
+        .bind(product)
+        .fetch_one(pool)
+        .await?;
+    Ok(Page { items, total })
+}
+
+const KEY_COLUMNS: &str = "id, account_id, policy_id, product_id, key, created_at, updated_at";
+
+/// A key still in its pool.
+pub async fn find_key(pool: &AnyPool, account_id: &str, id: &str) -> Result<Option<PoolKeyRow>, ProjectionError> {
+    let sql = format!("select {KEY_COLUMNS} from pool_keys where account_id = $1 and id = $2 and deleted_at is null");
+    Ok(sqlx::query_as(&sql)
+        .bind(account_id)
+        .bind(id)
+        .fetch_optional(pool)
+        .await?)
+}
+
+/// A pooled key by id, even if already popped (the pop answers with it).
+pub async fn find_key_any(pool: &AnyPool, account_id: &str, id: &str) -> Result<Option<PoolKeyRow>, ProjectionError> {
+    let sql = format!("select {KEY_COLUMNS} from pool_keys where account_id = $1 and id = $2");
+    Ok(sqlx::query_as(&sql)
+        .bind(account_id)
+        .bind(id)
+        .fetch_optional(pool)
+        .await?)
+}
+
+/// Keys still in pools, optionally of one product or one policy.
+pub async fn list_keys(
+    pool: &AnyPool,
+    account_id: &str,
+    product: Option<&str>,
+    policy: Option<&str>,
+    page: PageRequest,
+) -> Result<Page<PoolKeyRow>, ProjectionError> {
+    let filter =
+        "account_id = $1 and deleted_at is null and ($2 = '' or product_id = $2) and ($3 = '' or policy_id = $3)";
+    let (product, policy) = (product.unwrap_or(""), policy.unwrap_or(""));
+    let sql = format!(
+        "select {KEY_COLUMNS} from pool_keys where {filter} {} limit $4 offset $5",
+        page.order.sql()
+    );
+    let items = sqlx::query_as(&sql)
+        .bind(account_id)
+        .bind(product)
+        .bind(policy)
+        .bind(page.size)
+        .bind(page.offset())
+        .fetch_all(pool)
+        .await?;
+    let total = sqlx::query_scalar(&format!("select count(*) from pool_keys where {filter}"))
+        .bind(account_id)
+        .bind(product)
+        .bind(policy)
+        .fetch_one(pool)
+        .await?;
+    Ok(Page { items, total })
+}
