@@ -1,5 +1,6 @@
 //! The `entitlements` read model.
 
+use crate::filter::{Bind, Filter};
 use crate::{advance, json_text, micros, EventRef, Page, PageRequest, ProjectionError};
 use aggregates::entitlement::EntitlementEvent;
 use sqlx::AnyPool;
@@ -103,19 +104,29 @@ pub enum EntitlementSet<'a> {
 }
 
 impl EntitlementSet<'_> {
-    fn filter(&self) -> (&'static str, Vec<String>) {
+    /// The account's live entitlements in this set.
+    fn filter(&self, account_id: &str) -> Filter {
+        let mut filter = Filter::default();
+        filter.eq("e.account_id", account_id);
+        filter.push("e.deleted_at is null");
         match self {
-            EntitlementSet::Account => ("", vec![]),
-            EntitlementSet::Policy(policy) => (
-                " and e.id in (select entitlement_id from policy_entitlements where policy_id = $2)",
-                vec![policy.to_string()],
-            ),
-            EntitlementSet::License { license_id, policy_id } => (
-                " and (e.id in (select entitlement_id from policy_entitlements where policy_id = $2) \
-                   or e.id in (select entitlement_id from license_entitlements where license_id = $3))",
-                vec![policy_id.to_string(), license_id.to_string()],
-            ),
+            EntitlementSet::Account => {}
+            EntitlementSet::Policy(policy) => {
+                let p = filter.param(Bind::Text(policy.to_string()));
+                filter.push(format!(
+                    "e.id in (select entitlement_id from policy_entitlements where policy_id = {p})"
+                ));
+            }
+            EntitlementSet::License { license_id, policy_id } => {
+                let p = filter.param(Bind::Text(policy_id.to_string()));
+                let l = filter.param(Bind::Text(license_id.to_string()));
+                filter.push(format!(
+                    "(e.id in (select entitlement_id from policy_entitlements where policy_id = {p}) \
+                     or e.id in (select entitlement_id from license_entitlements where license_id = {l}))"
+                ));
+            }
         }
+        filter
     }
 }
 
@@ -126,39 +137,26 @@ pub async fn list(
     set: EntitlementSet<'_>,
     page: PageRequest,
 ) -> Result<Page<EntitlementRow>, ProjectionError> {
-    let (filter, binds) = set.filter();
-    let next = binds.len() + 2;
-    let base = format!("from entitlements e where e.account_id = $1 and e.deleted_at is null{filter}");
-    let sql = format!(
-        "select {COLUMNS} {base} {} limit ${next} offset ${}",
-        page.order.sql_prefixed("e"),
-        next + 1
-    );
-    let mut query = sqlx::query_as(&sql).bind(account_id);
-    for b in &binds {
-        query = query.bind(b.clone());
-    }
-    let items = query.bind(page.size).bind(page.offset()).fetch_all(pool).await?;
-    let count_sql = format!("select count(*) {base}");
-    let mut count = sqlx::query_scalar(&count_sql).bind(account_id);
-    for b in &binds {
-        count = count.bind(b.clone());
-    }
-    Ok(Page {
-        items,
-        total: count.fetch_one(pool).await?,
-    })
+    set.filter(account_id)
+        .page(
+            pool,
+            COLUMNS,
+            "from entitlements e",
+            &page.order.sql_prefixed("e"),
+            page,
+        )
+        .await
 }
 
 /// Codes of every live entitlement in `set` (for validation's entitlements scope).
 pub async fn codes(pool: &AnyPool, account_id: &str, set: EntitlementSet<'_>) -> Result<Vec<String>, ProjectionError> {
-    let (filter, binds) = set.filter();
-    let sql = format!("select e.code from entitlements e where e.account_id = $1 and e.deleted_at is null{filter}");
-    let mut query = sqlx::query_scalar(&sql).bind(account_id);
-    for b in &binds {
-        query = query.bind(b.clone());
-    }
-    Ok(query.fetch_all(pool).await?)
+    let all = PageRequest {
+        number: None,
+        size: 10_000,
+        order: crate::ListOrder::OldestFirst,
+    };
+    let page: Page<EntitlementRow> = list(pool, account_id, set, all).await?;
+    Ok(page.items.into_iter().map(|e| e.code).collect())
 }
 
 /// The live entitlements among `ids` (by id), to check an attach request.

@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod entitlements;
+mod filter;
 mod inline;
 pub mod licenses;
 pub mod observations;

@@ -1,6 +1,7 @@
 //! The `licenses` and `license_entitlements` read models, and license queries with Keygen's
 //! filters. `license_activity` (last validation) is operational state written by observations.
 
+use crate::filter::{Bind, Filter};
 use crate::{advance, json_text, micros, EventRef, Page, PageRequest, ProjectionError};
 use aggregates::license::{LicenseAttributes, LicenseEvent};
 use sqlx::AnyPool;
@@ -201,16 +202,16 @@ pub(crate) async fn apply(pool: &AnyPool, event: EventRef<'_>) -> Result<(), Pro
     Ok(())
 }
 
-const SELECT: &str = "select l.id, l.account_id, l.product_id, l.policy_id, l.key, l.name, l.expiry, l.suspended, \
+const COLUMNS: &str = "l.id, l.account_id, l.product_id, l.policy_id, l.key, l.name, l.expiry, l.suspended, \
     l.protected, l.limits, l.metadata, l.uses, l.last_check_in, l.created_at, l.updated_at, \
-    p.attributes as policy_attributes, a.last_validated \
-    from licenses l join policies p on p.id = l.policy_id \
-    left join license_activity a on a.license_id = l.id";
+    p.attributes as policy_attributes, a.last_validated";
+const FROM: &str =
+    "from licenses l join policies p on p.id = l.policy_id left join license_activity a on a.license_id = l.id";
 
 /// A live license by id or by key.
 pub async fn find(pool: &AnyPool, account_id: &str, id_or_key: &str) -> Result<Option<LicenseRow>, ProjectionError> {
     let sql = format!(
-        "{SELECT} where l.account_id = $1 and l.deleted_at is null and (l.id = $2 or l.key = $2) \
+        "select {COLUMNS} {FROM} where l.account_id = $1 and l.deleted_at is null and (l.id = $2 or l.key = $2) \
          order by l.created_at limit 1"
     );
     Ok(sqlx::query_as(&sql)
@@ -223,7 +224,7 @@ pub async fn find(pool: &AnyPool, account_id: &str, id_or_key: &str) -> Result<O
 /// A live license by key only (license-key authentication, validate-key).
 pub async fn find_by_key(pool: &AnyPool, account_id: &str, key: &str) -> Result<Option<LicenseRow>, ProjectionError> {
     let sql = format!(
-        "{SELECT} where l.account_id = $1 and l.deleted_at is null and l.key = $2 order by l.created_at limit 1"
+        "select {COLUMNS} {FROM} where l.account_id = $1 and l.deleted_at is null and l.key = $2 order by l.created_at limit 1"
     );
     Ok(sqlx::query_as(&sql)
         .bind(account_id)
@@ -250,34 +251,17 @@ pub struct LicenseFilter {
     pub only: Option<String>,
 }
 
-enum Bind {
-    Text(String),
-    Int(i64),
-}
-
-struct Where {
-    conditions: Vec<String>,
-    binds: Vec<Bind>,
-}
-
-impl Where {
-    fn param(&mut self, bind: Bind) -> String {
-        self.binds.push(bind);
-        format!("${}", self.binds.len())
-    }
-}
-
 const DAY_US: i64 = 86_400_000_000;
 
-fn status_condition(w: &mut Where, status: &str, now: i64) -> Option<String> {
+fn status_condition(w: &mut Filter, status: &str, now: i64) -> Option<String> {
     // Only the parameters a condition uses are bound: PostgreSQL refuses unused ones.
-    let not_expiring = |w: &mut Where| {
+    let not_expiring = |w: &mut Filter| {
         format!(
             "(l.expiry is null or l.expiry >= {})",
             w.param(Bind::Int(now + 3 * DAY_US))
         )
     };
-    let inactive = |w: &mut Where| {
+    let inactive = |w: &mut Filter| {
         let stale = w.param(Bind::Int(now - 90 * DAY_US));
         format!("(l.created_at < {stale} and coalesce(a.last_validated, 0) < {stale} and coalesce(l.last_check_in, 0) < {stale})")
     };
@@ -297,7 +281,7 @@ fn status_condition(w: &mut Where, status: &str, now: i64) -> Option<String> {
     })
 }
 
-fn metadata_condition(w: &mut Where, backend: Backend, key: &str, value: &str) -> String {
+fn metadata_condition(w: &mut Filter, backend: Backend, key: &str, value: &str) -> String {
     let k = w.param(Bind::Text(key.to_string()));
     let v = w.param(Bind::Text(value.to_string()));
     match backend {
@@ -320,42 +304,34 @@ pub async fn list(
     now: i64,
     page: PageRequest,
 ) -> Result<Page<LicenseRow>, ProjectionError> {
-    let mut w = Where {
-        conditions: Vec::new(),
-        binds: Vec::new(),
-    };
-    let account = w.param(Bind::Text(account_id.into()));
-    w.conditions
-        .push(format!("l.account_id = {account} and l.deleted_at is null"));
+    let mut w = Filter::default();
+    w.eq("l.account_id", account_id);
+    w.push("l.deleted_at is null");
     for (column, value) in [
         ("l.product_id", &filter.product),
         ("l.policy_id", &filter.policy),
         ("l.id", &filter.only),
     ] {
         if let Some(value) = value {
-            let p = w.param(Bind::Text(value.clone()));
-            w.conditions.push(format!("{column} = {p}"));
+            w.eq(column, value);
         }
     }
     if let Some(status) = &filter.status {
-        match status_condition(&mut w, status, now) {
-            Some(condition) => w.conditions.push(condition),
-            None => w.conditions.push("1 = 0".into()),
-        }
+        let condition = status_condition(&mut w, status, now).unwrap_or_else(|| "1 = 0".into());
+        w.push(condition);
     }
     if let Some(suspended) = filter.suspended {
-        w.conditions.push(format!("l.suspended = {}", suspended as i64));
+        w.push(format!("l.suspended = {}", suspended as i64));
     }
     if let Some(expired) = filter.expired {
         let p = w.param(Bind::Int(now));
         let condition = format!("(l.expiry is not null and l.expiry < {p})");
-        w.conditions
-            .push(if expired { condition } else { format!("not {condition}") });
+        w.push(if expired { condition } else { format!("not {condition}") });
     }
     if let Some(expiring) = filter.expiring {
         let (p, soon) = (w.param(Bind::Int(now)), w.param(Bind::Int(now + 3 * DAY_US)));
         let condition = format!("(l.expiry is not null and l.expiry >= {p} and l.expiry < {soon})");
-        w.conditions.push(if expiring {
+        w.push(if expiring {
             condition
         } else {
             format!("not {condition}")
@@ -363,42 +339,16 @@ pub async fn list(
     }
     if let Some(before) = filter.expires_before {
         let p = w.param(Bind::Int(before));
-        w.conditions.push(format!("l.expiry < {p}"));
+        w.push(format!("l.expiry < {p}"));
     }
     if let Some(after) = filter.expires_after {
         let p = w.param(Bind::Int(after));
-        w.conditions.push(format!("l.expiry > {p}"));
+        w.push(format!("l.expiry > {p}"));
     }
     for (key, value) in &filter.metadata {
         let condition = metadata_condition(&mut w, db.backend, key, value);
-        w.conditions.push(condition);
+        w.push(condition);
     }
-    let clause = w.conditions.join(" and ");
-    let limit = w.param(Bind::Int(page.size));
-    let offset = w.param(Bind::Int(page.offset()));
-    let sql = format!(
-        "{SELECT} where {clause} {} limit {limit} offset {offset}",
-        page.order.sql_prefixed("l")
-    );
-    let mut query = sqlx::query_as::<_, LicenseRow>(&sql);
-    for bind in &w.binds {
-        query = match bind {
-            Bind::Text(t) => query.bind(t.clone()),
-            Bind::Int(i) => query.bind(*i),
-        };
-    }
-    let items = query.fetch_all(&db.any).await?;
-    let count_sql =
-        format!("select count(*) from licenses l left join license_activity a on a.license_id = l.id where {clause}");
-    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
-    for bind in &w.binds[..w.binds.len() - 2] {
-        count = match bind {
-            Bind::Text(t) => count.bind(t.clone()),
-            Bind::Int(i) => count.bind(*i),
-        };
-    }
-    Ok(Page {
-        items,
-        total: count.fetch_one(&db.any).await?,
-    })
+    w.page(&db.any, COLUMNS, FROM, &page.order.sql_prefixed("l"), page)
+        .await
 }

@@ -1,5 +1,6 @@
 //! The `policies`, `policy_entitlements` and `pool_keys` read models.
 
+use crate::filter::Filter;
 use crate::{advance, json_text, micros, EventRef, Page, PageRequest, ProjectionError};
 use aggregates::policy::{PolicyAttributes, PolicyEvent};
 use sqlx::AnyPool;
@@ -173,25 +174,15 @@ pub async fn list(
     product: Option<&str>,
     page: PageRequest,
 ) -> Result<Page<PolicyRow>, ProjectionError> {
-    let filter = "account_id = $1 and deleted_at is null and ($2 = '' or product_id = $2)";
-    let product = product.unwrap_or("");
-    let sql = format!(
-        "select {COLUMNS} from policies where {filter} {} limit $3 offset $4",
-        page.order.sql()
-    );
-    let items = sqlx::query_as(&sql)
-        .bind(account_id)
-        .bind(product)
-        .bind(page.size)
-        .bind(page.offset())
-        .fetch_all(pool)
-        .await?;
-    let total = sqlx::query_scalar(&format!("select count(*) from policies where {filter}"))
-        .bind(account_id)
-        .bind(product)
-        .fetch_one(pool)
-        .await?;
-    Ok(Page { items, total })
+    let mut filter = Filter::default();
+    filter.eq("account_id", account_id);
+    filter.push("deleted_at is null");
+    if let Some(product) = product {
+        filter.eq("product_id", product);
+    }
+    filter
+        .page(pool, COLUMNS, "from policies", page.order.sql(), page)
+        .await
 }
 
 const KEY_COLUMNS: &str = "id, account_id, policy_id, product_id, key, created_at, updated_at";
@@ -224,26 +215,16 @@ pub async fn list_keys(
     policy: Option<&str>,
     page: PageRequest,
 ) -> Result<Page<PoolKeyRow>, ProjectionError> {
-    let filter =
-        "account_id = $1 and deleted_at is null and ($2 = '' or product_id = $2) and ($3 = '' or policy_id = $3)";
-    let (product, policy) = (product.unwrap_or(""), policy.unwrap_or(""));
-    let sql = format!(
-        "select {KEY_COLUMNS} from pool_keys where {filter} {} limit $4 offset $5",
-        page.order.sql()
-    );
-    let items = sqlx::query_as(&sql)
-        .bind(account_id)
-        .bind(product)
-        .bind(policy)
-        .bind(page.size)
-        .bind(page.offset())
-        .fetch_all(pool)
-        .await?;
-    let total = sqlx::query_scalar(&format!("select count(*) from pool_keys where {filter}"))
-        .bind(account_id)
-        .bind(product)
-        .bind(policy)
-        .fetch_one(pool)
-        .await?;
-    Ok(Page { items, total })
+    let mut filter = Filter::default();
+    filter.eq("account_id", account_id);
+    filter.push("deleted_at is null");
+    if let Some(product) = product {
+        filter.eq("product_id", product);
+    }
+    if let Some(policy) = policy {
+        filter.eq("policy_id", policy);
+    }
+    filter
+        .page(pool, KEY_COLUMNS, "from pool_keys", page.order.sql(), page)
+        .await
 }

@@ -1,6 +1,7 @@
 //! The `products` read model. Deleted products stay as tombstone rows (so a replayed
 //! `product.created` cannot bring one back) and are filtered from every query.
 
+use crate::filter::Filter;
 use crate::{micros, EventRef, Page, PageRequest, ProjectionError};
 use aggregates::product::{ProductAttributes, ProductEvent};
 use sqlx::AnyPool;
@@ -126,23 +127,13 @@ pub async fn list(
     only: Option<&str>,
     page: PageRequest,
 ) -> Result<Page<ProductRow>, ProjectionError> {
-    let filter = "account_id = $1 and deleted_at is null and ($2 = '' or id = $2)";
-    let only = only.unwrap_or("");
-    let sql = format!(
-        "select {COLUMNS} from products where {filter} {} limit $3 offset $4",
-        page.order.sql()
-    );
-    let items = sqlx::query_as(&sql)
-        .bind(account_id)
-        .bind(only)
-        .bind(page.size)
-        .bind(page.offset())
-        .fetch_all(pool)
-        .await?;
-    let total: i64 = sqlx::query_scalar(&format!("select count(*) from products where {filter}"))
-        .bind(account_id)
-        .bind(only)
-        .fetch_one(pool)
-        .await?;
-    Ok(Page { items, total })
+    let mut filter = Filter::default();
+    filter.eq("account_id", account_id);
+    filter.push("deleted_at is null");
+    if let Some(id) = only {
+        filter.eq("id", id);
+    }
+    filter
+        .page(pool, COLUMNS, "from products", page.order.sql(), page)
+        .await
 }

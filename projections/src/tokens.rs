@@ -1,5 +1,6 @@
 //! The `tokens` read model: digests only, never raw tokens.
 
+use crate::filter::Filter;
 use crate::{micros, EventRef, Page, PageRequest, ProjectionError};
 use aggregates::token::TokenEvent;
 use sqlx::AnyPool;
@@ -118,25 +119,12 @@ pub async fn list(
     bearer: Option<(&str, &str)>,
     page: PageRequest,
 ) -> Result<Page<TokenRow>, ProjectionError> {
-    let (bearer_type, bearer_id) = bearer.unwrap_or(("", ""));
-    let filter = "account_id = $1 and revoked_at is null and ($2 = '' or (bearer_type = $2 and bearer_id = $3))";
-    let sql = format!(
-        "select {COLUMNS} from tokens where {filter} {} limit $4 offset $5",
-        page.order.sql()
-    );
-    let items = sqlx::query_as(&sql)
-        .bind(account_id)
-        .bind(bearer_type)
-        .bind(bearer_id)
-        .bind(page.size)
-        .bind(page.offset())
-        .fetch_all(pool)
-        .await?;
-    let total: i64 = sqlx::query_scalar(&format!("select count(*) from tokens where {filter}"))
-        .bind(account_id)
-        .bind(bearer_type)
-        .bind(bearer_id)
-        .fetch_one(pool)
-        .await?;
-    Ok(Page { items, total })
+    let mut filter = Filter::default();
+    filter.eq("account_id", account_id);
+    filter.push("revoked_at is null");
+    if let Some((bearer_type, bearer_id)) = bearer {
+        filter.eq("bearer_type", bearer_type);
+        filter.eq("bearer_id", bearer_id);
+    }
+    filter.page(pool, COLUMNS, "from tokens", page.order.sql(), page).await
 }
