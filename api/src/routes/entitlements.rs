@@ -147,3 +147,14 @@ async fn index(State(state): State<AppState>, auth: Auth, ListPage(page): ListPa
         page_links(&account_path(account_id, "entitlements"), &page, result.total),
     ))
 }
+
+/// `{"data": [...]}` of the given entitlements, as attach requests answer.
+pub(crate) async fn entitlements_document(state: &AppState, auth: &Auth, ids: &[String]) -> ApiResult<Response> {
+    let mut items = Vec::new();
+    for id in ids {
+        if let Some(e) = projections::entitlements::find(&state.db.any, &auth.account.row.id, id).await? {
+            items.push(entitlement_resource(&e));
+        }
+    }
+    Ok(super::document(StatusCode::OK, json!({ "data": items })))
+}

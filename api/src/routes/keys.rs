@@ -3,7 +3,7 @@
 use super::{account_path, created, list, single, ListPage, QueryParams, ResourceId};
 use crate::auth::{Auth, Bearer};
 use crate::error::{ApiError, ApiResult};
-use crate::jsonapi::{page_links, resource, timestamp, to_one, Field, JsonApiBody};
+use crate::jsonapi::{page_links, resource, timestamp, to_one, JsonApiBody};
 use crate::state::{execute, now, AppState};
 use aggregates::policy::{PolicyCommand, PoolKey};
 use axum::extract::State;
@@ -71,25 +71,10 @@ async fn create(State(state): State<AppState>, auth: Auth, body: JsonApiBody) ->
     data.permit_relationships(&["policy"])?;
     data.attributes.permit(&["key"])?;
     let key = data.attributes.required_string("key")?;
-    let policy_id = match data.relationship("policy", &["policies", "policy"])? {
-        Field::Value(id) => id,
-        _ => {
-            return Err(ApiError::unprocessable(
-                "POLICY_NOT_FOUND",
-                "must exist",
-                Some("/data/relationships/policy".into()),
-            ))
-        }
-    };
+    let policy_id = super::required_relationship(&data, "policy", &["policies", "policy"])?;
     let policy = super::policies::visible_policy(&state, &auth, &policy_id)
         .await
-        .map_err(|_| {
-            ApiError::unprocessable(
-                "POLICY_NOT_FOUND",
-                "must exist",
-                Some("/data/relationships/policy".into()),
-            )
-        })?;
+        .map_err(|_| super::related_not_found("policy"))?;
     let id = uuid::Uuid::new_v4().to_string();
     let command = PolicyCommand::AddKey {
         key: PoolKey { id: id.clone(), key },

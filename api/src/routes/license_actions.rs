@@ -15,7 +15,7 @@ use axum::routing::{delete, get, post};
 use axum::Router;
 use projections::entitlements::EntitlementSet;
 use projections::licenses::LicenseRow;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -250,13 +250,7 @@ async fn attach(
         auth.metadata(),
     )
     .await?;
-    let mut items = Vec::new();
-    for id in &ids {
-        if let Some(e) = projections::entitlements::find(&state.db.any, &auth.account.row.id, id).await? {
-            items.push(super::entitlements::entitlement_resource(&e));
-        }
-    }
-    Ok(super::document(StatusCode::OK, json!({ "data": items })))
+    super::entitlements::entitlements_document(&state, &auth, &ids).await
 }
 
 async fn detach(

@@ -4,7 +4,7 @@
 use super::{account_path, created, list, policy_attributes, single, ListPage, QueryParams, ResourceId};
 use crate::auth::{Auth, Bearer};
 use crate::error::{ApiError, ApiResult, Source};
-use crate::jsonapi::{deep_camel, page_links, resource, timestamp, to_many, to_one, Attributes, Field, JsonApiBody};
+use crate::jsonapi::{deep_camel, page_links, resource, timestamp, to_many, to_one, Attributes, JsonApiBody};
 use crate::state::{execute, now, AppState};
 use aggregates::license::validation::{next_check_in, status};
 use aggregates::license::{LicenseCommand, PolicySnapshot};
@@ -203,26 +203,10 @@ async fn create(State(state): State<AppState>, auth: Auth, body: JsonApiBody) ->
     a.permit(&allowed)?;
     let custom_key = a.string("key")?.value();
     let changes = license_changes(a)?;
-    let policy_id = match data.relationship("policy", &["policies", "policy"])? {
-        Field::Value(id) => id,
-        _ => {
-            return Err(ApiError::unprocessable(
-                "POLICY_NOT_FOUND",
-                "must exist",
-                Some("/data/relationships/policy".into()),
-            ))
-        }
-    };
-    let not_found = || {
-        ApiError::unprocessable(
-            "POLICY_NOT_FOUND",
-            "must exist",
-            Some("/data/relationships/policy".into()),
-        )
-    };
+    let policy_id = super::required_relationship(&data, "policy", &["policies", "policy"])?;
     let policy_row = super::policies::visible_policy(&state, &auth, &policy_id)
         .await
-        .map_err(|_| not_found())?;
+        .map_err(|_| super::related_not_found("policy"))?;
     let policy = PolicySnapshot {
         attributes: policy_attributes(&policy_row.attributes)?,
         id: policy_row.id.clone(),

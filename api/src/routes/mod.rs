@@ -136,3 +136,24 @@ pub(crate) fn account_path(account_id: &str, rest: &str) -> String {
 pub(crate) fn policy_attributes(json: &str) -> crate::error::ApiResult<aggregates::policy::PolicyAttributes> {
     serde_json::from_str(json).map_err(ApiError::internal)
 }
+
+/// The id of a required to-one relationship; absent or null is Keygen's 422 `<NAME>_NOT_FOUND`.
+pub(crate) fn required_relationship(
+    data: &crate::jsonapi::Resource,
+    name: &str,
+    types: &[&str],
+) -> crate::error::ApiResult<String> {
+    match data.relationship(name, types)? {
+        crate::jsonapi::Field::Value(id) => Ok(id),
+        _ => Err(related_not_found(name)),
+    }
+}
+
+/// Keygen's 422 for a relationship naming nothing this bearer can see.
+pub(crate) fn related_not_found(name: &str) -> ApiError {
+    ApiError::unprocessable(
+        &format!("{}_NOT_FOUND", name.to_ascii_uppercase()),
+        "must exist",
+        Some(format!("/data/relationships/{name}")),
+    )
+}

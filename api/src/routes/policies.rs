@@ -126,25 +126,10 @@ async fn create(State(state): State<AppState>, auth: Auth, body: JsonApiBody) ->
     data.permit_relationships(&["product"])?;
     data.attributes.required_string("name")?;
     let changes = policy_changes(&data.attributes, true)?;
-    let product_id = match data.relationship("product", &["products", "product"])? {
-        Field::Value(id) => id,
-        _ => {
-            return Err(ApiError::unprocessable(
-                "PRODUCT_NOT_FOUND",
-                "must exist",
-                Some("/data/relationships/product".into()),
-            ))
-        }
-    };
+    let product_id = super::required_relationship(&data, "product", &["products", "product"])?;
     let product = super::products::visible_product(&state, &auth, &product_id)
         .await
-        .map_err(|_| {
-            ApiError::unprocessable(
-                "PRODUCT_NOT_FOUND",
-                "must exist",
-                Some("/data/relationships/product".into()),
-            )
-        })?;
+        .map_err(|_| super::related_not_found("product"))?;
     let id = uuid::Uuid::new_v4().to_string();
     let command = PolicyCommand::Create {
         id: id.clone(),
@@ -380,13 +365,7 @@ async fn attach(
         at: now(),
     };
     execute(&state.frameworks.policy, &row.id, command, auth.metadata()).await?;
-    let mut items = Vec::new();
-    for id in &ids {
-        if let Some(e) = projections::entitlements::find(&state.db.any, &auth.account.row.id, id).await? {
-            items.push(super::entitlements::entitlement_resource(&e));
-        }
-    }
-    Ok(super::document(StatusCode::OK, json!({ "data": items })))
+    super::entitlements::entitlements_document(&state, &auth, &ids).await
 }
 
 async fn detach(
