@@ -1,0 +1,121 @@
+//! Validation throughput: `POST /licenses/actions/validate-key` requests per second and p50/p99
+//! latency over loopback HTTP, on SQLite and — when `KEYLEDGER_BENCH_DATABASE_URL` names a
+//! PostgreSQL server — on PostgreSQL.
+//!
+//! `cargo bench --bench validate` (`KEYLEDGER_BENCH_REQUESTS`, `KEYLEDGER_BENCH_CLIENTS` to tune).
+
+use aggregates::license::{LicenseCommand, PolicySnapshot};
+use aggregates::policy::PolicyAttributes;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const LICENSES: usize = 1_000;
+
+async fn run(label: &str, database_url: &str, requests: usize, clients: usize) {
+    let secret = api::crypto::MasterKey::generate_hex();
+    let state = keyledger::build_state(database_url, Some(&secret)).await.expect("store");
+    let account = api::bootstrap::create_account(&state, "Bench", "bench", "bench@example.com", "pw").await.unwrap();
+    let product_id = uuid::Uuid::new_v4().to_string();
+    let policy_id = uuid::Uuid::new_v4().to_string();
+    let at = api::state::now();
+    let product = aggregates::product::ProductCommand::Create {
+        id: product_id.clone(),
+        account_id: account.account_id.clone(),
+        attributes: aggregates::product::ProductAttributes {
+            name: "Bench".into(),
+            code: None,
+            distribution_strategy: "LICENSED".into(),
+            url: None,
+            platforms: None,
+            permissions: vec!["*".into()],
+            metadata: Default::default(),
+        },
+        at,
+    };
+    state.frameworks.product.execute(&product_id, product).await.unwrap();
+    let policy = aggregates::policy::PolicyCommand::Create {
+        id: policy_id.clone(),
+        account_id: account.account_id.clone(),
+        product_id: product_id.clone(),
+        attributes: serde_json::json!({"name": "Bench"}).as_object().unwrap().clone(),
+        account_protected: false,
+        at,
+    };
+    state.frameworks.policy.execute(&policy_id, policy).await.unwrap();
+    let snapshot = PolicySnapshot { id: policy_id, product_id, attributes: PolicyAttributes::defaults("Bench".into(), false) };
+    let keys: Vec<String> = (0..LICENSES).map(|i| format!("BENCH-{i:06}")).collect();
+    for key in &keys {
+        let id = uuid::Uuid::new_v4().to_string();
+        let command = LicenseCommand::Create {
+            id: id.clone(),
+            account_id: account.account_id.clone(),
+            policy: snapshot.clone(),
+            key: key.clone(),
+            custom_key: true,
+            attributes: Default::default(),
+            at,
+        };
+        state.frameworks.license.execute(&id, command).await.unwrap();
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let running = keyledger::start(state.clone(), listener).unwrap();
+    let url = format!("http://{}/v1/accounts/bench/licenses/actions/validate-key", running.addr);
+    let client = reqwest::Client::new();
+    let keys = Arc::new(keys);
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|c| {
+            let (client, url, keys) = (client.clone(), url.clone(), keys.clone());
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                for n in (c..requests).step_by(clients) {
+                    let body = serde_json::json!({"meta": {"key": keys[n % keys.len()], "scope": {}}});
+                    let t = Instant::now();
+                    let reply = client.post(&url).header("Content-Type", "application/vnd.api+json").body(body.to_string()).send().await.unwrap();
+                    assert!(reply.status().is_success());
+                    reply.bytes().await.unwrap();
+                    latencies.push(t.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies: Vec<Duration> = Vec::with_capacity(requests);
+    for t in tasks {
+        latencies.extend(t.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    println!(
+        "| {label:<10} | {clients:>7} | {requests:>8} | {:>8.0} | {:>8.2} | {:>8.2} |",
+        requests as f64 / elapsed.as_secs_f64(),
+        pct(0.50).as_secs_f64() * 1000.0,
+        pct(0.99).as_secs_f64() * 1000.0
+    );
+    running.stop().await.unwrap();
+    state.db.close().await;
+}
+
+#[tokio::main]
+async fn main() {
+    let env = |name: &str, default: usize| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+    let (requests, clients) = (env("KEYLEDGER_BENCH_REQUESTS", 10_000), env("KEYLEDGER_BENCH_CLIENTS", 32));
+    println!("validate-key over loopback HTTP, {LICENSES} licenses, each request a full validation (scope {{}})");
+    println!("| backend    | clients | requests | req/s    | p50 ms   | p99 ms   |");
+    println!("|------------|---------|----------|----------|----------|----------|");
+    let dir = std::env::temp_dir().join(format!("keyledger-bench-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    run("SQLite", &format!("sqlite://{}/bench.db", dir.display()), requests, clients).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Ok(server) = std::env::var("KEYLEDGER_BENCH_DATABASE_URL") {
+        let name = format!("kl_bench_{}", uuid::Uuid::new_v4().simple());
+        let admin = sqlx::PgPool::connect(&server).await.expect("PostgreSQL server");
+        sqlx::query(&format!("create database \"{name}\"")).execute(&admin).await.unwrap();
+        let (prefix, _) = server.rsplit_once('/').unwrap();
+        run("PostgreSQL", &format!("{prefix}/{name}"), requests, clients).await;
+        let _ = sqlx::query(&format!("drop database \"{name}\" with (force)")).execute(&admin).await;
+    } else {
+        println!("(set KEYLEDGER_BENCH_DATABASE_URL=postgres://… to include PostgreSQL)");
+    }
+}
