@@ -13,8 +13,12 @@ const LICENSES: usize = 1_000;
 
 async fn run(label: &str, database_url: &str, requests: usize, clients: usize) {
     let secret = api::crypto::MasterKey::generate_hex();
-    let state = keyledger::build_state(database_url, Some(&secret)).await.expect("store");
-    let account = api::bootstrap::create_account(&state, "Bench", "bench", "bench@example.com", "pw").await.unwrap();
+    let state = keyledger::build_state(database_url, Some(&secret))
+        .await
+        .expect("store");
+    let account = api::bootstrap::create_account(&state, "Bench", "bench", "bench@example.com", "pw")
+        .await
+        .unwrap();
     let product_id = uuid::Uuid::new_v4().to_string();
     let policy_id = uuid::Uuid::new_v4().to_string();
     let at = api::state::now();
@@ -42,7 +46,11 @@ async fn run(label: &str, database_url: &str, requests: usize, clients: usize) {
         at,
     };
     state.frameworks.policy.execute(&policy_id, policy).await.unwrap();
-    let snapshot = PolicySnapshot { id: policy_id, product_id, attributes: PolicyAttributes::defaults("Bench".into(), false) };
+    let snapshot = PolicySnapshot {
+        id: policy_id,
+        product_id,
+        attributes: PolicyAttributes::defaults("Bench".into(), false),
+    };
     let keys: Vec<String> = (0..LICENSES).map(|i| format!("BENCH-{i:06}")).collect();
     for key in &keys {
         let id = uuid::Uuid::new_v4().to_string();
@@ -59,7 +67,10 @@ async fn run(label: &str, database_url: &str, requests: usize, clients: usize) {
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let running = keyledger::start(state.clone(), listener).unwrap();
-    let url = format!("http://{}/v1/accounts/bench/licenses/actions/validate-key", running.addr);
+    let url = format!(
+        "http://{}/v1/accounts/bench/licenses/actions/validate-key",
+        running.addr
+    );
     let client = reqwest::Client::new();
     let keys = Arc::new(keys);
     let started = Instant::now();
@@ -71,7 +82,13 @@ async fn run(label: &str, database_url: &str, requests: usize, clients: usize) {
                 for n in (c..requests).step_by(clients) {
                     let body = serde_json::json!({"meta": {"key": keys[n % keys.len()], "scope": {}}});
                     let t = Instant::now();
-                    let reply = client.post(&url).header("Content-Type", "application/vnd.api+json").body(body.to_string()).send().await.unwrap();
+                    let reply = client
+                        .post(&url)
+                        .header("Content-Type", "application/vnd.api+json")
+                        .body(body.to_string())
+                        .send()
+                        .await
+                        .unwrap();
                     assert!(reply.status().is_success());
                     reply.bytes().await.unwrap();
                     latencies.push(t.elapsed());
@@ -100,21 +117,35 @@ async fn run(label: &str, database_url: &str, requests: usize, clients: usize) {
 #[tokio::main]
 async fn main() {
     let env = |name: &str, default: usize| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
-    let (requests, clients) = (env("KEYLEDGER_BENCH_REQUESTS", 10_000), env("KEYLEDGER_BENCH_CLIENTS", 32));
+    let (requests, clients) = (
+        env("KEYLEDGER_BENCH_REQUESTS", 10_000),
+        env("KEYLEDGER_BENCH_CLIENTS", 32),
+    );
     println!("validate-key over loopback HTTP, {LICENSES} licenses, each request a full validation (scope {{}})");
     println!("| backend    | clients | requests | req/s    | p50 ms   | p99 ms   |");
     println!("|------------|---------|----------|----------|----------|----------|");
     let dir = std::env::temp_dir().join(format!("keyledger-bench-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
-    run("SQLite", &format!("sqlite://{}/bench.db", dir.display()), requests, clients).await;
+    run(
+        "SQLite",
+        &format!("sqlite://{}/bench.db", dir.display()),
+        requests,
+        clients,
+    )
+    .await;
     let _ = std::fs::remove_dir_all(&dir);
     if let Ok(server) = std::env::var("KEYLEDGER_BENCH_DATABASE_URL") {
         let name = format!("kl_bench_{}", uuid::Uuid::new_v4().simple());
         let admin = sqlx::PgPool::connect(&server).await.expect("PostgreSQL server");
-        sqlx::query(&format!("create database \"{name}\"")).execute(&admin).await.unwrap();
+        sqlx::query(&format!("create database \"{name}\""))
+            .execute(&admin)
+            .await
+            .unwrap();
         let (prefix, _) = server.rsplit_once('/').unwrap();
         run("PostgreSQL", &format!("{prefix}/{name}"), requests, clients).await;
-        let _ = sqlx::query(&format!("drop database \"{name}\" with (force)")).execute(&admin).await;
+        let _ = sqlx::query(&format!("drop database \"{name}\" with (force)"))
+            .execute(&admin)
+            .await;
     } else {
         println!("(set KEYLEDGER_BENCH_DATABASE_URL=postgres://… to include PostgreSQL)");
     }

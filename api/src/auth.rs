@@ -154,7 +154,7 @@ pub fn account_of(parts: &Parts) -> ApiResult<Arc<AccountContext>> {
 
 /// Resolves a token credential to its bearer within `account`.
 pub async fn authenticate_token(state: &AppState, account: &Arc<AccountContext>, raw: &str) -> ApiResult<Auth> {
-    if raw.is_empty() {
+    if raw.is_empty() || raw.contains('\0') {
         return Err(ApiError::token_invalid());
     }
     if uuid::Uuid::parse_str(raw).is_ok() {
@@ -219,7 +219,7 @@ pub async fn authenticate_token(state: &AppState, account: &Arc<AccountContext>,
 /// Resolves a license key to a license bearer, with Keygen's checks in Keygen's order.
 pub async fn authenticate_license(state: &AppState, account: &Arc<AccountContext>, key: &str) -> ApiResult<Auth> {
     let invalid = || ApiError::unauthorized("LICENSE_INVALID", "License key is invalid");
-    if key.is_empty() {
+    if key.is_empty() || key.contains('\0') {
         return Err(invalid());
     }
     let license = projections::licenses::find_by_key(&state.db.any, &account.row.id, key)

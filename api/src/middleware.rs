@@ -49,7 +49,7 @@ pub async fn request_context(mut req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .map(|v| v.trim().trim_start_matches('v').to_string());
     let version = requested.clone().unwrap_or_else(|| API_VERSION.to_string());
-    let span = tracing::info_span!("request", id = %request_id, method = %req.method(), path = %req.uri().path());
+    let span = tracing::info_span!("request", id = %request_id, method = %req.method(), path = %loggable_path(req.uri().path()));
     let early: Option<ApiError> = if !SUPPORTED_VERSIONS.contains(&version.as_str()) {
         Some(ApiError::bad_request(
             "unsupported API version requested",
@@ -120,6 +120,24 @@ fn prefers_plain_json(headers: &HeaderMap) -> bool {
     first.eq_ignore_ascii_case("application/json")
 }
 
+/// The path as logs may show it: a license addressed by key (`/licenses/{key}/…`) is masked,
+/// since a license key is a credential.
+fn loggable_path(path: &str) -> String {
+    let mut previous = "";
+    path.split('/')
+        .map(|segment| {
+            let masked = previous == "licenses" && segment != "actions" && uuid::Uuid::parse_str(segment).is_err();
+            previous = segment;
+            if masked {
+                "[key]"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// The `{account}` segment of `/v1/accounts/{account}/…`, percent-decoded.
 fn account_segment(path: &str) -> Option<String> {
     let rest = path.strip_prefix("/v1/accounts/")?;
@@ -143,6 +161,9 @@ pub async fn account_scope(State(state): State<AppState>, mut req: Request, next
     let Some(segment) = account_segment(original.path()) else {
         return ApiError::route_not_found().into_response();
     };
+    if segment.contains('\0') {
+        return ApiError::not_found("account", &segment.replace('\0', "")).into_response();
+    }
     let account = match state.account(&segment).await {
         Ok(Some(account)) => account,
         Ok(None) => return ApiError::not_found("account", &segment).into_response(),
@@ -243,6 +264,23 @@ async fn sign(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn license_keys_are_masked_in_logged_paths() {
+        assert_eq!(
+            loggable_path("/v1/accounts/a/licenses/ABC-123/actions/validate"),
+            "/v1/accounts/a/licenses/[key]/actions/validate"
+        );
+        let id = "6a7562be-b302-43d2-a550-30d6026247aa";
+        assert_eq!(
+            loggable_path(&format!("/v1/accounts/a/licenses/{id}")),
+            format!("/v1/accounts/a/licenses/{id}")
+        );
+        assert_eq!(
+            loggable_path("/v1/accounts/a/licenses/actions/validate-key"),
+            "/v1/accounts/a/licenses/actions/validate-key"
+        );
+    }
 
     #[test]
     fn account_segment_is_decoded() {

@@ -94,8 +94,10 @@ pub const TABLES: &[&str] = &[
     "license_entitlements",
 ];
 
-/// Moves a row's `last_sequence` to `sequence` inside `tx`; false when the row has already seen
-/// this event (or a later one), in which case the caller applies nothing.
+/// Moves a row's `last_sequence` to `sequence` inside `tx` when `sequence` is the very next event
+/// of its aggregate. False otherwise: an event already applied changes nothing, and an event
+/// that arrives ahead of a missing one waits for the catch-up runner, which applies the feed in
+/// order. (These rows are built from deltas, so skipping one would lose it for good.)
 pub(crate) async fn advance(
     tx: &mut sqlx::AnyConnection,
     table: &str,
@@ -104,7 +106,7 @@ pub(crate) async fn advance(
     updated_at: Option<i64>,
 ) -> Result<bool, ProjectionError> {
     let sql = format!(
-        "update {table} set last_sequence = $1, updated_at = coalesce($2, updated_at) where id = $3 and last_sequence < $1"
+        "update {table} set last_sequence = $1, updated_at = coalesce($2, updated_at) where id = $3 and last_sequence = $1 - 1"
     );
     let done = sqlx::query(&sql)
         .bind(sequence)

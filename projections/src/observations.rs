@@ -21,6 +21,20 @@ pub struct Observation<'a> {
 
 /// Appends an observation to the log.
 pub async fn record(pool: &AnyPool, o: &Observation<'_>) -> Result<(), ProjectionError> {
+    let mut conn = pool.acquire().await?;
+    insert(&mut conn, o).await
+}
+
+/// Records a validation: the observation and the license's `lastValidated`, in one transaction.
+pub async fn record_validation(pool: &AnyPool, o: &Observation<'_>) -> Result<(), ProjectionError> {
+    let mut tx = pool.begin().await?;
+    insert(&mut tx, o).await?;
+    touch(&mut tx, o.account_id, o.resource_id, o.at).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn insert(conn: &mut sqlx::AnyConnection, o: &Observation<'_>) -> Result<(), ProjectionError> {
     let id = uuid_v7();
     sqlx::query(
         "insert into observations (id, account_id, event_type, resource_type, resource_id, payload, metadata, created_at) \
@@ -34,7 +48,7 @@ pub async fn record(pool: &AnyPool, o: &Observation<'_>) -> Result<(), Projectio
     .bind(o.payload.to_string())
     .bind(o.metadata.to_string())
     .bind(o.at)
-    .execute(pool)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -46,6 +60,16 @@ pub async fn touch_license_validated(
     license_id: &str,
     at: i64,
 ) -> Result<(), ProjectionError> {
+    let mut conn = pool.acquire().await?;
+    touch(&mut conn, account_id, license_id, at).await
+}
+
+async fn touch(
+    conn: &mut sqlx::AnyConnection,
+    account_id: &str,
+    license_id: &str,
+    at: i64,
+) -> Result<(), ProjectionError> {
     sqlx::query(
         "insert into license_activity (license_id, account_id, last_validated) values ($1, $2, $3) \
          on conflict (license_id) do update set last_validated = excluded.last_validated",
@@ -53,7 +77,7 @@ pub async fn touch_license_validated(
     .bind(license_id)
     .bind(account_id)
     .bind(at)
-    .execute(pool)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }

@@ -96,7 +96,8 @@ pub(crate) async fn apply(pool: &AnyPool, event: EventRef<'_>) -> Result<(), Pro
             } => {
                 sqlx::query(
                     "insert into pool_keys (id, account_id, policy_id, product_id, key, created_at, updated_at) \
-                     select $1, $2, $3, product_id, $4, $5, $5 from policies where id = $3 on conflict (id) do nothing",
+                     select $1, $2, $3, product_id, $4, $5, $5 from policies where id = $3 \
+                     on conflict (id) do update set key = excluded.key, deleted_at = null, updated_at = excluded.updated_at",
                 )
                 .bind(key.id)
                 .bind(account_id)

@@ -53,11 +53,26 @@ pub async fn run_catch_up(db: Database, interval: Duration, mut shutdown: watch:
 
 /// Empties every read model and replays the whole feed into it.
 pub async fn rebuild(db: &Database) -> Result<usize, ProjectionError> {
+    // Every event stored when the rebuild starts is applied before it returns: on PostgreSQL
+    // the feed holds back while an older transaction is open, so the replay waits for those.
+    let stored = db.event_count().await? as usize;
+    // The checkpoint goes back first: a crash after it leaves rows the runner will re-apply
+    // idempotently, never emptied tables with a checkpoint at the end of the feed.
+    db.save_checkpoint(CATCH_UP_CHECKPOINT, Default::default()).await?;
     for table in TABLES {
         sqlx::query(&format!("delete from {table}")).execute(&db.any).await?;
     }
-    db.save_checkpoint(CATCH_UP_CHECKPOINT, Default::default()).await?;
-    catch_up(db).await
+    let mut applied = catch_up(db).await?;
+    let mut waits = 0u32;
+    while applied < stored {
+        waits += 1;
+        if waits.is_multiple_of(250) {
+            tracing::warn!(applied, stored, "rebuild waiting for open transactions to finish");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        applied += catch_up(db).await?;
+    }
+    Ok(applied)
 }
 
 /// How long the runner waits between polls when nothing is pending.

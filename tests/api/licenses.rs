@@ -396,3 +396,132 @@ async fn activation_tokens_act_for_their_license_when_the_policy_allows_tokens()
         );
     }
 }
+
+#[tokio::test]
+async fn a_license_bearer_cannot_mint_tokens_for_itself() {
+    let app = spawn_app().await;
+    let (_, license) = app
+        .licensed(json!({"authenticationStrategy": "LICENSE"}), json!({}))
+        .await;
+    let auth = format!("License {}", license["attributes"]["key"].as_str().unwrap());
+    let reply = app
+        .send_with_authorization(Method::POST, &app.path("tokens"), Some(&auth))
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn pagination_links_keep_the_filters() {
+    let app = spawn_app().await;
+    let (policy, _) = app.licensed(json!({}), json!({"suspended": true})).await;
+    app.create_license(policy["id"].as_str().unwrap(), json!({"suspended": true}))
+        .await;
+    let reply = app.get("licenses?suspended=true&page[number]=1&page[size]=1").await;
+    let next = reply.json["links"]["next"].as_str().unwrap().to_string();
+    assert!(
+        next.contains("suspended=true") && next.contains("page[number]=2"),
+        "{next}"
+    );
+    let target = next.replace(&app.path(""), "");
+    let second = app.get(target.trim_start_matches('/')).await;
+    assert_eq!(second.json["data"].as_array().unwrap().len(), 1);
+    assert_eq!(second.json["data"][0]["attributes"]["suspended"], true);
+}
+
+#[tokio::test]
+async fn deleting_a_product_takes_its_policies_licenses_and_tokens_with_it() {
+    let app = spawn_app().await;
+    let product = app.create_product("Doomed", Some("doomed")).await;
+    let pid = product["id"].as_str().unwrap();
+    let (_, product_token) = app.product_token(pid).await;
+    let policy = app.create_policy(pid, json!({})).await;
+    let license = app
+        .create_license(policy["id"].as_str().unwrap(), json!({"key": "DOOMED-KEY-1"}))
+        .await;
+    let minted = app
+        .send(
+            Method::POST,
+            &app.path(&format!("licenses/{}/tokens", license["id"].as_str().unwrap())),
+            Some(app.admin()),
+            None,
+        )
+        .await;
+    let activation = minted.json["data"]["attributes"]["token"].as_str().unwrap().to_string();
+
+    assert_eq!(
+        app.send(
+            Method::DELETE,
+            &app.path(&format!("products/{pid}")),
+            Some(app.admin()),
+            None
+        )
+        .await
+        .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.get(&format!("policies/{}", policy["id"].as_str().unwrap()))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(app.get("licenses/DOOMED-KEY-1").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.send(Method::GET, &app.path("me"), Some(&product_token), None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.send(Method::GET, &app.path("me"), Some(&activation), None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.get("tokens").await.json["data"].as_array().unwrap().len(),
+        1,
+        "only the admin's token is left"
+    );
+    let events: i64 = sqlx::query_scalar(
+        "select count(*) from events where event_type in ('license.deleted', 'policy.deleted', 'token.revoked')",
+    )
+    .fetch_one(&app.state.db.any)
+    .await
+    .unwrap();
+    assert_eq!(events, 4, "each removal is an event: license, policy, two tokens");
+    // The key is free again.
+    let product = app.create_product("Reborn", None).await;
+    let policy = app.create_policy(product["id"].as_str().unwrap(), json!({})).await;
+    app.create_license(policy["id"].as_str().unwrap(), json!({"key": "DOOMED-KEY-1"}))
+        .await;
+}
+
+#[tokio::test]
+async fn a_refused_license_gives_its_pooled_key_back() {
+    let app = spawn_app().await;
+    let product = app.create_product("App", None).await;
+    let policy = app
+        .create_policy(product["id"].as_str().unwrap(), json!({"usePool": true}))
+        .await;
+    let policy_id = policy["id"].as_str().unwrap();
+    let body = json!({"data": {"type": "keys", "attributes": {"key": "ONLY-POOL-KEY"}, "relationships": {"policy": {"data": {"type": "policies", "id": policy_id}}}}});
+    assert_eq!(
+        app.send(Method::POST, &app.path("keys"), Some(app.admin()), Some(body))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    let refused = app.try_create_license(policy_id, json!({"maxMachines": 5})).await;
+    assert_eq!(refused.error_code(), "MAX_MACHINES_INVALID");
+    let pool = app.get(&format!("policies/{policy_id}/pool")).await;
+    assert_eq!(
+        pool.json["data"][0]["attributes"]["key"], "ONLY-POOL-KEY",
+        "{}",
+        pool.json
+    );
+    assert_eq!(
+        app.create_license(policy_id, json!({})).await["attributes"]["key"],
+        "ONLY-POOL-KEY"
+    );
+}

@@ -139,21 +139,62 @@ async fn malformed_token_requests_are_refused_with_pointers() {
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{body}");
         assert_eq!(reply.error_pointer(), pointer);
     }
+    // Custom permissions are not offered (nothing would enforce them): any list is refused.
     let reply = app
         .send(
             Method::POST,
             &target,
             Some(app.admin()),
-            Some(json!({"data": {"type": "tokens", "attributes": {"permissions": ["nope.nope"]}}})),
+            Some(json!({"data": {"type": "tokens", "attributes": {"permissions": ["license.read"]}}})),
         )
         .await;
     assert_eq!(
         (reply.status, reply.error_code()),
-        (StatusCode::UNPROCESSABLE_ENTITY, "PERMISSIONS_NOT_ALLOWED")
+        (StatusCode::BAD_REQUEST, "PARAMETER_UNPERMITTED")
     );
     assert_eq!(
         app.get("tokens").await.json["data"].as_array().unwrap().len(),
         1,
         "nothing was written"
     );
+}
+
+#[tokio::test]
+async fn nul_characters_are_refused_not_stored() {
+    let app = spawn_app().await;
+    let body = "{\"data\": {\"type\": \"products\", \"attributes\": {\"name\": \"A\\u0000B\"}}}";
+    let reply = app
+        .send_raw(Method::POST, &app.path("products"), app.admin(), body)
+        .await;
+    assert_eq!(
+        (reply.status, reply.error_code(), reply.error_pointer()),
+        (StatusCode::BAD_REQUEST, "ENCODING_INVALID", "/data/attributes/name")
+    );
+    let key = "{\"meta\": {\"key\": \"\\u0000\"}}";
+    let reply = app
+        .send_raw(
+            Method::POST,
+            &app.path("licenses/actions/validate-key"),
+            app.admin(),
+            key,
+        )
+        .await;
+    assert_eq!(
+        (reply.status, reply.error_pointer()),
+        (StatusCode::BAD_REQUEST, "/meta/key")
+    );
+    assert_eq!(app.get("licenses/%00").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.get("products/%00").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.get("licenses?status=%00").await.status, StatusCode::BAD_REQUEST);
+    let reply = app
+        .send_with_authorization(Method::GET, &format!("{}?auth=license:%00", app.path("me")), None)
+        .await;
+    assert_eq!(
+        (reply.status, reply.error_code()),
+        (StatusCode::UNAUTHORIZED, "LICENSE_INVALID")
+    );
+    let reply = app
+        .send(Method::GET, "/v1/accounts/%00/products", Some(app.admin()), None)
+        .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
 }

@@ -302,3 +302,42 @@ async fn licensing_scenario(app: &crate::helpers::TestApp, product_id: &str) {
     let validated = app.validate(from_pool["id"].as_str().unwrap(), json!({})).await;
     ok(validated.status);
 }
+
+#[tokio::test]
+async fn an_event_the_inline_path_missed_is_never_skipped() {
+    let app = spawn_app_without_runner().await;
+    let (_, license) = app.licensed(json!({}), json!({})).await;
+    let id = license["id"].as_str().unwrap();
+    let inline = &app.state.inline_projections;
+    // The suspension commits but is not projected (a crash after commit, or another node)...
+    inline.store(false, std::sync::atomic::Ordering::SeqCst);
+    let suspended = app
+        .send(
+            Method::POST,
+            &app.path(&format!("licenses/{id}/actions/suspend")),
+            Some(app.admin()),
+            None,
+        )
+        .await;
+    assert!(suspended.status.is_success() || suspended.status == StatusCode::NOT_FOUND);
+    // ...and the next event of the same license is projected inline.
+    inline.store(true, std::sync::atomic::Ordering::SeqCst);
+    let path = app.path(&format!("licenses/{id}/actions/increment-usage"));
+    assert_eq!(
+        app.send(Method::POST, &path, Some(app.admin()), None).await.status,
+        StatusCode::OK
+    );
+    let started = Instant::now();
+    loop {
+        projections::catch_up(&app.state.db).await.unwrap();
+        let a = app.get(&format!("licenses/{id}")).await.json["data"]["attributes"].clone();
+        if a["uses"] == json!(1) && a["suspended"] == json!(true) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the suspension was lost: {a}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -145,7 +145,7 @@ fn check_scope(license: &LicenseFacts, policy: &PolicyAttributes, scope: &Scope)
     }
     let fingerprints: Option<Vec<&String>> = match (&scope.fingerprint, &scope.fingerprints) {
         (Some(f), _) => Some(vec![f]),
-        (None, Some(fs)) => Some(fs.iter().filter(|f| !f.is_empty()).collect()),
+        (None, Some(fs)) => Some(fs.iter().collect()),
         (None, None) => None,
     };
     match fingerprints {

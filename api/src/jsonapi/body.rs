@@ -40,6 +40,13 @@ impl<S: Send + Sync> FromRequest<S> for JsonApiBody {
             Value::Object(_) => value,
             other => json!({ "data": other }),
         };
+        if let Some(pointer) = nul_pointer(&value, String::new()) {
+            return Err(ApiError::bad_request(
+                "The request contains a NUL character, which no stored value may hold",
+                "ENCODING_INVALID",
+                Some(Source::Pointer(if pointer.is_empty() { "/".into() } else { pointer })),
+            ));
+        }
         let Value::Object(doc) = deep_snake(value) else {
             unreachable!("wrapped above")
         };
@@ -47,6 +54,26 @@ impl<S: Send + Sync> FromRequest<S> for JsonApiBody {
             return Err(ApiError::unpermitted(format!("/{key}")));
         }
         Ok(Self { doc })
+    }
+}
+
+/// Where a NUL character sits in a document (PostgreSQL can store none in text or JSON).
+fn nul_pointer(value: &Value, at: String) -> Option<String> {
+    match value {
+        Value::String(s) if s.contains('\0') => Some(at),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            let here = format!("{at}/{k}");
+            if k.contains('\0') {
+                Some(at.clone())
+            } else {
+                nul_pointer(v, here)
+            }
+        }),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| nul_pointer(v, format!("{at}/{i}"))),
+        _ => None,
     }
 }
 

@@ -79,17 +79,59 @@ pub fn parse_page(params: &HashMap<String, String>) -> ApiResult<PageRequest> {
     })
 }
 
-/// The `links` of a list document for `path` (no query).
-pub fn page_links(path: &str, page: &PageRequest, total: i64) -> Value {
+/// The query parameters a list's links keep: its filters, without paging and credentials.
+#[derive(Debug, Clone, Default)]
+pub struct LinkQuery(String);
+
+impl LinkQuery {
+    /// Everything but `page[…]`, `limit`, `order`, `token` and `auth`, sorted, encoded.
+    pub fn from_params(params: &HashMap<String, String>) -> Self {
+        const ENCODE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+            .remove(b'-')
+            .remove(b'_')
+            .remove(b'.')
+            .remove(b'[')
+            .remove(b']');
+        let mut kept: Vec<(&String, &String)> = params
+            .iter()
+            .filter(|(k, _)| !(k.starts_with("page") || matches!(k.as_str(), "limit" | "order" | "token" | "auth")))
+            .collect();
+        kept.sort();
+        let encoded: Vec<String> = kept
+            .into_iter()
+            .map(|(k, v)| {
+                format!(
+                    "{}={}",
+                    percent_encoding::utf8_percent_encode(k, ENCODE),
+                    percent_encoding::utf8_percent_encode(v, ENCODE)
+                )
+            })
+            .collect();
+        LinkQuery(encoded.join("&"))
+    }
+}
+
+/// The `links` of a list document for `path` (no query), keeping the request's filters.
+pub fn page_links(path: &str, query: &LinkQuery, page: &PageRequest, total: i64) -> Value {
     let order = match page.order {
         ListOrder::NewestFirst => "",
         ListOrder::OldestFirst => "&order=asc",
     };
+    let filters = if query.0.is_empty() {
+        String::new()
+    } else {
+        format!("&{}", query.0)
+    };
     let Some(number) = page.number else {
-        return json!({ "self": format!("{path}?limit={}{order}", page.size) });
+        return json!({ "self": format!("{path}?limit={}{order}{filters}", page.size) });
     };
     let pages = ((total + page.size - 1) / page.size).max(1);
-    let link = |n: i64| Value::String(format!("{path}?page[number]={n}&page[size]={}{order}", page.size));
+    let link = |n: i64| {
+        Value::String(format!(
+            "{path}?page[number]={n}&page[size]={}{order}{filters}",
+            page.size
+        ))
+    };
     json!({
         "self": link(number),
         "prev": if number > 1 { link(number - 1) } else { Value::Null },
@@ -124,9 +166,25 @@ mod tests {
     #[test]
     fn links_count_pages() {
         let page = parse_page(&q(&[("page[number]", "2"), ("page[size]", "2")])).unwrap();
-        let links = page_links("/p", &page, 5);
+        let links = page_links("/p", &LinkQuery::default(), &page, 5);
         assert_eq!(links["meta"], json!({"pages": 3, "count": 5}));
         assert_eq!(links["prev"], json!("/p?page[number]=1&page[size]=2"));
         assert_eq!(links["next"], json!("/p?page[number]=3&page[size]=2"));
+    }
+
+    #[test]
+    fn links_keep_filters_but_not_credentials() {
+        let params = q(&[
+            ("page[number]", "1"),
+            ("status", "EXPIRED"),
+            ("metadata[a b]", "x&y"),
+            ("auth", "token:secret"),
+        ]);
+        let page = parse_page(&params).unwrap();
+        let links = page_links("/p", &LinkQuery::from_params(&params), &page, 1);
+        assert_eq!(
+            links["self"],
+            json!("/p?page[number]=1&page[size]=10&metadata[a%20b]=x%26y&status=EXPIRED")
+        );
     }
 }

@@ -137,14 +137,14 @@ async fn destroy(State(state): State<AppState>, auth: Auth, ResourceId(id): Reso
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn index(State(state): State<AppState>, auth: Auth, ListPage(page): ListPage) -> ApiResult<Response> {
+async fn index(State(state): State<AppState>, auth: Auth, ListPage(page, links): ListPage) -> ApiResult<Response> {
     may_read(&auth)?;
     let account_id = &auth.account.row.id;
     let result = projections::entitlements::list(&state.db.any, account_id, EntitlementSet::Account, page).await?;
     let items = result.items.iter().map(entitlement_resource).collect();
     Ok(list(
         items,
-        page_links(&account_path(account_id, "entitlements"), &page, result.total),
+        page_links(&account_path(account_id, "entitlements"), &links, &page, result.total),
     ))
 }
 

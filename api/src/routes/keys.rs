@@ -109,7 +109,7 @@ async fn destroy(State(state): State<AppState>, auth: Auth, ResourceId(id): Reso
 async fn index(
     State(state): State<AppState>,
     auth: Auth,
-    ListPage(page): ListPage,
+    ListPage(page, links): ListPage,
     QueryParams(query): QueryParams,
 ) -> ApiResult<Response> {
     let product = match &auth.bearer {
@@ -129,6 +129,6 @@ async fn index(
     let items = result.items.iter().map(key_resource).collect();
     Ok(list(
         items,
-        page_links(&account_path(account_id, "keys"), &page, result.total),
+        page_links(&account_path(account_id, "keys"), &links, &page, result.total),
     ))
 }

@@ -71,16 +71,7 @@ async fn renew(State(state): State<AppState>, auth: Auth, ResourceId(id): Resour
 
 async fn revoke(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<StatusCode> {
     let row = managed(&state, &auth, &id).await?;
-    execute(
-        &state.frameworks.license,
-        &row.id,
-        LicenseCommand::Delete {
-            revoked: true,
-            at: now(),
-        },
-        auth.metadata(),
-    )
-    .await?;
+    super::cascade::delete_license(&state, &auth, &row.id, true).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -208,7 +199,7 @@ async fn entitlements(
     State(state): State<AppState>,
     auth: Auth,
     ResourceId(id): ResourceId,
-    ListPage(page): ListPage,
+    ListPage(page, links): ListPage,
 ) -> ApiResult<Response> {
     let row = visible_license(&state, &auth, &id).await?;
     let account_id = &auth.account.row.id;
@@ -226,6 +217,7 @@ async fn entitlements(
         items,
         page_links(
             &account_path(account_id, &format!("licenses/{}/entitlements", row.id)),
+            &links,
             &page,
             result.total,
         ),

@@ -4,7 +4,9 @@
 use super::{account_path, created, list, policy_attributes, single, ListPage, QueryParams, ResourceId};
 use crate::auth::{Auth, Bearer};
 use crate::error::{ApiError, ApiResult, Source};
-use crate::jsonapi::{deep_camel, page_links, resource, timestamp, to_many, to_one, Attributes, JsonApiBody};
+use crate::jsonapi::{
+    deep_camel, page_links, resource, timestamp, to_many, to_one, Attributes, JsonApiBody, LinkQuery,
+};
 use crate::state::{execute, now, AppState};
 use aggregates::license::validation::{next_check_in, status};
 use aggregates::license::{LicenseCommand, PolicySnapshot};
@@ -240,7 +242,9 @@ async fn create(State(state): State<AppState>, auth: Auth, body: JsonApiBody) ->
                 },
                 at: now(),
             };
-            let _ = execute(&state.frameworks.policy, &policy_row.id, back, auth.metadata()).await;
+            if let Err(lost) = execute(&state.frameworks.policy, &policy_row.id, back, auth.metadata()).await {
+                tracing::warn!(policy = %policy_row.id, error = %lost.error.detail, "a popped pool key could not be returned to its pool");
+            }
         }
         return Err(err);
     }
@@ -289,16 +293,7 @@ async fn update(
 async fn destroy(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<StatusCode> {
     let row = visible_license(&state, &auth, &id).await?;
     may_manage(&auth)?;
-    execute(
-        &state.frameworks.license,
-        &row.id,
-        LicenseCommand::Delete {
-            revoked: false,
-            at: now(),
-        },
-        auth.metadata(),
-    )
-    .await?;
+    super::cascade::delete_license(&state, &auth, &row.id, false).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -385,6 +380,7 @@ async fn list_with(
     auth: &Auth,
     mut filter: LicenseFilter,
     page: PageRequest,
+    links: LinkQuery,
     path: String,
 ) -> ApiResult<Response> {
     match &auth.bearer {
@@ -405,13 +401,13 @@ async fn list_with(
         .iter()
         .map(license_resource)
         .collect::<ApiResult<Vec<_>>>()?;
-    Ok(list(items, page_links(&path, &page, result.total)))
+    Ok(list(items, page_links(&path, &links, &page, result.total)))
 }
 
 async fn index(
     State(state): State<AppState>,
     auth: Auth,
-    ListPage(page): ListPage,
+    ListPage(page, links): ListPage,
     QueryParams(query): QueryParams,
 ) -> ApiResult<Response> {
     let mut filter = license_filter(&query)?;
@@ -422,14 +418,14 @@ async fn index(
         }
     }
     let path = account_path(&auth.account.row.id, "licenses");
-    list_with(&state, &auth, filter, page, path).await
+    list_with(&state, &auth, filter, page, links, path).await
 }
 
 async fn product_licenses(
     State(state): State<AppState>,
     auth: Auth,
     ResourceId(id): ResourceId,
-    ListPage(page): ListPage,
+    ListPage(page, links): ListPage,
     QueryParams(query): QueryParams,
 ) -> ApiResult<Response> {
     let product = super::products::visible_product(&state, &auth, &id).await?;
@@ -442,6 +438,7 @@ async fn product_licenses(
         &auth,
         filter,
         page,
+        links,
         account_path(&auth.account.row.id, &format!("products/{}/licenses", product.id)),
     )
     .await
@@ -451,7 +448,7 @@ async fn policy_licenses(
     State(state): State<AppState>,
     auth: Auth,
     ResourceId(id): ResourceId,
-    ListPage(page): ListPage,
+    ListPage(page, links): ListPage,
     QueryParams(query): QueryParams,
 ) -> ApiResult<Response> {
     let policy = super::policies::visible_policy(&state, &auth, &id).await?;
@@ -464,6 +461,7 @@ async fn policy_licenses(
         &auth,
         filter,
         page,
+        links,
         account_path(&auth.account.row.id, &format!("policies/{}/licenses", policy.id)),
     )
     .await
@@ -485,7 +483,7 @@ async fn tokens(
     State(state): State<AppState>,
     auth: Auth,
     ResourceId(id): ResourceId,
-    ListPage(page): ListPage,
+    ListPage(page, links): ListPage,
 ) -> ApiResult<Response> {
     let license = visible_license(&state, &auth, &id).await?;
     let account_id = &auth.account.row.id;
@@ -499,6 +497,7 @@ async fn tokens(
         items,
         page_links(
             &account_path(account_id, &format!("licenses/{}/tokens", license.id)),
+            &links,
             &page,
             result.total,
         ),

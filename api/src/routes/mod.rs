@@ -2,6 +2,7 @@
 //! where responses are signed with the account's key.
 
 mod accounts;
+mod cascade;
 mod entitlements;
 mod keys;
 mod license_actions;
@@ -93,11 +94,12 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ResourceId {
             axum::extract::Path::<std::collections::HashMap<String, String>>::from_request_parts(parts, state)
                 .await
                 .map_err(|_| ApiError::route_not_found())?;
-        params
-            .get("id")
-            .cloned()
-            .map(ResourceId)
-            .ok_or_else(ApiError::route_not_found)
+        match params.get("id") {
+            // No resource id or alias can hold a NUL, and PostgreSQL cannot even compare one.
+            Some(id) if id.contains('\0') => Err(ApiError::not_found("resource", &id.replace('\0', ""))),
+            Some(id) => Ok(ResourceId(id.clone())),
+            None => Err(ApiError::route_not_found()),
+        }
     }
 }
 
@@ -110,20 +112,31 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for QueryParams {
     async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
         axum::extract::Query::<std::collections::HashMap<String, String>>::from_request_parts(parts, state)
             .await
-            .map(|q| QueryParams(q.0))
             .map_err(|_| ApiError::bad_request("query string is invalid", "PARAMETER_INVALID", None))
+            .and_then(
+                |q| match q.0.iter().find(|(k, v)| k.contains('\0') || v.contains('\0')) {
+                    Some((k, _)) => Err(ApiError::bad_request(
+                        "The query contains a NUL character",
+                        "ENCODING_INVALID",
+                        Some(crate::error::Source::Parameter(k.replace('\0', ""))),
+                    )),
+                    None => Ok(QueryParams(q.0)),
+                },
+            )
     }
 }
 
-/// The page a list request asks for (`limit`, `page[…]`, `order`), or a 400 naming the parameter.
-pub(crate) struct ListPage(pub projections::PageRequest);
+/// The page a list request asks for (`limit`, `page[…]`, `order`), or a 400 naming the parameter,
+/// and the rest of the query, which pagination links carry along.
+pub(crate) struct ListPage(pub projections::PageRequest, pub crate::jsonapi::LinkQuery);
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ListPage {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
         let QueryParams(params) = QueryParams::from_request_parts(parts, state).await?;
-        crate::jsonapi::parse_page(&params).map(ListPage)
+        let page = crate::jsonapi::parse_page(&params)?;
+        Ok(ListPage(page, crate::jsonapi::LinkQuery::from_params(&params)))
     }
 }
 

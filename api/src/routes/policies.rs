@@ -3,7 +3,9 @@
 use super::{account_path, created, list, policy_attributes, single, ListPage, QueryParams, ResourceId};
 use crate::auth::{Auth, Bearer};
 use crate::error::{ApiError, ApiResult};
-use crate::jsonapi::{deep_camel, page_links, resource, timestamp, to_many, to_one, Attributes, Field, JsonApiBody};
+use crate::jsonapi::{
+    deep_camel, page_links, resource, timestamp, to_many, to_one, Attributes, Field, JsonApiBody, LinkQuery,
+};
 use crate::state::{execute, now, AppState};
 use aggregates::policy::{PolicyCommand, BOOLEANS, CREATE_ONLY, ENUMS, INTEGERS};
 use axum::extract::State;
@@ -175,13 +177,7 @@ async fn update(
 
 async fn destroy(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<StatusCode> {
     let row = visible_policy(&state, &auth, &id).await?;
-    execute(
-        &state.frameworks.policy,
-        &row.id,
-        PolicyCommand::Delete { at: now() },
-        auth.metadata(),
-    )
-    .await?;
+    super::cascade::delete_policy(&state, &auth, &row.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -190,6 +186,7 @@ async fn list_for(
     auth: &Auth,
     product: Option<String>,
     page: projections::PageRequest,
+    links: LinkQuery,
     path: String,
 ) -> ApiResult<Response> {
     let product = match (&auth.bearer, product) {
@@ -205,13 +202,13 @@ async fn list_for(
         .iter()
         .map(policy_resource)
         .collect::<ApiResult<Vec<_>>>()?;
-    Ok(list(items, page_links(&path, &page, result.total)))
+    Ok(list(items, page_links(&path, &links, &page, result.total)))
 }
 
 async fn index(
     State(state): State<AppState>,
     auth: Auth,
-    ListPage(page): ListPage,
+    ListPage(page, links): ListPage,
     QueryParams(query): QueryParams,
 ) -> ApiResult<Response> {
     let product = match query.get("product") {
@@ -219,25 +216,25 @@ async fn index(
         None => None,
     };
     let path = account_path(&auth.account.row.id, "policies");
-    list_for(&state, &auth, product, page, path).await
+    list_for(&state, &auth, product, page, links, path).await
 }
 
 async fn product_policies(
     State(state): State<AppState>,
     auth: Auth,
     ResourceId(id): ResourceId,
-    ListPage(page): ListPage,
+    ListPage(page, links): ListPage,
 ) -> ApiResult<Response> {
     let product = super::products::visible_product(&state, &auth, &id).await?;
     let path = account_path(&auth.account.row.id, &format!("products/{}/policies", product.id));
-    list_for(&state, &auth, Some(product.id), page, path).await
+    list_for(&state, &auth, Some(product.id), page, links, path).await
 }
 
 async fn pool(
     State(state): State<AppState>,
     auth: Auth,
     ResourceId(id): ResourceId,
-    ListPage(page): ListPage,
+    ListPage(page, links): ListPage,
 ) -> ApiResult<Response> {
     let row = visible_policy(&state, &auth, &id).await?;
     let account_id = &auth.account.row.id;
@@ -247,6 +244,7 @@ async fn pool(
         items,
         page_links(
             &account_path(account_id, &format!("policies/{}/pool", row.id)),
+            &links,
             &page,
             result.total,
         ),
@@ -311,7 +309,7 @@ async fn entitlements(
     State(state): State<AppState>,
     auth: Auth,
     ResourceId(id): ResourceId,
-    ListPage(page): ListPage,
+    ListPage(page, links): ListPage,
 ) -> ApiResult<Response> {
     let row = visible_policy(&state, &auth, &id).await?;
     let account_id = &auth.account.row.id;
@@ -326,6 +324,7 @@ async fn entitlements(
         items,
         page_links(
             &account_path(account_id, &format!("policies/{}/entitlements", row.id)),
+            &links,
             &page,
             result.total,
         ),

@@ -58,10 +58,10 @@ pub(crate) fn product_resource(row: &ProductRow) -> Value {
 
 /// The user resource (for `GET /me`).
 pub(crate) fn user_resource(account_id: &str, row: &UserRow) -> Value {
+    // Keygen's fullName is null unless both names are set.
     let full_name = match (&row.first_name, &row.last_name) {
         (Some(f), Some(l)) => Some(format!("{f} {l}")),
-        (Some(n), None) | (None, Some(n)) => Some(n.clone()),
-        (None, None) => None,
+        _ => None,
     };
     let mut attributes = Map::new();
     attributes.insert("fullName".into(), json!(full_name));
@@ -188,17 +188,11 @@ async fn update(
 async fn destroy(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<StatusCode> {
     let row = visible_product(&state, &auth, &id).await?;
     auth.require_admin()?;
-    execute(
-        &state.frameworks.product,
-        &row.id,
-        ProductCommand::Delete { at: now() },
-        auth.metadata(),
-    )
-    .await?;
+    super::cascade::delete_product(&state, &auth, &row.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn index(State(state): State<AppState>, auth: Auth, ListPage(page): ListPage) -> ApiResult<Response> {
+async fn index(State(state): State<AppState>, auth: Auth, ListPage(page, links): ListPage) -> ApiResult<Response> {
     let account_id = &auth.account.row.id;
     let only = match &auth.bearer {
         Bearer::Admin { .. } => None,
@@ -211,6 +205,6 @@ async fn index(State(state): State<AppState>, auth: Auth, ListPage(page): ListPa
     let items = result.items.iter().map(product_resource).collect();
     Ok(list(
         items,
-        page_links(&account_path(account_id, "products"), &page, result.total),
+        page_links(&account_path(account_id, "products"), &links, &page, result.total),
     ))
 }

@@ -102,8 +102,7 @@ pub(crate) async fn generate_for_bearer(
 /// Optional attributes of a token request: `name`, `expiry`, `permissions`.
 struct TokenOptions {
     name: Option<String>,
-    expiry: Option<Option<aggregates::Timestamp>>,
-    permissions: Option<Vec<String>>,
+    expiry: Option<aggregates::Timestamp>,
 }
 
 fn token_options(body: &JsonApiBody) -> ApiResult<TokenOptions> {
@@ -111,17 +110,18 @@ fn token_options(body: &JsonApiBody) -> ApiResult<TokenOptions> {
         return Ok(TokenOptions {
             name: None,
             expiry: None,
-            permissions: None,
         });
     }
     let data = body.resource("tokens", "token")?;
     data.no_relationships()?;
     let a = &data.attributes;
-    a.permit(&["name", "expiry", "permissions"])?;
+    // Custom token permissions are an Enterprise feature Keygen's CE refuses as an unknown
+    // parameter; without enforcement behind them, accepting them would be a lie.
+    a.permit(&["name", "expiry"])?;
+    // A null expiry is no request at all: it cannot lift a user token's two-week limit.
     Ok(TokenOptions {
         name: a.string("name")?.value(),
-        expiry: a.timestamp("expiry")?.patch(),
-        permissions: a.string_list("permissions")?.value(),
+        expiry: a.timestamp("expiry")?.value(),
     })
 }
 
@@ -157,8 +157,8 @@ async fn generate_for(
         kind: kind.into(),
         digest: crypto::token_digest(&account.token_secret, &raw),
         name: options.name,
-        expiry: options.expiry.unwrap_or(default_expiry),
-        permissions: options.permissions.unwrap_or_else(|| vec!["*".into()]),
+        expiry: options.expiry.or(default_expiry),
+        permissions: vec!["*".into()],
         at,
     };
     execute(&state.frameworks.token, &id, command, metadata).await?;
@@ -224,6 +224,11 @@ async fn generate(State(state): State<AppState>, parts: Parts, body: JsonApiBody
         }
         _ => {
             let auth = crate::auth::authenticate(&state, &parts).await?;
+            // Keygen's license permissions hold no `token.generate`: activation tokens are
+            // minted for a license by its admin or product.
+            if matches!(auth.bearer, Bearer::License { .. }) {
+                return Err(ApiError::forbidden("bearer lacks permission to generate tokens"));
+            }
             generate_for(&state, &account, &auth.bearer, options, auth.metadata()).await
         }
     }
@@ -235,7 +240,7 @@ fn visible(auth: &Auth, row: &TokenRow) -> bool {
     auth.bearer.is_admin() || (row.bearer_type == kind && row.bearer_id == id)
 }
 
-async fn index(State(state): State<AppState>, auth: Auth, ListPage(page): ListPage) -> ApiResult<Response> {
+async fn index(State(state): State<AppState>, auth: Auth, ListPage(page, links): ListPage) -> ApiResult<Response> {
     let account_id = &auth.account.row.id;
     let bearer = (!auth.bearer.is_admin()).then(|| auth.bearer.reference());
     let result = projections::tokens::list(&state.db.any, account_id, bearer, page).await?;
@@ -246,7 +251,7 @@ async fn index(State(state): State<AppState>, auth: Auth, ListPage(page): ListPa
         .collect();
     Ok(list(
         items,
-        page_links(&account_path(account_id, "tokens"), &page, result.total),
+        page_links(&account_path(account_id, "tokens"), &links, &page, result.total),
     ))
 }
 
@@ -367,7 +372,7 @@ async fn product_tokens(
     State(state): State<AppState>,
     auth: Auth,
     ResourceId(id): ResourceId,
-    ListPage(page): ListPage,
+    ListPage(page, links): ListPage,
 ) -> ApiResult<Response> {
     let product = super::products::visible_product(&state, &auth, &id).await?;
     let account_id = &auth.account.row.id;
@@ -378,5 +383,5 @@ async fn product_tokens(
         .map(|row| token_resource(account_id, row, None))
         .collect();
     let path = account_path(account_id, &format!("products/{}/tokens", product.id));
-    Ok(list(items, page_links(&path, &page, result.total)))
+    Ok(list(items, page_links(&path, &links, &page, result.total)))
 }

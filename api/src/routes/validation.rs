@@ -161,8 +161,11 @@ async fn respond(
     };
     let outcome = validate(&facts, &policy, scope, at);
     let pool = &state.db.any;
-    projections::observations::touch_license_validated(pool, account_id, &row.id, at.timestamp_micros()).await?;
-    if !quick {
+    let at_us = at.timestamp_micros();
+    let mut row = row;
+    if quick {
+        projections::observations::touch_license_validated(pool, account_id, &row.id, at_us).await?;
+    } else {
         let event_type = if outcome.valid {
             "license.validation.succeeded"
         } else {
@@ -175,21 +178,23 @@ async fn respond(
             resource_id: &row.id,
             payload: json!({ "valid": outcome.valid, "code": outcome.code, "detail": outcome.detail, "scope": request.echo, "nonce": request.nonce }),
             metadata: json!(metadata),
-            at: at.timestamp_micros(),
+            at: at_us,
         };
-        projections::observations::record(pool, &observation).await?;
+        projections::observations::record_validation(pool, &observation).await?;
         if row.expiry.is_none() && policy.duration.is_some() && policy.expiration_basis == "FROM_FIRST_VALIDATION" {
             let snapshot = policy_snapshot(state, account_id, &row.policy_id).await?;
             let command = LicenseCommand::StartExpiryOnValidation { policy: snapshot, at };
             execute(&state.frameworks.license, &row.id, command, metadata).await?;
+            row = projections::licenses::find(pool, account_id, &row.id)
+                .await?
+                .unwrap_or(row);
         }
     }
-    let fresh = projections::licenses::find(pool, account_id, &row.id)
-        .await?
-        .unwrap_or(row);
+    // The response shows this validation without reading the row again.
+    row.last_validated = Some(at_us);
     Ok(document(
         StatusCode::OK,
-        json!({ "data": license_resource(&fresh)?, "meta": meta(&outcome, &request, quick, at) }),
+        json!({ "data": license_resource(&row)?, "meta": meta(&outcome, &request, quick, at) }),
     ))
 }
 
