@@ -165,3 +165,64 @@ pub async fn ensure_default_account(state: &AppState) -> Result<Option<api::boot
         .map_err(|e| StartError::Api(e.error.detail))?;
     Ok(Some(created))
 }
+
+/// Writes every stored event (optionally of one account) in commit order as JSON lines:
+/// position, aggregate, sequence, event type, payload and metadata. Returns how many.
+pub async fn export_events(
+    db: &Database,
+    account: Option<&str>,
+    out: &mut impl std::io::Write,
+) -> Result<usize, StartError> {
+    let mut at = store::FeedPosition::default();
+    let mut exported = 0;
+    loop {
+        let batch = db.read_feed(at, 1000).await?;
+        let Some(last) = batch.last() else { return Ok(exported) };
+        at = last.position;
+        for event in &batch {
+            if account.is_some_and(|a| event.metadata.get("account_id").and_then(|v| v.as_str()) != Some(a)) {
+                continue;
+            }
+            let line = serde_json::json!({
+                "position": event.position.position,
+                "aggregateType": event.aggregate_type,
+                "aggregateId": event.aggregate_id,
+                "sequence": event.sequence,
+                "eventType": event.event_type,
+                "payload": redacted(event.payload.clone()),
+                "metadata": event.metadata,
+            });
+            writeln!(out, "{line}")?;
+            exported += 1;
+        }
+    }
+}
+
+/// Keys whose values stay out of exports: digests and sealed secrets are not credentials, but
+/// nobody reading an audit trail needs them (Keygen filters "digest" keys from its logs too).
+const REDACTED_KEYS: &[&str] = &[
+    "password_digest",
+    "digest",
+    "ed25519_private_key_sealed",
+    "token_secret_sealed",
+];
+
+fn redacted(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| {
+                    let v = if REDACTED_KEYS.contains(&k.as_str()) {
+                        Value::String("[FILTERED]".into())
+                    } else {
+                        redacted(v)
+                    };
+                    (k, v)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(redacted).collect()),
+        other => other,
+    }
+}

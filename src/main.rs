@@ -50,6 +50,11 @@ enum Command {
     },
     /// Applies the database migrations.
     Migrate,
+    /// The event store, for auditors and other systems.
+    Events {
+        #[command(subcommand)]
+        command: EventsCommand,
+    },
     /// Read-model maintenance.
     Projections {
         #[command(subcommand)]
@@ -63,6 +68,16 @@ enum Role {
     Api,
     Worker,
     All,
+}
+
+#[derive(Subcommand)]
+enum EventsCommand {
+    /// Prints every stored event in commit order, one JSON object per line.
+    Export {
+        /// Only events of this account (by id).
+        #[arg(long)]
+        account: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -153,6 +168,13 @@ async fn run(cli: Cli) -> Result<(), StartError> {
         Command::Migrate => {
             open_store(&cli.database_url).await?;
             tracing::info!("migrations applied");
+        }
+        Command::Events {
+            command: EventsCommand::Export { account },
+        } => {
+            let db = open_store(&cli.database_url).await?;
+            let exported = keyledger::export_events(&db, account.as_deref(), &mut std::io::stdout().lock()).await?;
+            tracing::info!(exported, "events exported");
         }
         Command::Projections {
             command: ProjectionsCommand::Rebuild,

@@ -341,3 +341,51 @@ async fn an_event_the_inline_path_missed_is_never_skipped() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn events_export_prints_every_event_of_an_account_in_order() {
+    let app = spawn_app().await;
+    let other = api::bootstrap::create_account(&app.state, "Other", "other", "o@example.com", "pw")
+        .await
+        .unwrap();
+    let (_, license) = app.licensed(json!({}), json!({})).await;
+    let id = license["id"].as_str().unwrap();
+    app.send(
+        Method::POST,
+        &app.path(&format!("licenses/{id}/actions/suspend")),
+        Some(app.admin()),
+        None,
+    )
+    .await;
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_keyledger"))
+        .args(["events", "export", "--account", &app.account.account_id])
+        .env("KEYLEDGER_DATABASE_URL", &app.database_url)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let lines: Vec<serde_json::Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines
+        .iter()
+        .all(|e| e["metadata"]["account_id"] == app.account.account_id.as_str()));
+    assert!(
+        !lines.iter().any(|e| e["aggregateId"] == other.account_id.as_str()),
+        "another account's events stay out"
+    );
+    let license_events: Vec<_> = lines
+        .iter()
+        .filter(|e| e["aggregateId"] == id)
+        .map(|e| e["eventType"].as_str().unwrap())
+        .collect();
+    assert_eq!(license_events, ["license.created", "license.suspended"]);
+    let positions: Vec<i64> = lines.iter().map(|e| e["position"].as_i64().unwrap()).collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "commit order");
+    let text = serde_json::to_string(&lines).unwrap();
+    assert!(
+        !text.contains("$argon2") && text.contains("[FILTERED]"),
+        "digests and sealed secrets are filtered"
+    );
+}
