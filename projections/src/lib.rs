@@ -19,7 +19,7 @@ pub mod users;
 
 pub use inline::InlineProjection;
 pub use page::{ListOrder, Page, PageRequest};
-pub use runner::{catch_up, rebuild, run_catch_up, CATCH_UP_CHECKPOINT, DEFAULT_INTERVAL};
+pub use runner::{catch_up, catch_up_as, rebuild, run_catch_up, CATCH_UP_CHECKPOINT, DEFAULT_INTERVAL};
 
 use store::{Database, StoreError};
 
@@ -42,6 +42,8 @@ pub enum ProjectionError {
     Sqlx(#[from] sqlx::Error),
     #[error("event payload is unreadable: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("projections busy: {0}")]
+    Busy(&'static str),
 }
 
 /// The facts of one stored event a projection needs.
@@ -64,8 +66,37 @@ impl Projector {
         Self { db }
     }
 
-    /// Applies one event to the table of its aggregate type; unknown types are skipped.
+    /// Applies one event to the table of its aggregate type; unknown types are skipped. Rows
+    /// built from deltas take events strictly in sequence, so when earlier events of the same
+    /// aggregate have not reached the row yet (another node committed them, or their inline
+    /// apply failed), they are read from the store and applied first.
     pub async fn apply(&self, event: EventRef<'_>) -> Result<(), ProjectionError> {
+        if let Some(table) = delta_table(event.aggregate_type) {
+            let sql = format!("select last_sequence from {table} where id = $1");
+            let last: Option<i64> = sqlx::query_scalar(&sql)
+                .bind(event.aggregate_id)
+                .fetch_optional(&self.db.any)
+                .await?;
+            if let Some(last) = last.filter(|last| *last < event.sequence - 1) {
+                let missing = self
+                    .db
+                    .aggregate_events(event.aggregate_type, event.aggregate_id, last, event.sequence)
+                    .await?;
+                for earlier in &missing {
+                    self.apply_one(EventRef {
+                        aggregate_type: &earlier.aggregate_type,
+                        aggregate_id: &earlier.aggregate_id,
+                        sequence: earlier.sequence,
+                        payload: &earlier.payload,
+                    })
+                    .await?;
+                }
+            }
+        }
+        self.apply_one(event).await
+    }
+
+    async fn apply_one(&self, event: EventRef<'_>) -> Result<(), ProjectionError> {
         let pool = &self.db.any;
         match event.aggregate_type {
             aggregates::account::Account::TYPE_NAME => accounts::apply(pool, event).await,
@@ -77,6 +108,16 @@ impl Projector {
             aggregates::license::License::TYPE_NAME => licenses::apply(pool, event).await,
             _ => Ok(()),
         }
+    }
+}
+
+/// The table of an aggregate type whose rows are built from deltas (see [`advance`]).
+fn delta_table(aggregate_type: &str) -> Option<&'static str> {
+    match aggregate_type {
+        aggregates::license::License::TYPE_NAME => Some("licenses"),
+        aggregates::policy::Policy::TYPE_NAME => Some("policies"),
+        aggregates::entitlement::Entitlement::TYPE_NAME => Some("entitlements"),
+        _ => None,
     }
 }
 

@@ -205,8 +205,11 @@ pub(crate) async fn apply(pool: &AnyPool, event: EventRef<'_>) -> Result<(), Pro
 const COLUMNS: &str = "l.id, l.account_id, l.product_id, l.policy_id, l.key, l.name, l.expiry, l.suspended, \
     l.protected, l.limits, l.metadata, l.uses, l.last_check_in, l.created_at, l.updated_at, \
     p.attributes as policy_attributes, a.last_validated";
-const FROM: &str =
-    "from licenses l join policies p on p.id = l.policy_id left join license_activity a on a.license_id = l.id";
+/// Licenses whose policy or product is gone are gone too (their deletion cascades; this also
+/// hides one created in the instant a cascade ran).
+const FROM: &str = "from licenses l join policies p on p.id = l.policy_id and p.deleted_at is null \
+    join products pr on pr.id = l.product_id and pr.deleted_at is null \
+    left join license_activity a on a.license_id = l.id";
 
 /// A live license by id or by key.
 pub async fn find(pool: &AnyPool, account_id: &str, id_or_key: &str) -> Result<Option<LicenseRow>, ProjectionError> {

@@ -148,9 +148,15 @@ pub(crate) async fn apply(pool: &AnyPool, event: EventRef<'_>) -> Result<(), Pro
 
 const COLUMNS: &str = "id, account_id, product_id, attributes, created_at, updated_at";
 
+/// A policy of a deleted product is gone with it.
+const LIVE_PRODUCT: &str =
+    "exists (select 1 from products pr where pr.id = policies.product_id and pr.deleted_at is null)";
+
 /// A live policy of the account.
 pub async fn find(pool: &AnyPool, account_id: &str, id: &str) -> Result<Option<PolicyRow>, ProjectionError> {
-    let sql = format!("select {COLUMNS} from policies where account_id = $1 and id = $2 and deleted_at is null");
+    let sql = format!(
+        "select {COLUMNS} from policies where account_id = $1 and id = $2 and deleted_at is null and {LIVE_PRODUCT}"
+    );
     Ok(sqlx::query_as(&sql)
         .bind(account_id)
         .bind(id)
@@ -178,6 +184,7 @@ pub async fn list(
     let mut filter = Filter::default();
     filter.eq("account_id", account_id);
     filter.push("deleted_at is null");
+    filter.push(LIVE_PRODUCT);
     if let Some(product) = product {
         filter.eq("product_id", product);
     }

@@ -123,3 +123,104 @@ impl Database {
             .try_get(0)?)
     }
 }
+
+/// A point in the commit history: every transaction that had started when it was taken.
+#[derive(Debug, Clone, Copy)]
+pub struct Horizon(i64);
+
+impl Database {
+    /// The horizon now: on PostgreSQL the next transaction id to be assigned, so every
+    /// transaction begun before this call has a smaller one.
+    pub async fn horizon(&self) -> Result<Horizon, StoreError> {
+        match &self.pg {
+            Some(pg) => {
+                let xmax: String = sqlx::query_scalar("select pg_snapshot_xmax(pg_current_snapshot())::text")
+                    .fetch_one(pg)
+                    .await?;
+                Ok(Horizon(xmax.parse().unwrap_or(i64::MAX)))
+            }
+            None => Ok(Horizon(0)),
+        }
+    }
+
+    /// Whether every transaction begun before `horizon` has finished, so the feed now holds all
+    /// that they committed. SQLite has one writer at a time: always true there.
+    pub async fn horizon_passed(&self, horizon: Horizon) -> Result<bool, StoreError> {
+        match &self.pg {
+            Some(pg) => {
+                let xmin: String = sqlx::query_scalar("select pg_snapshot_xmin(pg_current_snapshot())::text")
+                    .fetch_one(pg)
+                    .await?;
+                Ok(xmin.parse::<i64>().unwrap_or(0) >= horizon.0)
+            }
+            None => Ok(true),
+        }
+    }
+
+    /// The committed events of one aggregate with `after < sequence < before`, in order (the
+    /// projector fills a gap with them).
+    pub async fn aggregate_events(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+        after: i64,
+        before: i64,
+    ) -> Result<Vec<FeedEvent>, StoreError> {
+        let sql = "select cast(0 as bigint) as global_position, '0' as xid, aggregate_type, aggregate_id, sequence, event_type, \
+            cast(payload as text) as payload, cast(metadata as text) as metadata from events \
+            where aggregate_type = $1 and aggregate_id = $2 and sequence > $3 and sequence < $4 order by sequence";
+        match (&self.pg, &self.sqlite) {
+            (Some(pg), _) => {
+                let rows = sqlx::query(sql)
+                    .bind(aggregate_type)
+                    .bind(aggregate_id)
+                    .bind(after)
+                    .bind(before)
+                    .fetch_all(pg)
+                    .await?;
+                rows.iter().map(to_event).collect()
+            }
+            (_, Some(sqlite)) => {
+                let rows = sqlx::query(sql)
+                    .bind(aggregate_type)
+                    .bind(aggregate_id)
+                    .bind(after)
+                    .bind(before)
+                    .fetch_all(sqlite)
+                    .await?;
+                rows.iter().map(to_event).collect()
+            }
+            _ => unreachable!("a database always has one typed pool"),
+        }
+    }
+
+    /// Takes (or renews) the lease on a feed reader's checkpoint for `owner` until `until`
+    /// (µs); false when another owner holds an unexpired lease.
+    pub async fn take_lease(&self, name: &str, owner: &str, now: i64, until: i64) -> Result<bool, StoreError> {
+        sqlx::query("insert into projection_checkpoints (name, last_xid, last_position) values ($1, 0, 0) on conflict (name) do nothing")
+            .bind(name)
+            .execute(&self.any)
+            .await?;
+        let taken = sqlx::query(
+            "update projection_checkpoints set lease_owner = $2, lease_until = $4 \
+             where name = $1 and (lease_owner is null or lease_owner = $2 or lease_until is null or lease_until < $3)",
+        )
+        .bind(name)
+        .bind(owner)
+        .bind(now)
+        .bind(until)
+        .execute(&self.any)
+        .await?;
+        Ok(taken.rows_affected() == 1)
+    }
+
+    /// Gives the lease back.
+    pub async fn release_lease(&self, name: &str, owner: &str) -> Result<(), StoreError> {
+        sqlx::query("update projection_checkpoints set lease_owner = null, lease_until = null where name = $1 and lease_owner = $2")
+            .bind(name)
+            .bind(owner)
+            .execute(&self.any)
+            .await?;
+        Ok(())
+    }
+}

@@ -9,7 +9,7 @@ mod repo;
 
 pub use claims::ClaimConflict;
 pub use database::{Backend, Database, StoreError};
-pub use feed::{FeedEvent, FeedPosition};
+pub use feed::{FeedEvent, FeedPosition, Horizon};
 pub use repo::EventRepo;
 
 /// The cqrs-es framework for aggregate `A` over Keyledger's store.

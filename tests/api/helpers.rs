@@ -72,7 +72,19 @@ pub async fn spawn_app_without_runner() -> TestApp {
     spawn_app_with("acme", false).await
 }
 
+/// Logs to stderr when `KEYLEDGER_TEST_LOG` is set (e.g. `KEYLEDGER_TEST_LOG=debug`): inline
+/// projection failures and internal errors are only visible there.
+fn init_test_logs() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        if let Ok(filter) = std::env::var("KEYLEDGER_TEST_LOG") {
+            let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(filter)).with_test_writer().try_init();
+        }
+    });
+}
+
 async fn spawn_app_with(slug: &str, catch_up_runner: bool) -> TestApp {
+    init_test_logs();
     let database_url = fresh_database_url().await;
     let secret = api::crypto::MasterKey::generate_hex();
     let state = keyledger::build_state(&database_url, Some(&secret))

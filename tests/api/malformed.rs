@@ -193,6 +193,17 @@ async fn nul_characters_are_refused_not_stored() {
         (reply.status, reply.error_code()),
         (StatusCode::UNAUTHORIZED, "LICENSE_INVALID")
     );
+    let basic = format!(
+        "Basic {}",
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "a\0@example.com:pw")
+    );
+    let reply = app
+        .send_with_authorization(Method::POST, &app.path("tokens"), Some(&basic))
+        .await;
+    assert_eq!(
+        (reply.status, reply.error_code()),
+        (StatusCode::UNAUTHORIZED, "EMAIL_INVALID")
+    );
     let reply = app
         .send(Method::GET, "/v1/accounts/%00/products", Some(app.admin()), None)
         .await;

@@ -62,7 +62,7 @@ fn nul_pointer(value: &Value, at: String) -> Option<String> {
     match value {
         Value::String(s) if s.contains('\0') => Some(at),
         Value::Object(map) => map.iter().find_map(|(k, v)| {
-            let here = format!("{at}/{k}");
+            let here = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
             if k.contains('\0') {
                 Some(at.clone())
             } else {

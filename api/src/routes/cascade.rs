@@ -1,14 +1,18 @@
 //! Deleting what depends on a deleted resource, as Keygen does: a product takes its policies
 //! and tokens with it, a policy its licenses, a license its tokens. Each removal is a command on
-//! its own aggregate, so the event store records every one of them.
+//! its own aggregate, so the event store records every one of them. A cascade runs in a task of
+//! its own, so a client that hangs up cannot stop it half-way.
 
 use crate::auth::Auth;
-use crate::error::ApiResult;
-use crate::state::{execute, now, AppState};
+use crate::error::{ApiError, ApiResult};
+use crate::state::{execute, now, AppState, Handle};
 use aggregates::license::LicenseCommand;
 use aggregates::policy::PolicyCommand;
 use aggregates::product::ProductCommand;
 use aggregates::token::TokenCommand;
+use aggregates::DomainError;
+use axum::http::StatusCode;
+use cqrs_es::Aggregate;
 use projections::licenses::LicenseFilter;
 use projections::{ListOrder, Page, PageRequest};
 
@@ -37,40 +41,60 @@ where
     Ok(ids)
 }
 
-/// Revokes every live token of a bearer.
-pub(crate) async fn revoke_tokens(state: &AppState, auth: &Auth, bearer_type: &str, bearer_id: &str) -> ApiResult<()> {
+/// Removes a dependent; one already gone (the read model lagging behind its removal) is done.
+async fn remove<A>(handle: &Handle<A>, id: &str, command: A::Command, auth: &Auth) -> ApiResult<()>
+where
+    A: Aggregate<Error = DomainError>,
+    A::Command: Clone,
+{
+    match execute(handle, id, command, auth.metadata()).await {
+        Err(err) if err.status == StatusCode::NOT_FOUND => Ok(()),
+        other => other,
+    }
+}
+
+/// Runs a cascade to its end even if the request that started it goes away.
+async fn detached<F, Fut>(state: &AppState, auth: &Auth, work: F) -> ApiResult<()>
+where
+    F: FnOnce(AppState, Auth) -> Fut,
+    Fut: std::future::Future<Output = ApiResult<()>> + Send + 'static,
+{
+    tokio::spawn(work(state.clone(), auth.clone()))
+        .await
+        .map_err(ApiError::internal)?
+}
+
+async fn revoke_tokens(state: &AppState, auth: &Auth, bearer_type: &str, bearer_id: &str) -> ApiResult<()> {
     let account_id = &auth.account.row.id;
+    let bearer = Some((bearer_type, bearer_id));
     let ids = all_ids(
-        |page| projections::tokens::list(&state.db.any, account_id, Some((bearer_type, bearer_id)), page),
+        |page| projections::tokens::list(&state.db.any, account_id, bearer, page),
         |t| t.id.clone(),
     )
     .await?;
     for id in ids {
-        execute(
-            &state.frameworks.token,
-            &id,
-            TokenCommand::Revoke { at: now() },
-            auth.metadata(),
-        )
-        .await?;
+        remove(&state.frameworks.token, &id, TokenCommand::Revoke { at: now() }, auth).await?;
     }
     Ok(())
 }
 
-/// Deletes (or revokes) a license and its tokens.
-pub(crate) async fn delete_license(state: &AppState, auth: &Auth, license_id: &str, revoked: bool) -> ApiResult<()> {
-    execute(
-        &state.frameworks.license,
-        license_id,
-        LicenseCommand::Delete { revoked, at: now() },
-        auth.metadata(),
-    )
-    .await?;
+async fn license_and_tokens(
+    state: &AppState,
+    auth: &Auth,
+    license_id: &str,
+    revoked: bool,
+    dependent: bool,
+) -> ApiResult<()> {
+    let command = LicenseCommand::Delete { revoked, at: now() };
+    if dependent {
+        remove(&state.frameworks.license, license_id, command, auth).await?;
+    } else {
+        execute(&state.frameworks.license, license_id, command, auth.metadata()).await?;
+    }
     revoke_tokens(state, auth, "licenses", license_id).await
 }
 
-/// Deletes a policy and its licenses.
-pub(crate) async fn delete_policy(state: &AppState, auth: &Auth, policy_id: &str) -> ApiResult<()> {
+async fn policy_and_licenses(state: &AppState, auth: &Auth, policy_id: &str, dependent: bool) -> ApiResult<()> {
     let account_id = &auth.account.row.id;
     let filter = LicenseFilter {
         policy: Some(policy_id.to_string()),
@@ -83,34 +107,55 @@ pub(crate) async fn delete_policy(state: &AppState, auth: &Auth, policy_id: &str
     )
     .await?;
     for license in licenses {
-        delete_license(state, auth, &license, false).await?;
+        license_and_tokens(state, auth, &license, false, true).await?;
     }
-    execute(
-        &state.frameworks.policy,
-        policy_id,
-        PolicyCommand::Delete { at: now() },
-        auth.metadata(),
-    )
+    let command = PolicyCommand::Delete { at: now() };
+    if dependent {
+        remove(&state.frameworks.policy, policy_id, command, auth).await
+    } else {
+        execute(&state.frameworks.policy, policy_id, command, auth.metadata()).await
+    }
+}
+
+/// Deletes (or revokes) a license and its tokens.
+pub(crate) async fn delete_license(state: &AppState, auth: &Auth, license_id: &str, revoked: bool) -> ApiResult<()> {
+    let license_id = license_id.to_string();
+    detached(state, auth, move |state, auth| async move {
+        license_and_tokens(&state, &auth, &license_id, revoked, false).await
+    })
+    .await
+}
+
+/// Deletes a policy and its licenses.
+pub(crate) async fn delete_policy(state: &AppState, auth: &Auth, policy_id: &str) -> ApiResult<()> {
+    let policy_id = policy_id.to_string();
+    detached(state, auth, move |state, auth| async move {
+        policy_and_licenses(&state, &auth, &policy_id, false).await
+    })
     .await
 }
 
 /// Deletes a product, its policies (with their licenses) and its tokens.
 pub(crate) async fn delete_product(state: &AppState, auth: &Auth, product_id: &str) -> ApiResult<()> {
-    let account_id = &auth.account.row.id;
-    let policies = all_ids(
-        |page| projections::policies::list(&state.db.any, account_id, Some(product_id), page),
-        |p| p.id.clone(),
-    )
-    .await?;
-    for policy in policies {
-        delete_policy(state, auth, &policy).await?;
-    }
-    revoke_tokens(state, auth, "products", product_id).await?;
-    execute(
-        &state.frameworks.product,
-        product_id,
-        ProductCommand::Delete { at: now() },
-        auth.metadata(),
-    )
+    let product_id = product_id.to_string();
+    detached(state, auth, move |state, auth| async move {
+        let account_id = &auth.account.row.id;
+        let policies = all_ids(
+            |page| projections::policies::list(&state.db.any, account_id, Some(&product_id), page),
+            |p| p.id.clone(),
+        )
+        .await?;
+        for policy in policies {
+            policy_and_licenses(&state, &auth, &policy, true).await?;
+        }
+        revoke_tokens(&state, &auth, "products", &product_id).await?;
+        execute(
+            &state.frameworks.product,
+            &product_id,
+            ProductCommand::Delete { at: now() },
+            auth.metadata(),
+        )
+        .await
+    })
     .await
 }

@@ -237,13 +237,13 @@ async fn create(State(state): State<AppState>, auth: Auth, body: JsonApiBody) ->
             // The license was not created: the key goes back into its pool.
             let back = PolicyCommand::AddKey {
                 key: PoolKey {
-                    id: pooled.id,
+                    id: pooled.id.clone(),
                     key: pooled.key,
                 },
                 at: now(),
             };
             if let Err(lost) = execute(&state.frameworks.policy, &policy_row.id, back, auth.metadata()).await {
-                tracing::warn!(policy = %policy_row.id, error = %lost.error.detail, "a popped pool key could not be returned to its pool");
+                tracing::warn!(policy = %policy_row.id, key_id = %pooled.id, error = %lost.error.detail, "a popped pool key could not be returned to its pool");
             }
         }
         return Err(err);

@@ -194,6 +194,9 @@ async fn generate(State(state): State<AppState>, parts: Parts, body: JsonApiBody
         .unwrap_or(ApiVersion("1.8".into()));
     match read_credential(&parts) {
         Some(Credential::EmailPassword { email, password }) => {
+            if email.contains('\0') || password.contains('\0') {
+                return Err(credentials_error(&version, "EMAIL_INVALID", "email must be valid"));
+            }
             let user = projections::users::find_by_email(&state.db.any, &account.row.id, &email)
                 .await?
                 .ok_or_else(|| credentials_error(&version, "EMAIL_INVALID", "email must be valid"))?;
