@@ -158,16 +158,22 @@ pub async fn account_scope(State(state): State<AppState>, mut req: Request, next
         .get::<OriginalUri>()
         .map(|o| o.0.clone())
         .unwrap_or_else(|| req.uri().clone());
-    let Some(segment) = account_segment(original.path()) else {
-        return ApiError::route_not_found().into_response();
-    };
-    if segment.contains('\0') {
-        return ApiError::not_found("account", &segment.replace('\0', "")).into_response();
-    }
-    let account = match state.account(&segment).await {
-        Ok(Some(account)) => account,
-        Ok(None) => return ApiError::not_found("account", &segment).into_response(),
-        Err(err) => return err.into_response(),
+    let account = match account_segment(original.path()) {
+        Some(segment) if segment.contains('\0') => {
+            return ApiError::not_found("account", &segment.replace('\0', "")).into_response()
+        }
+        Some(segment) => match state.account(&segment).await {
+            Ok(Some(account)) => account,
+            Ok(None) => return ApiError::not_found("account", &segment).into_response(),
+            Err(err) => return err.into_response(),
+        },
+        // Keygen's short routes (`/v1/licenses/…`), which keygen-go uses for any host but
+        // Keygen's own: they address the store's only account.
+        None => match state.singleplayer_account().await {
+            Ok(Some(account)) => account,
+            Ok(None) => return ApiError::route_not_found().into_response(),
+            Err(err) => return err.into_response(),
+        },
     };
     let method = req.method().clone();
     let target = original

@@ -143,6 +143,15 @@ impl AppState {
         }))
     }
 
+    /// The account short routes (`/v1/…` without `/accounts/{account}`) address: the store's
+    /// account when it holds exactly one, as Keygen's single-player mode has.
+    pub async fn singleplayer_account(&self) -> ApiResult<Option<Arc<AccountContext>>> {
+        match projections::accounts::only(&self.db.any).await? {
+            Some(id) => self.account(&id).await,
+            None => Ok(None),
+        }
+    }
+
     /// The account addressed by id or slug, keys opened; cached after the first lookup
     /// (accounts' keys never change).
     pub async fn account(&self, id_or_slug: &str) -> ApiResult<Option<Arc<AccountContext>>> {

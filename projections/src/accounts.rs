@@ -67,3 +67,14 @@ pub async fn first(pool: &AnyPool) -> Result<Option<AccountRow>, ProjectionError
     let sql = format!("select {COLUMNS} from accounts order by created_at limit 1");
     Ok(sqlx::query_as(&sql).fetch_optional(pool).await?)
 }
+
+/// The id of the store's account when it holds exactly one.
+pub async fn only(pool: &AnyPool) -> Result<Option<String>, ProjectionError> {
+    let ids: Vec<String> = sqlx::query_scalar("select id from accounts order by created_at limit 2")
+        .fetch_all(pool)
+        .await?;
+    Ok(match ids.as_slice() {
+        [only] => Some(only.clone()),
+        _ => None,
+    })
+}

@@ -235,3 +235,36 @@ async fn postgresql_requires_a_secret_key_and_sqlite_keeps_its_generated_one() {
         "the same key is reused on the next start"
     );
 }
+
+#[tokio::test]
+async fn short_routes_address_the_only_account_as_keygens_single_player_mode() {
+    let app = spawn_app().await;
+    let (_, license) = app.licensed(serde_json::json!({}), serde_json::json!({})).await;
+    let reply = app.send(Method::GET, "/v1/products", Some(app.admin()), None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
+    app.verify_signature(&reply)
+        .expect("signed over the short path the client sent");
+    let key = license["attributes"]["key"].as_str().unwrap();
+    let body = serde_json::json!({"meta": {"key": key}});
+    let reply = app
+        .send(
+            Method::POST,
+            "/v1/licenses/actions/validate-key",
+            None,
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(reply.json["meta"]["code"], "VALID");
+    // With a second account the short form no longer says which one is meant.
+    api::bootstrap::create_account(&app.state, "Second", "second", "s@example.com", "pw")
+        .await
+        .unwrap();
+    let reply = app
+        .send(Method::POST, "/v1/licenses/actions/validate-key", None, Some(body))
+        .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    let full = app
+        .send(Method::GET, &app.path("products"), Some(app.admin()), None)
+        .await;
+    assert_eq!(full.status, StatusCode::OK);
+}

@@ -78,7 +78,10 @@ fn init_test_logs() {
     static INIT: std::sync::Once = std::sync::Once::new();
     INIT.call_once(|| {
         if let Ok(filter) = std::env::var("KEYLEDGER_TEST_LOG") {
-            let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(filter)).with_test_writer().try_init();
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_test_writer()
+                .try_init();
         }
     });
 }

@@ -23,24 +23,29 @@ use serde_json::{json, Value};
 
 /// The whole API.
 pub fn router(state: AppState) -> Router {
-    let account_routes = Router::new()
-        .route("/", get(accounts::show))
-        .merge(tokens::routes())
-        .merge(products::routes())
-        .merge(entitlements::routes())
-        .merge(policies::routes())
-        .merge(keys::routes())
-        .merge(licenses::routes())
-        .merge(license_actions::routes())
-        .merge(validation::routes())
-        .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::middleware::account_scope,
-        ));
+    // The same routes answer under `/v1/accounts/{account}` and, for a store with one account,
+    // under `/v1` (Keygen's short form); the account-scope layer resolves which account.
+    let account_routes = || {
+        Router::new()
+            .route("/", get(accounts::show))
+            .merge(tokens::routes())
+            .merge(products::routes())
+            .merge(entitlements::routes())
+            .merge(policies::routes())
+            .merge(keys::routes())
+            .merge(licenses::routes())
+            .merge(license_actions::routes())
+            .merge(validation::routes())
+            .fallback(not_found)
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                crate::middleware::account_scope,
+            ))
+    };
     Router::new()
         .route("/v1/ping", get(ping))
-        .nest("/v1/accounts/{account}", account_routes)
+        .nest("/v1/accounts/{account}", account_routes())
+        .nest("/v1", account_routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(crate::middleware::request_context))
         .with_state(state)
