@@ -30,6 +30,15 @@ async fn the_account_shows_its_ed25519_public_key_as_keygen_does() {
 #[tokio::test]
 async fn an_unknown_account_is_404() {
     let app = spawn_app().await;
+    let wrong_method = app
+        .send(Method::PATCH, &app.path("tokens"), Some(app.admin()), None)
+        .await;
+    assert_eq!(
+        (wrong_method.status, wrong_method.error_code()),
+        (StatusCode::NOT_FOUND, "NOT_FOUND")
+    );
+    app.verify_signature(&wrong_method)
+        .expect("signed like every answer under the account");
     let reply = app
         .send(Method::GET, "/v1/accounts/nobody/products", Some(app.admin()), None)
         .await;

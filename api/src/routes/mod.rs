@@ -37,6 +37,7 @@ pub fn router(state: AppState) -> Router {
             .merge(license_actions::routes())
             .merge(validation::routes())
             .fallback(not_found)
+            .method_not_allowed_fallback(not_found)
             .layer(axum::middleware::from_fn_with_state(
                 state.clone(),
                 crate::middleware::account_scope,
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/v1/accounts/{account}", account_routes())
         .nest("/v1", account_routes())
         .fallback(not_found)
+        .method_not_allowed_fallback(not_found)
         .layer(axum::middleware::from_fn(crate::middleware::request_context))
         .with_state(state)
 }
