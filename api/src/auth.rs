@@ -258,21 +258,6 @@ pub async fn authenticate(state: &AppState, parts: &Parts) -> ApiResult<Auth> {
     }
 }
 
-/// Authentication when the route allows anonymous callers: `None` without credentials.
-#[derive(Debug, Clone)]
-pub struct OptionalAuth(pub Option<Auth>);
-
-impl FromRequestParts<AppState> for OptionalAuth {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        match read_credential(parts) {
-            None => Ok(OptionalAuth(None)),
-            Some(_) => authenticate(state, parts).await.map(|auth| OptionalAuth(Some(auth))),
-        }
-    }
-}
-
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 

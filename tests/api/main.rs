@@ -13,6 +13,7 @@ mod malformed;
 mod policies;
 mod products;
 mod projections;
+mod sdk;
 mod signatures;
 mod tokens;
 mod validation;

@@ -6,7 +6,7 @@
 
 use super::licenses::{license_resource, policy_snapshot, visible_license};
 use super::{document, policy_attributes, ResourceId};
-use crate::auth::{Auth, Bearer, OptionalAuth};
+use crate::auth::{Auth, Bearer};
 use crate::error::{ApiError, ApiResult, Source};
 use crate::jsonapi::{deep_camel, type_name, JsonApiBody};
 use crate::state::{execute, now, AppState};
@@ -264,10 +264,16 @@ async fn quick_validate(State(state): State<AppState>, auth: Auth, ResourceId(id
 
 async fn validate_key(
     State(state): State<AppState>,
-    OptionalAuth(auth): OptionalAuth,
     parts: axum::http::request::Parts,
     body: JsonApiBody,
 ) -> ApiResult<Response> {
+    // Anyone may validate a key. Keygen's SDKs also send the key being validated as a
+    // `License` credential; that is the subject of the request, not a bearer, so it neither
+    // authenticates nor fails the request (whatever the policy's authentication strategy).
+    let auth = match crate::auth::read_credential(&parts) {
+        None | Some(crate::auth::Credential::License(_)) => None,
+        Some(_) => Some(crate::auth::authenticate(&state, &parts).await?),
+    };
     let account = crate::auth::account_of(&parts)?;
     let meta = body.meta()?;
     let request = parse_request(&meta, &["key"])?;
