@@ -95,30 +95,34 @@ fn init_logs() {
         .init();
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGINT or SIGTERM. The handlers are installed when this is called (not when the future is
+/// first polled), so a signal that arrives while the server starts is not lost to the default
+/// action, which would kill the process without a graceful shutdown.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            s.recv().await;
-        }
-    };
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (mut interrupt, mut terminate) = (signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?);
+        Ok(async move {
+            tokio::select! { _ = interrupt.recv() => {}, _ = terminate.recv() => {} }
+        })
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
 
 async fn run(cli: Cli) -> Result<(), StartError> {
     match cli.command {
         Command::Serve { bind, role } => {
+            let shutdown = shutdown_signal()?;
             let state = build_state(&cli.database_url, cli.secret_key.as_deref()).await?;
             if role == Role::Worker {
                 let (stop, rx) = tokio::sync::watch::channel(false);
                 let workers = workers::spawn(state.db.clone(), WorkerOptions::default(), rx);
                 tracing::info!("keyledger workers running");
-                shutdown_signal().await;
+                shutdown.await;
                 let _ = stop.send(true);
                 let _ = workers.await;
                 return Ok(());
@@ -139,7 +143,7 @@ async fn run(cli: Cli) -> Result<(), StartError> {
             tracing::info!(addr = %running.addr, "keyledger listening");
             let stop = running.shutdown_handle();
             tokio::spawn(async move {
-                shutdown_signal().await;
+                shutdown.await;
                 tracing::info!("shutting down");
                 let _ = stop.send(true);
             });

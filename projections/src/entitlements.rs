@@ -1,6 +1,6 @@
 //! The `entitlements` read model.
 
-use crate::filter::{Bind, Filter};
+use crate::filter::{Bind, Filter, Source};
 use crate::{advance, json_text, micros, EventRef, Page, PageRequest, ProjectionError};
 use aggregates::entitlement::EntitlementEvent;
 use sqlx::AnyPool;
@@ -142,7 +142,10 @@ pub async fn list(
             pool,
             COLUMNS,
             "from entitlements e",
-            &page.order.sql_prefixed("e"),
+            Source {
+                table: "entitlements",
+                alias: "e",
+            },
             page,
         )
         .await
@@ -151,6 +154,7 @@ pub async fn list(
 /// Codes of every live entitlement in `set` (for validation's entitlements scope).
 pub async fn codes(pool: &AnyPool, account_id: &str, set: EntitlementSet<'_>) -> Result<Vec<String>, ProjectionError> {
     let all = PageRequest {
+        cursor: None,
         number: None,
         size: 10_000,
         order: crate::ListOrder::OldestFirst,

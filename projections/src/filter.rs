@@ -5,6 +5,20 @@ use crate::{Page, PageRequest, ProjectionError};
 use sqlx::any::AnyRow;
 use sqlx::AnyPool;
 
+/// The table a list reads and the name its columns go by in the query (alias or table name).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Source<'a> {
+    pub table: &'a str,
+    pub alias: &'a str,
+}
+
+impl<'a> Source<'a> {
+    /// A table queried under its own name.
+    pub fn table(table: &'a str) -> Self {
+        Source { table, alias: table }
+    }
+}
+
 /// A bound value.
 #[derive(Debug, Clone)]
 pub(crate) enum Bind {
@@ -59,26 +73,39 @@ impl Filter {
         query
     }
 
-    /// One page of `select {select} {from} where … {order} limit … offset …`, and the total
-    /// number of matching rows. `order` is a full `order by` clause.
+    /// One page of `select {select} {from} where …` in `page.order` over `source`, and the total
+    /// number of matching rows. With a cursor, the page holds the rows after the cursor's row
+    /// in that order (keyset paging).
     pub async fn page<T>(
         mut self,
         pool: &AnyPool,
         select: &str,
         from: &str,
-        order: &str,
+        source: Source<'_>,
         page: PageRequest,
     ) -> Result<Page<T>, ProjectionError>
     where
         T: for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin,
     {
-        let clause = self.clause();
-        let count_sql = format!("select count(*) {from} where {clause}");
+        let count_sql = format!("select count(*) {from} where {}", self.clause());
         let total: (i64,) = Self::bind_all(&self.binds, sqlx::query_as(&count_sql))
             .fetch_one(pool)
             .await?;
+        let Source { table, alias } = source;
+        if let Some(Some(cursor)) = page.cursor {
+            let c = self.param(Bind::Text(cursor.to_string()));
+            let (cmp, at) = (
+                page.order.comparison(),
+                format!("(select created_at from {table} where id = {c})"),
+            );
+            self.push(format!(
+                "({alias}.created_at {cmp} {at} or ({alias}.created_at = {at} and {alias}.id {cmp} {c}))"
+            ));
+        }
+        let clause = self.clause();
         let limit = self.param(Bind::Int(page.size));
         let offset = self.param(Bind::Int(page.offset()));
+        let order = page.order.sql_prefixed(alias);
         let sql = format!("select {select} {from} where {clause} {order} limit {limit} offset {offset}");
         let items = Self::bind_all(&self.binds, sqlx::query_as(&sql))
             .fetch_all(pool)

@@ -1,7 +1,7 @@
 //! The `licenses` and `license_entitlements` read models, and license queries with Keygen's
 //! filters. `license_activity` (last validation) is operational state written by observations.
 
-use crate::filter::{Bind, Filter};
+use crate::filter::{Bind, Filter, Source};
 use crate::{advance, json_text, micros, EventRef, Page, PageRequest, ProjectionError};
 use aggregates::license::{LicenseAttributes, LicenseEvent};
 use sqlx::AnyPool;
@@ -352,6 +352,15 @@ pub async fn list(
         let condition = metadata_condition(&mut w, db.backend, key, value);
         w.push(condition);
     }
-    w.page(&db.any, COLUMNS, FROM, &page.order.sql_prefixed("l"), page)
-        .await
+    w.page(
+        &db.any,
+        COLUMNS,
+        FROM,
+        Source {
+            table: "licenses",
+            alias: "l",
+        },
+        page,
+    )
+    .await
 }

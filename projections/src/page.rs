@@ -9,11 +9,11 @@ pub enum ListOrder {
 }
 
 impl ListOrder {
-    /// The SQL `order by` clause for a table with `created_at` and `id`.
-    pub fn sql(self) -> &'static str {
+    /// How a later row compares with an earlier one in this order.
+    pub fn comparison(self) -> &'static str {
         match self {
-            ListOrder::NewestFirst => "order by created_at desc, id desc",
-            ListOrder::OldestFirst => "order by created_at asc, id asc",
+            ListOrder::NewestFirst => "<",
+            ListOrder::OldestFirst => ">",
         }
     }
 
@@ -33,10 +33,16 @@ pub struct PageRequest {
     pub number: Option<i64>,
     pub size: i64,
     pub order: ListOrder,
+    /// Keyset paging (`page[cursor]`): `Some(None)` for the first page, `Some(Some(id))` for
+    /// the page after that resource.
+    pub cursor: Option<Option<uuid::Uuid>>,
 }
 
 impl PageRequest {
     pub fn offset(&self) -> i64 {
+        if self.cursor.is_some() {
+            return 0;
+        }
         (self.number.unwrap_or(1) - 1) * self.size
     }
 }

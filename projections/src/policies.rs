@@ -1,6 +1,6 @@
 //! The `policies`, `policy_entitlements` and `pool_keys` read models.
 
-use crate::filter::Filter;
+use crate::filter::{Filter, Source};
 use crate::{advance, json_text, micros, EventRef, Page, PageRequest, ProjectionError};
 use aggregates::policy::{PolicyAttributes, PolicyEvent};
 use sqlx::AnyPool;
@@ -189,7 +189,7 @@ pub async fn list(
         filter.eq("product_id", product);
     }
     filter
-        .page(pool, COLUMNS, "from policies", page.order.sql(), page)
+        .page(pool, COLUMNS, "from policies", Source::table("policies"), page)
         .await
 }
 
@@ -233,6 +233,6 @@ pub async fn list_keys(
         filter.eq("policy_id", policy);
     }
     filter
-        .page(pool, KEY_COLUMNS, "from pool_keys", page.order.sql(), page)
+        .page(pool, KEY_COLUMNS, "from pool_keys", Source::table("pool_keys"), page)
         .await
 }

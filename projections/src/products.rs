@@ -1,7 +1,7 @@
 //! The `products` read model. Deleted products stay as tombstone rows (so a replayed
 //! `product.created` cannot bring one back) and are filtered from every query.
 
-use crate::filter::Filter;
+use crate::filter::{Filter, Source};
 use crate::{micros, EventRef, Page, PageRequest, ProjectionError};
 use aggregates::product::{ProductAttributes, ProductEvent};
 use sqlx::AnyPool;
@@ -134,6 +134,6 @@ pub async fn list(
         filter.eq("id", id);
     }
     filter
-        .page(pool, COLUMNS, "from products", page.order.sql(), page)
+        .page(pool, COLUMNS, "from products", Source::table("products"), page)
         .await
 }

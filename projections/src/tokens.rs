@@ -1,6 +1,6 @@
 //! The `tokens` read model: digests only, never raw tokens.
 
-use crate::filter::Filter;
+use crate::filter::{Filter, Source};
 use crate::{micros, EventRef, Page, PageRequest, ProjectionError};
 use aggregates::token::TokenEvent;
 use sqlx::AnyPool;
@@ -126,5 +126,7 @@ pub async fn list(
         filter.eq("bearer_type", bearer_type);
         filter.eq("bearer_id", bearer_id);
     }
-    filter.page(pool, COLUMNS, "from tokens", page.order.sql(), page).await
+    filter
+        .page(pool, COLUMNS, "from tokens", Source::table("tokens"), page)
+        .await
 }

@@ -177,28 +177,36 @@ async fn serve_on_an_empty_store_creates_the_default_account_once() {
     let dir = std::env::temp_dir().join(format!("keyledger-serve-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     let run = |dir: &std::path::Path| {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_keyledger"))
-            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        use std::io::BufRead;
+        // The server picks its own port (so no other test can take it first) and logs it.
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_keyledger"))
+            .args(["serve", "--bind", "127.0.0.1:0"])
             .current_dir(dir)
             .env_remove("KEYLEDGER_DATABASE_URL")
             .env_remove("KEYLEDGER_SECRET_KEY")
+            .env("KEYLEDGER_LOG", "info")
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        let started = std::time::Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < std::time::Duration::from_secs(30),
-                "server did not start"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+        let mut logs = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        let port: u16 = loop {
+            let line = logs.next().expect("the server logs where it listens").unwrap();
+            if line.contains("listening") {
+                let at = line.find("127.0.0.1:").expect("address in the log") + "127.0.0.1:".len();
+                break line[at..]
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect::<String>()
+                    .parse()
+                    .unwrap();
+            }
+        };
+        std::thread::spawn(move || logs.for_each(drop));
+        assert!(
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+            "the server answers"
+        );
         sigterm(child.id());
         let output = child.wait_with_output().unwrap();
         assert!(output.status.success(), "graceful shutdown exits 0");

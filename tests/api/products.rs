@@ -284,3 +284,37 @@ async fn a_product_token_sees_only_its_own_product() {
     assert_eq!(me.json["data"]["type"], "products");
     assert_eq!(me.json["data"]["id"], mine_id);
 }
+
+#[tokio::test]
+async fn cursor_pagination_walks_the_list_with_self_and_next_links() {
+    let app = spawn_app().await;
+    for i in 0..5 {
+        app.create_product(&format!("C{i}"), None).await;
+    }
+    let mut target = "products?page[cursor]=&page[size]=2".to_string();
+    let mut names = Vec::new();
+    for _ in 0..5 {
+        let reply = app.get(&target).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
+        names.extend(
+            reply.json["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["attributes"]["name"].as_str().unwrap().to_string()),
+        );
+        assert!(reply.json["links"]["self"].as_str().unwrap().contains("page[cursor]="));
+        assert!(reply.json["links"].get("meta").is_none(), "keyset pages carry no count");
+        match reply.json["links"]["next"].as_str() {
+            Some(next) => target = next.replace(&format!("{}/", app.path("")), ""),
+            None => break,
+        }
+    }
+    assert_eq!(names, ["C4", "C3", "C2", "C1", "C0"]);
+    for bad in [
+        "products?page[cursor]=not-a-uuid",
+        "products?page[cursor]=&page[number]=1",
+    ] {
+        assert_eq!(app.get(bad).await.status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+}

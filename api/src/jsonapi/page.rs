@@ -35,11 +35,15 @@ pub fn parse_page(params: &HashMap<String, String>) -> ApiResult<PageRequest> {
         Some(o) if o == "asc" => ListOrder::OldestFirst,
         Some(_) => return Err(bad("order", "order is invalid")),
     };
+    let page_keys = ["page[number]", "page[size]", "page[cursor]"];
     if let Some(key) = params
         .keys()
-        .find(|k| k.starts_with("page") && !matches!(k.as_str(), "page[number]" | "page[size]"))
+        .find(|k| k.starts_with("page") && !page_keys.contains(&k.as_str()))
     {
-        return Err(bad(key, "page must be an object containing number and size"));
+        return Err(bad(
+            key,
+            "page must be an object containing number and size, or cursor and size",
+        ));
     }
     let size = bounded(
         params,
@@ -47,10 +51,28 @@ pub fn parse_page(params: &HashMap<String, String>) -> ApiResult<PageRequest> {
         MAX_SIZE,
         "page size must be a number between 1 and 100",
     )?;
-    if params.contains_key("page[size]") && !params.contains_key("page[number]") {
-        return Err(bad("page", "page must be an object containing number and size"));
+    let (number, cursor) = (params.contains_key("page[number]"), params.get("page[cursor]"));
+    if number && cursor.is_some() || params.contains_key("page[size]") && !number && cursor.is_none() {
+        return Err(bad(
+            "page",
+            "page must be an object containing number and size, or cursor and size",
+        ));
     }
-    if params.contains_key("page[number]") {
+    if let Some(cursor) = cursor {
+        let cursor = match cursor.as_str() {
+            "" => None,
+            raw => {
+                Some(uuid::Uuid::parse_str(raw).map_err(|_| bad("page[cursor]", "page cursor must be a valid UUID"))?)
+            }
+        };
+        return Ok(PageRequest {
+            number: None,
+            size: size.unwrap_or(DEFAULT_SIZE),
+            order,
+            cursor: Some(cursor),
+        });
+    }
+    if number {
         let number = match params.get("page[number]").and_then(|n| n.parse::<i64>().ok()) {
             Some(n) if n > MAX_PAGE => {
                 return Err(bad(
@@ -69,6 +91,7 @@ pub fn parse_page(params: &HashMap<String, String>) -> ApiResult<PageRequest> {
             number,
             size: size.unwrap_or(DEFAULT_SIZE),
             order,
+            cursor: None,
         });
     }
     let limit = bounded(params, "limit", MAX_SIZE, "limit must be a number between 1 and 100")?;
@@ -76,6 +99,7 @@ pub fn parse_page(params: &HashMap<String, String>) -> ApiResult<PageRequest> {
         number: None,
         size: limit.unwrap_or(DEFAULT_SIZE),
         order,
+        cursor: None,
     })
 }
 
@@ -113,6 +137,19 @@ impl LinkQuery {
 
 /// The `links` of a list document for `path` (no query), keeping the request's filters.
 pub fn page_links(path: &str, query: &LinkQuery, page: &PageRequest, total: i64) -> Value {
+    keyset_links(path, query, page, total, None, false)
+}
+
+/// Links for a page, knowing the last item's id and whether the page was full (keyset paging
+/// needs both for its `next` link).
+pub fn keyset_links(
+    path: &str,
+    query: &LinkQuery,
+    page: &PageRequest,
+    total: i64,
+    last_id: Option<&str>,
+    page_full: bool,
+) -> Value {
     let order = match page.order {
         ListOrder::NewestFirst => "",
         ListOrder::OldestFirst => "&order=asc",
@@ -122,6 +159,15 @@ pub fn page_links(path: &str, query: &LinkQuery, page: &PageRequest, total: i64)
     } else {
         format!("&{}", query.0)
     };
+    if let Some(cursor) = page.cursor {
+        let at = cursor.map(|c| c.to_string()).unwrap_or_default();
+        let link = |c: &str| format!("{path}?page[cursor]={c}&page[size]={}{order}{filters}", page.size);
+        let next = last_id
+            .filter(|_| page_full)
+            .map(|id| Value::String(link(id)))
+            .unwrap_or(Value::Null);
+        return json!({ "self": link(&at), "next": next });
+    }
     let Some(number) = page.number else {
         return json!({ "self": format!("{path}?limit={}{order}{filters}", page.size) });
     };

@@ -30,6 +30,7 @@ where
             number: Some(number),
             size: BATCH,
             order: ListOrder::OldestFirst,
+            cursor: None,
         })
         .await?;
         let done = (page.items.len() as i64) < BATCH;

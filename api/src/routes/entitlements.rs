@@ -1,9 +1,9 @@
 //! Entitlements: create, retrieve (by id or code), update, delete, list.
 
-use super::{account_path, created, list, single, ListPage, ResourceId};
+use super::{account_path, created, paged, single, ListPage, ResourceId};
 use crate::auth::{Auth, Bearer};
 use crate::error::{ApiError, ApiResult};
-use crate::jsonapi::{deep_camel, page_links, resource, timestamp, to_one, JsonApiBody};
+use crate::jsonapi::{deep_camel, resource, timestamp, to_one, JsonApiBody};
 use crate::state::{execute, now, AppState};
 use aggregates::entitlement::{EntitlementAttributes, EntitlementCommand, EntitlementPatch};
 use axum::extract::State;
@@ -142,9 +142,12 @@ async fn index(State(state): State<AppState>, auth: Auth, ListPage(page, links):
     let account_id = &auth.account.row.id;
     let result = projections::entitlements::list(&state.db.any, account_id, EntitlementSet::Account, page).await?;
     let items = result.items.iter().map(entitlement_resource).collect();
-    Ok(list(
+    Ok(paged(
         items,
-        page_links(&account_path(account_id, "entitlements"), &links, &page, result.total),
+        &account_path(account_id, "entitlements"),
+        &links,
+        &page,
+        result.total,
     ))
 }
 

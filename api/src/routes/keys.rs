@@ -1,9 +1,9 @@
 //! Keys: the pool of pre-made license keys a policy hands out (`usePool`).
 
-use super::{account_path, created, list, single, ListPage, QueryParams, ResourceId};
+use super::{account_path, created, paged, single, ListPage, QueryParams, ResourceId};
 use crate::auth::{Auth, Bearer};
 use crate::error::{ApiError, ApiResult};
-use crate::jsonapi::{page_links, resource, timestamp, to_one, JsonApiBody};
+use crate::jsonapi::{resource, timestamp, to_one, JsonApiBody};
 use crate::state::{execute, now, AppState};
 use aggregates::policy::{PolicyCommand, PoolKey};
 use axum::extract::State;
@@ -127,8 +127,11 @@ async fn index(
     )
     .await?;
     let items = result.items.iter().map(key_resource).collect();
-    Ok(list(
+    Ok(paged(
         items,
-        page_links(&account_path(account_id, "keys"), &links, &page, result.total),
+        &account_path(account_id, "keys"),
+        &links,
+        &page,
+        result.total,
     ))
 }

@@ -2,10 +2,10 @@
 //! license's entitlements.
 
 use super::licenses::{license_resource, may_manage, policy_snapshot, visible_license};
-use super::{account_path, list, single, ListPage, ResourceId};
+use super::{account_path, paged, single, ListPage, ResourceId};
 use crate::auth::{Auth, Bearer};
 use crate::error::{ApiError, ApiResult, Source};
-use crate::jsonapi::{page_links, type_name, JsonApiBody};
+use crate::jsonapi::{type_name, JsonApiBody};
 use crate::state::{execute, now, AppState};
 use aggregates::license::LicenseCommand;
 use axum::extract::State;
@@ -213,14 +213,12 @@ async fn entitlements(
         .iter()
         .map(super::entitlements::entitlement_resource)
         .collect();
-    Ok(list(
+    Ok(paged(
         items,
-        page_links(
-            &account_path(account_id, &format!("licenses/{}/entitlements", row.id)),
-            &links,
-            &page,
-            result.total,
-        ),
+        &account_path(account_id, &format!("licenses/{}/entitlements", row.id)),
+        &links,
+        &page,
+        result.total,
     ))
 }
 

@@ -1,12 +1,10 @@
 //! Licenses: create (with Keygen's default keys, custom keys or pooled keys), retrieve by id or
 //! key, update, delete, list with Keygen's filters, and license tokens.
 
-use super::{account_path, created, list, policy_attributes, single, ListPage, QueryParams, ResourceId};
+use super::{account_path, created, paged, policy_attributes, single, ListPage, QueryParams, ResourceId};
 use crate::auth::{Auth, Bearer};
 use crate::error::{ApiError, ApiResult, Source};
-use crate::jsonapi::{
-    deep_camel, page_links, resource, timestamp, to_many, to_one, Attributes, JsonApiBody, LinkQuery,
-};
+use crate::jsonapi::{deep_camel, resource, timestamp, to_many, to_one, Attributes, JsonApiBody, LinkQuery};
 use crate::state::{execute, now, AppState};
 use aggregates::license::validation::{next_check_in, status};
 use aggregates::license::{LicenseCommand, PolicySnapshot};
@@ -401,7 +399,7 @@ async fn list_with(
         .iter()
         .map(license_resource)
         .collect::<ApiResult<Vec<_>>>()?;
-    Ok(list(items, page_links(&path, &links, &page, result.total)))
+    Ok(paged(items, &path, &links, &page, result.total))
 }
 
 async fn index(
@@ -493,13 +491,11 @@ async fn tokens(
         .iter()
         .map(|row| super::tokens::token_resource(account_id, row, None))
         .collect();
-    Ok(list(
+    Ok(paged(
         items,
-        page_links(
-            &account_path(account_id, &format!("licenses/{}/tokens", license.id)),
-            &links,
-            &page,
-            result.total,
-        ),
+        &account_path(account_id, &format!("licenses/{}/tokens", license.id)),
+        &links,
+        &page,
+        result.total,
     ))
 }

@@ -85,8 +85,17 @@ pub(crate) fn created(resource: Value) -> Response {
     response
 }
 
-/// `{"data": [...], "links": {...}}`.
-pub(crate) fn list(resources: Vec<Value>, links: Value) -> Response {
+/// A page of a list: `{"data": [...], "links": {...}}` with Keygen's pagination links.
+pub(crate) fn paged(
+    resources: Vec<Value>,
+    path: &str,
+    query: &crate::jsonapi::LinkQuery,
+    page: &projections::PageRequest,
+    total: i64,
+) -> Response {
+    let last_id = resources.last().and_then(|r| r["id"].as_str()).map(str::to_owned);
+    let full = resources.len() as i64 == page.size;
+    let links = crate::jsonapi::keyset_links(path, query, page, total, last_id.as_deref(), full);
     document(StatusCode::OK, json!({ "data": resources, "links": links }))
 }
 

@@ -1,11 +1,9 @@
 //! Policies: CRUD, the key pool (`DELETE /policies/{id}/pool` pops a key) and entitlements.
 
-use super::{account_path, created, list, policy_attributes, single, ListPage, QueryParams, ResourceId};
+use super::{account_path, created, paged, policy_attributes, single, ListPage, QueryParams, ResourceId};
 use crate::auth::{Auth, Bearer};
 use crate::error::{ApiError, ApiResult};
-use crate::jsonapi::{
-    deep_camel, page_links, resource, timestamp, to_many, to_one, Attributes, Field, JsonApiBody, LinkQuery,
-};
+use crate::jsonapi::{deep_camel, resource, timestamp, to_many, to_one, Attributes, Field, JsonApiBody, LinkQuery};
 use crate::state::{execute, now, AppState};
 use aggregates::policy::{PolicyCommand, BOOLEANS, CREATE_ONLY, ENUMS, INTEGERS};
 use axum::extract::State;
@@ -202,7 +200,7 @@ async fn list_for(
         .iter()
         .map(policy_resource)
         .collect::<ApiResult<Vec<_>>>()?;
-    Ok(list(items, page_links(&path, &links, &page, result.total)))
+    Ok(paged(items, &path, &links, &page, result.total))
 }
 
 async fn index(
@@ -240,14 +238,12 @@ async fn pool(
     let account_id = &auth.account.row.id;
     let result = projections::policies::list_keys(&state.db.any, account_id, None, Some(&row.id), page).await?;
     let items = result.items.iter().map(super::keys::key_resource).collect();
-    Ok(list(
+    Ok(paged(
         items,
-        page_links(
-            &account_path(account_id, &format!("policies/{}/pool", row.id)),
-            &links,
-            &page,
-            result.total,
-        ),
+        &account_path(account_id, &format!("policies/{}/pool", row.id)),
+        &links,
+        &page,
+        result.total,
     ))
 }
 
@@ -272,6 +268,7 @@ pub(crate) async fn pop_key(
             None,
             Some(&row.id),
             projections::PageRequest {
+                cursor: None,
                 number: None,
                 size: 1,
                 order: projections::ListOrder::NewestFirst,
@@ -320,14 +317,12 @@ async fn entitlements(
         .iter()
         .map(super::entitlements::entitlement_resource)
         .collect();
-    Ok(list(
+    Ok(paged(
         items,
-        page_links(
-            &account_path(account_id, &format!("policies/{}/entitlements", row.id)),
-            &links,
-            &page,
-            result.total,
-        ),
+        &account_path(account_id, &format!("policies/{}/entitlements", row.id)),
+        &links,
+        &page,
+        result.total,
     ))
 }
 

@@ -1,9 +1,9 @@
 //! Products: create, retrieve (by id or code), update, delete, list.
 
-use super::{account_path, created, list, single, ListPage, ResourceId};
+use super::{account_path, created, paged, single, ListPage, ResourceId};
 use crate::auth::{Auth, Bearer};
 use crate::error::{ApiError, ApiResult};
-use crate::jsonapi::{deep_camel, page_links, resource, timestamp, to_many, to_one, Attributes, JsonApiBody};
+use crate::jsonapi::{deep_camel, resource, timestamp, to_many, to_one, Attributes, JsonApiBody};
 use crate::state::{execute, now, AppState};
 use aggregates::product::{ProductAttributes, ProductCommand, ProductPatch};
 use axum::extract::State;
@@ -203,8 +203,11 @@ async fn index(State(state): State<AppState>, auth: Auth, ListPage(page, links):
     };
     let result = projections::products::list(&state.db.any, account_id, only, page).await?;
     let items = result.items.iter().map(product_resource).collect();
-    Ok(list(
+    Ok(paged(
         items,
-        page_links(&account_path(account_id, "products"), &links, &page, result.total),
+        &account_path(account_id, "products"),
+        &links,
+        &page,
+        result.total,
     ))
 }

@@ -1,11 +1,11 @@
 //! Tokens: generate (`POST /tokens` with email/password or a token), list, retrieve,
 //! regenerate (`PUT`), revoke (`DELETE`), `GET /me`, and product tokens.
 
-use super::{account_path, created, list, single, ListPage, ResourceId};
+use super::{account_path, created, paged, single, ListPage, ResourceId};
 use crate::auth::{account_of, read_credential, Auth, Bearer, Credential};
 use crate::crypto;
 use crate::error::{ApiError, ApiResult};
-use crate::jsonapi::{page_links, resource, timestamp, to_one, JsonApiBody};
+use crate::jsonapi::{resource, timestamp, to_one, JsonApiBody};
 use crate::middleware::ApiVersion;
 use crate::state::{execute, now, AccountContext, AppState};
 use aggregates::token::{TokenBearer, TokenCommand};
@@ -252,9 +252,12 @@ async fn index(State(state): State<AppState>, auth: Auth, ListPage(page, links):
         .iter()
         .map(|row| token_resource(account_id, row, None))
         .collect();
-    Ok(list(
+    Ok(paged(
         items,
-        page_links(&account_path(account_id, "tokens"), &links, &page, result.total),
+        &account_path(account_id, "tokens"),
+        &links,
+        &page,
+        result.total,
     ))
 }
 
@@ -386,5 +389,5 @@ async fn product_tokens(
         .map(|row| token_resource(account_id, row, None))
         .collect();
     let path = account_path(account_id, &format!("products/{}/tokens", product.id));
-    Ok(list(items, page_links(&path, &links, &page, result.total)))
+    Ok(paged(items, &path, &links, &page, result.total))
 }
