@@ -71,3 +71,28 @@ pub fn validate_code(attribute: &str, code: &str) -> Result<(), DomainError> {
     }
     Ok(())
 }
+
+/// `current` with `changes` (snake_case attribute names) laid over it: the full attribute set a
+/// create or update event carries. A name the type does not have is refused.
+pub fn merge_attributes<T>(
+    current: &T,
+    changes: &serde_json::Map<String, serde_json::Value>,
+    resource: &str,
+) -> Result<T, DomainError>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned,
+{
+    let mut value = serde_json::to_value(current).expect("attributes serialize");
+    let object = value.as_object_mut().expect("attributes are an object");
+    for (key, change) in changes {
+        if !object.contains_key(key) {
+            return Err(DomainError::invalid(
+                key,
+                "NOT_ALLOWED",
+                format!("is not a {resource} attribute"),
+            ));
+        }
+        object.insert(key.clone(), change.clone());
+    }
+    serde_json::from_value(value).map_err(|e| DomainError::invalid("data", "INVALID", e.to_string()))
+}

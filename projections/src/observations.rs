@@ -19,12 +19,6 @@ pub struct Observation<'a> {
     pub at: i64,
 }
 
-/// Appends an observation to the log.
-pub async fn record(pool: &AnyPool, o: &Observation<'_>) -> Result<(), ProjectionError> {
-    let mut conn = pool.acquire().await?;
-    insert(&mut conn, o).await
-}
-
 /// Records a validation: the observation and the license's `lastValidated`, in one transaction.
 pub async fn record_validation(pool: &AnyPool, o: &Observation<'_>) -> Result<(), ProjectionError> {
     let mut tx = pool.begin().await?;

@@ -205,16 +205,6 @@ pub async fn find_key(pool: &AnyPool, account_id: &str, id: &str) -> Result<Opti
         .await?)
 }
 
-/// A pooled key by id, even if already popped (the pop answers with it).
-pub async fn find_key_any(pool: &AnyPool, account_id: &str, id: &str) -> Result<Option<PoolKeyRow>, ProjectionError> {
-    let sql = format!("select {KEY_COLUMNS} from pool_keys where account_id = $1 and id = $2");
-    Ok(sqlx::query_as(&sql)
-        .bind(account_id)
-        .bind(id)
-        .fetch_optional(pool)
-        .await?)
-}
-
 /// Keys still in pools, optionally of one product or one policy.
 pub async fn list_keys(
     pool: &AnyPool,

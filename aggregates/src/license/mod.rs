@@ -47,15 +47,7 @@ pub struct LicenseAttributes {
 impl LicenseAttributes {
     /// These attributes with `changes` (snake_case keys) laid over them.
     pub fn merged(&self, changes: &Map<String, Value>) -> Result<Self, DomainError> {
-        let mut value = serde_json::to_value(self).expect("attributes serialize");
-        let object = value.as_object_mut().expect("attributes are an object");
-        for (key, change) in changes {
-            if !object.contains_key(key) {
-                return Err(DomainError::invalid(key, "NOT_ALLOWED", "is not a license attribute"));
-            }
-            object.insert(key.clone(), change.clone());
-        }
-        serde_json::from_value(value).map_err(|e| DomainError::invalid("data", "INVALID", e.to_string()))
+        crate::merge_attributes(self, changes, "license")
     }
 
     /// Keygen's validation of a license's own attributes against its policy.

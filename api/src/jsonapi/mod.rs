@@ -7,7 +7,7 @@ mod page;
 
 pub use body::{type_name, Attributes, Field, JsonApiBody, Resource};
 pub use case::{deep_camel, deep_snake};
-pub use page::{keyset_links, page_links, parse_page, LinkQuery};
+pub use page::{page_links, parse_page, LinkQuery};
 
 use serde_json::{json, Map, Value};
 

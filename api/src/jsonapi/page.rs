@@ -136,13 +136,9 @@ impl LinkQuery {
 }
 
 /// The `links` of a list document for `path` (no query), keeping the request's filters.
-pub fn page_links(path: &str, query: &LinkQuery, page: &PageRequest, total: i64) -> Value {
-    keyset_links(path, query, page, total, None, false)
-}
-
 /// Links for a page, knowing the last item's id and whether the page was full (keyset paging
 /// needs both for its `next` link).
-pub fn keyset_links(
+pub fn page_links(
     path: &str,
     query: &LinkQuery,
     page: &PageRequest,
@@ -212,7 +208,7 @@ mod tests {
     #[test]
     fn links_count_pages() {
         let page = parse_page(&q(&[("page[number]", "2"), ("page[size]", "2")])).unwrap();
-        let links = page_links("/p", &LinkQuery::default(), &page, 5);
+        let links = page_links("/p", &LinkQuery::default(), &page, 5, None, false);
         assert_eq!(links["meta"], json!({"pages": 3, "count": 5}));
         assert_eq!(links["prev"], json!("/p?page[number]=1&page[size]=2"));
         assert_eq!(links["next"], json!("/p?page[number]=3&page[size]=2"));
@@ -227,7 +223,7 @@ mod tests {
             ("auth", "token:secret"),
         ]);
         let page = parse_page(&params).unwrap();
-        let links = page_links("/p", &LinkQuery::from_params(&params), &page, 1);
+        let links = page_links("/p", &LinkQuery::from_params(&params), &page, 1, None, false);
         assert_eq!(
             links["self"],
             json!("/p?page[number]=1&page[size]=10&metadata[a%20b]=x%26y&status=EXPIRED")

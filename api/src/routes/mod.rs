@@ -10,6 +10,7 @@ mod licenses;
 mod policies;
 mod products;
 mod tokens;
+mod users;
 mod validation;
 
 use crate::error::ApiError;
@@ -95,7 +96,7 @@ pub(crate) fn paged(
 ) -> Response {
     let last_id = resources.last().and_then(|r| r["id"].as_str()).map(str::to_owned);
     let full = resources.len() as i64 == page.size;
-    let links = crate::jsonapi::keyset_links(path, query, page, total, last_id.as_deref(), full);
+    let links = crate::jsonapi::page_links(path, query, page, total, last_id.as_deref(), full);
     document(StatusCode::OK, json!({ "data": resources, "links": links }))
 }
 

@@ -335,7 +335,7 @@ async fn me(State(state): State<AppState>, auth: Auth) -> ApiResult<Response> {
             let user = projections::users::find(&state.db.any, account_id, user_id)
                 .await?
                 .ok_or_else(ApiError::token_invalid)?;
-            super::products::user_resource(account_id, &user)
+            super::users::user_resource(account_id, &user)
         }
         Bearer::Product { product_id } => {
             let product = projections::products::find(&state.db.any, account_id, product_id)

@@ -140,17 +140,23 @@ async fn respond(
 ) -> ApiResult<Response> {
     let at = now();
     let policy = policy_attributes(&row.policy_attributes)?;
-    let set = EntitlementSet::License {
-        license_id: &row.id,
-        policy_id: &row.policy_id,
-    };
     let facts = LicenseFacts {
         product_id: row.product_id.clone(),
         policy_id: row.policy_id.clone(),
         suspended: row.suspended != 0,
         expiry: row.expiry.map(from_micros),
         last_check_in: row.last_check_in.map(from_micros),
-        entitlement_codes: projections::entitlements::codes(&state.db.any, account_id, set).await?,
+        // Only a scope naming entitlements needs them: the common validation skips the query.
+        entitlement_codes: match request.scope.as_ref().and_then(|scope| scope.entitlements.as_ref()) {
+            Some(_) if !quick => {
+                let set = EntitlementSet::License {
+                    license_id: &row.id,
+                    policy_id: &row.policy_id,
+                };
+                projections::entitlements::codes(&state.db.any, account_id, set).await?
+            }
+            _ => Vec::new(),
+        },
         machine_count: 0,
     };
     let no_scope = Scope::default();
