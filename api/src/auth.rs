@@ -258,6 +258,15 @@ pub async fn authenticate(state: &AppState, parts: &Parts) -> ApiResult<Auth> {
     }
 }
 
+/// Optional authentication, as on `validate-key`: no credential is an anonymous request, but a
+/// credential that is present must pass every check it would pass on any other route.
+pub async fn authenticate_optional(state: &AppState, parts: &Parts) -> ApiResult<Option<Auth>> {
+    match read_credential(parts) {
+        None => Ok(None),
+        Some(_) => authenticate(state, parts).await.map(Some),
+    }
+}
+
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 

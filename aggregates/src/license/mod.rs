@@ -60,29 +60,7 @@ impl LicenseAttributes {
             ));
         }
         let l = &self.limits;
-        if let Some(n) = l.max_machines {
-            if !(0..=2_147_483_647).contains(&n) {
-                return Err(DomainError::invalid(
-                    "max_machines",
-                    "INVALID",
-                    "must be greater than or equal to 0",
-                ));
-            }
-            if policy.floating && n < 1 {
-                return Err(DomainError::invalid(
-                    "max_machines",
-                    "INVALID",
-                    "must be greater than or equal to 1 for floating policy",
-                ));
-            }
-            if !policy.floating && n != 1 {
-                return Err(DomainError::invalid(
-                    "max_machines",
-                    "INVALID",
-                    "must be equal to 1 for non-floating policy",
-                ));
-            }
-        }
+        crate::policy::check_max_machines(policy.floating, l.max_machines)?;
         for (attribute, value, min) in [
             ("max_cores", l.max_cores, 1),
             ("max_memory", l.max_memory, 1),

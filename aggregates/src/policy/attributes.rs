@@ -186,6 +186,29 @@ pub struct PolicyAttributes {
 
 const MAX_INT32: i64 = 2_147_483_647;
 
+/// Keygen's machine limit for a policy or a license override: exactly 1 when node-locked, at
+/// least 1 when floating; no limit (`None`) passes here (a policy settles it first).
+pub fn check_max_machines(floating: bool, max_machines: Option<i64>) -> Result<(), DomainError> {
+    match max_machines {
+        Some(n) if !(0..=MAX_INT32).contains(&n) => Err(DomainError::invalid(
+            "max_machines",
+            "INVALID",
+            "must be greater than or equal to 0",
+        )),
+        Some(n) if floating && n < 1 => Err(DomainError::invalid(
+            "max_machines",
+            "INVALID",
+            "must be greater than or equal to 1 for floating policy",
+        )),
+        Some(n) if !floating && n != 1 => Err(DomainError::invalid(
+            "max_machines",
+            "INVALID",
+            "must be equal to 1 for non-floating policy",
+        )),
+        _ => Ok(()),
+    }
+}
+
 impl PolicyAttributes {
     /// Keygen's defaults for a new policy, before the request's attributes are laid over them.
     pub fn defaults(name: String, account_protected: bool) -> Self {
@@ -247,6 +270,13 @@ impl PolicyAttributes {
         !self.floating
     }
 
+    /// A node-locked policy holds exactly one machine: with no limit given, the limit is 1.
+    pub fn settle_max_machines(&mut self) {
+        if self.node_locked() && self.max_machines.is_none() {
+            self.max_machines = Some(1);
+        }
+    }
+
     /// The limits the overage strategy's divisibility rule looks at.
     fn divisible_limits(&self) -> Vec<(&'static str, Option<i64>)> {
         let machines = if self.floating { self.max_machines } else { None };
@@ -287,12 +317,6 @@ impl PolicyAttributes {
             86_400,
             "must be greater than or equal to 86400 (1 day)",
         )?;
-        range(
-            "max_machines",
-            self.max_machines,
-            0,
-            "must be greater than or equal to 0",
-        )?;
         range("max_cores", self.max_cores, 1, "must be greater than or equal to 1")?;
         range("max_uses", self.max_uses, 0, "must be greater than or equal to 0")?;
         range("max_processes", self.max_processes, 1, "must be greater than 0")?;
@@ -312,22 +336,7 @@ impl PolicyAttributes {
                 ));
             }
         }
-        if let Some(n) = self.max_machines {
-            if self.floating && n < 1 {
-                return Err(DomainError::invalid(
-                    "max_machines",
-                    "INVALID",
-                    "must be greater than or equal to 1 for floating policy",
-                ));
-            }
-            if !self.floating && n != 1 {
-                return Err(DomainError::invalid(
-                    "max_machines",
-                    "INVALID",
-                    "must be equal to 1 for non-floating policy",
-                ));
-            }
-        }
+        check_max_machines(self.floating, self.max_machines)?;
         if self.require_check_in {
             if self.check_in_interval.is_none() {
                 return Err(DomainError::invalid(

@@ -3,7 +3,7 @@
 
 mod attributes;
 
-pub use attributes::{PolicyAttributes, BOOLEANS, CREATE_ONLY, ENUMS, INTEGERS, SUPPORTED_SCHEMES};
+pub use attributes::{check_max_machines, PolicyAttributes, BOOLEANS, CREATE_ONLY, ENUMS, INTEGERS, SUPPORTED_SCHEMES};
 
 use crate::event_sink::EventSink;
 use crate::{ClaimOp, DomainError, NoServices, Timestamp};
@@ -222,9 +222,7 @@ impl Aggregate for Policy {
                 if !attributes.contains_key("heartbeat_basis") && policy.require_heartbeat {
                     policy.heartbeat_basis = "FROM_CREATION".into();
                 }
-                if policy.node_locked() {
-                    policy.max_machines = Some(1);
-                }
+                policy.settle_max_machines();
                 policy.validate()?;
                 PolicyEvent::Created {
                     id,
@@ -243,7 +241,8 @@ impl Aggregate for Policy {
                         "cannot be changed after creation",
                     ));
                 }
-                let policy = current.merged(&changes)?;
+                let mut policy = current.merged(&changes)?;
+                policy.settle_max_machines();
                 policy.validate()?;
                 PolicyEvent::Updated {
                     account_id,
@@ -408,10 +407,47 @@ mod tests {
 
     #[test]
     fn a_node_locked_policy_is_limited_to_one_machine() {
-        let event = created(json!({"name": "Node", "max_machines": 5}));
+        let event = created(json!({"name": "Node"}));
+        assert_eq!(attrs(&event).max_machines, Some(1));
+        let event = created(json!({"name": "Node", "max_machines": null}));
         assert_eq!(attrs(&event).max_machines, Some(1));
         let event = created(json!({"name": "Float", "floating": true, "max_machines": 5}));
         assert_eq!(attrs(&event).max_machines, Some(5));
+        let event = created(json!({"name": "Float", "floating": true}));
+        assert_eq!(attrs(&event).max_machines, None);
+        let refused = TestFramework::<Policy>::with(NoServices)
+            .given_no_previous_events()
+            .when(create(json!({"name": "Node", "max_machines": 5})))
+            .inspect_result();
+        assert_eq!(refused.unwrap_err().code, "MAX_MACHINES_INVALID");
+    }
+
+    #[test]
+    fn an_update_to_node_locked_keeps_exactly_one_machine() {
+        let floating = created(json!({"name": "Float", "floating": true, "max_machines": 5}));
+        let refused = TestFramework::<Policy>::with(NoServices)
+            .given(vec![floating.clone()])
+            .when(PolicyCommand::Update {
+                changes: json!({"floating": false}).as_object().unwrap().clone(),
+                at: chrono::DateTime::UNIX_EPOCH,
+            })
+            .inspect_result();
+        assert_eq!(refused.unwrap_err().code, "MAX_MACHINES_INVALID");
+        let events = TestFramework::<Policy>::with(NoServices)
+            .given(vec![floating])
+            .when(PolicyCommand::Update {
+                changes: json!({"floating": false, "max_machines": null})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+                at: chrono::DateTime::UNIX_EPOCH,
+            })
+            .inspect_result()
+            .unwrap();
+        match &events[0] {
+            PolicyEvent::Updated { attributes, .. } => assert_eq!(attributes.max_machines, Some(1)),
+            other => panic!("not an update: {other:?}"),
+        }
     }
 
     #[test]

@@ -133,12 +133,19 @@ pub(crate) fn license_resource(row: &LicenseRow) -> ApiResult<Value> {
 
 /// A live license the bearer can see: admins any, a product its product's, a license itself.
 pub(crate) async fn visible_license(state: &AppState, auth: &Auth, id_or_key: &str) -> ApiResult<LicenseRow> {
-    let row = projections::licenses::find(&state.db.any, &auth.account.row.id, id_or_key).await?;
-    match (row, &auth.bearer) {
-        (Some(row), Bearer::Admin { .. }) => Ok(row),
-        (Some(row), Bearer::Product { product_id }) if *product_id == row.product_id => Ok(row),
-        (Some(row), Bearer::License { license_id }) if *license_id == row.id => Ok(row),
+    match projections::licenses::find(&state.db.any, &auth.account.row.id, id_or_key).await? {
+        Some(row) if may_see_license(auth, &row) => Ok(row),
         _ => Err(ApiError::not_found("license", id_or_key)),
+    }
+}
+
+/// Admins see every license, a product its own, a license itself.
+pub(crate) fn may_see_license(auth: &Auth, row: &LicenseRow) -> bool {
+    match &auth.bearer {
+        Bearer::Admin { .. } => true,
+        Bearer::Product { product_id } => *product_id == row.product_id,
+        Bearer::License { license_id } => *license_id == row.id,
+        Bearer::User { .. } => false,
     }
 }
 

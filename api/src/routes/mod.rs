@@ -1,5 +1,5 @@
-//! The router: `/v1/ping` outside any account, everything else under `/v1/accounts/{account}`
-//! where responses are signed with the account's key.
+//! The router: everything under `/v1/accounts/{account}` (and Keygen's short `/v1/…` form for a
+//! store with one account), where responses are signed with the account's key; `/v1/ping`.
 
 mod accounts;
 mod cascade;
@@ -26,9 +26,10 @@ use serde_json::{json, Value};
 pub fn router(state: AppState) -> Router {
     // The same routes answer under `/v1/accounts/{account}` and, for a store with one account,
     // under `/v1` (Keygen's short form); the account-scope layer resolves which account.
-    let account_routes = || {
+    let account_routes = |extra: Router<AppState>| {
         Router::new()
             .route("/", get(accounts::show))
+            .merge(extra)
             .merge(tokens::routes())
             .merge(products::routes())
             .merge(entitlements::routes())
@@ -44,10 +45,19 @@ pub fn router(state: AppState) -> Router {
                 crate::middleware::account_scope,
             ))
     };
+    // `/v1/ping` and `/v1/accounts/{account}/ping` answer alike (keygen-rs calls the latter):
+    // 200, empty, signed by the account it addresses.
+    let ping_route = get(ping).layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        crate::middleware::singleplayer_signature,
+    ));
     Router::new()
-        .route("/v1/ping", get(ping))
-        .nest("/v1/accounts/{account}", account_routes())
-        .nest("/v1", account_routes())
+        .route("/v1/ping", ping_route)
+        .nest(
+            "/v1/accounts/{account}",
+            account_routes(Router::new().route("/ping", get(ping))),
+        )
+        .nest("/v1", account_routes(Router::new()))
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .layer(axum::middleware::from_fn(crate::middleware::request_context))

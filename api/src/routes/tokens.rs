@@ -1,7 +1,7 @@
 //! Tokens: generate (`POST /tokens` with email/password or a token), list, retrieve,
-//! regenerate (`PUT`), revoke (`DELETE`), `GET /me`, and product tokens.
+//! regenerate (`PUT`), revoke (`DELETE`), `GET /me` and `GET /profile`, and product tokens.
 
-use super::{account_path, created, paged, single, ListPage, ResourceId};
+use super::{account_path, created, document, paged, single, ListPage, ResourceId};
 use crate::auth::{account_of, read_credential, Auth, Bearer, Credential};
 use crate::crypto;
 use crate::error::{ApiError, ApiResult};
@@ -25,6 +25,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/tokens", get(index).post(generate).put(regenerate_current))
         .route("/tokens/{id}", get(show).put(regenerate).delete(revoke))
         .route("/me", get(me))
+        .route("/profile", get(profile))
         .route(
             "/products/{id}/tokens",
             get(product_tokens).post(generate_product_token),
@@ -327,10 +328,10 @@ async fn revoke(State(state): State<AppState>, auth: Auth, ResourceId(id): Resou
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET /me`: the bearer itself.
-async fn me(State(state): State<AppState>, auth: Auth) -> ApiResult<Response> {
+/// The bearer's own resource.
+async fn bearer_resource(state: &AppState, auth: &Auth) -> ApiResult<Value> {
     let account_id = &auth.account.row.id;
-    let resource = match &auth.bearer {
+    Ok(match &auth.bearer {
         Bearer::Admin { user_id } | Bearer::User { user_id, .. } => {
             let user = projections::users::find(&state.db.any, account_id, user_id)
                 .await?
@@ -349,8 +350,26 @@ async fn me(State(state): State<AppState>, auth: Auth) -> ApiResult<Response> {
                 .ok_or_else(ApiError::token_invalid)?;
             super::licenses::license_resource(&license)?
         }
-    };
-    Ok(single(StatusCode::OK, resource))
+    })
+}
+
+/// `GET /me`: the bearer, with the request's token in `included` (keygen-rs' `current_profile`
+/// reads the token's kind and expiry from there). A license key is no token: nothing included.
+async fn me(State(state): State<AppState>, auth: Auth) -> ApiResult<Response> {
+    let mut body = json!({ "data": bearer_resource(&state, &auth).await? });
+    if let Some(token) = &auth.token {
+        body["included"] = json!([token_resource(&auth.account.row.id, token, None)]);
+    }
+    Ok(document(StatusCode::OK, body))
+}
+
+/// `GET /profile`, Keygen's older form of `/me`: the bearer and `meta.tokenId`.
+async fn profile(State(state): State<AppState>, auth: Auth) -> ApiResult<Response> {
+    let token_id = auth.token.as_ref().map(|token| token.id.clone());
+    Ok(document(
+        StatusCode::OK,
+        json!({ "data": bearer_resource(&state, &auth).await?, "meta": { "tokenId": token_id } }),
+    ))
 }
 
 /// A product the bearer may manage tokens of: admins any, a product itself.

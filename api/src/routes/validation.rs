@@ -4,7 +4,7 @@
 //! the license's stream (except the one-time start of an expiry whose basis is the first
 //! validation, which is a state change).
 
-use super::licenses::{license_resource, policy_snapshot, visible_license};
+use super::licenses::{license_resource, may_see_license, policy_snapshot, visible_license};
 use super::{document, policy_attributes, ResourceId};
 use crate::auth::{Auth, Bearer};
 use crate::error::{ApiError, ApiResult, Source};
@@ -273,13 +273,10 @@ async fn validate_key(
     parts: axum::http::request::Parts,
     body: JsonApiBody,
 ) -> ApiResult<Response> {
-    // Anyone may validate a key. Keygen's SDKs also send the key being validated as a
-    // `License` credential; that is the subject of the request, not a bearer, so it neither
-    // authenticates nor fails the request (whatever the policy's authentication strategy).
-    let auth = match crate::auth::read_credential(&parts) {
-        None | Some(crate::auth::Credential::License(_)) => None,
-        Some(_) => Some(crate::auth::authenticate(&state, &parts).await?),
-    };
+    // Anyone may validate a key, but a credential sent along authenticates as on every other
+    // route: keygen-rs sends the key it validates as a `License` credential, and Keygen answers
+    // a suspended one 403 `LICENSE_SUSPENDED`, an unknown one 401 `LICENSE_INVALID`.
+    let auth = crate::auth::authenticate_optional(&state, &parts).await?;
     let account = crate::auth::account_of(&parts)?;
     let meta = body.meta()?;
     let request = parse_request(&meta, &["key"])?;
@@ -308,13 +305,10 @@ async fn validate_key(
             m
         }
     };
-    let row = match &auth {
-        Some(auth) => visible_license(&state, auth, &key)
-            .await
-            .ok()
-            .filter(|row| row.key == key),
-        None => projections::licenses::find_by_key(&state.db.any, &account.row.id, &key).await?,
-    };
+    // Only a key is looked up here (never an id), and a bearer only finds what it may see.
+    let row = projections::licenses::find_by_key(&state.db.any, &account.row.id, &key)
+        .await?
+        .filter(|row| auth.as_ref().is_none_or(|auth| may_see_license(auth, row)));
     let Some(row) = row else {
         let outcome = Outcome {
             valid: false,
