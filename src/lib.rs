@@ -4,7 +4,7 @@
 use api::crypto::MasterKey;
 use api::AppState;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use store::{Backend, Database};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -12,6 +12,19 @@ pub use workers::WorkerOptions;
 
 /// The embedded default: a SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://keyledger.db";
+
+/// The embedded default's database in `data_dir` (`KEYLEDGER_DATA_DIR`), which is created when
+/// missing; its secret key file is kept beside it.
+pub fn default_database_url(data_dir: &Path) -> Result<String, StartError> {
+    if data_dir == Path::new(".") || data_dir.as_os_str().is_empty() {
+        return Ok(DEFAULT_DATABASE_URL.to_string());
+    }
+    std::fs::create_dir_all(data_dir).map_err(|source| StartError::DataDir {
+        path: data_dir.to_path_buf(),
+        source,
+    })?;
+    Ok(format!("sqlite://{}", data_dir.join("keyledger.db").display()))
+}
 
 /// Failures while starting up.
 #[derive(Debug, thiserror::Error)]
@@ -24,8 +37,22 @@ pub enum StartError {
     SecretKeyRequired,
     #[error("secret key file {path}: {source}")]
     SecretKeyFile { path: PathBuf, source: std::io::Error },
+    #[error(
+        "the store already holds accounts, but their secret key file {path} is missing: restore it from your backup, or set KEYLEDGER_SECRET_KEY to the key the store was created with (a new key would not open the accounts' keys)"
+    )]
+    SecretKeyMissing { path: PathBuf },
+    #[error(
+        "the secret key {source_of_key} does not open the keys of account \"{account}\": this store was created with another key; set KEYLEDGER_SECRET_KEY (or restore the key file) to the one it was created with"
+    )]
+    WrongSecretKey { source_of_key: String, account: String },
+    #[error("data directory {path}: {source}")]
+    DataDir { path: PathBuf, source: std::io::Error },
     #[error("{0}")]
     Api(String),
+    #[error("cannot listen on {address}: {source} (choose another address with --bind or KEYLEDGER_BIND)")]
+    Bind { address: String, source: std::io::Error },
+    #[error("no account with the id or slug \"{0}\" in this store")]
+    UnknownAccount(String),
     #[error(transparent)]
     Io(#[from] std::io::Error),
     #[error(transparent)]
@@ -49,8 +76,15 @@ fn secret_key_path(database_url: &str) -> PathBuf {
 }
 
 /// The master key: from `KEYLEDGER_SECRET_KEY` when given; with SQLite and none given, read
-/// from (or generated into) a 0600 file beside the database; with PostgreSQL, required.
-pub fn master_key(secret_key: Option<&str>, database_url: &str, backend: Backend) -> Result<MasterKey, StartError> {
+/// from (or generated into) a 0600 file beside the database — but never generated beside a
+/// store that already holds accounts, whose keys a new key could not open; with PostgreSQL,
+/// required.
+pub fn master_key(
+    secret_key: Option<&str>,
+    database_url: &str,
+    backend: Backend,
+    store_has_accounts: bool,
+) -> Result<MasterKey, StartError> {
     if let Some(hex_key) = secret_key.filter(|k| !k.is_empty()) {
         return Ok(MasterKey::from_hex(hex_key)?);
     }
@@ -65,7 +99,10 @@ pub fn master_key(secret_key: Option<&str>, database_url: &str, backend: Backend
     match std::fs::read_to_string(&path) {
         Ok(existing) => {
             tracing::info!(path = %path.display(), "using the secret key stored beside the database");
-            Ok(MasterKey::from_hex(&existing)?)
+            Ok(MasterKey::from_hex(existing.trim())?)
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound && store_has_accounts => {
+            Err(StartError::SecretKeyMissing { path })
         }
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             let generated = MasterKey::generate_hex();
@@ -91,10 +128,24 @@ fn write_private_file(path: &std::path::Path, contents: &str) -> std::io::Result
     file.sync_all()
 }
 
-/// Opens the store and builds the API state.
+/// Opens the store and builds the API state. The master key is proven against a stored
+/// account before anything runs: a wrong key is refused here, not answered with a 500 on every
+/// request.
 pub async fn build_state(database_url: &str, secret_key: Option<&str>) -> Result<AppState, StartError> {
     let db = open_store(database_url).await?;
-    let master = master_key(secret_key, database_url, db.backend)?;
+    let existing = projections::accounts::first(&db.any).await?;
+    let master = master_key(secret_key, database_url, db.backend, existing.is_some())?;
+    if let Some(account) = existing {
+        if master.open(&account.token_secret_sealed).is_err() {
+            return Err(StartError::WrongSecretKey {
+                source_of_key: match secret_key.filter(|k| !k.is_empty()) {
+                    Some(_) => "in KEYLEDGER_SECRET_KEY".into(),
+                    None => format!("in {}", secret_key_path(database_url).display()),
+                },
+                account: account.slug,
+            });
+        }
+    }
     Ok(AppState::new(db, master))
 }
 
@@ -154,16 +205,46 @@ pub fn start_with(state: AppState, listener: TcpListener, workers: WorkerOptions
     })
 }
 
-/// Creates the `default` account when the store has none, returning what to print.
-pub async fn ensure_default_account(state: &AppState) -> Result<Option<api::bootstrap::Bootstrap>, StartError> {
+/// What the first start on an empty store created, to print once.
+#[derive(Debug, Clone)]
+pub struct FirstStart {
+    pub account: api::bootstrap::Bootstrap,
+    /// The admin's email (`KEYLEDGER_ADMIN_EMAIL`, or `admin@keyledger.local`).
+    pub admin_email: String,
+    /// The admin's password when it was generated; `None` when the operator supplied it.
+    pub generated_password: Option<String>,
+}
+
+/// The admin login of the `default` account made on an empty store.
+pub const DEFAULT_ADMIN_EMAIL: &str = "admin@keyledger.local";
+
+/// Creates the `default` account when the store has none, with an admin whose email and
+/// password are given or (password) generated, returning what to print.
+pub async fn ensure_default_account(
+    state: &AppState,
+    admin_email: Option<&str>,
+    admin_password: Option<&str>,
+) -> Result<Option<FirstStart>, StartError> {
     if projections::accounts::first(&state.db.any).await?.is_some() {
         return Ok(None);
     }
-    let password = hex::encode(rand::random::<[u8; 16]>());
-    let created = api::bootstrap::create_account(state, "Default", "default", "admin@keyledger.local", &password)
+    let email = admin_email.filter(|e| !e.is_empty()).unwrap_or(DEFAULT_ADMIN_EMAIL);
+    let generated = match admin_password.filter(|p| !p.is_empty()) {
+        Some(_) => None,
+        None => Some(hex::encode(rand::random::<[u8; 12]>())),
+    };
+    let password = admin_password
+        .filter(|p| !p.is_empty())
+        .or(generated.as_deref())
+        .unwrap_or_default();
+    let account = api::bootstrap::create_account(state, "Default", "default", email, password)
         .await
-        .map_err(|e| StartError::Api(e.error.detail))?;
-    Ok(Some(created))
+        .map_err(|e| StartError::Api(format!("{}: {}", e.error.code.unwrap_or_default(), e.error.detail)))?;
+    Ok(Some(FirstStart {
+        account,
+        admin_email: email.to_lowercase(),
+        generated_password: generated,
+    }))
 }
 
 /// Writes every stored event (optionally of one account) in commit order as JSON lines:

@@ -1,9 +1,12 @@
-//! The `keyledger` command: serve, setup, migrate, projections rebuild, bench.
+//! The `keyledger` command: serve, setup, tokens create, migrate, events export, projections rebuild.
 
 use clap::{Parser, Subcommand};
 use keyledger::{
-    build_state, ensure_default_account, open_store, start_with, StartError, WorkerOptions, DEFAULT_DATABASE_URL,
+    build_state, default_database_url, ensure_default_account, open_store, start_with, StartError, WorkerOptions,
+    DEFAULT_ADMIN_EMAIL,
 };
+use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -13,9 +16,12 @@ use std::process::ExitCode;
     about = "An event-sourced licensing server that speaks the Keygen API"
 )]
 struct Cli {
-    /// Where events and read models live: postgres://… or sqlite://….
-    #[arg(long, env = "KEYLEDGER_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
-    database_url: String,
+    /// Where events and read models live: postgres://… or sqlite://… [default: sqlite://keyledger.db in the data directory]
+    #[arg(long, env = "KEYLEDGER_DATABASE_URL", hide_env_values = true, global = true)]
+    database_url: Option<String>,
+    /// The directory of the embedded default's SQLite file and its secret key file (created when missing).
+    #[arg(long, env = "KEYLEDGER_DATA_DIR", default_value = ".", global = true)]
+    data_dir: PathBuf,
     /// 64 hex characters sealing account keys; generated beside a SQLite database when unset.
     #[arg(long, env = "KEYLEDGER_SECRET_KEY", hide_env_values = true, global = true)]
     secret_key: Option<String>,
@@ -33,20 +39,36 @@ enum Command {
         /// What this process runs: the API, the background workers, or both.
         #[arg(long, env = "KEYLEDGER_ROLE", value_enum, default_value_t = Role::All)]
         role: Role,
+        /// On an empty store: the email of the `default` account's admin.
+        #[arg(long, env = "KEYLEDGER_ADMIN_EMAIL", default_value = DEFAULT_ADMIN_EMAIL)]
+        admin_email: String,
+        /// On an empty store: the admin's password (generated and printed once when unset).
+        #[arg(long, env = "KEYLEDGER_ADMIN_PASSWORD", hide_env_values = true)]
+        admin_password: Option<String>,
     },
     /// Creates an account with its first admin; prints its id, admin token and public key.
     Setup {
+        /// The account's display name.
         #[arg(long)]
         name: String,
+        /// The account's slug, which addresses it in URLs (lowercase letters, digits, - and _).
         #[arg(long)]
         slug: String,
+        /// The first admin's email, their login.
         #[arg(long)]
         email: String,
+        /// The first admin's password; prefer KEYLEDGER_SETUP_PASSWORD, which keeps it out of
+        /// argv and shell history.
         #[arg(long, env = "KEYLEDGER_SETUP_PASSWORD", hide_env_values = true)]
-        password: String,
+        password: Option<String>,
         /// Print exactly one JSON object on standard output.
         #[arg(long)]
         json: bool,
+    },
+    /// API tokens, minted with direct access to the store.
+    Tokens {
+        #[command(subcommand)]
+        command: TokensCommand,
     },
     /// Applies the database migrations.
     Migrate,
@@ -70,13 +92,42 @@ enum Role {
     All,
 }
 
+impl Role {
+    fn name(self) -> &'static str {
+        match self {
+            Role::Api => "api",
+            Role::Worker => "worker",
+            Role::All => "all",
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum EventsCommand {
     /// Prints every stored event in commit order, one JSON object per line.
     Export {
-        /// Only events of this account (by id).
+        /// Only events of this account (by id or slug).
         #[arg(long)]
         account: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokensCommand {
+    /// Mints a new admin token (e.g. when the one setup printed is lost) and prints it once.
+    Create {
+        /// The account, by id or slug.
+        #[arg(long)]
+        account: String,
+        /// An admin token (the only kind minted here; products and licenses get theirs over the API).
+        #[arg(long, required = true)]
+        admin: bool,
+        /// The admin to mint it for, by email [default: the account's first admin].
+        #[arg(long)]
+        email: Option<String>,
+        /// Print exactly one JSON object on standard output.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -86,13 +137,27 @@ enum ProjectionsCommand {
     Rebuild,
 }
 
-fn init_logs() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("KEYLEDGER_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    tracing_subscriber::fmt()
+/// Logs on stderr: `KEYLEDGER_LOG` is the filter (an invalid one is an error, not a silent
+/// fallback), `KEYLEDGER_LOG_FORMAT` is `text` (the default) or `json`; colours only on a terminal.
+fn init_logs() -> Result<(), String> {
+    let directives = std::env::var("KEYLEDGER_LOG").unwrap_or_else(|_| "info,sqlx=warn".into());
+    let filter = tracing_subscriber::EnvFilter::builder()
+        .parse(&directives)
+        .map_err(|err| format!("KEYLEDGER_LOG=\"{directives}\" is not a valid log filter: {err}"))?;
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .init();
+        .with_ansi(std::io::stderr().is_terminal());
+    match std::env::var("KEYLEDGER_LOG_FORMAT").as_deref() {
+        Err(_) | Ok("") | Ok("text") => builder.init(),
+        Ok("json") => builder.json().init(),
+        Ok(other) => {
+            return Err(format!(
+                "KEYLEDGER_LOG_FORMAT=\"{other}\" is not a log format (text or json)"
+            ))
+        }
+    }
+    Ok(())
 }
 
 /// SIGINT or SIGTERM. The handlers are installed when this is called (not when the future is
@@ -114,33 +179,55 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
 }
 
 async fn run(cli: Cli) -> Result<(), StartError> {
+    let database_url = match cli.database_url.filter(|url| !url.is_empty()) {
+        Some(url) => url,
+        None => default_database_url(&cli.data_dir)?,
+    };
+    let secret_key = cli.secret_key.as_deref();
     match cli.command {
-        Command::Serve { bind, role } => {
+        Command::Serve {
+            bind,
+            role,
+            admin_email,
+            admin_password,
+        } => {
             let shutdown = shutdown_signal()?;
-            let state = build_state(&cli.database_url, cli.secret_key.as_deref()).await?;
+            let state = build_state(&database_url, secret_key).await?;
+            let version = env!("CARGO_PKG_VERSION");
+            let backend = store::describe_url(&database_url);
             if role == Role::Worker {
                 let (stop, rx) = tokio::sync::watch::channel(false);
                 let workers = workers::spawn(state.db.clone(), WorkerOptions::default(), rx);
-                tracing::info!("keyledger workers running");
+                tracing::info!(version, %backend, role = "worker", "keyledger workers running");
                 shutdown.await;
                 let _ = stop.send(true);
                 let _ = workers.await;
                 return Ok(());
             }
-            if let Some(created) = ensure_default_account(&state).await? {
-                // Printed once, on the first start: the only time the admin token is shown.
-                println!("Created account 'default' on an empty store.");
-                println!("  account id:  {}", created.account_id);
-                println!("  admin token: {}", created.admin_token);
-                println!("  public key:  {} (ed25519, hex)", created.public_key);
+            // Bound before the first start's account is made: a taken port must not cost the
+            // operator the only printing of the admin token.
+            let listener = tokio::net::TcpListener::bind(&bind)
+                .await
+                .map_err(|source| StartError::Bind {
+                    address: bind.clone(),
+                    source,
+                })?;
+            if let Some(first) = ensure_default_account(&state, Some(&admin_email), admin_password.as_deref()).await? {
+                print_first_start(&first);
             }
-            let listener = tokio::net::TcpListener::bind(&bind).await?;
             let options = WorkerOptions {
                 catch_up: role == Role::All,
                 ..Default::default()
             };
             let running = start_with(state, listener, options)?;
-            tracing::info!(addr = %running.addr, "keyledger listening");
+            tracing::info!(
+                version,
+                %backend,
+                role = role.name(),
+                addr = %running.addr,
+                "keyledger listening on {}",
+                running.addr
+            );
             let stop = running.shutdown_handle();
             tokio::spawn(async move {
                 shutdown.await;
@@ -156,7 +243,13 @@ async fn run(cli: Cli) -> Result<(), StartError> {
             password,
             json,
         } => {
-            let state = build_state(&cli.database_url, cli.secret_key.as_deref()).await?;
+            let password = password.filter(|p| !p.is_empty()).ok_or_else(|| {
+                StartError::Api(
+                    "setup needs the admin's password: set KEYLEDGER_SETUP_PASSWORD (kept out of shell history) or pass --password"
+                        .into(),
+                )
+            })?;
+            let state = build_state(&database_url, secret_key).await?;
             let created = api::bootstrap::create_account(&state, &name, &slug, &email, &password)
                 .await
                 .map_err(|e| StartError::Api(format!("{}: {}", e.error.code.unwrap_or_default(), e.error.detail)))?;
@@ -169,21 +262,54 @@ async fn run(cli: Cli) -> Result<(), StartError> {
                 );
             }
         }
+        Command::Tokens {
+            command: TokensCommand::Create {
+                account, email, json, ..
+            },
+        } => {
+            let state = build_state(&database_url, secret_key).await?;
+            let issued = api::bootstrap::admin_token(&state, &account, email.as_deref())
+                .await
+                .map_err(|e| StartError::Api(e.error.detail))?
+                .ok_or_else(|| match &email {
+                    Some(email) => {
+                        StartError::Api(format!("account \"{account}\" has no admin with the email {email}"))
+                    }
+                    None => StartError::UnknownAccount(account.clone()),
+                })?;
+            if json {
+                println!("{}", serde_json::to_string(&issued).expect("token serializes"));
+            } else {
+                println!(
+                    "admin token: {} (for {}, shown this once)",
+                    issued.admin_token, issued.admin_email
+                );
+            }
+        }
         Command::Migrate => {
-            open_store(&cli.database_url).await?;
-            tracing::info!("migrations applied");
+            open_store(&database_url).await?;
+            tracing::info!(backend = %store::describe_url(&database_url), "migrations applied");
         }
         Command::Events {
             command: EventsCommand::Export { account },
         } => {
-            let db = open_store(&cli.database_url).await?;
-            let exported = keyledger::export_events(&db, account.as_deref(), &mut std::io::stdout().lock()).await?;
+            let db = open_store(&database_url).await?;
+            let account_id = match account {
+                Some(id_or_slug) => Some(
+                    projections::accounts::find(&db.any, &id_or_slug)
+                        .await?
+                        .ok_or(StartError::UnknownAccount(id_or_slug))?
+                        .id,
+                ),
+                None => None,
+            };
+            let exported = keyledger::export_events(&db, account_id.as_deref(), &mut std::io::stdout().lock()).await?;
             tracing::info!(exported, "events exported");
         }
         Command::Projections {
             command: ProjectionsCommand::Rebuild,
         } => {
-            let db = open_store(&cli.database_url).await?;
+            let db = open_store(&database_url).await?;
             let started = std::time::Instant::now();
             let events = projections::rebuild(&db).await?;
             tracing::info!(
@@ -196,9 +322,27 @@ async fn run(cli: Cli) -> Result<(), StartError> {
     Ok(())
 }
 
+/// The first start's banner on stdout: the only time the token (and a generated password)
+/// is shown.
+fn print_first_start(first: &keyledger::FirstStart) {
+    println!("Created account 'default' on an empty store.");
+    println!("  account id:     {}", first.account.account_id);
+    println!("  admin email:    {}", first.admin_email);
+    match &first.generated_password {
+        Some(password) => println!("  admin password: {password}"),
+        None => println!("  admin password: (the one in KEYLEDGER_ADMIN_PASSWORD)"),
+    }
+    println!("  admin token:    {}", first.account.admin_token);
+    println!("  public key:     {} (ed25519, hex)", first.account.public_key);
+    println!("Keep these: the token and password are not shown again.");
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    init_logs();
+    if let Err(err) = init_logs() {
+        eprintln!("keyledger: {err}");
+        return ExitCode::FAILURE;
+    }
     match run(Cli::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -3,7 +3,7 @@
 
 use crate::crypto;
 use crate::error::ApiResult;
-use crate::state::{execute, now, AppState};
+use crate::state::{execute, now, AccountContext, AppState};
 use aggregates::account::AccountCommand;
 use aggregates::token::{TokenBearer, TokenCommand};
 use aggregates::user::UserCommand;
@@ -61,27 +61,74 @@ pub async fn create_account(
         .account(&account_id)
         .await?
         .ok_or_else(|| crate::error::ApiError::internal("account not projected"))?;
+    let issued = issue_admin_token(state, &account, &user_id, metadata).await?;
+    Ok(Bootstrap {
+        account_id,
+        account_slug: slug.into(),
+        admin_token: issued.admin_token,
+        public_key,
+    })
+}
+
+/// A new admin token minted from the command line (`keyledger tokens create --admin`), for an
+/// operator who lost the one setup printed.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IssuedToken {
+    pub account_id: String,
+    pub token_id: String,
+    pub admin_email: String,
+    pub admin_token: String,
+}
+
+/// Mints an admin token for `account` (id or slug): for the admin with `email`, or the oldest
+/// admin. `None` when there is no such account or admin.
+pub async fn admin_token(state: &AppState, account: &str, email: Option<&str>) -> ApiResult<Option<IssuedToken>> {
+    let Some(account) = state.account(account).await? else {
+        return Ok(None);
+    };
+    let admin = match email {
+        Some(email) => projections::users::find_by_email(&state.db.any, &account.row.id, email)
+            .await?
+            .filter(|user| user.role == "admin"),
+        None => projections::users::first_admin(&state.db.any, &account.row.id).await?,
+    };
+    let Some(admin) = admin else { return Ok(None) };
+    let mut metadata = HashMap::new();
+    metadata.insert("account_id".to_string(), account.row.id.clone());
+    metadata.insert("whodunnit_type".to_string(), "system".to_string());
+    let mut issued = issue_admin_token(state, &account, &admin.id, metadata).await?;
+    issued.admin_email = admin.email;
+    Ok(Some(issued))
+}
+
+async fn issue_admin_token(
+    state: &AppState,
+    account: &AccountContext,
+    user_id: &str,
+    metadata: HashMap<String, String>,
+) -> ApiResult<IssuedToken> {
     let raw = crypto::generate_raw_token("admin", 32);
     let token_id = uuid::Uuid::new_v4().to_string();
     let token = TokenCommand::Generate {
         id: token_id.clone(),
-        account_id: account_id.clone(),
+        account_id: account.row.id.clone(),
         bearer: TokenBearer {
             kind: "users".into(),
-            id: user_id,
+            id: user_id.into(),
         },
         kind: "admin-token".into(),
         digest: crypto::token_digest(&account.token_secret, &raw),
         name: None,
         expiry: None,
         permissions: vec!["*".into()],
-        at,
+        at: now(),
     };
     execute(&state.frameworks.token, &token_id, token, metadata).await?;
-    Ok(Bootstrap {
-        account_id,
-        account_slug: slug.into(),
+    Ok(IssuedToken {
+        account_id: account.row.id.clone(),
+        token_id,
+        admin_email: String::new(),
         admin_token: raw,
-        public_key,
     })
 }

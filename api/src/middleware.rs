@@ -66,6 +66,9 @@ pub async fn request_context(mut req: Request, next: Next) -> Response {
         None
     };
     let wants_plain_json = prefers_plain_json(headers);
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let path = loggable_path(req.uri().path());
     req.extensions_mut().insert(ApiVersion(version.clone()));
     let mut response = REQUEST_ID
         .scope(
@@ -79,6 +82,24 @@ pub async fn request_context(mut req: Request, next: Next) -> Response {
             .instrument(span),
         )
         .await;
+    // The access log: one line a request, the path with license keys masked and no query
+    // (which may carry `?auth=` credentials).
+    let account = response
+        .extensions()
+        .get::<ServedAccount>()
+        .map(|a| a.0.as_str())
+        .unwrap_or("-");
+    tracing::info!(
+        target: "keyledger::access",
+        method = %method,
+        path = %path,
+        status = response.status().as_u16(),
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        request_id = %request_id,
+        account = %account,
+        "{method} {path} {}",
+        response.status().as_u16()
+    );
     let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         headers.insert(HeaderName::from_static("x-request-id"), v);
@@ -215,8 +236,14 @@ async fn signed_by(account: Arc<AccountContext>, mut req: Request, next: Next) -
         Some(Err(err)) => err.into_response(),
         _ => next.run(req).await,
     };
-    sign(response, &account, &method, &target, &host).await
+    let mut response = sign(response, &account, &method, &target, &host).await;
+    response.extensions_mut().insert(ServedAccount(account.row.id.clone()));
+    response
 }
+
+/// The account a response was served under, for the access log.
+#[derive(Debug, Clone)]
+struct ServedAccount(String);
 
 /// `Keygen-Accept-Signature: [keyid="<account>", ]algorithm="ed25519"`; anything else is a 400.
 fn check_accept_signature(value: &str, account_id: &str) -> Result<(), ApiError> {

@@ -72,3 +72,10 @@ pub async fn find_by_email(pool: &AnyPool, account_id: &str, email: &str) -> Res
         .fetch_optional(pool)
         .await?)
 }
+
+/// The account's oldest admin.
+pub async fn first_admin(pool: &AnyPool, account_id: &str) -> Result<Option<UserRow>, ProjectionError> {
+    let sql =
+        format!("select {COLUMNS} from users where account_id = $1 and role = 'admin' order by created_at, id limit 1");
+    Ok(sqlx::query_as(&sql).bind(account_id).fetch_optional(pool).await?)
+}

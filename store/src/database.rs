@@ -1,9 +1,10 @@
 //! Connecting to the configured backend and running its migrations.
 
 use sqlx::any::AnyPoolOptions;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{AnyPool, Executor, PgPool, SqlitePool};
+use sqlx::{AnyPool, ConnectOptions, Connection, Executor, PgPool, SqlitePool};
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -19,6 +20,17 @@ pub enum Backend {
 pub enum StoreError {
     #[error("unsupported database URL (expected postgres:// or sqlite://)")]
     UnsupportedUrl,
+    /// The URL does not parse; the URL itself is left out, since it may hold a password.
+    #[error("invalid database URL: {0}")]
+    InvalidUrl(String),
+    #[error("cannot connect to PostgreSQL at {address}: {reason}")]
+    PostgresUnreachable { address: String, reason: String },
+    #[error(
+        "PostgreSQL at {address} has no database \"{database}\": create it first (e.g. `createdb -h HOST -p PORT -U USER {database}`), or point KEYLEDGER_DATABASE_URL at one that exists"
+    )]
+    PostgresDatabaseMissing { address: String, database: String },
+    #[error("cannot open the SQLite database {path}: {reason}")]
+    SqliteOpen { path: PathBuf, reason: String },
     #[error("database error: {0}")]
     Sqlx(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
@@ -42,11 +54,29 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Database {
     /// Connects to `postgres://…` or `sqlite://…` (the SQLite file is created when missing).
+    /// A server that cannot be reached, a database that does not exist and a file that cannot
+    /// be opened fail at once, with an error naming the host and port, or the path.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let pg = PgPoolOptions::new().max_connections(16).connect(url).await?;
-            let any = AnyPoolOptions::new().max_connections(16).connect(url).await?;
+            let options = PgConnectOptions::from_str(url).map_err(|e| StoreError::InvalidUrl(e.to_string()))?;
+            // One direct attempt first: a pool retries a refused connection until its acquire
+            // timeout (30 s) runs out, and then says only "pool timed out".
+            let probe = options
+                .connect()
+                .await
+                .map_err(|err| postgres_connect_error(&options, err))?;
+            let _ = probe.close().await;
+            let pg = PgPoolOptions::new()
+                .max_connections(16)
+                .connect_with(options.clone())
+                .await
+                .map_err(|err| postgres_connect_error(&options, err))?;
+            let any = AnyPoolOptions::new()
+                .max_connections(16)
+                .connect(url)
+                .await
+                .map_err(|err| postgres_connect_error(&options, err))?;
             Ok(Self {
                 backend: Backend::Postgres,
                 pg: Some(pg),
@@ -54,15 +84,21 @@ impl Database {
                 any,
             })
         } else if url.starts_with("sqlite:") {
-            let options = SqliteConnectOptions::from_str(url)?
+            let options = SqliteConnectOptions::from_str(url)
+                .map_err(|e| StoreError::InvalidUrl(e.to_string()))?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(BUSY_TIMEOUT);
+            let open_error = |err: sqlx::Error| StoreError::SqliteOpen {
+                path: options.get_filename().to_path_buf(),
+                reason: err.to_string(),
+            };
             let sqlite = SqlitePoolOptions::new()
                 .max_connections(8)
-                .connect_with(options)
-                .await?;
+                .connect_with(options.clone())
+                .await
+                .map_err(open_error)?;
             // The Any driver cannot take typed options, so the same pragmas are set per connection.
             let any = AnyPoolOptions::new()
                 .max_connections(8)
@@ -74,7 +110,8 @@ impl Database {
                     })
                 })
                 .connect(url)
-                .await?;
+                .await
+                .map_err(open_error)?;
             Ok(Self {
                 backend: Backend::Sqlite,
                 pg: None,
@@ -110,5 +147,66 @@ impl Database {
         if let Some(sqlite) = &self.sqlite {
             sqlite.close().await;
         }
+    }
+}
+
+/// The store a URL names, for logs: backend, host, port and database, or the SQLite file —
+/// never the user or password.
+pub fn describe_url(url: &str) -> String {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        match PgConnectOptions::from_str(url) {
+            Ok(o) => format!(
+                "postgresql://{}:{}/{}",
+                o.get_host(),
+                o.get_port(),
+                o.get_database().unwrap_or("")
+            ),
+            Err(_) => "postgresql (unparsable URL)".into(),
+        }
+    } else {
+        match SqliteConnectOptions::from_str(url) {
+            Ok(o) => format!("sqlite:{}", o.get_filename().display()),
+            Err(_) => "sqlite (unparsable URL)".into(),
+        }
+    }
+}
+
+/// What went wrong reaching PostgreSQL, naming the server (host and port, never the password).
+fn postgres_connect_error(options: &PgConnectOptions, err: sqlx::Error) -> StoreError {
+    let address = format!("{}:{}", options.get_host(), options.get_port());
+    // 3D000: invalid_catalog_name, the database named in the URL does not exist.
+    if let sqlx::Error::Database(db) = &err {
+        if db.code().as_deref() == Some("3D000") {
+            return StoreError::PostgresDatabaseMissing {
+                address,
+                database: options.get_database().unwrap_or("postgres").to_string(),
+            };
+        }
+    }
+    StoreError::PostgresUnreachable {
+        address,
+        reason: err.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_lookup_names_the_host_and_port() {
+        let options = PgConnectOptions::from_str("postgres://kl:secret-password@db.example.invalid:6543/app").unwrap();
+        let lookup = std::io::Error::other("failed to lookup address information: Name or service not known");
+        let message = postgres_connect_error(&options, sqlx::Error::Io(lookup)).to_string();
+        assert!(message.contains("db.example.invalid:6543"), "{message}");
+        assert!(message.contains("failed to lookup address"), "{message}");
+        assert!(!message.contains("secret-password"), "{message}");
+    }
+
+    #[test]
+    fn a_described_url_keeps_no_credentials() {
+        let described = describe_url("postgres://kl:secret-password@db:6543/app");
+        assert_eq!(described, "postgresql://db:6543/app");
+        assert_eq!(describe_url("sqlite://data/keyledger.db"), "sqlite:data/keyledger.db");
     }
 }

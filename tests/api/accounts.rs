@@ -1,7 +1,7 @@
 //! Accounts: retrieval with the public key, resolution by id or slug, the setup command, and
 //! the request-wide headers (`Keygen-Version`, `X-Request-Id`, `Accept`).
 
-use crate::helpers::{fresh_database_url, spawn_app};
+use crate::helpers::{fresh_database, keyledger_command, spawn_app, ServeProcess};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use reqwest::{Method, StatusCode};
@@ -103,7 +103,8 @@ async fn an_unacceptable_accept_header_is_refused() {
 
 #[tokio::test]
 async fn setup_prints_one_json_object_whose_token_works() {
-    let database_url = fresh_database_url().await;
+    let database = fresh_database().await;
+    let database_url = database.url.clone();
     let secret = api::crypto::MasterKey::generate_hex();
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_keyledger"))
         .args([
@@ -177,43 +178,18 @@ async fn serve_on_an_empty_store_creates_the_default_account_once() {
     let dir = std::env::temp_dir().join(format!("keyledger-serve-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     let run = |dir: &std::path::Path| {
-        use std::io::BufRead;
         // The server picks its own port (so no other test can take it first) and logs it.
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_keyledger"))
-            .args(["serve", "--bind", "127.0.0.1:0"])
-            .current_dir(dir)
-            .env_remove("KEYLEDGER_DATABASE_URL")
-            .env_remove("KEYLEDGER_SECRET_KEY")
-            .env("KEYLEDGER_LOG", "info")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut logs = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-        let port: u16 = loop {
-            let line = logs.next().expect("the server logs where it listens").unwrap();
-            if line.contains("listening") {
-                let at = line.find("127.0.0.1:").expect("address in the log") + "127.0.0.1:".len();
-                break line[at..]
-                    .chars()
-                    .take_while(char::is_ascii_digit)
-                    .collect::<String>()
-                    .parse()
-                    .unwrap();
-            }
-        };
-        std::thread::spawn(move || logs.for_each(drop));
-        assert!(
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
-            "the server answers"
-        );
-        sigterm(child.id());
-        let output = child.wait_with_output().unwrap();
+        let mut command = keyledger_command();
+        command.args(["serve", "--bind", "127.0.0.1:0"]).current_dir(dir);
+        let served = ServeProcess::start(command).unwrap_or_else(|out| panic!("{:?}", out.stderr));
+        assert!(std::net::TcpStream::connect(served.addr).is_ok(), "the server answers");
+        let output = served.stop();
         assert!(output.status.success(), "graceful shutdown exits 0");
-        String::from_utf8(output.stdout).unwrap()
+        output.stdout.join("\n")
     };
     let first = run(&dir);
-    assert!(first.contains("admin token: admin-"), "{first}");
+    assert!(first.contains("admin token:    admin-"), "{first}");
+    assert!(first.contains("admin email:    admin@keyledger.local"), "{first}");
     assert!(dir.join("keyledger.db.secret-key").exists());
     #[cfg(unix)]
     {
@@ -226,25 +202,18 @@ async fn serve_on_an_empty_store_creates_the_default_account_once() {
     }
     let second = run(&dir);
     assert!(!second.contains("admin token"), "printed once: {second}");
-}
-
-fn sigterm(pid: u32) {
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
 async fn postgresql_requires_a_secret_key_and_sqlite_keeps_its_generated_one() {
-    let missing = keyledger::master_key(None, "postgres://x@127.0.0.1/db", store::Backend::Postgres);
+    let missing = keyledger::master_key(None, "postgres://x@127.0.0.1/db", store::Backend::Postgres, false);
     assert!(matches!(missing, Err(keyledger::StartError::SecretKeyRequired)));
     let dir = std::env::temp_dir().join(format!("keyledger-key-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     let url = format!("sqlite://{}/k.db", dir.display());
-    let first = keyledger::master_key(None, &url, store::Backend::Sqlite).unwrap();
-    let second = keyledger::master_key(None, &url, store::Backend::Sqlite).unwrap();
+    let first = keyledger::master_key(None, &url, store::Backend::Sqlite, false).unwrap();
+    let second = keyledger::master_key(None, &url, store::Backend::Sqlite, false).unwrap();
     let sealed = first.seal(b"kept");
     assert_eq!(
         second.open(&sealed).unwrap(),

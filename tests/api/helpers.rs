@@ -22,6 +22,7 @@ pub struct TestApp {
     /// The master key the store's account secrets are sealed with.
     pub secret: String,
     _running: keyledger::Running,
+    _database: TestDatabase,
 }
 
 /// True when the suite runs against PostgreSQL.
@@ -37,8 +38,49 @@ fn temp_dir() -> PathBuf {
     dir
 }
 
-/// A fresh, empty database URL for one test.
-pub async fn fresh_database_url() -> String {
+/// A fresh, empty store for one test: a new PostgreSQL database or a SQLite file in a new
+/// folder. Dropping it removes it (the suite leaves nothing behind on the server).
+pub struct TestDatabase {
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Postgres { server: String, name: String },
+    Sqlite { dir: PathBuf },
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::Sqlite { dir } => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::Postgres { server, name } => {
+                // Drop runs inside the test's runtime, which cannot block on a future: a thread
+                // with its own runtime drops the database, ending the server's connections to it.
+                let (server, name) = (server.clone(), name.clone());
+                let _ = std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+                    runtime
+                        .block_on(async {
+                            let admin = sqlx::PgPool::connect(&server).await?;
+                            sqlx::query(&format!("drop database if exists \"{name}\" with (force)"))
+                                .execute(&admin)
+                                .await?;
+                            admin.close().await;
+                            Ok::<_, sqlx::Error>(())
+                        })
+                        .map_err(std::io::Error::other)
+                })
+                .join();
+            }
+        }
+    }
+}
+
+/// A fresh, empty store for one test.
+pub async fn fresh_database() -> TestDatabase {
     match std::env::var("KEYLEDGER_TEST_DATABASE_URL") {
         Ok(server) if !server.is_empty() => {
             let name = format!("kl_{}", uuid::Uuid::new_v4().simple());
@@ -51,9 +93,18 @@ pub async fn fresh_database_url() -> String {
                 .expect("create test database");
             admin.close().await;
             let (prefix, _) = server.rsplit_once('/').expect("database URL has a path");
-            format!("{prefix}/{name}")
+            TestDatabase {
+                url: format!("{prefix}/{name}"),
+                cleanup: Cleanup::Postgres { server, name },
+            }
         }
-        _ => format!("sqlite://{}/keyledger.db", temp_dir().display()),
+        _ => {
+            let dir = temp_dir();
+            TestDatabase {
+                url: format!("sqlite://{}/keyledger.db", dir.display()),
+                cleanup: Cleanup::Sqlite { dir },
+            }
+        }
     }
 }
 
@@ -88,7 +139,8 @@ fn init_test_logs() {
 
 async fn spawn_app_with(slug: &str, catch_up_runner: bool) -> TestApp {
     init_test_logs();
-    let database_url = fresh_database_url().await;
+    let database = fresh_database().await;
+    let database_url = database.url.clone();
     let secret = api::crypto::MasterKey::generate_hex();
     let state = keyledger::build_state(&database_url, Some(&secret))
         .await
@@ -116,6 +168,7 @@ async fn spawn_app_with(slug: &str, catch_up_runner: bool) -> TestApp {
         database_url,
         secret,
         _running: running,
+        _database: database,
     }
 }
 
@@ -382,5 +435,119 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let running = keyledger::start(state, listener).expect("server starts");
         (format!("http://127.0.0.1:{}", running.addr.port()), running)
+    }
+}
+
+/// `keyledger` as an operator runs it: the built binary, inheriting no `KEYLEDGER_*` setting.
+pub fn keyledger_command() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_keyledger"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("KEYLEDGER_") {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+/// A `keyledger serve` child process, the address it listens on and what it printed.
+pub struct ServeProcess {
+    child: std::process::Child,
+    pub addr: std::net::SocketAddr,
+    stdout: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    stderr: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// What a stopped `serve` left: its exit status, stdout and stderr lines.
+pub struct ServeOutput {
+    pub status: std::process::ExitStatus,
+    pub stdout: Vec<String>,
+    pub stderr: Vec<String>,
+}
+
+impl ServeProcess {
+    /// Spawns `command` (a `serve` with `--bind 127.0.0.1:0`) and waits for the log line naming
+    /// the address it listens on; `Err` with everything it printed when it exits first.
+    pub fn start(mut command: std::process::Command) -> Result<Self, ServeOutput> {
+        use std::io::BufRead;
+        use std::sync::{Arc, Mutex};
+        let mut child = command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("keyledger runs");
+        let (stdout, stderr) = (Arc::new(Mutex::new(Vec::new())), Arc::new(Mutex::new(Vec::new())));
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let out_pipe = std::io::BufReader::new(child.stdout.take().unwrap());
+        let err_pipe = std::io::BufReader::new(child.stderr.take().unwrap());
+        let out_lines = stdout.clone();
+        let err_lines = stderr.clone();
+        let readers = vec![
+            std::thread::spawn(move || {
+                for line in out_pipe.lines().map_while(Result::ok) {
+                    out_lines.lock().unwrap().push(line);
+                }
+            }),
+            std::thread::spawn(move || {
+                for line in err_pipe.lines().map_while(Result::ok) {
+                    err_lines.lock().unwrap().push(line.clone());
+                    let _ = tx.send(line);
+                }
+            }),
+        ];
+        let mut process = ServeProcess {
+            child,
+            addr: "0.0.0.0:0".parse().unwrap(),
+            stdout,
+            stderr,
+            readers,
+        };
+        loop {
+            match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+                Ok(line) => {
+                    if let Some(at) = line.find("listening on ") {
+                        let rest = &line[at + "listening on ".len()..];
+                        let addr: String = rest
+                            .chars()
+                            .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
+                            .collect();
+                        process.addr = addr.parse().expect("an address in the listening line");
+                        return Ok(process);
+                    }
+                }
+                Err(_) => {
+                    // Exited (the pipe closed) or silent for a minute: either way it is not serving.
+                    let _ = process.child.kill();
+                    return Err(process.wait());
+                }
+            }
+        }
+    }
+
+    /// The lines printed on stdout so far.
+    pub fn stdout(&self) -> Vec<String> {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    /// SIGTERM (a graceful shutdown), then everything the process printed.
+    pub fn stop(self) -> ServeOutput {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+        self.wait()
+    }
+
+    fn wait(mut self) -> ServeOutput {
+        let status = self.child.wait().expect("the process ends");
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
+        ServeOutput {
+            status,
+            stdout: self.stdout.lock().unwrap().clone(),
+            stderr: self.stderr.lock().unwrap().clone(),
+        }
     }
 }

@@ -11,6 +11,7 @@ mod license_actions;
 mod licenses;
 mod malformed;
 mod max_machines;
+mod operator;
 mod policies;
 mod products;
 mod profile;

@@ -88,14 +88,19 @@ pub fn validate_slug(slug: &str) -> Result<(), DomainError> {
     if slug.is_empty() {
         return Err(DomainError::invalid("slug", "MISSING", "can't be blank"));
     }
-    if slug.len() > 255 || !ok_chars || crate::looks_like_uuid(slug) || crate::is_reserved_word(slug) {
-        return Err(DomainError::invalid(
-            "slug",
-            "INVALID",
-            "can only contain lowercase letters, numbers, dashes and underscores",
-        ));
-    }
-    Ok(())
+    let refused = if slug.len() > 255 {
+        "is too long (maximum is 255 characters)"
+    } else if !ok_chars {
+        "can only contain lowercase letters, numbers, dashes and underscores"
+    } else if crate::looks_like_uuid(slug) {
+        // An account is addressed by id or slug: a UUID-shaped slug could name another account.
+        "must not look like a UUID (accounts are addressed by id or slug)"
+    } else if crate::is_reserved_word(slug) {
+        "is a reserved word"
+    } else {
+        return Ok(());
+    };
+    Err(DomainError::invalid("slug", "INVALID", refused))
 }
 
 impl Aggregate for Account {
@@ -194,6 +199,12 @@ mod tests {
             .given_no_previous_events()
             .when(create("6a7562be-b302-43d2-a550-30d6026247aa"))
             .inspect_result();
-        assert_eq!(result.unwrap_err().code, "SLUG_INVALID");
+        let err = result.unwrap_err();
+        assert_eq!(err.code, "SLUG_INVALID");
+        assert!(
+            err.detail.contains("UUID"),
+            "the detail names what is refused: {}",
+            err.detail
+        );
     }
 }
