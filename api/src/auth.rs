@@ -2,6 +2,7 @@
 //! bearer of the request's account.
 
 use crate::error::{ApiError, ApiResult};
+use crate::resources::policy_attributes;
 use crate::state::{AccountContext, AppState};
 use axum::extract::FromRequestParts;
 use axum::http::header;
@@ -198,7 +199,7 @@ pub async fn authenticate_token(state: &AppState, account: &Arc<AccountContext>,
             let license = projections::licenses::find(&state.db.any, &account.row.id, &token.bearer_id)
                 .await?
                 .ok_or_else(ApiError::token_invalid)?;
-            let policy = crate::routes::policy_attributes(&license.policy_attributes)?;
+            let policy = policy_attributes(&license.policy_attributes)?;
             if !matches!(policy.authentication_strategy.as_str(), "TOKEN" | "MIXED") {
                 return Err(ApiError::forbidden_code(
                     "TOKEN_NOT_ALLOWED",
@@ -225,7 +226,7 @@ pub async fn authenticate_license(state: &AppState, account: &Arc<AccountContext
     let license = projections::licenses::find_by_key(&state.db.any, &account.row.id, key)
         .await?
         .ok_or_else(invalid)?;
-    let policy = crate::routes::policy_attributes(&license.policy_attributes)?;
+    let policy = policy_attributes(&license.policy_attributes)?;
     if license.suspended != 0 {
         return Err(ApiError::forbidden_code("LICENSE_SUSPENDED", "License is suspended"));
     }
@@ -244,6 +245,45 @@ pub async fn authenticate_license(state: &AppState, account: &Arc<AccountContext
         account: account.clone(),
         bearer: Bearer::License { license_id: license.id },
         token: None,
+    })
+}
+
+/// Email/password failures, with API ≤1.7 (`legacy`) collapsing them into `CREDENTIALS_INVALID`.
+fn credentials_error(legacy: bool, code: &str, detail: &str) -> ApiError {
+    if legacy {
+        ApiError::unauthorized("CREDENTIALS_INVALID", "email and password must be valid")
+    } else {
+        ApiError::unauthorized(code, detail)
+    }
+}
+
+/// Resolves an email and password to their user's bearer within `account` (`POST /tokens` only).
+pub async fn authenticate_password(
+    state: &AppState,
+    account: &Arc<AccountContext>,
+    email: &str,
+    password: &str,
+    legacy: bool,
+) -> ApiResult<Bearer> {
+    if email.contains('\0') || password.contains('\0') {
+        return Err(credentials_error(legacy, "EMAIL_INVALID", "email must be valid"));
+    }
+    let user = projections::users::find_by_email(&state.db.any, &account.row.id, email)
+        .await?
+        .ok_or_else(|| credentials_error(legacy, "EMAIL_INVALID", "email must be valid"))?;
+    let digest = user
+        .password_digest
+        .as_deref()
+        .ok_or_else(|| credentials_error(legacy, "PASSWORD_NOT_SUPPORTED", "user does not have a password"))?;
+    if !crate::crypto::verify_password(password, digest) {
+        return Err(credentials_error(legacy, "PASSWORD_INVALID", "password must be valid"));
+    }
+    Ok(match user.role.as_str() {
+        "admin" => Bearer::Admin { user_id: user.id },
+        role => Bearer::User {
+            user_id: user.id,
+            role: role.into(),
+        },
     })
 }
 

@@ -9,6 +9,10 @@ use cqrs_es::AggregateError;
 use serde::Serialize;
 use serde_json::json;
 
+/// The media type of every response (errors included; `jsonapi` re-exports it). It lives here,
+/// the lowest module of the crate, so that `error` needs nothing of `jsonapi`.
+pub const MEDIA_TYPE: &str = "application/vnd.api+json";
+
 tokio::task_local! {
     /// The id of the request being served, for `meta.id` of error documents.
     pub static REQUEST_ID: String;
@@ -194,10 +198,9 @@ impl IntoResponse for ApiError {
         let request_id = REQUEST_ID.try_with(|id| id.clone()).ok();
         let body = json!({ "meta": { "id": request_id }, "errors": [self.error] });
         let mut response = (self.status, axum::Json(body)).into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(crate::jsonapi::MEDIA_TYPE),
-        );
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE));
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

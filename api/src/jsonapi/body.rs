@@ -1,7 +1,7 @@
 //! Request documents: parsed strictly, so a bad body is a 400 with a pointer and never reaches
 //! a command.
 
-use super::deep_snake;
+use super::case::deep_snake;
 use crate::error::{ApiError, ApiResult, Source};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};

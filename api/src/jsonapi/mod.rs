@@ -12,7 +12,7 @@ pub use page::{page_links, parse_page, LinkQuery};
 use serde_json::{json, Map, Value};
 
 /// The media type of every response.
-pub const MEDIA_TYPE: &str = "application/vnd.api+json";
+pub use crate::error::MEDIA_TYPE;
 
 /// Keygen's timestamp format: ISO-8601 UTC with milliseconds.
 pub fn timestamp(us: i64) -> Value {

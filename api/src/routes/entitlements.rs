@@ -1,9 +1,12 @@
 //! Entitlements: create, retrieve (by id or code), update, delete, list.
 
-use super::{account_path, created, paged, single, ListPage, ResourceId};
-use crate::auth::{Auth, Bearer};
-use crate::error::{ApiError, ApiResult};
-use crate::jsonapi::{deep_camel, resource, timestamp, to_one, JsonApiBody};
+use crate::access::entitlement::{find, may_read};
+use crate::auth::Auth;
+use crate::error::ApiResult;
+use crate::extract::{ListPage, ResourceId};
+use crate::jsonapi::JsonApiBody;
+use crate::render::{created, paged, single};
+use crate::resources::{account_path, entitlement_resource};
 use crate::state::{execute, now, AppState};
 use aggregates::entitlement::{EntitlementAttributes, EntitlementCommand, EntitlementPatch};
 use axum::extract::State;
@@ -11,53 +14,12 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use projections::entitlements::{EntitlementRow, EntitlementSet};
-use serde_json::{json, Map, Value};
+use projections::entitlements::EntitlementSet;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/entitlements", get(index).post(create))
         .route("/entitlements/{id}", get(show).patch(update).delete(destroy))
-}
-
-/// The entitlement resource.
-pub(crate) fn entitlement_resource(row: &EntitlementRow) -> Value {
-    let mut attributes = Map::new();
-    attributes.insert("name".into(), json!(row.name));
-    attributes.insert("code".into(), json!(row.code));
-    attributes.insert(
-        "metadata".into(),
-        deep_camel(serde_json::from_str(&row.metadata).unwrap_or(json!({}))),
-    );
-    attributes.insert("created".into(), timestamp(row.created_at));
-    attributes.insert("updated".into(), timestamp(row.updated_at));
-    let account = &row.account_id;
-    let mut relationships = Map::new();
-    relationships.insert(
-        "account".into(),
-        to_one("accounts", account, Some(format!("/v1/accounts/{account}"))),
-    );
-    resource(
-        "entitlements",
-        &row.id,
-        attributes,
-        relationships,
-        account_path(account, &format!("entitlements/{}", row.id)),
-    )
-}
-
-/// Admins manage entitlements; products may read them.
-fn may_read(auth: &Auth) -> ApiResult<()> {
-    match auth.bearer {
-        Bearer::Admin { .. } | Bearer::Product { .. } => Ok(()),
-        _ => Err(ApiError::forbidden("bearer lacks permission to read entitlements")),
-    }
-}
-
-async fn find(state: &AppState, auth: &Auth, id: &str) -> ApiResult<EntitlementRow> {
-    projections::entitlements::find(&state.db.any, &auth.account.row.id, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("entitlement", id))
 }
 
 fn patch_from(body: &JsonApiBody) -> ApiResult<EntitlementPatch> {
@@ -149,15 +111,4 @@ async fn index(State(state): State<AppState>, auth: Auth, ListPage(page, links):
         &page,
         result.total,
     ))
-}
-
-/// `{"data": [...]}` of the given entitlements, as attach requests answer.
-pub(crate) async fn entitlements_document(state: &AppState, auth: &Auth, ids: &[String]) -> ApiResult<Response> {
-    let mut items = Vec::new();
-    for id in ids {
-        if let Some(e) = projections::entitlements::find(&state.db.any, &auth.account.row.id, id).await? {
-            items.push(entitlement_resource(&e));
-        }
-    }
-    Ok(super::document(StatusCode::OK, json!({ "data": items })))
 }

@@ -1,9 +1,13 @@
 //! Keys: the pool of pre-made license keys a policy hands out (`usePool`).
 
-use super::{account_path, created, paged, single, ListPage, QueryParams, ResourceId};
-use crate::auth::{Auth, Bearer};
-use crate::error::{ApiError, ApiResult};
-use crate::jsonapi::{resource, timestamp, to_one, JsonApiBody};
+use crate::access::key::{listed_product, visible_key};
+use crate::access::policy::visible_policy;
+use crate::auth::Auth;
+use crate::error::ApiResult;
+use crate::extract::{related_not_found, required_relationship, ListPage, QueryParams, ResourceId};
+use crate::jsonapi::JsonApiBody;
+use crate::render::{created, paged, single};
+use crate::resources::{account_path, key_resource};
 use crate::state::{execute, now, AppState};
 use aggregates::policy::{PolicyCommand, PoolKey};
 use axum::extract::State;
@@ -11,8 +15,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use projections::policies::PoolKeyRow;
-use serde_json::{json, Map, Value};
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -20,61 +22,15 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/keys/{id}", get(show).delete(destroy))
 }
 
-/// The key resource.
-pub(crate) fn key_resource(row: &PoolKeyRow) -> Value {
-    let mut attributes = Map::new();
-    attributes.insert("key".into(), json!(row.key));
-    attributes.insert("created".into(), timestamp(row.created_at));
-    attributes.insert("updated".into(), timestamp(row.updated_at));
-    let account = &row.account_id;
-    let mut relationships = Map::new();
-    relationships.insert(
-        "account".into(),
-        to_one("accounts", account, Some(format!("/v1/accounts/{account}"))),
-    );
-    relationships.insert(
-        "product".into(),
-        to_one(
-            "products",
-            &row.product_id,
-            Some(account_path(account, &format!("products/{}", row.product_id))),
-        ),
-    );
-    relationships.insert(
-        "policy".into(),
-        to_one(
-            "policies",
-            &row.policy_id,
-            Some(account_path(account, &format!("policies/{}", row.policy_id))),
-        ),
-    );
-    resource(
-        "keys",
-        &row.id,
-        attributes,
-        relationships,
-        account_path(account, &format!("keys/{}", row.id)),
-    )
-}
-
-async fn visible_key(state: &AppState, auth: &Auth, id: &str) -> ApiResult<PoolKeyRow> {
-    let row = projections::policies::find_key(&state.db.any, &auth.account.row.id, id).await?;
-    match (row, &auth.bearer) {
-        (Some(row), Bearer::Admin { .. }) => Ok(row),
-        (Some(row), Bearer::Product { product_id }) if *product_id == row.product_id => Ok(row),
-        _ => Err(ApiError::not_found("key", id)),
-    }
-}
-
 async fn create(State(state): State<AppState>, auth: Auth, body: JsonApiBody) -> ApiResult<Response> {
     let data = body.resource("keys", "key")?;
     data.permit_relationships(&["policy"])?;
     data.attributes.permit(&["key"])?;
     let key = data.attributes.required_string("key")?;
-    let policy_id = super::required_relationship(&data, "policy", &["policies", "policy"])?;
-    let policy = super::policies::visible_policy(&state, &auth, &policy_id)
+    let policy_id = required_relationship(&data, "policy", &["policies", "policy"])?;
+    let policy = visible_policy(&state, &auth, &policy_id)
         .await
-        .map_err(|_| super::related_not_found("policy"))?;
+        .map_err(|_| related_not_found("policy"))?;
     let id = uuid::Uuid::new_v4().to_string();
     let command = PolicyCommand::AddKey {
         key: PoolKey { id: id.clone(), key },
@@ -112,11 +68,7 @@ async fn index(
     ListPage(page, links): ListPage,
     QueryParams(query): QueryParams,
 ) -> ApiResult<Response> {
-    let product = match &auth.bearer {
-        Bearer::Admin { .. } => query.get("product").cloned(),
-        Bearer::Product { product_id } => Some(product_id.clone()),
-        _ => return Err(ApiError::forbidden("bearer lacks permission to list keys")),
-    };
+    let product = listed_product(&auth, query.get("product"))?;
     let account_id = &auth.account.row.id;
     let result = projections::policies::list_keys(
         &state.db.any,

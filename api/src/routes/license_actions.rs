@@ -1,11 +1,16 @@
 //! License actions (`/licenses/{id}/actions/…`), the policy relationship (transfer) and the
 //! license's entitlements.
 
-use super::licenses::{license_resource, may_manage, policy_snapshot, visible_license};
-use super::{account_path, paged, single, ListPage, ResourceId};
-use crate::auth::{Auth, Bearer};
+use crate::access::license::{managed_license, may_read_policy, visible_license};
+use crate::access::policy::visible_policy;
+use crate::auth::Auth;
+use crate::commands;
+use crate::commands::license::policy_snapshot;
 use crate::error::{ApiError, ApiResult, Source};
+use crate::extract::{ListPage, ResourceId};
 use crate::jsonapi::{type_name, JsonApiBody};
+use crate::render::{listed, paged, single};
+use crate::resources::{account_path, entitlement_resource, license_resource, policy_resource};
 use crate::state::{execute, now, AppState};
 use aggregates::license::LicenseCommand;
 use axum::extract::State;
@@ -40,38 +45,36 @@ pub(crate) fn routes() -> Router<AppState> {
 /// Runs a command on the license and answers with the license as it now is.
 async fn run(state: &AppState, auth: &Auth, row: &LicenseRow, command: LicenseCommand) -> ApiResult<Response> {
     execute(&state.frameworks.license, &row.id, command, auth.metadata()).await?;
+    current(state, auth, row).await
+}
+
+/// The license as it now is.
+async fn current(state: &AppState, auth: &Auth, row: &LicenseRow) -> ApiResult<Response> {
     Ok(single(
         StatusCode::OK,
         license_resource(&visible_license(state, auth, &row.id).await?)?,
     ))
 }
 
-/// A license the bearer may manage (admins, its product).
-async fn managed(state: &AppState, auth: &Auth, id: &str) -> ApiResult<LicenseRow> {
-    let row = visible_license(state, auth, id).await?;
-    may_manage(auth)?;
-    Ok(row)
-}
-
 async fn suspend(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<Response> {
-    let row = managed(&state, &auth, &id).await?;
+    let row = managed_license(&state, &auth, &id).await?;
     run(&state, &auth, &row, LicenseCommand::Suspend { at: now() }).await
 }
 
 async fn reinstate(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<Response> {
-    let row = managed(&state, &auth, &id).await?;
+    let row = managed_license(&state, &auth, &id).await?;
     run(&state, &auth, &row, LicenseCommand::Reinstate { at: now() }).await
 }
 
 async fn renew(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<Response> {
-    let row = managed(&state, &auth, &id).await?;
+    let row = managed_license(&state, &auth, &id).await?;
     let policy = policy_snapshot(&state, &auth.account.row.id, &row.policy_id).await?;
     run(&state, &auth, &row, LicenseCommand::Renew { policy, at: now() }).await
 }
 
 async fn revoke(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<StatusCode> {
-    let row = managed(&state, &auth, &id).await?;
-    super::cascade::delete_license(&state, &auth, &row.id, true).await?;
+    let row = managed_license(&state, &auth, &id).await?;
+    commands::cascade::delete_license(&state, &auth, &row.id, true).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -129,25 +132,23 @@ async fn decrement(
     ResourceId(id): ResourceId,
     body: JsonApiBody,
 ) -> ApiResult<Response> {
-    let row = managed(&state, &auth, &id).await?;
+    let row = managed_license(&state, &auth, &id).await?;
     let by = amount(&body, "decrement")?;
     run(&state, &auth, &row, LicenseCommand::DecrementUsage { by, at: now() }).await
 }
 
 async fn reset(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<Response> {
-    let row = managed(&state, &auth, &id).await?;
+    let row = managed_license(&state, &auth, &id).await?;
     run(&state, &auth, &row, LicenseCommand::ResetUsage { at: now() }).await
 }
 
 async fn show_policy(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<Response> {
     let row = visible_license(&state, &auth, &id).await?;
-    if matches!(auth.bearer, Bearer::License { .. }) {
-        return Err(ApiError::forbidden("bearer lacks permission to read the policy"));
-    }
+    may_read_policy(&auth)?;
     let policy = projections::policies::find_any(&state.db.any, &auth.account.row.id, &row.policy_id)
         .await?
         .ok_or_else(|| ApiError::not_found("policy", &row.policy_id))?;
-    Ok(single(StatusCode::OK, super::policies::policy_resource(&policy)?))
+    Ok(single(StatusCode::OK, policy_resource(&policy)?))
 }
 
 /// `PUT /licenses/{id}/policy` with `data: {type: "policies", id}`: moves the license to another
@@ -158,7 +159,7 @@ async fn change_policy(
     ResourceId(id): ResourceId,
     body: JsonApiBody,
 ) -> ApiResult<Response> {
-    let row = managed(&state, &auth, &id).await?;
+    let row = managed_license(&state, &auth, &id).await?;
     let data = body.resource("policies", "policy")?;
     data.no_relationships()?;
     data.attributes.permit(&[])?;
@@ -173,19 +174,9 @@ async fn change_policy(
         }
     };
     let not_found = || ApiError::unprocessable("POLICY_NOT_FOUND", "must exist", Some("/data/id".into()));
-    let to = super::policies::visible_policy(&state, &auth, &target)
-        .await
-        .map_err(|_| not_found())?;
-    let account_id = &auth.account.row.id;
-    let from = policy_snapshot(&state, account_id, &row.policy_id).await?;
-    let to = policy_snapshot(&state, account_id, &to.id).await?;
-    run(
-        &state,
-        &auth,
-        &row,
-        LicenseCommand::ChangePolicy { from, to, at: now() },
-    )
-    .await
+    let to = visible_policy(&state, &auth, &target).await.map_err(|_| not_found())?;
+    commands::license::change_policy(&state, &auth, &row, &to).await?;
+    current(&state, &auth, &row).await
 }
 
 fn body_id(body: &JsonApiBody) -> Option<String> {
@@ -208,11 +199,7 @@ async fn entitlements(
         policy_id: &row.policy_id,
     };
     let result = projections::entitlements::list(&state.db.any, account_id, set, page).await?;
-    let items = result
-        .items
-        .iter()
-        .map(super::entitlements::entitlement_resource)
-        .collect();
+    let items = result.items.iter().map(entitlement_resource).collect();
     Ok(paged(
         items,
         &account_path(account_id, &format!("licenses/{}/entitlements", row.id)),
@@ -228,19 +215,9 @@ async fn attach(
     ResourceId(id): ResourceId,
     body: JsonApiBody,
 ) -> ApiResult<Response> {
-    let row = managed(&state, &auth, &id).await?;
-    let ids = super::policies::entitlement_ids(&state, &auth, &body).await?;
-    execute(
-        &state.frameworks.license,
-        &row.id,
-        LicenseCommand::AttachEntitlements {
-            entitlement_ids: ids.clone(),
-            at: now(),
-        },
-        auth.metadata(),
-    )
-    .await?;
-    super::entitlements::entitlements_document(&state, &auth, &ids).await
+    let row = managed_license(&state, &auth, &id).await?;
+    let attached = commands::entitlement::attach_to_license(&state, &auth, &row, &body).await?;
+    Ok(listed(attached.iter().map(entitlement_resource).collect()))
 }
 
 async fn detach(
@@ -249,33 +226,7 @@ async fn detach(
     ResourceId(id): ResourceId,
     body: JsonApiBody,
 ) -> ApiResult<StatusCode> {
-    let row = managed(&state, &auth, &id).await?;
-    let ids = super::policies::entitlement_ids(&state, &auth, &body).await?;
-    // Entitlements inherited from the policy cannot be detached from the license.
-    let inherited = projections::entitlements::codes(
-        &state.db.any,
-        &auth.account.row.id,
-        EntitlementSet::Policy(&row.policy_id),
-    )
-    .await?;
-    for id in &ids {
-        if let Some(e) = projections::entitlements::find(&state.db.any, &auth.account.row.id, id).await? {
-            if inherited.contains(&e.code) {
-                return Err(ApiError::forbidden(
-                    "cannot detach an entitlement attached through the license's policy",
-                ));
-            }
-        }
-    }
-    execute(
-        &state.frameworks.license,
-        &row.id,
-        LicenseCommand::DetachEntitlements {
-            entitlement_ids: ids,
-            at: now(),
-        },
-        auth.metadata(),
-    )
-    .await?;
+    let row = managed_license(&state, &auth, &id).await?;
+    commands::entitlement::detach_from_license(&state, &auth, &row, &body).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,21 +1,26 @@
 //! Licenses: create (with Keygen's default keys, custom keys or pooled keys), retrieve by id or
 //! key, update, delete, list with Keygen's filters, and license tokens.
 
-use super::{account_path, created, paged, policy_attributes, single, ListPage, QueryParams, ResourceId};
+use crate::access::license::{limit_to_visible, may_manage, visible_license};
+use crate::access::policy::visible_policy;
+use crate::access::product::visible_product;
 use crate::auth::{Auth, Bearer};
+use crate::commands;
+use crate::commands::license::{policy_snapshot, NewLicense};
 use crate::error::{ApiError, ApiResult, Source};
-use crate::jsonapi::{deep_camel, resource, timestamp, to_many, to_one, Attributes, JsonApiBody, LinkQuery};
+use crate::extract::{related_not_found, required_relationship, ListPage, QueryParams, ResourceId};
+use crate::jsonapi::{Attributes, JsonApiBody, LinkQuery};
+use crate::render::{created, paged, single};
+use crate::resources::{account_path, license_resource, token_resource};
 use crate::state::{execute, now, AppState};
-use aggregates::license::validation::{next_check_in, status};
-use aggregates::license::{LicenseCommand, PolicySnapshot};
-use aggregates::policy::{PolicyCommand, PoolKey};
+use aggregates::license::LicenseCommand;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use projections::licenses::{LicenseFilter, LicenseRow};
-use projections::{from_micros, PageRequest};
+use projections::licenses::LicenseFilter;
+use projections::PageRequest;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
@@ -26,147 +31,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/licenses/{id}/tokens", get(tokens).post(generate_token))
         .route("/products/{id}/licenses", get(product_licenses))
         .route("/policies/{id}/licenses", get(policy_licenses))
-}
-
-fn opt_time(us: Option<i64>) -> Value {
-    us.map(timestamp).unwrap_or(Value::Null)
-}
-
-/// The license resource, with the effective values its policy supplies.
-pub(crate) fn license_resource(row: &LicenseRow) -> ApiResult<Value> {
-    let policy = policy_attributes(&row.policy_attributes)?;
-    let limits: Map<String, Value> = serde_json::from_str(&row.limits).map_err(ApiError::internal)?;
-    let limit = |name: &str, fallback: Option<i64>| limits.get(name).and_then(Value::as_i64).or(fallback);
-    let now = crate::state::now();
-    let last_check_in = row.last_check_in.map(from_micros);
-    let last_activity = [row.last_validated, row.last_check_in]
-        .into_iter()
-        .flatten()
-        .max()
-        .map(from_micros);
-    let status = status(
-        row.suspended != 0,
-        row.expiry.map(from_micros),
-        from_micros(row.created_at),
-        last_activity,
-        now,
-    );
-    let mut a = Map::new();
-    a.insert("name".into(), json!(row.name));
-    a.insert("key".into(), json!(row.key));
-    a.insert("expiry".into(), opt_time(row.expiry));
-    a.insert("status".into(), json!(status));
-    a.insert("uses".into(), json!(row.uses));
-    a.insert("suspended".into(), json!(row.suspended != 0));
-    a.insert("scheme".into(), json!(policy.scheme));
-    a.insert("encrypted".into(), json!(policy.encrypted));
-    a.insert("strict".into(), json!(policy.strict));
-    a.insert("floating".into(), json!(policy.floating));
-    a.insert(
-        "protected".into(),
-        json!(row.protected.map(|p| p != 0).unwrap_or(policy.protected)),
-    );
-    a.insert("version".into(), Value::Null);
-    a.insert("maxMachines".into(), json!(limit("max_machines", policy.max_machines)));
-    a.insert(
-        "maxProcesses".into(),
-        json!(limit("max_processes", policy.max_processes)),
-    );
-    a.insert("maxUsers".into(), json!(limit("max_users", policy.max_users)));
-    a.insert("maxCores".into(), json!(limit("max_cores", policy.max_cores)));
-    a.insert("maxMemory".into(), json!(limit("max_memory", policy.max_memory)));
-    a.insert("maxDisk".into(), json!(limit("max_disk", policy.max_disk)));
-    a.insert("maxUses".into(), json!(limit("max_uses", policy.max_uses)));
-    a.insert("requireHeartbeat".into(), json!(policy.require_heartbeat));
-    a.insert("requireCheckIn".into(), json!(policy.require_check_in));
-    a.insert("lastValidated".into(), opt_time(row.last_validated));
-    a.insert("lastCheckIn".into(), opt_time(row.last_check_in));
-    a.insert(
-        "nextCheckIn".into(),
-        next_check_in(&policy, last_check_in)
-            .map(|t| timestamp(t.timestamp_micros()))
-            .unwrap_or(Value::Null),
-    );
-    a.insert("lastCheckOut".into(), Value::Null);
-    a.insert(
-        "metadata".into(),
-        deep_camel(serde_json::from_str(&row.metadata).unwrap_or(json!({}))),
-    );
-    a.insert("created".into(), timestamp(row.created_at));
-    a.insert("updated".into(), timestamp(row.updated_at));
-    let account = &row.account_id;
-    let base = format!("licenses/{}", row.id);
-    let link = |rel: &str| account_path(account, &format!("{base}/{rel}"));
-    let mut r = Map::new();
-    r.insert(
-        "account".into(),
-        to_one("accounts", account, Some(format!("/v1/accounts/{account}"))),
-    );
-    r.insert(
-        "product".into(),
-        to_one("products", &row.product_id, Some(link("product"))),
-    );
-    r.insert(
-        "policy".into(),
-        to_one("policies", &row.policy_id, Some(link("policy"))),
-    );
-    r.insert(
-        "group".into(),
-        json!({ "data": null, "links": { "related": link("group") } }),
-    );
-    r.insert(
-        "owner".into(),
-        json!({ "data": null, "links": { "related": link("owner") } }),
-    );
-    r.insert(
-        "users".into(),
-        json!({ "links": { "related": link("users") }, "meta": { "count": 0 } }),
-    );
-    r.insert(
-        "machines".into(),
-        json!({ "links": { "related": link("machines") }, "meta": { "cores": 0, "memory": 0, "disk": 0, "count": 0 } }),
-    );
-    r.insert("tokens".into(), to_many(link("tokens")));
-    r.insert("entitlements".into(), to_many(link("entitlements")));
-    Ok(resource("licenses", &row.id, a, r, account_path(account, &base)))
-}
-
-/// A live license the bearer can see: admins any, a product its product's, a license itself.
-pub(crate) async fn visible_license(state: &AppState, auth: &Auth, id_or_key: &str) -> ApiResult<LicenseRow> {
-    match projections::licenses::find(&state.db.any, &auth.account.row.id, id_or_key).await? {
-        Some(row) if may_see_license(auth, &row) => Ok(row),
-        _ => Err(ApiError::not_found("license", id_or_key)),
-    }
-}
-
-/// Admins see every license, a product its own, a license itself.
-pub(crate) fn may_see_license(auth: &Auth, row: &LicenseRow) -> bool {
-    match &auth.bearer {
-        Bearer::Admin { .. } => true,
-        Bearer::Product { product_id } => *product_id == row.product_id,
-        Bearer::License { license_id } => *license_id == row.id,
-        Bearer::User { .. } => false,
-    }
-}
-
-/// What a license command needs of the license's (or another) policy.
-pub(crate) async fn policy_snapshot(state: &AppState, account_id: &str, policy_id: &str) -> ApiResult<PolicySnapshot> {
-    let row = projections::policies::find_any(&state.db.any, account_id, policy_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("policy", policy_id))?;
-    Ok(PolicySnapshot {
-        attributes: policy_attributes(&row.attributes)?,
-        id: row.id,
-        product_id: row.product_id,
-    })
-}
-
-/// Admins and product bearers manage licenses.
-pub(crate) fn may_manage(auth: &Auth) -> ApiResult<()> {
-    match auth.bearer {
-        Bearer::Admin { .. } | Bearer::Product { .. } => Ok(()),
-        _ => Err(ApiError::forbidden("bearer lacks permission to manage licenses")),
-    }
 }
 
 const LIMITS: &[&str] = &[
@@ -208,51 +72,19 @@ async fn create(State(state): State<AppState>, auth: Auth, body: JsonApiBody) ->
     let mut allowed = vec!["name", "key", "expiry", "protected", "suspended", "metadata"];
     allowed.extend_from_slice(LIMITS);
     a.permit(&allowed)?;
-    let custom_key = a.string("key")?.value();
-    let changes = license_changes(a)?;
-    let policy_id = super::required_relationship(&data, "policy", &["policies", "policy"])?;
-    let policy_row = super::policies::visible_policy(&state, &auth, &policy_id)
+    let key = a.string("key")?.value();
+    let attributes = license_changes(a)?;
+    let policy_id = required_relationship(&data, "policy", &["policies", "policy"])?;
+    let policy = visible_policy(&state, &auth, &policy_id)
         .await
-        .map_err(|_| super::related_not_found("policy"))?;
-    let policy = PolicySnapshot {
-        attributes: policy_attributes(&policy_row.attributes)?,
-        id: policy_row.id.clone(),
-        product_id: policy_row.product_id.clone(),
-    };
-    let (key, pooled) = match (custom_key, policy.attributes.use_pool) {
-        (Some(key), _) => (key, None),
-        (None, true) => {
-            let pooled = super::policies::pop_key(&state, &auth, &policy_row).await?;
-            (pooled.key.clone(), Some(pooled))
-        }
-        (None, false) => (aggregates::license::keys::default_key(rand::random()), None),
-    };
-    let id = uuid::Uuid::new_v4().to_string();
-    let command = LicenseCommand::Create {
-        id: id.clone(),
-        account_id: auth.account.row.id.clone(),
+        .map_err(|_| related_not_found("policy"))?;
+    let new = NewLicense {
         policy,
-        custom_key: pooled.is_none() && a.contains("key"),
         key,
-        attributes: changes,
-        at: now(),
+        key_given: a.contains("key"),
+        attributes,
     };
-    if let Err(err) = execute(&state.frameworks.license, &id, command, auth.metadata()).await {
-        if let Some(pooled) = pooled {
-            // The license was not created: the key goes back into its pool.
-            let back = PolicyCommand::AddKey {
-                key: PoolKey {
-                    id: pooled.id.clone(),
-                    key: pooled.key,
-                },
-                at: now(),
-            };
-            if let Err(lost) = execute(&state.frameworks.policy, &policy_row.id, back, auth.metadata()).await {
-                tracing::warn!(policy = %policy_row.id, key_id = %pooled.id, error = %lost.error.detail, "a popped pool key could not be returned to its pool");
-            }
-        }
-        return Err(err);
-    }
+    let id = commands::license::create(&state, &auth, new).await?;
     Ok(created(license_resource(&visible_license(&state, &auth, &id).await?)?))
 }
 
@@ -298,7 +130,7 @@ async fn update(
 async fn destroy(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<StatusCode> {
     let row = visible_license(&state, &auth, &id).await?;
     may_manage(&auth)?;
-    super::cascade::delete_license(&state, &auth, &row.id, false).await?;
+    commands::cascade::delete_license(&state, &auth, &row.id, false).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -388,17 +220,7 @@ async fn list_with(
     links: LinkQuery,
     path: String,
 ) -> ApiResult<Response> {
-    match &auth.bearer {
-        Bearer::Admin { .. } => {}
-        Bearer::Product { product_id } => {
-            if filter.product.as_ref().is_some_and(|p| p != product_id) {
-                filter.only = Some(String::new());
-            }
-            filter.product = Some(product_id.clone());
-        }
-        Bearer::License { license_id } => filter.only = Some(license_id.clone()),
-        Bearer::User { .. } => return Err(ApiError::forbidden("bearer lacks permission to list licenses")),
-    }
+    limit_to_visible(auth, &mut filter)?;
     let now = crate::state::now().timestamp_micros();
     let result = projections::licenses::list(&state.db, &auth.account.row.id, &filter, now, page).await?;
     let items = result
@@ -433,7 +255,7 @@ async fn product_licenses(
     ListPage(page, links): ListPage,
     QueryParams(query): QueryParams,
 ) -> ApiResult<Response> {
-    let product = super::products::visible_product(&state, &auth, &id).await?;
+    let product = visible_product(&state, &auth, &id).await?;
     let filter = LicenseFilter {
         product: Some(product.id.clone()),
         ..license_filter(&query)?
@@ -456,7 +278,7 @@ async fn policy_licenses(
     ListPage(page, links): ListPage,
     QueryParams(query): QueryParams,
 ) -> ApiResult<Response> {
-    let policy = super::policies::visible_policy(&state, &auth, &id).await?;
+    let policy = visible_policy(&state, &auth, &id).await?;
     let filter = LicenseFilter {
         policy: Some(policy.id.clone()),
         ..license_filter(&query)?
@@ -481,7 +303,12 @@ async fn generate_token(
     let license = visible_license(&state, &auth, &id).await?;
     may_manage(&auth)?;
     let bearer = Bearer::License { license_id: license.id };
-    super::tokens::generate_for_bearer(&state, &auth, &bearer, &body).await
+    let issued = commands::token::generate_for_bearer(&state, &auth, &bearer, &body).await?;
+    Ok(created(token_resource(
+        &auth.account.row.id,
+        &issued.row,
+        Some(&issued.raw),
+    )))
 }
 
 async fn tokens(
@@ -496,7 +323,7 @@ async fn tokens(
     let items = result
         .items
         .iter()
-        .map(|row| super::tokens::token_resource(account_id, row, None))
+        .map(|row| token_resource(account_id, row, None))
         .collect();
     Ok(paged(
         items,

@@ -2,25 +2,25 @@
 //! `POST /licenses/actions/validate-key`. A validation is an observation: it records
 //! `lastValidated` and a `license.validation.succeeded|failed` observation, and never appends to
 //! the license's stream (except the one-time start of an expiry whose basis is the first
-//! validation, which is a state change).
+//! validation, which is a state change). The handlers parse `meta` and render; the use case is
+//! `commands::validation`.
 
-use super::licenses::{license_resource, may_see_license, policy_snapshot, visible_license};
-use super::{document, policy_attributes, ResourceId};
-use crate::auth::{Auth, Bearer};
+use crate::access::license::{may_see_license, may_validate, visible_license};
+use crate::auth::Auth;
+use crate::commands::validation::{validate_license, ValidationRequest};
 use crate::error::{ApiError, ApiResult, Source};
+use crate::extract::ResourceId;
 use crate::jsonapi::{deep_camel, type_name, JsonApiBody};
-use crate::state::{execute, now, AppState};
-use aggregates::license::validation::{validate, LicenseFacts, Outcome, Scope};
-use aggregates::license::LicenseCommand;
+use crate::render::document;
+use crate::resources::license_resource;
+use crate::state::{now, AppState};
+use aggregates::license::validation::{Outcome, Scope};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
-use projections::entitlements::EntitlementSet;
-use projections::from_micros;
 use projections::licenses::LicenseRow;
-use projections::observations::Observation;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
@@ -46,13 +46,6 @@ const SCOPE_KEYS: &[&str] = &[
     "checksum",
     "version",
 ];
-
-/// What the request asked: the scope (and its echo) and the nonce.
-struct ValidationRequest {
-    scope: Option<Scope>,
-    echo: Option<Value>,
-    nonce: Option<i64>,
-}
 
 fn string_list(value: &Value, pointer: &str) -> ApiResult<Vec<String>> {
     let items = value
@@ -129,7 +122,7 @@ fn parse_request(meta: &Map<String, Value>, extra: &[&str]) -> ApiResult<Validat
     })
 }
 
-/// Validates `row`, records the observation and answers Keygen's validation document.
+/// Validates `row` and answers Keygen's validation document.
 async fn respond(
     state: &AppState,
     account_id: &str,
@@ -138,69 +131,10 @@ async fn respond(
     request: ValidationRequest,
     quick: bool,
 ) -> ApiResult<Response> {
-    let at = now();
-    let policy = policy_attributes(&row.policy_attributes)?;
-    let facts = LicenseFacts {
-        product_id: row.product_id.clone(),
-        policy_id: row.policy_id.clone(),
-        suspended: row.suspended != 0,
-        expiry: row.expiry.map(from_micros),
-        last_check_in: row.last_check_in.map(from_micros),
-        // Only a scope naming entitlements needs them: the common validation skips the query.
-        entitlement_codes: match request.scope.as_ref().and_then(|scope| scope.entitlements.as_ref()) {
-            Some(_) if !quick => {
-                let set = EntitlementSet::License {
-                    license_id: &row.id,
-                    policy_id: &row.policy_id,
-                };
-                projections::entitlements::codes(&state.db.any, account_id, set).await?
-            }
-            _ => Vec::new(),
-        },
-        machine_count: 0,
-    };
-    let no_scope = Scope::default();
-    let scope = if quick {
-        None
-    } else {
-        Some(request.scope.as_ref().unwrap_or(&no_scope))
-    };
-    let outcome = validate(&facts, &policy, scope, at);
-    let pool = &state.db.any;
-    let at_us = at.timestamp_micros();
-    let mut row = row;
-    if quick {
-        projections::observations::touch_license_validated(pool, account_id, &row.id, at_us).await?;
-    } else {
-        let event_type = if outcome.valid {
-            "license.validation.succeeded"
-        } else {
-            "license.validation.failed"
-        };
-        let observation = Observation {
-            account_id,
-            event_type,
-            resource_type: "licenses",
-            resource_id: &row.id,
-            payload: json!({ "valid": outcome.valid, "code": outcome.code, "detail": outcome.detail, "scope": request.echo, "nonce": request.nonce }),
-            metadata: json!(metadata),
-            at: at_us,
-        };
-        projections::observations::record_validation(pool, &observation).await?;
-        if row.expiry.is_none() && policy.duration.is_some() && policy.expiration_basis == "FROM_FIRST_VALIDATION" {
-            let snapshot = policy_snapshot(state, account_id, &row.policy_id).await?;
-            let command = LicenseCommand::StartExpiryOnValidation { policy: snapshot, at };
-            execute(&state.frameworks.license, &row.id, command, metadata).await?;
-            row = projections::licenses::find(pool, account_id, &row.id)
-                .await?
-                .unwrap_or(row);
-        }
-    }
-    // The response shows this validation without reading the row again.
-    row.last_validated = Some(at_us);
+    let validated = validate_license(state, account_id, metadata, row, &request, quick).await?;
     Ok(document(
         StatusCode::OK,
-        json!({ "data": license_resource(&row)?, "meta": meta(&outcome, &request, quick, at) }),
+        json!({ "data": license_resource(&validated.row)?, "meta": meta(&validated.outcome, &request, quick, validated.at) }),
     ))
 }
 
@@ -219,14 +153,6 @@ fn meta(outcome: &Outcome, request: &ValidationRequest, quick: bool, at: aggrega
         }
     }
     Value::Object(meta)
-}
-
-/// Keygen lets admins, the license's product and the license itself validate it.
-fn may_validate(auth: &Auth) -> ApiResult<()> {
-    match auth.bearer {
-        Bearer::User { .. } => Err(ApiError::forbidden("bearer lacks permission to validate licenses")),
-        _ => Ok(()),
-    }
 }
 
 async fn validate_by_id(

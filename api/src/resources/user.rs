@@ -1,6 +1,6 @@
 //! The user resource (users are only the admin for now; `GET /me` renders them).
 
-use super::account_path;
+use super::links::account_path;
 use crate::jsonapi::{resource, timestamp, to_many, to_one};
 use projections::users::UserRow;
 use serde_json::{json, Map, Value};

@@ -1,0 +1,94 @@
+//! License use cases that read another aggregate: the policy snapshot a license command needs,
+//! creating a license (with a key popped from the pool and given back on failure) and moving a
+//! license to another policy.
+
+use super::pool::{pop_key, return_key};
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiResult};
+use crate::resources::policy_attributes;
+use crate::state::{execute, now, AppState};
+use aggregates::license::{LicenseCommand, PolicySnapshot};
+use projections::licenses::LicenseRow;
+use projections::policies::PolicyRow;
+use serde_json::{Map, Value};
+
+/// What a license command needs of the license's (or another) policy.
+pub(crate) async fn policy_snapshot(state: &AppState, account_id: &str, policy_id: &str) -> ApiResult<PolicySnapshot> {
+    let row = projections::policies::find_any(&state.db.any, account_id, policy_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("policy", policy_id))?;
+    Ok(PolicySnapshot {
+        attributes: policy_attributes(&row.attributes)?,
+        id: row.id,
+        product_id: row.product_id,
+    })
+}
+
+/// A license to create, as the request asked for it.
+pub(crate) struct NewLicense {
+    /// The policy, already checked visible to the bearer.
+    pub policy: PolicyRow,
+    /// The `key` attribute, when it is a string.
+    pub key: Option<String>,
+    /// Whether the request named `key` at all.
+    pub key_given: bool,
+    /// The type-checked attributes (snake_case keys).
+    pub attributes: Map<String, Value>,
+}
+
+/// Creates a license with a custom key, a key popped from its policy's pool, or Keygen's default
+/// key; answers the new license's id.
+pub(crate) async fn create(state: &AppState, auth: &Auth, new: NewLicense) -> ApiResult<String> {
+    let policy_row = new.policy;
+    let policy = PolicySnapshot {
+        attributes: policy_attributes(&policy_row.attributes)?,
+        id: policy_row.id.clone(),
+        product_id: policy_row.product_id.clone(),
+    };
+    let (key, pooled) = match (new.key, policy.attributes.use_pool) {
+        (Some(key), _) => (key, None),
+        (None, true) => {
+            let pooled = pop_key(state, auth, &policy_row).await?;
+            (pooled.key.clone(), Some(pooled))
+        }
+        (None, false) => (aggregates::license::keys::default_key(rand::random()), None),
+    };
+    let id = uuid::Uuid::new_v4().to_string();
+    let command = LicenseCommand::Create {
+        id: id.clone(),
+        account_id: auth.account.row.id.clone(),
+        policy,
+        custom_key: pooled.is_none() && new.key_given,
+        key,
+        attributes: new.attributes,
+        at: now(),
+    };
+    if let Err(err) = execute(&state.frameworks.license, &id, command, auth.metadata()).await {
+        if let Some(pooled) = pooled {
+            // The license was not created: the key goes back into its pool.
+            return_key(state, auth, &policy_row.id, pooled).await;
+        }
+        return Err(err);
+    }
+    Ok(id)
+}
+
+/// Moves a license to another policy (already checked visible), under Keygen's compatibility
+/// rules, which the aggregate applies to snapshots of both policies.
+pub(crate) async fn change_policy(
+    state: &AppState,
+    auth: &Auth,
+    license: &LicenseRow,
+    to: &PolicyRow,
+) -> ApiResult<()> {
+    let account_id = &auth.account.row.id;
+    let from = policy_snapshot(state, account_id, &license.policy_id).await?;
+    let to = policy_snapshot(state, account_id, &to.id).await?;
+    execute(
+        &state.frameworks.license,
+        &license.id,
+        LicenseCommand::ChangePolicy { from, to, at: now() },
+        auth.metadata(),
+    )
+    .await
+}

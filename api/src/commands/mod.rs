@@ -1,0 +1,10 @@
+//! Use cases that span aggregates or need orchestration: what a handler calls once it has parsed
+//! the request and checked access. They write through `state::execute` and answer rows, never
+//! responses.
+
+pub(crate) mod cascade;
+pub(crate) mod entitlement;
+pub(crate) mod license;
+pub(crate) mod pool;
+pub(crate) mod token;
+pub(crate) mod validation;

@@ -1,0 +1,148 @@
+//! Issuing tokens: generating one for a bearer (with Keygen's kinds, prefixes and user-token
+//! lifetime) and regenerating one's secret.
+
+use crate::auth::{Auth, Bearer};
+use crate::crypto;
+use crate::error::{ApiError, ApiResult};
+use crate::jsonapi::JsonApiBody;
+use crate::state::{execute, now, AccountContext, AppState};
+use aggregates::token::{TokenBearer, TokenCommand};
+use projections::tokens::TokenRow;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Keygen's user-token lifetime: two weeks.
+const USER_TOKEN_TTL: chrono::Duration = chrono::Duration::weeks(2);
+
+/// A token just generated or regenerated, with the raw token, which is shown only this once.
+pub(crate) struct Issued {
+    pub row: TokenRow,
+    pub raw: String,
+}
+
+/// Kind and raw-token prefix for a bearer.
+fn kind_and_prefix(bearer: &Bearer) -> (&'static str, &'static str) {
+    match bearer {
+        Bearer::Admin { .. } => ("admin-token", "admin"),
+        Bearer::Product { .. } => ("product-token", "prod"),
+        Bearer::License { .. } => ("activation-token", "activ"),
+        Bearer::User { role, .. } => match role.as_str() {
+            "developer" => ("developer-token", "dev"),
+            "sales-agent" => ("sales-token", "sales"),
+            "support-agent" => ("support-token", "spprt"),
+            "read-only" => ("read-only-token", "read"),
+            _ => ("user-token", "user"),
+        },
+    }
+}
+
+/// `POST …/tokens` for a bearer other than the caller (product and license tokens).
+pub(crate) async fn generate_for_bearer(
+    state: &AppState,
+    auth: &Auth,
+    bearer: &Bearer,
+    body: &JsonApiBody,
+) -> ApiResult<Issued> {
+    let options = token_options(body)?;
+    generate_for(state, &auth.account, bearer, options, auth.metadata()).await
+}
+
+/// Optional attributes of a token request: `name`, `expiry`, `permissions`.
+pub(crate) struct TokenOptions {
+    name: Option<String>,
+    expiry: Option<aggregates::Timestamp>,
+}
+
+/// Reads the options of a token request (an empty body asks for none).
+pub(crate) fn token_options(body: &JsonApiBody) -> ApiResult<TokenOptions> {
+    if body.is_empty() {
+        return Ok(TokenOptions {
+            name: None,
+            expiry: None,
+        });
+    }
+    let data = body.resource("tokens", "token")?;
+    data.no_relationships()?;
+    let a = &data.attributes;
+    // Custom token permissions are an Enterprise feature Keygen's CE refuses as an unknown
+    // parameter; without enforcement behind them, accepting them would be a lie.
+    a.permit(&["name", "expiry"])?;
+    // A null expiry is no request at all: it cannot lift a user token's two-week limit.
+    Ok(TokenOptions {
+        name: a.string("name")?.value(),
+        expiry: a.timestamp("expiry")?.value(),
+    })
+}
+
+/// Generates a token for `bearer`.
+pub(crate) async fn generate_for(
+    state: &AppState,
+    account: &Arc<AccountContext>,
+    bearer: &Bearer,
+    options: TokenOptions,
+    metadata: HashMap<String, String>,
+) -> ApiResult<Issued> {
+    let (kind, prefix) = kind_and_prefix(bearer);
+    let at = now();
+    let default_expiry = matches!(bearer, Bearer::User { role, .. } if role == "user").then(|| at + USER_TOKEN_TTL);
+    // License (activation) tokens carry 16 random bytes, every other kind 32.
+    let raw = crypto::generate_raw_token(
+        prefix,
+        if matches!(bearer, Bearer::License { .. }) {
+            16
+        } else {
+            32
+        },
+    );
+    let (bearer_kind, bearer_id) = bearer.reference();
+    let id = uuid::Uuid::new_v4().to_string();
+    let command = TokenCommand::Generate {
+        id: id.clone(),
+        account_id: account.row.id.clone(),
+        bearer: TokenBearer {
+            kind: bearer_kind.into(),
+            id: bearer_id.into(),
+        },
+        kind: kind.into(),
+        digest: crypto::token_digest(&account.token_secret, &raw),
+        name: options.name,
+        expiry: options.expiry.or(default_expiry),
+        permissions: vec!["*".into()],
+        at,
+    };
+    execute(&state.frameworks.token, &id, command, metadata).await?;
+    let row = read_token(state, &account.row.id, &id).await?;
+    Ok(Issued { row, raw })
+}
+
+async fn read_token(state: &AppState, account_id: &str, id: &str) -> ApiResult<TokenRow> {
+    projections::tokens::find(&state.db.any, account_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("token", id))
+}
+
+/// New secret for the same token; an expiring token gets a fresh two weeks.
+pub(crate) async fn regenerate(state: &AppState, auth: &Auth, row: TokenRow) -> ApiResult<Issued> {
+    let prefix = row.kind.split('-').next().map(|k| match k {
+        "admin" => "admin",
+        "product" => "prod",
+        "developer" => "dev",
+        "sales" => "sales",
+        "support" => "spprt",
+        "read" => "read",
+        "activation" => "activ",
+        "environment" => "env",
+        _ => "user",
+    });
+    let hex_len = if row.kind == "activation-token" { 16 } else { 32 };
+    let raw = crypto::generate_raw_token(prefix.unwrap_or("token"), hex_len);
+    let at = now();
+    let command = TokenCommand::Regenerate {
+        digest: crypto::token_digest(&auth.account.token_secret, &raw),
+        expiry: row.expiry.map(|_| at + USER_TOKEN_TTL),
+        at,
+    };
+    execute(&state.frameworks.token, &row.id, command, auth.metadata()).await?;
+    let row = read_token(state, &auth.account.row.id, &row.id).await?;
+    Ok(Issued { row, raw })
+}

@@ -1,0 +1,103 @@
+//! The validation use case: validate a license against its policy and a scope, record the
+//! observation (`lastValidated` and `license.validation.succeeded|failed`), and start an expiry
+//! whose basis is the first validation — the one state change a validation can make.
+
+use super::license::policy_snapshot;
+use crate::error::ApiResult;
+use crate::resources::policy_attributes;
+use crate::state::{execute, now, AppState};
+use aggregates::license::validation::{validate, LicenseFacts, Outcome, Scope};
+use aggregates::license::LicenseCommand;
+use projections::entitlements::EntitlementSet;
+use projections::from_micros;
+use projections::licenses::LicenseRow;
+use projections::observations::Observation;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+/// What the request asked: the scope (and its echo) and the nonce.
+pub(crate) struct ValidationRequest {
+    pub scope: Option<Scope>,
+    pub echo: Option<Value>,
+    pub nonce: Option<i64>,
+}
+
+/// What a validation found: the license as the response shows it, the outcome, and when.
+pub(crate) struct Validated {
+    pub row: LicenseRow,
+    pub outcome: Outcome,
+    pub at: aggregates::Timestamp,
+}
+
+/// Validates `row` and records the observation; a quick validation (no scope) only touches
+/// `lastValidated`.
+pub(crate) async fn validate_license(
+    state: &AppState,
+    account_id: &str,
+    metadata: HashMap<String, String>,
+    row: LicenseRow,
+    request: &ValidationRequest,
+    quick: bool,
+) -> ApiResult<Validated> {
+    let at = now();
+    let policy = policy_attributes(&row.policy_attributes)?;
+    let facts = LicenseFacts {
+        product_id: row.product_id.clone(),
+        policy_id: row.policy_id.clone(),
+        suspended: row.suspended != 0,
+        expiry: row.expiry.map(from_micros),
+        last_check_in: row.last_check_in.map(from_micros),
+        // Only a scope naming entitlements needs them: the common validation skips the query.
+        entitlement_codes: match request.scope.as_ref().and_then(|scope| scope.entitlements.as_ref()) {
+            Some(_) if !quick => {
+                let set = EntitlementSet::License {
+                    license_id: &row.id,
+                    policy_id: &row.policy_id,
+                };
+                projections::entitlements::codes(&state.db.any, account_id, set).await?
+            }
+            _ => Vec::new(),
+        },
+        machine_count: 0,
+    };
+    let no_scope = Scope::default();
+    let scope = if quick {
+        None
+    } else {
+        Some(request.scope.as_ref().unwrap_or(&no_scope))
+    };
+    let outcome = validate(&facts, &policy, scope, at);
+    let pool = &state.db.any;
+    let at_us = at.timestamp_micros();
+    let mut row = row;
+    if quick {
+        projections::observations::touch_license_validated(pool, account_id, &row.id, at_us).await?;
+    } else {
+        let event_type = if outcome.valid {
+            "license.validation.succeeded"
+        } else {
+            "license.validation.failed"
+        };
+        let observation = Observation {
+            account_id,
+            event_type,
+            resource_type: "licenses",
+            resource_id: &row.id,
+            payload: json!({ "valid": outcome.valid, "code": outcome.code, "detail": outcome.detail, "scope": request.echo, "nonce": request.nonce }),
+            metadata: json!(metadata),
+            at: at_us,
+        };
+        projections::observations::record_validation(pool, &observation).await?;
+        if row.expiry.is_none() && policy.duration.is_some() && policy.expiration_basis == "FROM_FIRST_VALIDATION" {
+            let snapshot = policy_snapshot(state, account_id, &row.policy_id).await?;
+            let command = LicenseCommand::StartExpiryOnValidation { policy: snapshot, at };
+            execute(&state.frameworks.license, &row.id, command, metadata).await?;
+            row = projections::licenses::find(pool, account_id, &row.id)
+                .await?
+                .unwrap_or(row);
+        }
+    }
+    // The response shows this validation without reading the row again.
+    row.last_validated = Some(at_us);
+    Ok(Validated { row, outcome, at })
+}

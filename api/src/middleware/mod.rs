@@ -1,0 +1,10 @@
+//! Layers every response passes through: request id, API version, media types and the access
+//! log (`version`), and — under `/v1/accounts/{account}` — account resolution (`account`) and
+//! Keygen's response signature (`signing`).
+
+mod account;
+mod signing;
+mod version;
+
+pub use account::{account_scope, singleplayer_signature};
+pub use version::{request_context, ApiVersion, API_VERSION};

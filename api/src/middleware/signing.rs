@@ -1,0 +1,95 @@
+//! Keygen's response signatures: `Keygen-Accept-Signature` checking and the ed25519 signature
+//! over request-target, host, date and body digest.
+
+use crate::error::{ApiError, Source};
+use crate::state::AccountContext;
+use axum::body::Body;
+use axum::http::{HeaderName, HeaderValue, Method};
+use axum::response::{IntoResponse, Response};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use ed25519_dalek::Signer;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+/// `Keygen-Accept-Signature: [keyid="<account>", ]algorithm="ed25519"`; anything else is a 400.
+pub(super) fn check_accept_signature(value: &str, account_id: &str) -> Result<(), ApiError> {
+    let bad = || {
+        ApiError::bad_request(
+            "invalid accept-signature header (only ed25519 is supported)",
+            "SIGNATURE_INVALID",
+            Some(Source::Header("Keygen-Accept-Signature".into())),
+        )
+    };
+    let mut algorithm = None;
+    for part in value.trim().trim_end_matches(';').split(',') {
+        let (key, val) = part.split_once('=').ok_or_else(bad)?;
+        let val = val.trim().trim_matches('"');
+        match key.trim().to_ascii_lowercase().as_str() {
+            "algorithm" => algorithm = Some(val.to_ascii_lowercase()),
+            "keyid" if val == account_id => {}
+            _ => return Err(bad()),
+        }
+    }
+    match algorithm.as_deref() {
+        Some("ed25519") => Ok(()),
+        _ => Err(bad()),
+    }
+}
+
+/// Adds `Date`, `Digest`, `Keygen-Date`, `Keygen-Digest` and `Keygen-Signature` to a response.
+/// The body is collected once and the same bytes are sent.
+pub(super) async fn sign(
+    response: Response,
+    account: &Arc<AccountContext>,
+    method: &Method,
+    target: &str,
+    host: &str,
+) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(bytes) => bytes,
+        Err(err) => return ApiError::internal(err).into_response(),
+    };
+    let date = httpdate::fmt_http_date(std::time::SystemTime::now());
+    let digest = format!("sha-256={}", B64.encode(Sha256::digest(&bytes)));
+    let signing_string = format!(
+        "(request-target): {} {target}\nhost: {host}\ndate: {date}\ndigest: {digest}",
+        method.as_str().to_ascii_lowercase()
+    );
+    let signature = B64.encode(account.signing_key.sign(signing_string.as_bytes()).to_bytes());
+    let header_value = format!(
+        "keyid=\"{}\", algorithm=\"ed25519\", signature=\"{signature}\", headers=\"(request-target) host date digest\"",
+        account.row.id
+    );
+    let headers = &mut parts.headers;
+    for (name, value) in [
+        ("date", &date),
+        ("keygen-date", &date),
+        ("digest", &digest),
+        ("keygen-digest", &digest),
+        ("keygen-signature", &header_value),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            headers.insert(HeaderName::from_static(name), v);
+        }
+    }
+    if let Ok(v) = HeaderValue::from_str(&account.row.id) {
+        headers.insert(HeaderName::from_static("keygen-account"), v);
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_signature_takes_only_ed25519_for_this_account() {
+        assert!(check_accept_signature("algorithm=\"ed25519\"", "a").is_ok());
+        assert!(check_accept_signature("keyid=\"a\", algorithm=\"ED25519\";", "a").is_ok());
+        assert!(check_accept_signature("keyid=\"b\", algorithm=\"ed25519\"", "a").is_err());
+        assert!(check_accept_signature("algorithm=\"rsa-sha256\"", "a").is_err());
+        assert!(check_accept_signature("garbage", "a").is_err());
+    }
+}

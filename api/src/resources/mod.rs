@@ -1,0 +1,22 @@
+//! JSON:API serialisers: one module per resource type, turning read-model rows into the resource
+//! objects Keygen sends. No reads, no writes, no access checks.
+
+mod account;
+mod entitlement;
+mod key;
+mod license;
+mod links;
+mod policy;
+mod product;
+mod token;
+mod user;
+
+pub(crate) use account::account_resource;
+pub(crate) use entitlement::entitlement_resource;
+pub(crate) use key::key_resource;
+pub(crate) use license::license_resource;
+pub(crate) use links::account_path;
+pub(crate) use policy::{policy_attributes, policy_resource};
+pub(crate) use product::product_resource;
+pub(crate) use token::token_resource;
+pub(crate) use user::user_resource;
