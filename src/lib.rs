@@ -248,34 +248,53 @@ pub async fn ensure_default_account(
 }
 
 /// Writes every stored event (optionally of one account) in commit order as JSON lines:
-/// position, aggregate, sequence, event type, payload and metadata. Returns how many.
+/// position, aggregate, sequence, event type, payload and metadata. Returns how many. Every
+/// event committed before the export started is in it: on PostgreSQL the feed holds back
+/// events of transactions still open (in any database of the server), so the export waits
+/// until every transaction begun before it has finished.
 pub async fn export_events(
     db: &Database,
     account: Option<&str>,
     out: &mut impl std::io::Write,
 ) -> Result<usize, StartError> {
+    const PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+    let horizon = db.horizon().await?;
+    let started = std::time::Instant::now();
     let mut at = store::FeedPosition::default();
     let mut exported = 0;
     loop {
-        let batch = db.read_feed(at, 1000).await?;
-        let Some(last) = batch.last() else { return Ok(exported) };
-        at = last.position;
-        for event in &batch {
-            if account.is_some_and(|a| event.metadata.get("account_id").and_then(|v| v.as_str()) != Some(a)) {
-                continue;
+        // Checked before draining: once passed, the feed already holds all the export owes.
+        let complete = db.horizon_passed(horizon).await?;
+        loop {
+            let batch = db.read_feed(at, 1000).await?;
+            let Some(last) = batch.last() else { break };
+            at = last.position;
+            for event in &batch {
+                if account.is_some_and(|a| event.metadata.get("account_id").and_then(|v| v.as_str()) != Some(a)) {
+                    continue;
+                }
+                let line = serde_json::json!({
+                    "position": event.position.position,
+                    "aggregateType": event.aggregate_type,
+                    "aggregateId": event.aggregate_id,
+                    "sequence": event.sequence,
+                    "eventType": event.event_type,
+                    "payload": redacted(event.payload.clone()),
+                    "metadata": event.metadata,
+                });
+                writeln!(out, "{line}")?;
+                exported += 1;
             }
-            let line = serde_json::json!({
-                "position": event.position.position,
-                "aggregateType": event.aggregate_type,
-                "aggregateId": event.aggregate_id,
-                "sequence": event.sequence,
-                "eventType": event.event_type,
-                "payload": redacted(event.payload.clone()),
-                "metadata": event.metadata,
-            });
-            writeln!(out, "{line}")?;
-            exported += 1;
         }
+        if complete {
+            return Ok(exported);
+        }
+        if started.elapsed() > PATIENCE {
+            return Err(StartError::Api(
+                "transactions older than the export are still open on the database server; the export stopped before their events".into(),
+            ));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
 

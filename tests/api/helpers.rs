@@ -524,9 +524,21 @@ impl ServeProcess {
         }
     }
 
-    /// The lines printed on stdout so far.
-    pub fn stdout(&self) -> Vec<String> {
-        self.stdout.lock().unwrap().clone()
+    /// The lines printed on stdout up to the first containing `marker`, waiting for it (stdout
+    /// and stderr are read apart, so the log line that says the server listens can arrive first).
+    pub fn stdout_through(&self, marker: &str) -> Vec<String> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let lines = self.stdout.lock().unwrap().clone();
+            if let Some(at) = lines.iter().position(|line| line.contains(marker)) {
+                return lines[..=at].to_vec();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {marker:?} on stdout: {lines:?}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
 
     /// SIGTERM (a graceful shutdown), then everything the process printed.

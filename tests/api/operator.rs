@@ -79,7 +79,7 @@ async fn the_readmes_first_session_runs_as_written_with_2xx_at_every_step() {
     }
     let dir = temp_dir("readme");
     let served = serve_in(&dir, &[]);
-    let stdout = served.stdout();
+    let stdout = served.stdout_through("Keep these");
     let token = banner_value(&stdout, "admin token:");
     let email = banner_value(&stdout, "admin email:");
     let password = banner_value(&stdout, "admin password:");
@@ -128,7 +128,7 @@ async fn the_first_start_takes_the_admins_login_from_the_environment() {
             ("KEYLEDGER_ADMIN_PASSWORD", "chosen password"),
         ],
     );
-    let stdout = served.stdout();
+    let stdout = served.stdout_through("Keep these");
     assert_eq!(banner_value(&stdout, "admin email:"), "ops@example.test");
     assert!(
         !stdout.join("\n").contains("chosen password"),
