@@ -11,16 +11,19 @@ use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::{Aggregate, AggregateError, CqrsFramework, Query};
 use ed25519_dalek::SigningKey;
 use projections::accounts::AccountRow;
-use projections::{InlineProjection, Projector};
+use projections::{InlineFailures, InlineProjection, Projector};
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, RwLock};
 use store::{Database, Framework};
 
-/// A framework with the per-aggregate locks of its process (see [`execute`]).
+/// A framework with the per-aggregate locks of its process (see [`execute`]) and what it needs
+/// to repair a failed inline projection before answering.
 pub struct Handle<A: Aggregate> {
     framework: Framework<A>,
     locks: Arc<AggregateLocks>,
+    inline_failures: Arc<InlineFailures>,
+    projector: Projector,
 }
 
 impl<A: Aggregate> std::ops::Deref for Handle<A> {
@@ -41,52 +44,42 @@ pub struct Frameworks {
     pub license: Handle<License>,
 }
 
-fn framework<A>(db: &Database, inline: &Arc<AtomicBool>) -> Framework<A>
+fn handle<A>(
+    db: &Database,
+    inline: &Arc<AtomicBool>,
+    locks: &Arc<AggregateLocks>,
+    failures: &Arc<InlineFailures>,
+) -> Handle<A>
 where
     A: Aggregate<Services = NoServices>,
 {
-    let inline = InlineProjection::new(Projector::new(db.clone()), inline.clone());
+    let projector = Projector::new(db.clone());
+    let inline = InlineProjection::new(projector.clone(), inline.clone(), failures.clone());
     let queries: Vec<Box<dyn Query<A>>> = vec![Box::new(inline)];
-    CqrsFramework::new(
-        PersistedEventStore::new_event_store(db.event_repo()),
-        queries,
-        NoServices,
-    )
+    Handle {
+        framework: CqrsFramework::new(
+            PersistedEventStore::new_event_store(db.event_repo()),
+            queries,
+            NoServices,
+        ),
+        locks: locks.clone(),
+        inline_failures: failures.clone(),
+        projector,
+    }
 }
 
 impl Frameworks {
     /// Builds the frameworks; while `inline` is off, read models only move with the catch-up runner.
-    pub fn new(db: &Database, inline: &Arc<AtomicBool>) -> Self {
+    pub fn new(db: &Database, inline: &Arc<AtomicBool>, failures: &Arc<InlineFailures>) -> Self {
         let locks = Arc::new(AggregateLocks::default());
         Self {
-            account: Handle {
-                framework: framework(db, inline),
-                locks: locks.clone(),
-            },
-            user: Handle {
-                framework: framework(db, inline),
-                locks: locks.clone(),
-            },
-            token: Handle {
-                framework: framework(db, inline),
-                locks: locks.clone(),
-            },
-            product: Handle {
-                framework: framework(db, inline),
-                locks: locks.clone(),
-            },
-            entitlement: Handle {
-                framework: framework(db, inline),
-                locks: locks.clone(),
-            },
-            policy: Handle {
-                framework: framework(db, inline),
-                locks: locks.clone(),
-            },
-            license: Handle {
-                framework: framework(db, inline),
-                locks: locks.clone(),
-            },
+            account: handle(db, inline, &locks, failures),
+            user: handle(db, inline, &locks, failures),
+            token: handle(db, inline, &locks, failures),
+            product: handle(db, inline, &locks, failures),
+            entitlement: handle(db, inline, &locks, failures),
+            policy: handle(db, inline, &locks, failures),
+            license: handle(db, inline, &locks, failures),
         }
     }
 }
@@ -113,6 +106,8 @@ pub struct AppStateInner {
     pub frameworks: Frameworks,
     /// Whether commands project their events before answering (read-your-writes).
     pub inline_projections: Arc<AtomicBool>,
+    /// Inline projections that failed (repaired before the command answers); tests inject some.
+    pub inline_failures: Arc<InlineFailures>,
     accounts: RwLock<HashMap<String, Arc<AccountContext>>>,
 }
 
@@ -133,12 +128,14 @@ const CONFLICT_RETRIES: usize = 3;
 impl AppState {
     pub fn new(db: Database, master: MasterKey) -> Self {
         let inline_projections = Arc::new(AtomicBool::new(true));
-        let frameworks = Frameworks::new(&db, &inline_projections);
+        let inline_failures = Arc::new(InlineFailures::default());
+        let frameworks = Frameworks::new(&db, &inline_projections, &inline_failures);
         Self(Arc::new(AppStateInner {
             db,
             master,
             frameworks,
             inline_projections,
+            inline_failures,
             accounts: RwLock::new(HashMap::new()),
         }))
     }
@@ -202,7 +199,10 @@ impl AggregateLocks {
     }
 }
 
-/// Runs a command, reloading and retrying it when another writer got there first.
+/// Runs a command, reloading and retrying it when another writer got there first. When it
+/// commits but its inline projection failed, the aggregate's rows are settled from the store
+/// before it returns: a committed write is never answered from a read model that lacks it.
+#[tracing::instrument(skip_all, fields(aggregate = A::TYPE, id = aggregate_id))]
 pub async fn execute<A>(
     framework: &Handle<A>,
     aggregate_id: &str,
@@ -221,6 +221,14 @@ where
             .execute_with_metadata(aggregate_id, command.clone(), metadata.clone())
             .await
         {
+            Ok(()) if framework.inline_failures.take(A::TYPE, aggregate_id) => {
+                // Committed, but the row may lag: a 2xx must show it, so settle or say 5xx.
+                return framework
+                    .projector
+                    .settle(A::TYPE, aggregate_id)
+                    .await
+                    .map_err(ApiError::internal);
+            }
             Ok(()) => return Ok(()),
             Err(AggregateError::AggregateConflict) if attempt < CONFLICT_RETRIES => attempt += 1,
             Err(err) => return Err(err.into()),

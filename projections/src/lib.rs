@@ -17,7 +17,7 @@ mod runner;
 pub mod tokens;
 pub mod users;
 
-pub use inline::InlineProjection;
+pub use inline::{InlineFailures, InlineProjection};
 pub use page::{ListOrder, Page, PageRequest};
 pub use runner::{catch_up, catch_up_as, rebuild, run_catch_up, CATCH_UP_CHECKPOINT, DEFAULT_INTERVAL};
 
@@ -70,6 +70,7 @@ impl Projector {
     /// built from deltas take events strictly in sequence, so when earlier events of the same
     /// aggregate have not reached the row yet (another node committed them, or their inline
     /// apply failed), they are read from the store and applied first.
+    #[tracing::instrument(skip_all, fields(aggregate = event.aggregate_type, id = event.aggregate_id, sequence = event.sequence))]
     pub async fn apply(&self, event: EventRef<'_>) -> Result<(), ProjectionError> {
         if let Some(table) = delta_table(event.aggregate_type) {
             let sql = format!("select last_sequence from {table} where id = $1");
@@ -94,6 +95,27 @@ impl Projector {
             }
         }
         self.apply_one(event).await
+    }
+
+    /// Brings one aggregate's rows up to its last committed event by applying its whole stream
+    /// again (each apply is idempotent). For the rare write whose inline projection failed:
+    /// its response must show what was committed, not a 404.
+    #[tracing::instrument(skip(self))]
+    pub async fn settle(&self, aggregate_type: &str, aggregate_id: &str) -> Result<(), ProjectionError> {
+        let events = self
+            .db
+            .aggregate_events(aggregate_type, aggregate_id, 0, i64::MAX)
+            .await?;
+        for event in &events {
+            self.apply_one(EventRef {
+                aggregate_type: &event.aggregate_type,
+                aggregate_id: &event.aggregate_id,
+                sequence: event.sequence,
+                payload: &event.payload,
+            })
+            .await?;
+        }
+        Ok(())
     }
 
     async fn apply_one(&self, event: EventRef<'_>) -> Result<(), ProjectionError> {

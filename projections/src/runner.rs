@@ -62,6 +62,7 @@ async fn apply_feed(db: &Database, owner: &str) -> Result<usize, ProjectionError
 }
 
 /// One round of catch-up for `owner`: `None` when another reader holds the lease.
+#[tracing::instrument(skip(db))]
 pub async fn catch_up_as(db: &Database, owner: &str) -> Result<Option<usize>, ProjectionError> {
     if !lease(db, owner).await? {
         return Ok(None);
@@ -109,6 +110,7 @@ pub async fn run_catch_up(db: Database, interval: Duration, mut shutdown: watch:
 /// Empties every read model and replays the whole feed into it, holding the checkpoint's lease
 /// throughout. Every event committed before the rebuild started is applied before it returns:
 /// on PostgreSQL it waits until every transaction that was open at the start has finished.
+#[tracing::instrument(skip(db))]
 pub async fn rebuild(db: &Database) -> Result<usize, ProjectionError> {
     let owner = format!("rebuild-{}", uuid::Uuid::new_v4());
     wait_for_lease(db, &owner).await?;

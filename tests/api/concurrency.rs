@@ -73,3 +73,59 @@ async fn parallel_updates_from_two_nodes_all_succeed_through_retries() {
         .unwrap();
     assert_eq!(events, 5, "one create and four updates, none lost or doubled");
 }
+
+#[tokio::test]
+async fn usage_increments_from_two_nodes_collide_retry_and_never_pass_max_uses() {
+    let app = Arc::new(spawn_app().await);
+    let (other_base, _other) = app.second_node().await;
+    let (_, license) = app.licensed(json!({"maxUses": 4}), json!({})).await;
+    let id = license["id"].as_str().unwrap().to_string();
+    // Three writers a node: each node queues its own, so a command collides only with the other
+    // node's commits (three at most) and its three retries always get it through — to a
+    // success or to the limit, never to a 409 or a lost update.
+    let tasks: Vec<_> = (0..6)
+        .map(|i| {
+            let (app, id) = (app.clone(), id.clone());
+            let base = if i % 2 == 0 {
+                app.base.clone()
+            } else {
+                other_base.clone()
+            };
+            tokio::spawn(async move {
+                let path = app.path(&format!("licenses/{id}/actions/increment-usage"));
+                let response = app
+                    .client
+                    .post(format!("{base}{path}"))
+                    .bearer_auth(app.admin())
+                    .send()
+                    .await
+                    .unwrap();
+                let status = response.status();
+                let body: serde_json::Value = response.json().await.unwrap();
+                (
+                    status,
+                    body["errors"][0]["code"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+        })
+        .collect();
+    let mut succeeded = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            (StatusCode::OK, _) => succeeded += 1,
+            (StatusCode::UNPROCESSABLE_ENTITY, code) => assert_eq!(code, "USES_LIMIT_EXCEEDED"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(succeeded, 4, "exactly maxUses increments get through");
+    let shown = app.get(&format!("licenses/{id}")).await;
+    assert_eq!(shown.json["data"]["attributes"]["uses"], 4);
+    let increments: i64 = sqlx::query_scalar(
+        "select count(*) from events where aggregate_id = $1 and event_type = 'license.usage.incremented'",
+    )
+    .bind(&id)
+    .fetch_one(&app.state.db.any)
+    .await
+    .unwrap();
+    assert_eq!(increments, 4, "none lost or doubled");
+}

@@ -388,3 +388,46 @@ async fn events_export_prints_every_event_of_an_account_in_order() {
         "digests and sealed secrets are filtered"
     );
 }
+
+#[tokio::test]
+async fn a_write_whose_inline_projection_failed_still_answers_what_it_committed() {
+    // No catch-up runner: only the command's own repair can make the row appear in time.
+    let app = spawn_app_without_runner().await;
+    app.state.inline_failures.fail_next(1);
+    let product = app.create_product("Shown", Some("shown")).await;
+    assert_eq!(product["attributes"]["code"], "shown");
+    let pid = product["id"].as_str().unwrap();
+    assert_eq!(app.get(&format!("products/{pid}")).await.status, StatusCode::OK);
+
+    let policy = app.create_policy(pid, json!({})).await;
+    app.state.inline_failures.fail_next(1);
+    let license = app.create_license(policy["id"].as_str().unwrap(), json!({})).await;
+    let id = license["id"].as_str().unwrap();
+
+    // A delta row that missed an update shows the update, not the state before it.
+    app.state.inline_failures.fail_next(1);
+    let renamed = app
+        .send(
+            Method::PATCH,
+            &app.path(&format!("licenses/{id}")),
+            Some(app.admin()),
+            Some(json!({"data": {"type": "licenses", "attributes": {"name": "Renamed"}}})),
+        )
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.json);
+    assert_eq!(renamed.json["data"]["attributes"]["name"], "Renamed");
+    app.state.inline_failures.fail_next(1);
+    let suspended = app
+        .send(
+            Method::POST,
+            &app.path(&format!("licenses/{id}/actions/suspend")),
+            Some(app.admin()),
+            None,
+        )
+        .await;
+    assert_eq!(suspended.json["data"]["attributes"]["suspended"], true);
+    assert_eq!(
+        app.get(&format!("licenses/{id}")).await.json["data"]["attributes"]["name"],
+        "Renamed"
+    );
+}
