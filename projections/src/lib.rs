@@ -79,19 +79,8 @@ impl Projector {
                 .fetch_optional(&self.db.any)
                 .await?;
             if let Some(last) = last.filter(|last| *last < event.sequence - 1) {
-                let missing = self
-                    .db
-                    .aggregate_events(event.aggregate_type, event.aggregate_id, last, event.sequence)
+                self.apply_stored(event.aggregate_type, event.aggregate_id, last, event.sequence)
                     .await?;
-                for earlier in &missing {
-                    self.apply_one(EventRef {
-                        aggregate_type: &earlier.aggregate_type,
-                        aggregate_id: &earlier.aggregate_id,
-                        sequence: earlier.sequence,
-                        payload: &earlier.payload,
-                    })
-                    .await?;
-                }
             }
         }
         self.apply_one(event).await
@@ -102,9 +91,20 @@ impl Projector {
     /// its response must show what was committed, not a 404.
     #[tracing::instrument(skip(self))]
     pub async fn settle(&self, aggregate_type: &str, aggregate_id: &str) -> Result<(), ProjectionError> {
+        self.apply_stored(aggregate_type, aggregate_id, 0, i64::MAX).await
+    }
+
+    /// Applies the stored events of one aggregate with `after < sequence < before`, in order.
+    async fn apply_stored(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+        after: i64,
+        before: i64,
+    ) -> Result<(), ProjectionError> {
         let events = self
             .db
-            .aggregate_events(aggregate_type, aggregate_id, 0, i64::MAX)
+            .aggregate_events(aggregate_type, aggregate_id, after, before)
             .await?;
         for event in &events {
             self.apply_one(EventRef {
