@@ -11,16 +11,17 @@ pub enum ClaimOp {
     Replace {
         scope: String,
         value: Option<String>,
-        /// The error the API answers when another aggregate already holds the value.
+        /// The error the API answers when another aggregate already holds the value, and the
+        /// attribute (snake_case) it is about.
         code: &'static str,
-        pointer: &'static str,
+        attribute: &'static str,
     },
     /// The aggregate takes one more value in `scope` (an aggregate may hold many, e.g. pool keys).
     Add {
         scope: String,
         value: String,
         code: &'static str,
-        pointer: &'static str,
+        attribute: &'static str,
     },
     /// The aggregate gives up one value in `scope`.
     Release { scope: String, value: String },

@@ -12,6 +12,22 @@ pub enum ErrorKind {
     Conflict,
 }
 
+/// What a domain error is about, in the domain's words (snake_case names). The HTTP edge turns
+/// it into a JSON pointer into the request document.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Subject {
+    /// An attribute of the resource, e.g. `max_machines`.
+    Attribute(String),
+    /// A relationship of the resource, e.g. `policy`.
+    Relationship(String),
+    /// A value of the request's meta, e.g. `increment`.
+    Meta(String),
+    /// The resource's id.
+    Id,
+    /// The request's data as a whole (e.g. a list of resources to attach).
+    Data,
+}
+
 /// A domain rule broken by a command.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 #[error("{code}: {detail}")]
@@ -21,8 +37,8 @@ pub struct DomainError {
     pub code: String,
     /// Human-readable detail, e.g. `has already been taken`.
     pub detail: String,
-    /// JSON pointer into the request document, e.g. `/data/attributes/code`.
-    pub pointer: Option<String>,
+    /// What in the request the rule is about.
+    pub subject: Option<Subject>,
 }
 
 impl DomainError {
@@ -33,7 +49,25 @@ impl DomainError {
             kind: ErrorKind::Unprocessable,
             code: format!("{upper}_{kind}"),
             detail: detail.into(),
-            pointer: Some(format!("/data/attributes/{}", camel_case(attribute))),
+            subject: Some(Subject::Attribute(attribute.into())),
+        }
+    }
+
+    /// A 422 with its own code, about `subject`.
+    pub fn unprocessable(code: &str, detail: impl Into<String>, subject: Subject) -> Self {
+        Self {
+            kind: ErrorKind::Unprocessable,
+            code: code.into(),
+            detail: detail.into(),
+            subject: Some(subject),
+        }
+    }
+
+    /// The same error about another subject.
+    pub fn about(self, subject: Subject) -> Self {
+        Self {
+            subject: Some(subject),
+            ..self
         }
     }
 
@@ -43,7 +77,7 @@ impl DomainError {
             kind: ErrorKind::NotFound,
             code: "NOT_FOUND".into(),
             detail: "resource not found".into(),
-            pointer: None,
+            subject: None,
         }
     }
 
@@ -53,7 +87,7 @@ impl DomainError {
             kind: ErrorKind::Conflict,
             code: "CONFLICT".into(),
             detail: "resource already exists".into(),
-            pointer: Some("/data/id".into()),
+            subject: Some(Subject::Id),
         }
     }
 }

@@ -17,7 +17,7 @@ pub mod user;
 
 pub use claims::ClaimOp;
 pub use cqrs_es::event_sink;
-pub use error::DomainError;
+pub use error::{DomainError, Subject};
 
 /// Timestamps in commands and events: UTC, microsecond precision in storage.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;

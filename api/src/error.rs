@@ -1,8 +1,9 @@
 //! `ApiError`: every failure the API answers with, rendered as Keygen's JSON:API error
 //! document. Internal causes are logged, never echoed.
 
-use aggregates::error::ErrorKind;
+use aggregates::error::{camel_case, ErrorKind};
 use aggregates::DomainError;
+use aggregates::Subject;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use cqrs_es::AggregateError;
@@ -211,8 +212,20 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Where in a JSON:API request document a domain error's subject is.
+pub fn pointer(subject: &Subject) -> String {
+    match subject {
+        Subject::Attribute(name) => format!("/data/attributes/{}", camel_case(name)),
+        Subject::Relationship(name) => format!("/data/relationships/{}", camel_case(name)),
+        Subject::Meta(name) => format!("/meta/{}", camel_case(name)),
+        Subject::Id => "/data/id".into(),
+        Subject::Data => "/data".into(),
+    }
+}
+
 impl From<DomainError> for ApiError {
     fn from(err: DomainError) -> Self {
+        let pointer = err.subject.as_ref().map(pointer);
         match err.kind {
             ErrorKind::NotFound => Self::new(StatusCode::NOT_FOUND, "Not found", err.detail, Some(&err.code), None),
             ErrorKind::Conflict => Self::new(
@@ -220,9 +233,9 @@ impl From<DomainError> for ApiError {
                 "Conflict",
                 err.detail,
                 Some(&err.code),
-                err.pointer.map(Source::Pointer),
+                pointer.map(Source::Pointer),
             ),
-            ErrorKind::Unprocessable => Self::unprocessable(&err.code, err.detail, err.pointer),
+            ErrorKind::Unprocessable => Self::unprocessable(&err.code, err.detail, pointer),
         }
     }
 }
@@ -234,9 +247,11 @@ impl From<AggregateError<DomainError>> for ApiError {
             AggregateError::AggregateConflict => Self::conflict(),
             AggregateError::DatabaseConnectionError(cause) => Self::unavailable(cause),
             AggregateError::UnexpectedError(cause) => match cause.downcast_ref::<store::ClaimConflict>() {
-                Some(claim) => {
-                    Self::unprocessable(claim.code, "has already been taken", Some(claim.pointer.to_string()))
-                }
+                Some(claim) => Self::unprocessable(
+                    claim.code,
+                    "has already been taken",
+                    Some(pointer(&Subject::Attribute(claim.attribute.into()))),
+                ),
                 None => Self::internal(cause),
             },
             AggregateError::DeserializationError(cause) => Self::internal(cause),

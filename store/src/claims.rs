@@ -10,7 +10,7 @@ pub struct ClaimConflict {
     /// Keygen's code, e.g. `CODE_TAKEN`.
     pub code: &'static str,
     /// The request attribute that holds the value.
-    pub pointer: &'static str,
+    pub attribute: &'static str,
 }
 
 /// One statement to run for a claim operation.
@@ -48,25 +48,25 @@ pub(crate) fn statements(events: &[SerializedEvent]) -> Result<Vec<ClaimStatemen
                     scope,
                     value,
                     code,
-                    pointer,
+                    attribute,
                 } => out.push(ClaimStatement::Insert {
                     scope,
                     value,
-                    conflict: ClaimConflict { code, pointer },
+                    conflict: ClaimConflict { code, attribute },
                 }),
                 ClaimOp::Release { scope, value } => out.push(ClaimStatement::ReleaseValue { scope, value }),
                 ClaimOp::Replace {
                     scope,
                     value,
                     code,
-                    pointer,
+                    attribute,
                 } => {
                     out.push(ClaimStatement::ReleaseScope { scope: scope.clone() });
                     if let Some(value) = value {
                         out.push(ClaimStatement::Insert {
                             scope,
                             value,
-                            conflict: ClaimConflict { code, pointer },
+                            conflict: ClaimConflict { code, attribute },
                         });
                     }
                 }

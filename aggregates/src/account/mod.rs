@@ -62,7 +62,7 @@ impl AccountEvent {
                 scope: "account.slug".into(),
                 value: Some(slug.to_ascii_lowercase()),
                 code: "SLUG_TAKEN",
-                pointer: "/data/attributes/slug",
+                attribute: "slug",
             }],
         }
     }

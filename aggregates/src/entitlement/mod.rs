@@ -96,7 +96,7 @@ impl EntitlementEvent {
                     scope: format!("entitlement.code:{account_id}"),
                     value: Some(attributes.code.to_lowercase()),
                     code: "CODE_TAKEN",
-                    pointer: "/data/attributes/code",
+                    attribute: "code",
                 }]
             }
             Self::Deleted { .. } => vec![ClaimOp::ReleaseAll],

@@ -7,7 +7,7 @@ pub mod validation;
 
 use crate::event_sink::EventSink;
 use crate::policy::{license_key_scope, PolicyAttributes};
-use crate::{ClaimOp, DomainError, NoServices, Timestamp};
+use crate::{ClaimOp, DomainError, NoServices, Subject, Timestamp};
 use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -241,7 +241,7 @@ impl LicenseEvent {
                 scope: license_key_scope(account_id),
                 value: Some(key.clone()),
                 code: "KEY_TAKEN",
-                pointer: "/data/attributes/key",
+                attribute: "key",
             }],
             Self::Deleted { .. } | Self::Revoked { .. } => vec![ClaimOp::ReleaseAll],
             _ => Vec::new(),
@@ -268,15 +268,6 @@ impl License {
 
     fn current(&self) -> Result<&LicenseAttributes, DomainError> {
         crate::live(&self.attributes, self.deleted)
-    }
-}
-
-fn base_error(code: &str, detail: &str, pointer: &str) -> DomainError {
-    DomainError {
-        kind: crate::error::ErrorKind::Unprocessable,
-        code: code.into(),
-        detail: detail.into(),
-        pointer: Some(pointer.into()),
     }
 }
 
@@ -352,20 +343,20 @@ impl Aggregate for License {
             }
             LicenseCommand::Suspend { at } => {
                 if self.current()?.suspended {
-                    return Err(base_error(
+                    return Err(DomainError::unprocessable(
                         "SUSPENDED_INVALID",
                         "is already suspended",
-                        "/data/attributes/suspended",
+                        Subject::Attribute("suspended".into()),
                     ));
                 }
                 vec![LicenseEvent::Suspended { at }]
             }
             LicenseCommand::Reinstate { at } => {
                 if !self.current()?.suspended {
-                    return Err(base_error(
+                    return Err(DomainError::unprocessable(
                         "SUSPENDED_INVALID",
                         "is not suspended",
-                        "/data/attributes/suspended",
+                        Subject::Attribute("suspended".into()),
                     ));
                 }
                 vec![LicenseEvent::Reinstated { at }]
@@ -373,17 +364,17 @@ impl Aggregate for License {
             LicenseCommand::Renew { policy, at } => {
                 let current = self.current()?;
                 let Some(duration) = policy.attributes.duration else {
-                    return Err(base_error(
+                    return Err(DomainError::unprocessable(
                         "LICENSE_NOT_RENEWABLE",
                         "cannot be renewed because the policy does not have a duration",
-                        "/data/relationships/policy",
+                        Subject::Relationship("policy".into()),
                     ));
                 };
                 let Some(expiry) = current.expiry else {
-                    return Err(base_error(
+                    return Err(DomainError::unprocessable(
                         "LICENSE_NOT_RENEWABLE",
                         "cannot be renewed because it does not expire",
-                        "/data/attributes/expiry",
+                        Subject::Attribute("expiry".into()),
                     ));
                 };
                 let from = match policy.attributes.renewal_basis.as_str() {
@@ -399,10 +390,10 @@ impl Aggregate for License {
             LicenseCommand::CheckIn { policy, at } => {
                 self.current()?;
                 if !policy.attributes.require_check_in {
-                    return Err(base_error(
+                    return Err(DomainError::unprocessable(
                         "CHECK_IN_NOT_REQUIRED",
                         "cannot be checked in because the policy does not require it",
-                        "/data/relationships/policy",
+                        Subject::Relationship("policy".into()),
                     ));
                 }
                 vec![LicenseEvent::CheckedIn { at }]
@@ -410,18 +401,17 @@ impl Aggregate for License {
             LicenseCommand::IncrementUsage { policy, by, at } => {
                 let current = self.current()?.clone();
                 let max_uses = current.limits.max_uses.or(policy.attributes.max_uses);
-                let uses = self
-                    .uses
-                    .checked_add(by)
-                    .ok_or_else(|| base_error("USES_INVALID", "is too large", "/meta/increment"))?;
+                let uses = self.uses.checked_add(by).ok_or_else(|| {
+                    DomainError::unprocessable("USES_INVALID", "is too large", Subject::Meta("increment".into()))
+                })?;
                 if max_uses.is_some_and(|max| uses > max) {
-                    return Err(base_error(
+                    return Err(DomainError::unprocessable(
                         "USES_LIMIT_EXCEEDED",
-                        &format!(
+                        format!(
                             "usage exceeds maximum allowed for license ({})",
                             max_uses.unwrap_or_default()
                         ),
-                        "/data/attributes/uses",
+                        Subject::Attribute("uses".into()),
                     ));
                 }
                 let mut events = vec![LicenseEvent::UsageIncremented { uses, at }];
@@ -442,10 +432,10 @@ impl Aggregate for License {
                 self.current()?;
                 let uses = self.uses - by;
                 if uses < 0 {
-                    return Err(base_error(
+                    return Err(DomainError::unprocessable(
                         "USES_INVALID",
                         "must be greater than or equal to 0",
-                        "/data/attributes/uses",
+                        Subject::Attribute("uses".into()),
                     ));
                 }
                 vec![LicenseEvent::UsageDecremented { uses, at }]
@@ -456,8 +446,9 @@ impl Aggregate for License {
             }
             LicenseCommand::ChangePolicy { from, to, at } => {
                 let current = self.current()?;
-                let incompatible =
-                    |detail: &str| base_error("POLICY_NOT_COMPATIBLE", detail, "/data/relationships/policy");
+                let incompatible = |detail: &str| {
+                    DomainError::unprocessable("POLICY_NOT_COMPATIBLE", detail, Subject::Relationship("policy".into()))
+                };
                 if to.product_id != self.product_id {
                     return Err(incompatible("cannot change to a policy for another product"));
                 }
@@ -508,17 +499,21 @@ impl Aggregate for License {
             LicenseCommand::AttachEntitlements { entitlement_ids, at } => {
                 self.current()?;
                 if entitlement_ids.iter().any(|id| self.entitlement_ids.contains(id)) {
-                    return Err(base_error("ENTITLEMENT_TAKEN", "already exists", "/data"));
+                    return Err(DomainError::unprocessable(
+                        "ENTITLEMENT_TAKEN",
+                        "already exists",
+                        Subject::Data,
+                    ));
                 }
                 vec![LicenseEvent::EntitlementsAttached { entitlement_ids, at }]
             }
             LicenseCommand::DetachEntitlements { entitlement_ids, at } => {
                 self.current()?;
                 if let Some(missing) = entitlement_ids.iter().find(|id| !self.entitlement_ids.contains(id)) {
-                    return Err(base_error(
+                    return Err(DomainError::unprocessable(
                         "ENTITLEMENT_NOT_FOUND",
-                        &format!("entitlement '{missing}' is not attached"),
-                        "/data",
+                        format!("entitlement '{missing}' is not attached"),
+                        Subject::Data,
                     ));
                 }
                 vec![LicenseEvent::EntitlementsDetached { entitlement_ids, at }]

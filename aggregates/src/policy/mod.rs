@@ -6,7 +6,7 @@ mod attributes;
 pub use attributes::{check_max_machines, PolicyAttributes, BOOLEANS, CREATE_ONLY, ENUMS, INTEGERS, SUPPORTED_SCHEMES};
 
 use crate::event_sink::EventSink;
-use crate::{ClaimOp, DomainError, NoServices, Timestamp};
+use crate::{ClaimOp, DomainError, NoServices, Subject, Timestamp};
 use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -143,7 +143,7 @@ impl PolicyEvent {
                 scope: license_key_scope(account_id),
                 value: key.key.clone(),
                 code: "KEY_TAKEN",
-                pointer: "/data/attributes/key",
+                attribute: "key",
             }],
             Self::KeyDeleted { account_id, key, .. } | Self::PoolPopped { account_id, key, .. } => {
                 vec![ClaimOp::Release {
@@ -260,14 +260,12 @@ impl Aggregate for Policy {
             PolicyCommand::AddKey { key, at } => {
                 let policy = crate::live(&self.attributes, self.deleted)?;
                 if !policy.use_pool {
-                    return Err(DomainError {
-                        pointer: Some("/data/relationships/policy".into()),
-                        ..DomainError::invalid(
-                            "policy",
-                            "NOT_SUPPORTED",
-                            "cannot add key to a policy that does not use a pool",
-                        )
-                    });
+                    return Err(DomainError::invalid(
+                        "policy",
+                        "NOT_SUPPORTED",
+                        "cannot add key to a policy that does not use a pool",
+                    )
+                    .about(Subject::Relationship("policy".into())));
                 }
                 validate_pool_key(&key.key)?;
                 PolicyEvent::KeyCreated {
@@ -300,10 +298,8 @@ impl Aggregate for Policy {
                     ));
                 }
                 if self.pool.is_empty() {
-                    return Err(DomainError {
-                        pointer: Some("/data/relationships/pool".into()),
-                        ..DomainError::invalid("policy_pool", "EMPTY", "pool is empty")
-                    });
+                    return Err(DomainError::invalid("policy_pool", "EMPTY", "pool is empty")
+                        .about(Subject::Relationship("pool".into())));
                 }
                 let key = self
                     .pool
@@ -320,24 +316,19 @@ impl Aggregate for Policy {
             PolicyCommand::AttachEntitlements { entitlement_ids, at } => {
                 crate::live(&self.attributes, self.deleted)?;
                 if entitlement_ids.iter().any(|id| self.entitlement_ids.contains(id)) {
-                    return Err(DomainError {
-                        pointer: Some("/data".into()),
-                        ..DomainError::invalid("entitlement", "TAKEN", "already exists")
-                    });
+                    return Err(DomainError::invalid("entitlement", "TAKEN", "already exists").about(Subject::Data));
                 }
                 PolicyEvent::EntitlementsAttached { entitlement_ids, at }
             }
             PolicyCommand::DetachEntitlements { entitlement_ids, at } => {
                 crate::live(&self.attributes, self.deleted)?;
                 if let Some(missing) = entitlement_ids.iter().find(|id| !self.entitlement_ids.contains(id)) {
-                    return Err(DomainError {
-                        pointer: Some("/data".into()),
-                        ..DomainError::invalid(
-                            "entitlement",
-                            "NOT_FOUND",
-                            format!("entitlement '{missing}' is not attached"),
-                        )
-                    });
+                    return Err(DomainError::invalid(
+                        "entitlement",
+                        "NOT_FOUND",
+                        format!("entitlement '{missing}' is not attached"),
+                    )
+                    .about(Subject::Data));
                 }
                 PolicyEvent::EntitlementsDetached { entitlement_ids, at }
             }

@@ -163,7 +163,7 @@ impl ProductEvent {
             scope: format!("product.code:{account_id}"),
             value: code.as_ref().map(|c| c.to_lowercase()),
             code: "CODE_TAKEN",
-            pointer: "/data/attributes/code",
+            attribute: "code",
         };
         match self {
             ProductEvent::Created {

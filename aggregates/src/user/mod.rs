@@ -67,7 +67,7 @@ impl UserEvent {
                 scope: format!("user.email:{account_id}"),
                 value: Some(email.to_lowercase()),
                 code: "EMAIL_TAKEN",
-                pointer: "/data/attributes/email",
+                attribute: "email",
             }],
         }
     }
