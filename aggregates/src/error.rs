@@ -6,6 +6,8 @@
 pub enum ErrorKind {
     /// The resource is gone (or never was): 404.
     NotFound,
+    /// The rule forbids what was asked, whoever asks: 403 (Keygen gives these no code).
+    Forbidden,
     /// A validation or state rule failed: 422.
     Unprocessable,
     /// The command conflicts with the aggregate's lifecycle (e.g. create twice): 409.
@@ -58,6 +60,26 @@ impl DomainError {
         Self {
             kind: ErrorKind::Unprocessable,
             code: code.into(),
+            detail: detail.into(),
+            subject: Some(subject),
+        }
+    }
+
+    /// A 403: the rule forbids it.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self {
+            kind: ErrorKind::Forbidden,
+            code: "FORBIDDEN".into(),
+            detail: detail.into(),
+            subject: None,
+        }
+    }
+
+    /// A 409: the command was decided on facts that changed meanwhile; a retry may succeed.
+    pub fn conflict(detail: impl Into<String>, subject: Subject) -> Self {
+        Self {
+            kind: ErrorKind::Conflict,
+            code: "CONFLICT".into(),
             detail: detail.into(),
             subject: Some(subject),
         }

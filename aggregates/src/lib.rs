@@ -96,3 +96,9 @@ where
     }
     serde_json::from_value(value).map_err(|e| DomainError::invalid("data", "INVALID", e.to_string()))
 }
+
+/// The ids in their first order, each once (a request may name one twice).
+pub fn distinct(ids: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    ids.into_iter().filter(|id| seen.insert(id.clone())).collect()
+}

@@ -228,6 +228,7 @@ impl From<DomainError> for ApiError {
         let pointer = err.subject.as_ref().map(pointer);
         match err.kind {
             ErrorKind::NotFound => Self::new(StatusCode::NOT_FOUND, "Not found", err.detail, Some(&err.code), None),
+            ErrorKind::Forbidden => Self::forbidden(&err.detail),
             ErrorKind::Conflict => Self::new(
                 StatusCode::CONFLICT,
                 "Conflict",

@@ -151,16 +151,29 @@ pub async fn list(
         .await
 }
 
-/// Codes of every live entitlement in `set` (for validation's entitlements scope).
-pub async fn codes(pool: &AnyPool, account_id: &str, set: EntitlementSet<'_>) -> Result<Vec<String>, ProjectionError> {
+/// Every live entitlement in `set`.
+async fn all(
+    pool: &AnyPool,
+    account_id: &str,
+    set: EntitlementSet<'_>,
+) -> Result<Vec<EntitlementRow>, ProjectionError> {
     let all = PageRequest {
         cursor: None,
         number: None,
         size: 10_000,
         order: crate::ListOrder::OldestFirst,
     };
-    let page: Page<EntitlementRow> = list(pool, account_id, set, all).await?;
-    Ok(page.items.into_iter().map(|e| e.code).collect())
+    Ok(list(pool, account_id, set, all).await?.items)
+}
+
+/// Codes of every live entitlement in `set` (for validation's entitlements scope).
+pub async fn codes(pool: &AnyPool, account_id: &str, set: EntitlementSet<'_>) -> Result<Vec<String>, ProjectionError> {
+    Ok(all(pool, account_id, set).await?.into_iter().map(|e| e.code).collect())
+}
+
+/// Ids of every live entitlement in `set` (what a license inherits from its policy).
+pub async fn ids(pool: &AnyPool, account_id: &str, set: EntitlementSet<'_>) -> Result<Vec<String>, ProjectionError> {
+    Ok(all(pool, account_id, set).await?.into_iter().map(|e| e.id).collect())
 }
 
 /// The live entitlements among `ids` (by id), to check an attach request.

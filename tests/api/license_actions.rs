@@ -281,3 +281,35 @@ async fn a_license_carries_its_policys_entitlements_and_its_own() {
         .await;
     assert_eq!(detach_own.status, StatusCode::NO_CONTENT);
 }
+
+#[tokio::test]
+async fn an_entitlement_named_twice_in_one_attach_is_attached_once() {
+    let app = spawn_app().await;
+    let (policy, license) = app.licensed(json!({}), json!({})).await;
+    let a = app.create_entitlement("alpha").await;
+    let b = app.create_entitlement("beta").await;
+    let twice = json!({"data": [
+        {"type": "entitlements", "id": a["id"]},
+        {"type": "entitlements", "id": b["id"]},
+        {"type": "entitlements", "id": a["id"]},
+    ]});
+    for owner in [
+        format!("licenses/{}", license["id"].as_str().unwrap()),
+        format!("policies/{}", policy["id"].as_str().unwrap()),
+    ] {
+        let path = app.path(&format!("{owner}/entitlements"));
+        let reply = app
+            .send(Method::POST, &path, Some(app.admin()), Some(twice.clone()))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{owner}: {}", reply.json);
+        let codes: Vec<_> = reply.json["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["attributes"]["code"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(codes, ["alpha", "beta"], "{owner}");
+        let listed = app.get(&format!("{owner}/entitlements")).await;
+        assert_eq!(listed.json["data"].as_array().unwrap().len(), 2, "{owner}");
+    }
+}

@@ -2,8 +2,11 @@
 
 use super::validation::{validate, LicenseFacts, Scope};
 use super::*;
+use crate::policy::PolicyAttributes;
+use crate::{NoServices, Timestamp};
 use cqrs_es::test::TestFramework;
 use serde_json::json;
+use serde_json::{Map, Value};
 
 fn t(s: &str) -> Timestamp {
     chrono::DateTime::parse_from_rfc3339(s)
@@ -291,4 +294,113 @@ fn an_overdue_check_in_fails_before_scopes() {
         validate(&license, &p.attributes, None, t("2024-01-07T00:00:00Z")).code,
         "VALID"
     );
+}
+
+#[test]
+fn a_snapshot_of_another_policy_is_refused() {
+    let other = PolicySnapshot {
+        id: "another-policy".into(),
+        ..policy(
+            json!({"duration": 86_400, "require_check_in": true, "check_in_interval": "day", "check_in_interval_count": 1}),
+        )
+    };
+    let at = t("2024-01-02T00:00:00Z");
+    let commands = [
+        LicenseCommand::Update {
+            policy: other.clone(),
+            changes: Map::new(),
+            at,
+        },
+        LicenseCommand::Renew {
+            policy: other.clone(),
+            at,
+        },
+        LicenseCommand::CheckIn {
+            policy: other.clone(),
+            at,
+        },
+        LicenseCommand::IncrementUsage {
+            policy: other.clone(),
+            by: 1,
+            at,
+        },
+        LicenseCommand::StartExpiryOnValidation {
+            policy: other.clone(),
+            at,
+        },
+        LicenseCommand::ChangePolicy {
+            from: other.clone(),
+            to: policy(json!({})),
+            at,
+        },
+        LicenseCommand::DetachEntitlements {
+            entitlement_ids: vec!["e1".into()],
+            inherited: PolicyEntitlements {
+                policy_id: other.id.clone(),
+                entitlement_ids: Vec::new(),
+            },
+            at,
+        },
+    ];
+    for command in commands {
+        let err = TestFramework::<License>::with(NoServices)
+            .given(vec![created(Some(t("2024-06-01T00:00:00Z")))])
+            .when(command.clone())
+            .inspect_result()
+            .expect_err("decided on the wrong policy");
+        assert_eq!(
+            (err.kind, err.code.as_str()),
+            (crate::error::ErrorKind::Conflict, "CONFLICT"),
+            "{command:?}"
+        );
+    }
+}
+
+#[test]
+fn an_entitlement_named_twice_is_attached_once() {
+    let events = TestFramework::<License>::with(NoServices)
+        .given(vec![created(None)])
+        .when(LicenseCommand::AttachEntitlements {
+            entitlement_ids: vec!["a".into(), "b".into(), "a".into()],
+            at: t("2024-01-02T00:00:00Z"),
+        })
+        .inspect_result()
+        .unwrap();
+    match &events[..] {
+        [LicenseEvent::EntitlementsAttached { entitlement_ids, .. }] => assert_eq!(entitlement_ids, &["a", "b"]),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn an_inherited_entitlement_cannot_be_detached() {
+    let attached = LicenseEvent::EntitlementsAttached {
+        entitlement_ids: vec!["own".into()],
+        at: t("2024-01-02T00:00:00Z"),
+    };
+    let inherited = PolicyEntitlements {
+        policy_id: "pol".into(),
+        entitlement_ids: vec!["from-policy".into()],
+    };
+    let err = TestFramework::<License>::with(NoServices)
+        .given(vec![created(None), attached.clone()])
+        .when(LicenseCommand::DetachEntitlements {
+            entitlement_ids: vec!["own".into(), "from-policy".into()],
+            inherited: inherited.clone(),
+            at: t("2024-01-03T00:00:00Z"),
+        })
+        .inspect_result()
+        .expect_err("inherited");
+    assert_eq!(err.kind, crate::error::ErrorKind::Forbidden);
+    TestFramework::<License>::with(NoServices)
+        .given(vec![created(None), attached])
+        .when(LicenseCommand::DetachEntitlements {
+            entitlement_ids: vec!["own".into(), "own".into()],
+            inherited,
+            at: t("2024-01-03T00:00:00Z"),
+        })
+        .then_expect_events(vec![LicenseEvent::EntitlementsDetached {
+            entitlement_ids: vec!["own".into()],
+            at: t("2024-01-03T00:00:00Z"),
+        }]);
 }

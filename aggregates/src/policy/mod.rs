@@ -315,6 +315,7 @@ impl Aggregate for Policy {
             }
             PolicyCommand::AttachEntitlements { entitlement_ids, at } => {
                 crate::live(&self.attributes, self.deleted)?;
+                let entitlement_ids = crate::distinct(entitlement_ids);
                 if entitlement_ids.iter().any(|id| self.entitlement_ids.contains(id)) {
                     return Err(DomainError::invalid("entitlement", "TAKEN", "already exists").about(Subject::Data));
                 }
@@ -322,6 +323,7 @@ impl Aggregate for Policy {
             }
             PolicyCommand::DetachEntitlements { entitlement_ids, at } => {
                 crate::live(&self.attributes, self.deleted)?;
+                let entitlement_ids = crate::distinct(entitlement_ids);
                 if let Some(missing) = entitlement_ids.iter().find(|id| !self.entitlement_ids.contains(id)) {
                     return Err(DomainError::invalid(
                         "entitlement",

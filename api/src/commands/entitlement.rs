@@ -5,7 +5,7 @@ use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::jsonapi::JsonApiBody;
 use crate::state::{execute, now, AppState};
-use aggregates::license::LicenseCommand;
+use aggregates::license::{LicenseCommand, PolicyEntitlements};
 use aggregates::policy::PolicyCommand;
 use projections::entitlements::{EntitlementRow, EntitlementSet};
 use projections::licenses::LicenseRow;
@@ -26,14 +26,13 @@ pub(crate) async fn entitlement_ids(state: &AppState, auth: &Auth, body: &JsonAp
             }
         }
     }
-    ids.dedup();
     Ok(ids)
 }
 
-/// The given entitlements as they now are, as attach requests answer.
+/// The given entitlements as they now are (each once, as attached), as attach requests answer.
 async fn attached(state: &AppState, auth: &Auth, ids: &[String]) -> ApiResult<Vec<EntitlementRow>> {
     let mut rows = Vec::new();
-    for id in ids {
+    for id in &aggregates::distinct(ids.to_vec()) {
         if let Some(e) = projections::entitlements::find(&state.db.any, &auth.account.row.id, id).await? {
             rows.push(e);
         }
@@ -106,27 +105,22 @@ pub(crate) async fn detach_from_license(
     body: &JsonApiBody,
 ) -> ApiResult<()> {
     let ids = entitlement_ids(state, auth, body).await?;
-    // Entitlements inherited from the policy cannot be detached from the license.
-    let inherited = projections::entitlements::codes(
-        &state.db.any,
-        &auth.account.row.id,
-        EntitlementSet::Policy(&license.policy_id),
-    )
-    .await?;
-    for id in &ids {
-        if let Some(e) = projections::entitlements::find(&state.db.any, &auth.account.row.id, id).await? {
-            if inherited.contains(&e.code) {
-                return Err(ApiError::forbidden(
-                    "cannot detach an entitlement attached through the license's policy",
-                ));
-            }
-        }
-    }
+    // The license decides: entitlements inherited from its policy cannot be detached.
+    let inherited = PolicyEntitlements {
+        entitlement_ids: projections::entitlements::ids(
+            &state.db.any,
+            &auth.account.row.id,
+            EntitlementSet::Policy(&license.policy_id),
+        )
+        .await?,
+        policy_id: license.policy_id.clone(),
+    };
     execute(
         &state.frameworks.license,
         &license.id,
         LicenseCommand::DetachEntitlements {
             entitlement_ids: ids,
+            inherited,
             at: now(),
         },
         auth.metadata(),

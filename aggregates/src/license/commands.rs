@@ -1,0 +1,93 @@
+//! What can be asked of a license, and the policy facts a command carries with it.
+
+use crate::policy::PolicyAttributes;
+use crate::Timestamp;
+use serde_json::{Map, Value};
+
+/// What a license command needs to know of a policy (the API reads it and passes it in).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicySnapshot {
+    pub id: String,
+    pub product_id: String,
+    pub attributes: PolicyAttributes,
+}
+
+/// A policy's entitlements (the API reads them and passes them in).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyEntitlements {
+    pub policy_id: String,
+    pub entitlement_ids: Vec<String>,
+}
+
+/// Commands on a license.
+// Commands live for one request; boxing the policy snapshot would buy nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub enum LicenseCommand {
+    Create {
+        id: String,
+        account_id: String,
+        policy: PolicySnapshot,
+        key: String,
+        /// True when the client chose the key (it is then checked as Keygen checks custom keys).
+        custom_key: bool,
+        /// The request's attributes (snake_case).
+        attributes: Map<String, Value>,
+        at: Timestamp,
+    },
+    Update {
+        policy: PolicySnapshot,
+        changes: Map<String, Value>,
+        at: Timestamp,
+    },
+    Delete {
+        revoked: bool,
+        at: Timestamp,
+    },
+    Suspend {
+        at: Timestamp,
+    },
+    Reinstate {
+        at: Timestamp,
+    },
+    Renew {
+        policy: PolicySnapshot,
+        at: Timestamp,
+    },
+    CheckIn {
+        policy: PolicySnapshot,
+        at: Timestamp,
+    },
+    IncrementUsage {
+        policy: PolicySnapshot,
+        by: i64,
+        at: Timestamp,
+    },
+    DecrementUsage {
+        by: i64,
+        at: Timestamp,
+    },
+    ResetUsage {
+        at: Timestamp,
+    },
+    ChangePolicy {
+        from: PolicySnapshot,
+        to: PolicySnapshot,
+        at: Timestamp,
+    },
+    /// Starts the expiry clock when the policy's basis is the first validation (once).
+    StartExpiryOnValidation {
+        policy: PolicySnapshot,
+        at: Timestamp,
+    },
+    AttachEntitlements {
+        entitlement_ids: Vec<String>,
+        at: Timestamp,
+    },
+    DetachEntitlements {
+        entitlement_ids: Vec<String>,
+        /// The license's policy's entitlements, which the license inherits and cannot detach.
+        inherited: PolicyEntitlements,
+        at: Timestamp,
+    },
+}

@@ -1,0 +1,104 @@
+//! What happened to a license, named as Keygen's webhook events, and the claims each makes.
+
+use super::LicenseAttributes;
+use crate::policy::license_key_scope;
+use crate::{ClaimOp, Timestamp};
+use cqrs_es::DomainEvent;
+use serde::{Deserialize, Serialize};
+
+/// Events of a license, named as Keygen's webhook events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum LicenseEvent {
+    #[serde(rename = "license.created")]
+    Created {
+        id: String,
+        account_id: String,
+        product_id: String,
+        policy_id: String,
+        key: String,
+        attributes: LicenseAttributes,
+        last_check_in: Option<Timestamp>,
+        created_at: Timestamp,
+    },
+    #[serde(rename = "license.updated")]
+    Updated {
+        attributes: LicenseAttributes,
+        updated_at: Timestamp,
+    },
+    #[serde(rename = "license.deleted")]
+    Deleted { deleted_at: Timestamp },
+    #[serde(rename = "license.revoked")]
+    Revoked { revoked_at: Timestamp },
+    #[serde(rename = "license.suspended")]
+    Suspended { at: Timestamp },
+    #[serde(rename = "license.reinstated")]
+    Reinstated { at: Timestamp },
+    #[serde(rename = "license.renewed")]
+    Renewed { expiry: Option<Timestamp>, at: Timestamp },
+    #[serde(rename = "license.checked-in")]
+    CheckedIn { at: Timestamp },
+    #[serde(rename = "license.usage.incremented")]
+    UsageIncremented { uses: i64, at: Timestamp },
+    #[serde(rename = "license.usage.decremented")]
+    UsageDecremented { uses: i64, at: Timestamp },
+    #[serde(rename = "license.usage.reset")]
+    UsageReset { at: Timestamp },
+    #[serde(rename = "license.policy.updated")]
+    PolicyChanged {
+        product_id: String,
+        policy_id: String,
+        expiry: Option<Timestamp>,
+        at: Timestamp,
+    },
+    #[serde(rename = "license.entitlements.attached")]
+    EntitlementsAttached {
+        entitlement_ids: Vec<String>,
+        at: Timestamp,
+    },
+    #[serde(rename = "license.entitlements.detached")]
+    EntitlementsDetached {
+        entitlement_ids: Vec<String>,
+        at: Timestamp,
+    },
+}
+
+impl DomainEvent for LicenseEvent {
+    fn event_type(&self) -> String {
+        match self {
+            Self::Created { .. } => "license.created",
+            Self::Updated { .. } => "license.updated",
+            Self::Deleted { .. } => "license.deleted",
+            Self::Revoked { .. } => "license.revoked",
+            Self::Suspended { .. } => "license.suspended",
+            Self::Reinstated { .. } => "license.reinstated",
+            Self::Renewed { .. } => "license.renewed",
+            Self::CheckedIn { .. } => "license.checked-in",
+            Self::UsageIncremented { .. } => "license.usage.incremented",
+            Self::UsageDecremented { .. } => "license.usage.decremented",
+            Self::UsageReset { .. } => "license.usage.reset",
+            Self::PolicyChanged { .. } => "license.policy.updated",
+            Self::EntitlementsAttached { .. } => "license.entitlements.attached",
+            Self::EntitlementsDetached { .. } => "license.entitlements.detached",
+        }
+        .into()
+    }
+    fn event_version(&self) -> String {
+        "1.0".into()
+    }
+}
+
+impl LicenseEvent {
+    /// License keys are unique per account (case-sensitive), alongside pool keys.
+    pub fn claims(&self) -> Vec<ClaimOp> {
+        match self {
+            Self::Created { account_id, key, .. } => vec![ClaimOp::Replace {
+                scope: license_key_scope(account_id),
+                value: Some(key.clone()),
+                code: "KEY_TAKEN",
+                attribute: "key",
+            }],
+            Self::Deleted { .. } | Self::Revoked { .. } => vec![ClaimOp::ReleaseAll],
+            _ => Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,355 @@
+//! How a license decides: each command checked against the license's state and the policy
+//! facts it carries, and each event applied to that state.
+
+use super::{expiry, keys, License, LicenseAttributes, LicenseCommand, LicenseEvent, PolicySnapshot};
+use crate::event_sink::EventSink;
+use crate::policy::PolicyAttributes;
+use crate::{DomainError, NoServices, Subject, Timestamp};
+use cqrs_es::Aggregate;
+
+/// The policy the API read for a command is no longer the license's (its read model lagged
+/// behind a policy change): deciding on it would apply the wrong rules.
+fn stale_policy() -> DomainError {
+    DomainError::conflict(
+        "the license's policy changed while the request was handled; try again",
+        Subject::Relationship("policy".into()),
+    )
+}
+
+impl License {
+    /// Refuses a command carrying a snapshot of another policy than the license's own.
+    fn governed_by(&self, policy: &PolicySnapshot) -> Result<(), DomainError> {
+        if policy.id == self.policy_id {
+            Ok(())
+        } else {
+            Err(stale_policy())
+        }
+    }
+}
+
+/// The expiry a license starts with when its policy's basis is `basis` and it has none yet.
+fn started_expiry(policy: &PolicyAttributes, basis: &str, at: Timestamp) -> Option<Timestamp> {
+    match policy.duration {
+        Some(duration) if policy.expiration_basis == basis => Some(expiry::advance(at, duration)),
+        _ => None,
+    }
+}
+
+impl Aggregate for License {
+    const TYPE: &'static str = Self::TYPE_NAME;
+    type Command = LicenseCommand;
+    type Event = LicenseEvent;
+    type Error = DomainError;
+    type Services = NoServices;
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        _: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        let events = match command {
+            LicenseCommand::Create {
+                id,
+                account_id,
+                policy,
+                key,
+                custom_key,
+                attributes,
+                at,
+            } => {
+                if self.attributes.is_some() {
+                    return Err(DomainError::already_exists());
+                }
+                if custom_key {
+                    keys::validate_custom_key(&key)?;
+                }
+                let mut license = LicenseAttributes::default().merged(&attributes)?;
+                if !attributes.contains_key("expiry") {
+                    license.expiry = started_expiry(&policy.attributes, "FROM_CREATION", at);
+                }
+                license.validate(&policy.attributes)?;
+                let last_check_in = policy.attributes.require_check_in.then_some(at);
+                vec![LicenseEvent::Created {
+                    id,
+                    account_id,
+                    product_id: policy.product_id,
+                    policy_id: policy.id,
+                    key,
+                    attributes: license,
+                    last_check_in,
+                    created_at: at,
+                }]
+            }
+            LicenseCommand::Update { policy, changes, at } => {
+                self.governed_by(&policy)?;
+                let license = self.current()?.merged(&changes)?;
+                license.validate(&policy.attributes)?;
+                vec![LicenseEvent::Updated {
+                    attributes: license,
+                    updated_at: at,
+                }]
+            }
+            LicenseCommand::Delete { revoked, at } => {
+                self.current()?;
+                vec![if revoked {
+                    LicenseEvent::Revoked { revoked_at: at }
+                } else {
+                    LicenseEvent::Deleted { deleted_at: at }
+                }]
+            }
+            LicenseCommand::Suspend { at } => {
+                if self.current()?.suspended {
+                    return Err(DomainError::unprocessable(
+                        "SUSPENDED_INVALID",
+                        "is already suspended",
+                        Subject::Attribute("suspended".into()),
+                    ));
+                }
+                vec![LicenseEvent::Suspended { at }]
+            }
+            LicenseCommand::Reinstate { at } => {
+                if !self.current()?.suspended {
+                    return Err(DomainError::unprocessable(
+                        "SUSPENDED_INVALID",
+                        "is not suspended",
+                        Subject::Attribute("suspended".into()),
+                    ));
+                }
+                vec![LicenseEvent::Reinstated { at }]
+            }
+            LicenseCommand::Renew { policy, at } => {
+                self.governed_by(&policy)?;
+                let current = self.current()?;
+                let Some(duration) = policy.attributes.duration else {
+                    return Err(DomainError::unprocessable(
+                        "LICENSE_NOT_RENEWABLE",
+                        "cannot be renewed because the policy does not have a duration",
+                        Subject::Relationship("policy".into()),
+                    ));
+                };
+                let Some(expiry) = current.expiry else {
+                    return Err(DomainError::unprocessable(
+                        "LICENSE_NOT_RENEWABLE",
+                        "cannot be renewed because it does not expire",
+                        Subject::Attribute("expiry".into()),
+                    ));
+                };
+                let from = match policy.attributes.renewal_basis.as_str() {
+                    "FROM_NOW" => at,
+                    "FROM_NOW_IF_EXPIRED" if expiry < at => at,
+                    _ => expiry,
+                };
+                vec![LicenseEvent::Renewed {
+                    expiry: Some(expiry::advance(from, duration)),
+                    at,
+                }]
+            }
+            LicenseCommand::CheckIn { policy, at } => {
+                self.governed_by(&policy)?;
+                self.current()?;
+                if !policy.attributes.require_check_in {
+                    return Err(DomainError::unprocessable(
+                        "CHECK_IN_NOT_REQUIRED",
+                        "cannot be checked in because the policy does not require it",
+                        Subject::Relationship("policy".into()),
+                    ));
+                }
+                vec![LicenseEvent::CheckedIn { at }]
+            }
+            LicenseCommand::IncrementUsage { policy, by, at } => {
+                self.governed_by(&policy)?;
+                let current = self.current()?.clone();
+                let max_uses = current.limits.max_uses.or(policy.attributes.max_uses);
+                let uses = self.uses.checked_add(by).ok_or_else(|| {
+                    DomainError::unprocessable("USES_INVALID", "is too large", Subject::Meta("increment".into()))
+                })?;
+                if max_uses.is_some_and(|max| uses > max) {
+                    return Err(DomainError::unprocessable(
+                        "USES_LIMIT_EXCEEDED",
+                        format!(
+                            "usage exceeds maximum allowed for license ({})",
+                            max_uses.unwrap_or_default()
+                        ),
+                        Subject::Attribute("uses".into()),
+                    ));
+                }
+                let mut events = vec![LicenseEvent::UsageIncremented { uses, at }];
+                if current.expiry.is_none() {
+                    if let Some(expiry) = started_expiry(&policy.attributes, "FROM_FIRST_USE", at) {
+                        events.push(LicenseEvent::Updated {
+                            attributes: LicenseAttributes {
+                                expiry: Some(expiry),
+                                ..current
+                            },
+                            updated_at: at,
+                        });
+                    }
+                }
+                events
+            }
+            LicenseCommand::DecrementUsage { by, at } => {
+                self.current()?;
+                let uses = self.uses - by;
+                if uses < 0 {
+                    return Err(DomainError::unprocessable(
+                        "USES_INVALID",
+                        "must be greater than or equal to 0",
+                        Subject::Attribute("uses".into()),
+                    ));
+                }
+                vec![LicenseEvent::UsageDecremented { uses, at }]
+            }
+            LicenseCommand::ResetUsage { at } => {
+                self.current()?;
+                vec![LicenseEvent::UsageReset { at }]
+            }
+            LicenseCommand::ChangePolicy { from, to, at } => {
+                self.governed_by(&from)?;
+                let current = self.current()?;
+                let incompatible = |detail: &str| {
+                    DomainError::unprocessable("POLICY_NOT_COMPATIBLE", detail, Subject::Relationship("policy".into()))
+                };
+                if to.product_id != self.product_id {
+                    return Err(incompatible("cannot change to a policy for another product"));
+                }
+                let (a, b) = (&from.attributes, &to.attributes);
+                if a.encrypted != b.encrypted || a.use_pool != b.use_pool || a.scheme != b.scheme {
+                    return Err(incompatible(
+                        "cannot change to a policy with a different key scheme, encryption or pool",
+                    ));
+                }
+                if PolicyAttributes::uniqueness_rank(&b.machine_uniqueness_strategy)
+                    > PolicyAttributes::uniqueness_rank(&a.machine_uniqueness_strategy)
+                    || PolicyAttributes::uniqueness_rank(&b.component_uniqueness_strategy)
+                        > PolicyAttributes::uniqueness_rank(&a.component_uniqueness_strategy)
+                {
+                    return Err(incompatible(
+                        "cannot change to a policy with a stricter uniqueness strategy",
+                    ));
+                }
+                let expiry = match b.transfer_strategy.as_str() {
+                    "RESET_EXPIRY" => b.duration.map(|d| expiry::advance(at, d)),
+                    _ => current.expiry,
+                };
+                vec![LicenseEvent::PolicyChanged {
+                    product_id: to.product_id,
+                    policy_id: to.id,
+                    expiry,
+                    at,
+                }]
+            }
+            LicenseCommand::StartExpiryOnValidation { policy, at } => {
+                self.governed_by(&policy)?;
+                let current = self.current()?.clone();
+                match (
+                    current.expiry,
+                    started_expiry(&policy.attributes, "FROM_FIRST_VALIDATION", at),
+                ) {
+                    (None, Some(expiry)) => {
+                        vec![LicenseEvent::Updated {
+                            attributes: LicenseAttributes {
+                                expiry: Some(expiry),
+                                ..current
+                            },
+                            updated_at: at,
+                        }]
+                    }
+                    _ => Vec::new(),
+                }
+            }
+            LicenseCommand::AttachEntitlements { entitlement_ids, at } => {
+                self.current()?;
+                let entitlement_ids = crate::distinct(entitlement_ids);
+                if entitlement_ids.iter().any(|id| self.entitlement_ids.contains(id)) {
+                    return Err(DomainError::unprocessable(
+                        "ENTITLEMENT_TAKEN",
+                        "already exists",
+                        Subject::Data,
+                    ));
+                }
+                vec![LicenseEvent::EntitlementsAttached { entitlement_ids, at }]
+            }
+            LicenseCommand::DetachEntitlements {
+                entitlement_ids,
+                inherited,
+                at,
+            } => {
+                self.current()?;
+                let entitlement_ids = crate::distinct(entitlement_ids);
+                if inherited.policy_id != self.policy_id {
+                    return Err(stale_policy());
+                }
+                if entitlement_ids.iter().any(|id| inherited.entitlement_ids.contains(id)) {
+                    return Err(DomainError::forbidden(
+                        "cannot detach an entitlement attached through the license's policy",
+                    ));
+                }
+                if let Some(missing) = entitlement_ids.iter().find(|id| !self.entitlement_ids.contains(id)) {
+                    return Err(DomainError::unprocessable(
+                        "ENTITLEMENT_NOT_FOUND",
+                        format!("entitlement '{missing}' is not attached"),
+                        Subject::Data,
+                    ));
+                }
+                vec![LicenseEvent::EntitlementsDetached { entitlement_ids, at }]
+            }
+        };
+        for event in events {
+            sink.write(event, self).await;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        match event {
+            LicenseEvent::Created {
+                account_id,
+                product_id,
+                policy_id,
+                attributes,
+                last_check_in,
+                ..
+            } => {
+                self.account_id = account_id;
+                self.product_id = product_id;
+                self.policy_id = policy_id;
+                self.attributes = Some(attributes);
+                self.last_check_in = last_check_in;
+            }
+            LicenseEvent::Updated { attributes, .. } => self.attributes = Some(attributes),
+            LicenseEvent::Deleted { .. } | LicenseEvent::Revoked { .. } => self.deleted = true,
+            LicenseEvent::Suspended { .. } | LicenseEvent::Reinstated { .. } => {
+                if let Some(a) = self.attributes.as_mut() {
+                    a.suspended = matches!(event, LicenseEvent::Suspended { .. });
+                }
+            }
+            LicenseEvent::Renewed { expiry, .. } => {
+                if let Some(a) = self.attributes.as_mut() {
+                    a.expiry = expiry;
+                }
+            }
+            LicenseEvent::CheckedIn { at } => self.last_check_in = Some(at),
+            LicenseEvent::UsageIncremented { uses, .. } | LicenseEvent::UsageDecremented { uses, .. } => {
+                self.uses = uses
+            }
+            LicenseEvent::UsageReset { .. } => self.uses = 0,
+            LicenseEvent::PolicyChanged {
+                product_id,
+                policy_id,
+                expiry,
+                ..
+            } => {
+                self.product_id = product_id;
+                self.policy_id = policy_id;
+                if let Some(a) = self.attributes.as_mut() {
+                    a.expiry = expiry;
+                }
+            }
+            LicenseEvent::EntitlementsAttached { entitlement_ids, .. } => self.entitlement_ids.extend(entitlement_ids),
+            LicenseEvent::EntitlementsDetached { entitlement_ids, .. } => {
+                self.entitlement_ids.retain(|id| !entitlement_ids.contains(id))
+            }
+        }
+    }
+}
