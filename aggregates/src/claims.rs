@@ -1,6 +1,18 @@
 //! Uniqueness claims: rules wider than one aggregate (account slug, product code per account,
 //! user email per account) are rows written in the same transaction as the events that make
-//! them. The store asks this module which claims a stored event makes.
+//! them. The same rows record what exists (`product.live`, `policy.live`) and who depends on
+//! it (`product.policies:<id>`, `policy.licenses:<id>`), so a reference to something deleted
+//! meanwhile is refused in the committing transaction. The store asks this module which claims
+//! a stored event makes.
+
+/// Scope of the ids of live products.
+pub const PRODUCT_LIVE: &str = "product.live";
+/// Scope of the ids of live policies.
+pub const POLICY_LIVE: &str = "policy.live";
+/// Prefix of the groups of a product's policies (`product.policies:<product id>`).
+pub const PRODUCT_POLICIES: &str = "product.policies:";
+/// Prefix of the groups of a policy's licenses (`policy.licenses:<policy id>`).
+pub const POLICY_LICENSES: &str = "policy.licenses:";
 
 use serde_json::Value;
 
@@ -25,6 +37,19 @@ pub enum ClaimOp {
     },
     /// The aggregate gives up one value in `scope`.
     Release { scope: String, value: String },
+    /// Another aggregate must hold `value` in `scope` when this event commits, and keep holding
+    /// it until then (what it refers to must exist: a license's policy, a policy's product).
+    Require {
+        scope: String,
+        value: String,
+        /// The error the API answers when it does not, and the relationship it is about.
+        code: &'static str,
+        relationship: &'static str,
+    },
+    /// The aggregate becomes a member of `prefix` + `group` (its id is the claimed value) and
+    /// leaves any other group of that prefix: who depends on what, kept in step with the events,
+    /// so a cascading delete finds dependents the read models may not show yet.
+    Join { prefix: &'static str, group: String },
     /// Every claim the aggregate holds is released (it was deleted).
     ReleaseAll,
 }

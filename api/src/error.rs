@@ -248,11 +248,7 @@ impl From<AggregateError<DomainError>> for ApiError {
             AggregateError::AggregateConflict => Self::conflict(),
             AggregateError::DatabaseConnectionError(cause) => Self::unavailable(cause),
             AggregateError::UnexpectedError(cause) => match cause.downcast_ref::<store::ClaimConflict>() {
-                Some(claim) => Self::unprocessable(
-                    claim.code,
-                    "has already been taken",
-                    Some(pointer(&Subject::Attribute(claim.attribute.into()))),
-                ),
+                Some(claim) => Self::unprocessable(claim.code, claim.detail, Some(pointer(&claim.subject))),
                 None => Self::internal(cause),
             },
             AggregateError::DeserializationError(cause) => Self::internal(cause),

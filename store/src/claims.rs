@@ -3,14 +3,17 @@
 use aggregates::ClaimOp;
 use cqrs_es::persist::SerializedEvent;
 
-/// Another aggregate already holds a unique value; rendered by the API as a 422.
+/// Another aggregate already holds a unique value, or what an event refers to is gone; rendered
+/// by the API as a 422.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{code}: has already been taken")]
+#[error("{code}: {detail}")]
 pub struct ClaimConflict {
-    /// Keygen's code, e.g. `CODE_TAKEN`.
+    /// Keygen's code, e.g. `CODE_TAKEN` or `POLICY_NOT_FOUND`.
     pub code: &'static str,
-    /// The request attribute that holds the value.
-    pub attribute: &'static str,
+    /// What in the request it is about.
+    pub subject: aggregates::Subject,
+    /// Keygen's detail, e.g. `has already been taken` or `must exist`.
+    pub detail: &'static str,
 }
 
 /// One statement to run for a claim operation.
@@ -27,6 +30,14 @@ pub(crate) enum ClaimStatement {
     ReleaseValue { scope: String, value: String },
     /// `delete … where aggregate_type = $1 and aggregate_id = $2`
     ReleaseAll,
+    /// A row `(scope, value)` must exist (and stay, until the commit); none is a conflict.
+    Require {
+        scope: String,
+        value: String,
+        missing: ClaimConflict,
+    },
+    /// Leaves this aggregate's groups of `prefix`, then joins `prefix` + `group`.
+    Join { prefix: &'static str, group: String },
 }
 
 pub(crate) const RELEASE_SCOPE: &str =
@@ -36,6 +47,16 @@ pub(crate) const INSERT: &str =
 pub(crate) const RELEASE_VALUE: &str =
     "delete from claims where scope = $1 and value = $2 and aggregate_type = $3 and aggregate_id = $4";
 pub(crate) const RELEASE_ALL: &str = "delete from claims where aggregate_type = $1 and aggregate_id = $2";
+/// On PostgreSQL the row is locked until the commit, so a concurrent delete of what it claims
+/// waits for this transaction (and then its cascade sees what this one added).
+pub(crate) const REQUIRE_POSTGRES: &str = "select 1 from claims where scope = $1 and value = $2 for key share";
+/// SQLite: the transaction already holds the write lock (its events were inserted first).
+pub(crate) const REQUIRE_SQLITE: &str = "select 1 from claims where scope = $1 and value = $2";
+/// The group's prefix is matched exactly: `substr` rather than `like`, whose `_` is a wildcard.
+pub(crate) const LEAVE_GROUPS: &str = "delete from claims where aggregate_type = $1 and aggregate_id = $2 \
+     and substr(scope, 1, length($3)) = $3";
+pub(crate) const JOIN_GROUP: &str =
+    "insert into claims (scope, value, aggregate_type, aggregate_id) values ($1, $2, $3, $2)";
 
 /// The statements for a batch of events, in order.
 pub(crate) fn statements(events: &[SerializedEvent]) -> Result<Vec<ClaimStatement>, serde_json::Error> {
@@ -52,9 +73,24 @@ pub(crate) fn statements(events: &[SerializedEvent]) -> Result<Vec<ClaimStatemen
                 } => out.push(ClaimStatement::Insert {
                     scope,
                     value,
-                    conflict: ClaimConflict { code, attribute },
+                    conflict: taken(code, attribute),
                 }),
                 ClaimOp::Release { scope, value } => out.push(ClaimStatement::ReleaseValue { scope, value }),
+                ClaimOp::Require {
+                    scope,
+                    value,
+                    code,
+                    relationship,
+                } => out.push(ClaimStatement::Require {
+                    scope,
+                    value,
+                    missing: ClaimConflict {
+                        code,
+                        subject: aggregates::Subject::Relationship(relationship.into()),
+                        detail: "must exist",
+                    },
+                }),
+                ClaimOp::Join { prefix, group } => out.push(ClaimStatement::Join { prefix, group }),
                 ClaimOp::Replace {
                     scope,
                     value,
@@ -66,7 +102,7 @@ pub(crate) fn statements(events: &[SerializedEvent]) -> Result<Vec<ClaimStatemen
                         out.push(ClaimStatement::Insert {
                             scope,
                             value,
-                            conflict: ClaimConflict { code, attribute },
+                            conflict: taken(code, attribute),
                         });
                     }
                 }
@@ -74,4 +110,25 @@ pub(crate) fn statements(events: &[SerializedEvent]) -> Result<Vec<ClaimStatemen
         }
     }
     Ok(out)
+}
+
+fn taken(code: &'static str, attribute: &'static str) -> ClaimConflict {
+    ClaimConflict {
+        code,
+        subject: aggregates::Subject::Attribute(attribute.into()),
+        detail: "has already been taken",
+    }
+}
+
+impl crate::Database {
+    /// The ids of the members of a group (`prefix` + `group`, see `ClaimOp::Join`): e.g. every
+    /// license committed under a policy, whether or not the read models show it yet.
+    pub async fn claim_group(&self, prefix: &str, group: &str) -> Result<Vec<String>, crate::StoreError> {
+        Ok(
+            sqlx::query_scalar("select value from claims where scope = $1 order by value")
+                .bind(format!("{prefix}{group}"))
+                .fetch_all(&self.any)
+                .await?,
+        )
+    }
 }

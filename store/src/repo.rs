@@ -60,7 +60,7 @@ fn event_insert_error(err: sqlx::Error) -> PersistenceError {
 
 /// Runs the events and their claims in one transaction on either typed pool.
 macro_rules! persist_in_transaction {
-    ($pool:expr, $events:expr, $statements:expr) => {{
+    ($pool:expr, $events:expr, $statements:expr, $require:expr) => {{
         let mut tx = $pool.begin().await.map_err(from_sqlx)?;
         let (aggregate_type, aggregate_id) = match $events.first() {
             Some(e) => (e.aggregate_type.clone(), e.aggregate_id.clone()),
@@ -111,6 +111,33 @@ macro_rules! persist_in_transaction {
                     sqlx::query(claims::RELEASE_ALL)
                         .bind(&aggregate_type)
                         .bind(&aggregate_id)
+                        .execute(&mut *tx)
+                        .await
+                }
+                ClaimStatement::Require { scope, value, missing } => {
+                    let found = sqlx::query($require)
+                        .bind(scope)
+                        .bind(value)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(from_sqlx)?;
+                    if found.is_none() {
+                        return Err(unknown(missing.clone()));
+                    }
+                    continue;
+                }
+                ClaimStatement::Join { prefix, group } => {
+                    sqlx::query(claims::LEAVE_GROUPS)
+                        .bind(&aggregate_type)
+                        .bind(&aggregate_id)
+                        .bind(*prefix)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(from_sqlx)?;
+                    sqlx::query(claims::JOIN_GROUP)
+                        .bind(format!("{prefix}{group}"))
+                        .bind(&aggregate_id)
+                        .bind(&aggregate_type)
                         .execute(&mut *tx)
                         .await
                 }
@@ -167,8 +194,8 @@ impl PersistedEventRepository for EventRepo {
         }
         let statements = claims::statements(events)?;
         match (&self.db.pg, &self.db.sqlite) {
-            (Some(pool), _) => persist_in_transaction!(pool, events, statements),
-            (_, Some(pool)) => persist_in_transaction!(pool, events, statements),
+            (Some(pool), _) => persist_in_transaction!(pool, events, statements, claims::REQUIRE_POSTGRES),
+            (_, Some(pool)) => persist_in_transaction!(pool, events, statements, claims::REQUIRE_SQLITE),
             _ => unreachable!("a database always has one typed pool"),
         }
     }

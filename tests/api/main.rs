@@ -4,6 +4,7 @@
 mod accounts;
 mod concurrency;
 mod cross_account;
+mod dependents;
 mod entitlements;
 mod feed;
 mod helpers;

@@ -2,7 +2,7 @@
 
 use super::LicenseAttributes;
 use crate::policy::license_key_scope;
-use crate::{ClaimOp, Timestamp};
+use crate::{claims, ClaimOp, Timestamp};
 use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 
@@ -91,14 +91,40 @@ impl LicenseEvent {
     /// License keys are unique per account (case-sensitive), alongside pool keys.
     pub fn claims(&self) -> Vec<ClaimOp> {
         match self {
-            Self::Created { account_id, key, .. } => vec![ClaimOp::Replace {
-                scope: license_key_scope(account_id),
-                value: Some(key.clone()),
-                code: "KEY_TAKEN",
-                attribute: "key",
-            }],
+            Self::Created {
+                account_id,
+                key,
+                policy_id,
+                ..
+            } => {
+                let mut ops = vec![ClaimOp::Replace {
+                    scope: license_key_scope(account_id),
+                    value: Some(key.clone()),
+                    code: "KEY_TAKEN",
+                    attribute: "key",
+                }];
+                ops.extend(under_policy(policy_id));
+                ops
+            }
+            Self::PolicyChanged { policy_id, .. } => under_policy(policy_id),
             Self::Deleted { .. } | Self::Revoked { .. } => vec![ClaimOp::ReleaseAll],
             _ => Vec::new(),
         }
     }
+}
+
+/// A license lives under a live policy, as a member of its group of licenses.
+fn under_policy(policy_id: &str) -> Vec<ClaimOp> {
+    vec![
+        ClaimOp::Require {
+            scope: claims::POLICY_LIVE.into(),
+            value: policy_id.into(),
+            code: "POLICY_NOT_FOUND",
+            relationship: "policy",
+        },
+        ClaimOp::Join {
+            prefix: claims::POLICY_LICENSES,
+            group: policy_id.into(),
+        },
+    ]
 }

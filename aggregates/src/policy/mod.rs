@@ -5,6 +5,7 @@ mod attributes;
 
 pub use attributes::{check_max_machines, PolicyAttributes, BOOLEANS, CREATE_ONLY, ENUMS, INTEGERS, SUPPORTED_SCHEMES};
 
+use crate::claims;
 use crate::event_sink::EventSink;
 use crate::{ClaimOp, DomainError, NoServices, Subject, Timestamp};
 use cqrs_es::{Aggregate, DomainEvent};
@@ -139,6 +140,24 @@ impl PolicyEvent {
     /// Pool keys are unique per account alongside license keys.
     pub fn claims(&self) -> Vec<ClaimOp> {
         match self {
+            Self::Created { id, product_id, .. } => vec![
+                ClaimOp::Require {
+                    scope: claims::PRODUCT_LIVE.into(),
+                    value: product_id.clone(),
+                    code: "PRODUCT_NOT_FOUND",
+                    relationship: "product",
+                },
+                ClaimOp::Add {
+                    scope: claims::POLICY_LIVE.into(),
+                    value: id.clone(),
+                    code: "ID_TAKEN",
+                    attribute: "id",
+                },
+                ClaimOp::Join {
+                    prefix: claims::PRODUCT_POLICIES,
+                    group: product_id.clone(),
+                },
+            ],
             Self::KeyCreated { account_id, key, .. } => vec![ClaimOp::Add {
                 scope: license_key_scope(account_id),
                 value: key.key.clone(),

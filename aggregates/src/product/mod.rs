@@ -167,9 +167,20 @@ impl ProductEvent {
         };
         match self {
             ProductEvent::Created {
-                account_id, attributes, ..
-            }
-            | ProductEvent::Updated {
+                id,
+                account_id,
+                attributes,
+                ..
+            } => vec![
+                code_claim(account_id, &attributes.code),
+                ClaimOp::Add {
+                    scope: crate::claims::PRODUCT_LIVE.into(),
+                    value: id.clone(),
+                    code: "ID_TAKEN",
+                    attribute: "id",
+                },
+            ],
+            ProductEvent::Updated {
                 account_id, attributes, ..
             } => vec![code_claim(account_id, &attributes.code)],
             ProductEvent::Deleted { .. } => vec![ClaimOp::ReleaseAll],

@@ -1,7 +1,9 @@
 //! Deleting what depends on a deleted resource, as Keygen does: a product takes its policies
 //! and tokens with it, a policy its licenses, a license its tokens. Each removal is a command on
 //! its own aggregate, so the event store records every one of them. A cascade runs in a task of
-//! its own, so a client that hangs up cannot stop it half-way.
+//! its own, so a client that hangs up cannot stop it half-way. What is deleted goes first and
+//! its dependents after, found in its claim group as well as in the read models, so one created
+//! concurrently is either refused (its claim on the deleted resource is gone) or found.
 
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
@@ -10,7 +12,7 @@ use aggregates::license::LicenseCommand;
 use aggregates::policy::PolicyCommand;
 use aggregates::product::ProductCommand;
 use aggregates::token::TokenCommand;
-use aggregates::DomainError;
+use aggregates::{claims, DomainError};
 use axum::http::StatusCode;
 use cqrs_es::Aggregate;
 use projections::licenses::LicenseFilter;
@@ -95,27 +97,38 @@ async fn license_and_tokens(
     revoke_tokens(state, auth, "licenses", license_id).await
 }
 
+/// The policy goes first: from its commit on no license can join it (a license requires its
+/// policy's claim in the transaction that creates it), so the members its claim group holds then
+/// are all it will ever have — including any the read models do not show yet.
 async fn policy_and_licenses(state: &AppState, auth: &Auth, policy_id: &str, dependent: bool) -> ApiResult<()> {
+    let command = PolicyCommand::Delete { at: now() };
+    if dependent {
+        remove(&state.frameworks.policy, policy_id, command, auth).await?;
+    } else {
+        execute(&state.frameworks.policy, policy_id, command, auth.metadata()).await?;
+    }
     let account_id = &auth.account.row.id;
     let filter = LicenseFilter {
         policy: Some(policy_id.to_string()),
         ..Default::default()
     };
     let now_us = now().timestamp_micros();
-    let licenses = all_ids(
+    let mut licenses = all_ids(
         |page| projections::licenses::list(&state.db, account_id, &filter, now_us, page),
         |l| l.id.clone(),
     )
     .await?;
-    for license in licenses {
+    licenses.extend(
+        state
+            .db
+            .claim_group(claims::POLICY_LICENSES, policy_id)
+            .await
+            .map_err(ApiError::internal)?,
+    );
+    for license in aggregates::distinct(licenses) {
         license_and_tokens(state, auth, &license, false, true).await?;
     }
-    let command = PolicyCommand::Delete { at: now() };
-    if dependent {
-        remove(&state.frameworks.policy, policy_id, command, auth).await
-    } else {
-        execute(&state.frameworks.policy, policy_id, command, auth.metadata()).await
-    }
+    Ok(())
 }
 
 /// Deletes (or revokes) a license and its tokens.
@@ -140,23 +153,31 @@ pub(crate) async fn delete_policy(state: &AppState, auth: &Auth, policy_id: &str
 pub(crate) async fn delete_product(state: &AppState, auth: &Auth, product_id: &str) -> ApiResult<()> {
     let product_id = product_id.to_string();
     detached(state, auth, move |state, auth| async move {
-        let account_id = &auth.account.row.id;
-        let policies = all_ids(
-            |page| projections::policies::list(&state.db.any, account_id, Some(&product_id), page),
-            |p| p.id.clone(),
-        )
-        .await?;
-        for policy in policies {
-            policy_and_licenses(&state, &auth, &policy, true).await?;
-        }
-        revoke_tokens(&state, &auth, "products", &product_id).await?;
+        // The product goes first, for the reason its policies do (see `policy_and_licenses`).
         execute(
             &state.frameworks.product,
             &product_id,
             ProductCommand::Delete { at: now() },
             auth.metadata(),
         )
-        .await
+        .await?;
+        let account_id = &auth.account.row.id;
+        let mut policies = all_ids(
+            |page| projections::policies::list(&state.db.any, account_id, Some(&product_id), page),
+            |p| p.id.clone(),
+        )
+        .await?;
+        policies.extend(
+            state
+                .db
+                .claim_group(claims::PRODUCT_POLICIES, &product_id)
+                .await
+                .map_err(ApiError::internal)?,
+        );
+        for policy in aggregates::distinct(policies) {
+            policy_and_licenses(&state, &auth, &policy, true).await?;
+        }
+        revoke_tokens(&state, &auth, "products", &product_id).await
     })
     .await
 }

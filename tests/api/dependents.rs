@@ -1,0 +1,168 @@
+//! What depends on what: a license needs a live policy and a policy a live product in the
+//! transaction that creates it, and a cascading delete finds every dependent — also one created
+//! concurrently, which the read models may not show yet.
+
+use crate::helpers::{spawn_app, spawn_app_without_runner, TestApp};
+use aggregates::license::{LicenseCommand, PolicySnapshot};
+use aggregates::policy::PolicyCommand;
+use api::error::Source;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use std::sync::atomic::Ordering;
+
+/// The policy as a command carries it, read while it still exists.
+async fn snapshot(app: &TestApp, policy_id: &str) -> PolicySnapshot {
+    let row = projections::policies::find_any(&app.state.db.any, &app.account.account_id, policy_id)
+        .await
+        .unwrap()
+        .expect("the policy is there");
+    PolicySnapshot {
+        attributes: row.attributes().unwrap(),
+        id: row.id,
+        product_id: row.product_id,
+    }
+}
+
+/// Creates a license straight through its aggregate, as a request that read the policy earlier.
+async fn create_license(app: &TestApp, policy: PolicySnapshot) -> Result<String, api::error::ApiError> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let command = LicenseCommand::Create {
+        id: id.clone(),
+        account_id: app.account.account_id.clone(),
+        policy,
+        key: format!("KEY-{}", uuid::Uuid::new_v4().simple()),
+        custom_key: true,
+        attributes: Default::default(),
+        at: api::state::now(),
+    };
+    api::state::execute(&app.state.frameworks.license, &id, command, Default::default())
+        .await
+        .map(|()| id)
+}
+
+async fn delete(app: &TestApp, path: &str) {
+    let reply = app.send(Method::DELETE, &app.path(path), Some(app.admin()), None).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.json);
+}
+
+async fn event_types(app: &TestApp, aggregate_id: &str) -> Vec<String> {
+    sqlx::query_scalar("select event_type from events where aggregate_id = $1 order by sequence")
+        .bind(aggregate_id)
+        .fetch_all(&app.state.db.any)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_license_for_a_policy_deleted_meanwhile_is_refused() {
+    let app = spawn_app().await;
+    let product = app.create_product("App", None).await;
+    let policy = app.create_policy(product["id"].as_str().unwrap(), json!({})).await;
+    let policy_id = policy["id"].as_str().unwrap();
+    // The request read the policy, then the policy was deleted before the license committed.
+    let read_earlier = snapshot(&app, policy_id).await;
+    delete(&app, &format!("policies/{policy_id}")).await;
+    let err = create_license(&app, read_earlier)
+        .await
+        .expect_err("a license needs a live policy");
+    assert_eq!(
+        (err.status, err.error.code.as_deref(), err.error.source),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("POLICY_NOT_FOUND"),
+            Some(Source::Pointer("/data/relationships/policy".into()))
+        )
+    );
+    let licenses: i64 = sqlx::query_scalar("select count(*) from events where aggregate_type = 'license'")
+        .fetch_one(&app.state.db.any)
+        .await
+        .unwrap();
+    assert_eq!(licenses, 0, "nothing was written");
+}
+
+#[tokio::test]
+async fn a_policy_for_a_product_deleted_meanwhile_is_refused() {
+    let app = spawn_app().await;
+    let product = app.create_product("App", None).await;
+    let product_id = product["id"].as_str().unwrap();
+    delete(&app, &format!("products/{product_id}")).await;
+    let id = uuid::Uuid::new_v4().to_string();
+    let command = PolicyCommand::Create {
+        id: id.clone(),
+        account_id: app.account.account_id.clone(),
+        product_id: product_id.into(),
+        attributes: json!({"name": "Late"}).as_object().unwrap().clone(),
+        account_protected: false,
+        at: api::state::now(),
+    };
+    let err = api::state::execute(&app.state.frameworks.policy, &id, command, Default::default())
+        .await
+        .expect_err("a policy needs a live product");
+    assert_eq!(err.error.code.as_deref(), Some("PRODUCT_NOT_FOUND"));
+    assert!(event_types(&app, &id).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_cascade_finds_a_license_the_read_models_do_not_show_yet() {
+    let app = spawn_app_without_runner().await;
+    let product = app.create_product("App", None).await;
+    let product_id = product["id"].as_str().unwrap();
+    let policy = app.create_policy(product_id, json!({})).await;
+    let policy_id = policy["id"].as_str().unwrap();
+    let shown = app.create_license(policy_id, json!({})).await;
+    // A license committed on another node whose projection has not run here yet.
+    let read = snapshot(&app, policy_id).await;
+    app.state.inline_projections.store(false, Ordering::SeqCst);
+    let unseen = create_license(&app, read).await.unwrap();
+    app.state.inline_projections.store(true, Ordering::SeqCst);
+    assert_eq!(
+        app.get(&format!("licenses/{unseen}")).await.status,
+        StatusCode::NOT_FOUND,
+        "the read model does not show it"
+    );
+
+    delete(&app, &format!("products/{product_id}")).await;
+    for license in [shown["id"].as_str().unwrap(), unseen.as_str()] {
+        let events = event_types(&app, license).await;
+        assert_eq!(
+            events.last().map(String::as_str),
+            Some("license.deleted"),
+            "{license}: {events:?}"
+        );
+    }
+    assert_eq!(
+        event_types(&app, policy_id).await.last().map(String::as_str),
+        Some("policy.deleted")
+    );
+    projections::catch_up(&app.state.db).await.unwrap();
+    assert_eq!(app.get("licenses").await.json["data"], json!([]));
+}
+
+#[tokio::test]
+async fn a_store_from_before_existence_claims_gets_them_when_it_migrates() {
+    let app = spawn_app().await;
+    let (policy, _) = app.licensed(json!({}), json!({})).await;
+    // As a store migrated before these claims existed: the claims and the migration's record gone.
+    let any = &app.state.db.any;
+    sqlx::query("delete from claims where scope in ('product.live', 'policy.live') or scope like 'product.policies:%' or scope like 'policy.licenses:%'")
+        .execute(any)
+        .await
+        .unwrap();
+    sqlx::query("delete from _sqlx_migrations where description = 'existence claims'")
+        .execute(any)
+        .await
+        .unwrap();
+    let refused = app.try_create_license(policy["id"].as_str().unwrap(), json!({})).await;
+    assert_eq!(refused.error_code(), "POLICY_NOT_FOUND", "without them nothing is live");
+
+    app.state.db.migrate().await.unwrap();
+    let created = app.try_create_license(policy["id"].as_str().unwrap(), json!({})).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.json);
+    let members = app
+        .state
+        .db
+        .claim_group(aggregates::claims::POLICY_LICENSES, policy["id"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(members.len(), 2, "the old license was given its claim too");
+}
