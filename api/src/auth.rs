@@ -170,7 +170,7 @@ pub async fn authenticate_token(state: &AppState, account: &Arc<AccountContext>,
         .ok_or_else(ApiError::token_invalid)?;
     if token
         .expiry
-        .is_some_and(|expiry| expiry <= crate::state::now().timestamp_micros())
+        .is_some_and(|expiry| expiry <= state.now().timestamp_micros())
     {
         return Err(ApiError::unauthorized("TOKEN_EXPIRED", "Token is expired"));
     }
@@ -231,7 +231,7 @@ pub async fn authenticate_license(state: &AppState, account: &Arc<AccountContext
         return Err(ApiError::forbidden_code("LICENSE_SUSPENDED", "License is suspended"));
     }
     let expired =
-        aggregates::license::validation::is_expired(license.expiry.map(projections::from_micros), crate::state::now());
+        aggregates::license::validation::is_expired(license.expiry.map(projections::from_micros), state.now());
     if expired && policy.expiration_strategy == "REVOKE_ACCESS" {
         return Err(ApiError::forbidden_code("LICENSE_EXPIRED", "License is expired"));
     }

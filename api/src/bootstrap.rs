@@ -3,7 +3,7 @@
 
 use crate::crypto;
 use crate::error::ApiResult;
-use crate::state::{execute, now, AccountContext, AppState};
+use crate::state::{execute, AccountContext, AppState};
 use aggregates::account::AccountCommand;
 use aggregates::token::{TokenBearer, TokenCommand};
 use aggregates::user::UserCommand;
@@ -28,7 +28,7 @@ pub async fn create_account(
     email: &str,
     password: &str,
 ) -> ApiResult<Bootstrap> {
-    let at = now();
+    let at = state.now();
     let account_id = uuid::Uuid::new_v4().to_string();
     let keys = crypto::generate_account_keys(&state.master);
     let public_key = keys.ed25519_public_key.clone();
@@ -122,7 +122,7 @@ async fn issue_admin_token(
         name: None,
         expiry: None,
         permissions: vec!["*".into()],
-        at: now(),
+        at: state.now(),
     };
     execute(&state.frameworks.token, &token_id, token, metadata).await?;
     Ok(IssuedToken {

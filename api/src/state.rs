@@ -108,6 +108,8 @@ pub struct AppStateInner {
     pub inline_projections: Arc<AtomicBool>,
     /// Inline projections that failed (repaired before the command answers); tests inject some.
     pub inline_failures: Arc<InlineFailures>,
+    /// The time requests decide with.
+    pub clock: Clock,
     accounts: RwLock<HashMap<String, Arc<AccountContext>>>,
 }
 
@@ -136,8 +138,14 @@ impl AppState {
             frameworks,
             inline_projections,
             inline_failures,
+            clock: Clock::default(),
             accounts: RwLock::new(HashMap::new()),
         }))
+    }
+
+    /// Now, by this server's clock.
+    pub fn now(&self) -> aggregates::Timestamp {
+        self.clock.now()
     }
 
     /// The account short routes (`/v1/…` without `/accounts/{account}`) address: the store's
@@ -236,8 +244,30 @@ where
     }
 }
 
-/// "Now", truncated to the microsecond precision events and read models keep.
+/// "Now" by the system clock, truncated to the microsecond precision events and read models
+/// keep. Requests take their time from [`Clock`] (`AppState::now`) instead.
 pub fn now() -> aggregates::Timestamp {
     let now = chrono::Utc::now();
     chrono::DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}
+
+/// The time requests decide with: the system clock, which tests can move forward to see what
+/// a license looks like days later without waiting or writing events by hand.
+#[derive(Debug, Default)]
+pub struct Clock {
+    offset_us: std::sync::atomic::AtomicI64,
+}
+
+impl Clock {
+    /// Now, as every handler, serializer and authentication check sees it.
+    pub fn now(&self) -> aggregates::Timestamp {
+        let offset = self.offset_us.load(std::sync::atomic::Ordering::SeqCst);
+        now() + chrono::Duration::microseconds(offset)
+    }
+
+    /// Moves this server's time forward (tests only; production never moves it).
+    pub fn advance(&self, by: chrono::Duration) {
+        let by = by.num_microseconds().unwrap_or(i64::MAX);
+        self.offset_us.fetch_add(by, std::sync::atomic::Ordering::SeqCst);
+    }
 }

@@ -286,3 +286,28 @@ async fn an_expired_token_is_refused_with_token_expired() {
         (StatusCode::UNAUTHORIZED, "TOKEN_EXPIRED")
     );
 }
+
+#[tokio::test]
+async fn a_token_expires_when_the_servers_clock_passes_its_expiry() {
+    let app = spawn_app().await;
+    let in_an_hour = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let minted = app
+        .send(
+            Method::POST,
+            &app.path("tokens"),
+            Some(app.admin()),
+            Some(json!({"data": {"type": "tokens", "attributes": {"expiry": in_an_hour}}})),
+        )
+        .await;
+    let raw = minted.json["data"]["attributes"]["token"].as_str().unwrap();
+    assert_eq!(
+        app.send(Method::GET, &app.path("me"), Some(raw), None).await.status,
+        StatusCode::OK
+    );
+    app.state.clock.advance(chrono::Duration::hours(2));
+    let reply = app.send(Method::GET, &app.path("me"), Some(raw), None).await;
+    assert_eq!(
+        (reply.status, reply.error_code()),
+        (StatusCode::UNAUTHORIZED, "TOKEN_EXPIRED")
+    );
+}

@@ -124,35 +124,16 @@ async fn each_expiration_strategy_decides_validity_and_when_expiry_is_checked() 
 #[tokio::test]
 async fn an_overdue_check_in_is_overdue() {
     let app = spawn_app().await;
-    let product = app.create_product("App", None).await;
-    let policy = app
-        .create_policy(
-            product["id"].as_str().unwrap(),
+    let (_, license) = app
+        .licensed(
             json!({"requireCheckIn": true, "checkInInterval": "day", "checkInIntervalCount": 1}),
+            json!({}),
         )
         .await;
-    // A license created (and so checked in) three days ago.
-    let id = uuid::Uuid::new_v4().to_string();
-    let snapshot = PolicySnapshot {
-        id: policy["id"].as_str().unwrap().into(),
-        product_id: product["id"].as_str().unwrap().into(),
-        attributes: serde_json::from_value(aggregates_attributes(&policy)).unwrap(),
-    };
-    let command = LicenseCommand::Create {
-        id: id.clone(),
-        account_id: app.account.account_id.clone(),
-        policy: snapshot,
-        key: "OVERDUE-KEY-1".into(),
-        custom_key: true,
-        attributes: Default::default(),
-        at: chrono::Utc::now() - chrono::Duration::days(3),
-    };
-    app.state
-        .frameworks
-        .license
-        .execute_with_metadata(&id, command, Default::default())
-        .await
-        .unwrap();
+    let id = license["id"].as_str().unwrap().to_string();
+    assert_eq!(code(&app.validate(&id, json!({})).await), ("VALID", true));
+    // Three days later, with no check-in since the license was created.
+    app.state.clock.advance(chrono::Duration::days(3));
     let reply = app.validate(&id, json!({"scope": {"product": "other"}})).await;
     assert_eq!(code(&reply), ("OVERDUE", false));
     assert_eq!(reply.json["meta"]["detail"], "is overdue for check in");

@@ -7,7 +7,7 @@
 
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
-use crate::state::{execute, now, AppState, Handle};
+use crate::state::{execute, AppState, Handle};
 use aggregates::license::LicenseCommand;
 use aggregates::policy::PolicyCommand;
 use aggregates::product::ProductCommand;
@@ -76,7 +76,13 @@ async fn revoke_tokens(state: &AppState, auth: &Auth, bearer_type: &str, bearer_
     )
     .await?;
     for id in ids {
-        remove(&state.frameworks.token, &id, TokenCommand::Revoke { at: now() }, auth).await?;
+        remove(
+            &state.frameworks.token,
+            &id,
+            TokenCommand::Revoke { at: state.now() },
+            auth,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -88,7 +94,10 @@ async fn license_and_tokens(
     revoked: bool,
     dependent: bool,
 ) -> ApiResult<()> {
-    let command = LicenseCommand::Delete { revoked, at: now() };
+    let command = LicenseCommand::Delete {
+        revoked,
+        at: state.now(),
+    };
     if dependent {
         remove(&state.frameworks.license, license_id, command, auth).await?;
     } else {
@@ -101,7 +110,7 @@ async fn license_and_tokens(
 /// policy's claim in the transaction that creates it), so the members its claim group holds then
 /// are all it will ever have — including any the read models do not show yet.
 async fn policy_and_licenses(state: &AppState, auth: &Auth, policy_id: &str, dependent: bool) -> ApiResult<()> {
-    let command = PolicyCommand::Delete { at: now() };
+    let command = PolicyCommand::Delete { at: state.now() };
     if dependent {
         remove(&state.frameworks.policy, policy_id, command, auth).await?;
     } else {
@@ -112,7 +121,7 @@ async fn policy_and_licenses(state: &AppState, auth: &Auth, policy_id: &str, dep
         policy: Some(policy_id.to_string()),
         ..Default::default()
     };
-    let now_us = now().timestamp_micros();
+    let now_us = state.now().timestamp_micros();
     let mut licenses = all_ids(
         |page| projections::licenses::list(&state.db, account_id, &filter, now_us, page),
         |l| l.id.clone(),
@@ -157,7 +166,7 @@ pub(crate) async fn delete_product(state: &AppState, auth: &Auth, product_id: &s
         execute(
             &state.frameworks.product,
             &product_id,
-            ProductCommand::Delete { at: now() },
+            ProductCommand::Delete { at: state.now() },
             auth.metadata(),
         )
         .await?;

@@ -4,7 +4,7 @@
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::jsonapi::JsonApiBody;
-use crate::state::{execute, now, AppState};
+use crate::state::{execute, AppState};
 use aggregates::license::{LicenseCommand, PolicyEntitlements};
 use aggregates::policy::PolicyCommand;
 use projections::entitlements::{EntitlementRow, EntitlementSet};
@@ -50,7 +50,7 @@ pub(crate) async fn attach_to_policy(
     let ids = entitlement_ids(state, auth, body).await?;
     let command = PolicyCommand::AttachEntitlements {
         entitlement_ids: ids.clone(),
-        at: now(),
+        at: state.now(),
     };
     execute(&state.frameworks.policy, policy_id, command, auth.metadata()).await?;
     attached(state, auth, &ids).await
@@ -69,7 +69,7 @@ pub(crate) async fn detach_from_policy(
         policy_id,
         PolicyCommand::DetachEntitlements {
             entitlement_ids: ids,
-            at: now(),
+            at: state.now(),
         },
         auth.metadata(),
     )
@@ -89,7 +89,7 @@ pub(crate) async fn attach_to_license(
         &license.id,
         LicenseCommand::AttachEntitlements {
             entitlement_ids: ids.clone(),
-            at: now(),
+            at: state.now(),
         },
         auth.metadata(),
     )
@@ -121,7 +121,7 @@ pub(crate) async fn detach_from_license(
         LicenseCommand::DetachEntitlements {
             entitlement_ids: ids,
             inherited,
-            at: now(),
+            at: state.now(),
         },
         auth.metadata(),
     )

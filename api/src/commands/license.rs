@@ -6,7 +6,7 @@ use super::pool::{pop_key, return_key};
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::resources::policy_attributes;
-use crate::state::{execute, now, AppState};
+use crate::state::{execute, AppState};
 use aggregates::license::{LicenseCommand, PolicySnapshot};
 use projections::licenses::LicenseRow;
 use projections::policies::PolicyRow;
@@ -61,7 +61,7 @@ pub(crate) async fn create(state: &AppState, auth: &Auth, new: NewLicense) -> Ap
         custom_key: pooled.is_none() && new.key_given,
         key,
         attributes: new.attributes,
-        at: now(),
+        at: state.now(),
     };
     if let Err(err) = execute(&state.frameworks.license, &id, command, auth.metadata()).await {
         if let Some(pooled) = pooled {
@@ -87,7 +87,11 @@ pub(crate) async fn change_policy(
     execute(
         &state.frameworks.license,
         &license.id,
-        LicenseCommand::ChangePolicy { from, to, at: now() },
+        LicenseCommand::ChangePolicy {
+            from,
+            to,
+            at: state.now(),
+        },
         auth.metadata(),
     )
     .await

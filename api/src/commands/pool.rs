@@ -4,7 +4,7 @@
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::resources::policy_attributes;
-use crate::state::{execute, now, AppState};
+use crate::state::{execute, AppState};
 use aggregates::policy::{PolicyCommand, PoolKey};
 use projections::policies::{PolicyRow, PoolKeyRow};
 
@@ -41,7 +41,7 @@ pub(crate) async fn pop_key(state: &AppState, auth: &Auth, row: &PolicyRow) -> A
         };
         let command = PolicyCommand::PopKey {
             key_id: key.id.clone(),
-            at: now(),
+            at: state.now(),
         };
         match execute(&state.frameworks.policy, &row.id, command, auth.metadata()).await {
             Ok(()) => return Ok(key),
@@ -61,7 +61,7 @@ pub(crate) async fn return_key(state: &AppState, auth: &Auth, policy_id: &str, p
             id: pooled.id.clone(),
             key: pooled.key,
         },
-        at: now(),
+        at: state.now(),
     };
     if let Err(lost) = execute(&state.frameworks.policy, policy_id, back, auth.metadata()).await {
         tracing::warn!(policy = %policy_id, key_id = %pooled.id, error = %lost.error.detail, "a popped pool key could not be returned to its pool");

@@ -5,7 +5,7 @@ use crate::auth::{Auth, Bearer};
 use crate::crypto;
 use crate::error::{ApiError, ApiResult};
 use crate::jsonapi::JsonApiBody;
-use crate::state::{execute, now, AccountContext, AppState};
+use crate::state::{execute, AccountContext, AppState};
 use aggregates::token::{TokenBearer, TokenCommand};
 use projections::tokens::TokenRow;
 use std::collections::HashMap;
@@ -83,7 +83,7 @@ pub(crate) async fn generate_for(
     metadata: HashMap<String, String>,
 ) -> ApiResult<Issued> {
     let (kind, prefix) = kind_and_prefix(bearer);
-    let at = now();
+    let at = state.now();
     let default_expiry = matches!(bearer, Bearer::User { role, .. } if role == "user").then(|| at + USER_TOKEN_TTL);
     // License (activation) tokens carry 16 random bytes, every other kind 32.
     let raw = crypto::generate_raw_token(
@@ -136,7 +136,7 @@ pub(crate) async fn regenerate(state: &AppState, auth: &Auth, row: TokenRow) -> 
     });
     let hex_len = if row.kind == "activation-token" { 16 } else { 32 };
     let raw = crypto::generate_raw_token(prefix.unwrap_or("token"), hex_len);
-    let at = now();
+    let at = state.now();
     let command = TokenCommand::Regenerate {
         digest: crypto::token_digest(&auth.account.token_secret, &raw),
         expiry: row.expiry.map(|_| at + USER_TOKEN_TTL),

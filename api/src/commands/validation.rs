@@ -5,7 +5,7 @@
 use super::license::policy_snapshot;
 use crate::error::ApiResult;
 use crate::resources::policy_attributes;
-use crate::state::{execute, now, AppState};
+use crate::state::{execute, AppState};
 use aggregates::license::validation::{validate, LicenseFacts, Outcome, Scope};
 use aggregates::license::LicenseCommand;
 use projections::entitlements::EntitlementSet;
@@ -39,7 +39,7 @@ pub(crate) async fn validate_license(
     request: &ValidationRequest,
     quick: bool,
 ) -> ApiResult<Validated> {
-    let at = now();
+    let at = state.now();
     let policy = policy_attributes(&row.policy_attributes)?;
     let facts = LicenseFacts {
         product_id: row.product_id.clone(),

@@ -13,12 +13,12 @@ fn opt_time(us: Option<i64>) -> Value {
     us.map(timestamp).unwrap_or(Value::Null)
 }
 
-/// The license resource, with the effective values its policy supplies.
-pub(crate) fn license_resource(row: &LicenseRow) -> ApiResult<Value> {
+/// The license resource, with the effective values its policy supplies, as of `now` (its status
+/// depends on the time).
+pub(crate) fn license_resource(row: &LicenseRow, now: aggregates::Timestamp) -> ApiResult<Value> {
     let policy = policy_attributes(&row.policy_attributes)?;
     let limits: Map<String, Value> = serde_json::from_str(&row.limits).map_err(ApiError::internal)?;
     let limit = |name: &str, fallback: Option<i64>| limits.get(name).and_then(Value::as_i64).or(fallback);
-    let now = crate::state::now();
     let last_check_in = row.last_check_in.map(from_micros);
     let last_activity = [row.last_validated, row.last_check_in]
         .into_iter()

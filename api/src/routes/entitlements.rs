@@ -7,7 +7,7 @@ use crate::extract::{ListPage, ResourceId};
 use crate::jsonapi::JsonApiBody;
 use crate::render::{created, paged, single};
 use crate::resources::{account_path, entitlement_resource};
-use crate::state::{execute, now, AppState};
+use crate::state::{execute, AppState};
 use aggregates::entitlement::{EntitlementAttributes, EntitlementCommand, EntitlementPatch};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -50,7 +50,7 @@ async fn create(State(state): State<AppState>, auth: Auth, body: JsonApiBody) ->
         id: id.clone(),
         account_id: auth.account.row.id.clone(),
         attributes,
-        at: now(),
+        at: state.now(),
     };
     execute(&state.frameworks.entitlement, &id, command, auth.metadata()).await?;
     Ok(created(entitlement_resource(&find(&state, &auth, &id).await?)))
@@ -76,7 +76,7 @@ async fn update(
     execute(
         &state.frameworks.entitlement,
         &row.id,
-        EntitlementCommand::Update { patch, at: now() },
+        EntitlementCommand::Update { patch, at: state.now() },
         auth.metadata(),
     )
     .await?;
@@ -92,7 +92,7 @@ async fn destroy(State(state): State<AppState>, auth: Auth, ResourceId(id): Reso
     execute(
         &state.frameworks.entitlement,
         &row.id,
-        EntitlementCommand::Delete { at: now() },
+        EntitlementCommand::Delete { at: state.now() },
         auth.metadata(),
     )
     .await?;

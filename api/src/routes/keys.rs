@@ -8,7 +8,7 @@ use crate::extract::{related_not_found, required_relationship, ListPage, QueryPa
 use crate::jsonapi::JsonApiBody;
 use crate::render::{created, paged, single};
 use crate::resources::{account_path, key_resource};
-use crate::state::{execute, now, AppState};
+use crate::state::{execute, AppState};
 use aggregates::policy::{PolicyCommand, PoolKey};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -34,7 +34,7 @@ async fn create(State(state): State<AppState>, auth: Auth, body: JsonApiBody) ->
     let id = uuid::Uuid::new_v4().to_string();
     let command = PolicyCommand::AddKey {
         key: PoolKey { id: id.clone(), key },
-        at: now(),
+        at: state.now(),
     };
     execute(&state.frameworks.policy, &policy.id, command, auth.metadata()).await?;
     Ok(created(key_resource(&visible_key(&state, &auth, &id).await?)))
@@ -54,7 +54,7 @@ async fn destroy(State(state): State<AppState>, auth: Auth, ResourceId(id): Reso
         &row.policy_id,
         PolicyCommand::RemoveKey {
             key_id: row.id,
-            at: now(),
+            at: state.now(),
         },
         auth.metadata(),
     )

@@ -11,7 +11,7 @@ use crate::extract::{ListPage, ResourceId};
 use crate::jsonapi::{type_name, JsonApiBody};
 use crate::render::{listed, paged, single};
 use crate::resources::{account_path, entitlement_resource, license_resource, policy_resource};
-use crate::state::{execute, now, AppState};
+use crate::state::{execute, AppState};
 use aggregates::license::LicenseCommand;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -52,24 +52,33 @@ async fn run(state: &AppState, auth: &Auth, row: &LicenseRow, command: LicenseCo
 async fn current(state: &AppState, auth: &Auth, row: &LicenseRow) -> ApiResult<Response> {
     Ok(single(
         StatusCode::OK,
-        license_resource(&visible_license(state, auth, &row.id).await?)?,
+        license_resource(&visible_license(state, auth, &row.id).await?, state.now())?,
     ))
 }
 
 async fn suspend(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<Response> {
     let row = managed_license(&state, &auth, &id).await?;
-    run(&state, &auth, &row, LicenseCommand::Suspend { at: now() }).await
+    run(&state, &auth, &row, LicenseCommand::Suspend { at: state.now() }).await
 }
 
 async fn reinstate(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<Response> {
     let row = managed_license(&state, &auth, &id).await?;
-    run(&state, &auth, &row, LicenseCommand::Reinstate { at: now() }).await
+    run(&state, &auth, &row, LicenseCommand::Reinstate { at: state.now() }).await
 }
 
 async fn renew(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<Response> {
     let row = managed_license(&state, &auth, &id).await?;
     let policy = policy_snapshot(&state, &auth.account.row.id, &row.policy_id).await?;
-    run(&state, &auth, &row, LicenseCommand::Renew { policy, at: now() }).await
+    run(
+        &state,
+        &auth,
+        &row,
+        LicenseCommand::Renew {
+            policy,
+            at: state.now(),
+        },
+    )
+    .await
 }
 
 async fn revoke(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<StatusCode> {
@@ -81,7 +90,16 @@ async fn revoke(State(state): State<AppState>, auth: Auth, ResourceId(id): Resou
 async fn check_in(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<Response> {
     let row = visible_license(&state, &auth, &id).await?;
     let policy = policy_snapshot(&state, &auth.account.row.id, &row.policy_id).await?;
-    run(&state, &auth, &row, LicenseCommand::CheckIn { policy, at: now() }).await
+    run(
+        &state,
+        &auth,
+        &row,
+        LicenseCommand::CheckIn {
+            policy,
+            at: state.now(),
+        },
+    )
+    .await
 }
 
 /// `meta.increment` / `meta.decrement`: a positive integer, 1 when absent.
@@ -121,7 +139,11 @@ async fn increment(
         &state,
         &auth,
         &row,
-        LicenseCommand::IncrementUsage { policy, by, at: now() },
+        LicenseCommand::IncrementUsage {
+            policy,
+            by,
+            at: state.now(),
+        },
     )
     .await
 }
@@ -134,12 +156,18 @@ async fn decrement(
 ) -> ApiResult<Response> {
     let row = managed_license(&state, &auth, &id).await?;
     let by = amount(&body, "decrement")?;
-    run(&state, &auth, &row, LicenseCommand::DecrementUsage { by, at: now() }).await
+    run(
+        &state,
+        &auth,
+        &row,
+        LicenseCommand::DecrementUsage { by, at: state.now() },
+    )
+    .await
 }
 
 async fn reset(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<Response> {
     let row = managed_license(&state, &auth, &id).await?;
-    run(&state, &auth, &row, LicenseCommand::ResetUsage { at: now() }).await
+    run(&state, &auth, &row, LicenseCommand::ResetUsage { at: state.now() }).await
 }
 
 async fn show_policy(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<Response> {

@@ -12,7 +12,7 @@ use crate::extract::{related_not_found, required_relationship, ListPage, QueryPa
 use crate::jsonapi::{Attributes, JsonApiBody, LinkQuery};
 use crate::render::{created, paged, single};
 use crate::resources::{account_path, license_resource, token_resource};
-use crate::state::{execute, now, AppState};
+use crate::state::{execute, AppState};
 use aggregates::license::LicenseCommand;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -85,13 +85,16 @@ async fn create(State(state): State<AppState>, auth: Auth, body: JsonApiBody) ->
         attributes,
     };
     let id = commands::license::create(&state, &auth, new).await?;
-    Ok(created(license_resource(&visible_license(&state, &auth, &id).await?)?))
+    Ok(created(license_resource(
+        &visible_license(&state, &auth, &id).await?,
+        state.now(),
+    )?))
 }
 
 async fn show(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<Response> {
     Ok(single(
         StatusCode::OK,
-        license_resource(&visible_license(&state, &auth, &id).await?)?,
+        license_resource(&visible_license(&state, &auth, &id).await?, state.now())?,
     ))
 }
 
@@ -116,14 +119,14 @@ async fn update(
         LicenseCommand::Update {
             policy,
             changes,
-            at: now(),
+            at: state.now(),
         },
         auth.metadata(),
     )
     .await?;
     Ok(single(
         StatusCode::OK,
-        license_resource(&visible_license(&state, &auth, &row.id).await?)?,
+        license_resource(&visible_license(&state, &auth, &row.id).await?, state.now())?,
     ))
 }
 
@@ -221,12 +224,13 @@ async fn list_with(
     path: String,
 ) -> ApiResult<Response> {
     limit_to_visible(auth, &mut filter)?;
-    let now = crate::state::now().timestamp_micros();
-    let result = projections::licenses::list(&state.db, &auth.account.row.id, &filter, now, page).await?;
+    let now = state.now();
+    let result =
+        projections::licenses::list(&state.db, &auth.account.row.id, &filter, now.timestamp_micros(), page).await?;
     let items = result
         .items
         .iter()
-        .map(license_resource)
+        .map(|row| license_resource(row, now))
         .collect::<ApiResult<Vec<_>>>()?;
     Ok(paged(items, &path, &links, &page, result.total))
 }

@@ -9,7 +9,7 @@ use crate::extract::{related_not_found, required_relationship, ListPage, QueryPa
 use crate::jsonapi::{Attributes, Field, JsonApiBody, LinkQuery};
 use crate::render::{created, listed, paged, single};
 use crate::resources::{account_path, entitlement_resource, key_resource, policy_resource};
-use crate::state::{execute, now, AppState};
+use crate::state::{execute, AppState};
 use aggregates::policy::{PolicyCommand, BOOLEANS, CREATE_ONLY, ENUMS, INTEGERS};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -88,7 +88,7 @@ async fn create(State(state): State<AppState>, auth: Auth, body: JsonApiBody) ->
         product_id: product.id,
         attributes: changes,
         account_protected: auth.account.row.protected != 0,
-        at: now(),
+        at: state.now(),
     };
     execute(&state.frameworks.policy, &id, command, auth.metadata()).await?;
     Ok(created(policy_resource(&visible_policy(&state, &auth, &id).await?)?))
@@ -114,7 +114,10 @@ async fn update(
     execute(
         &state.frameworks.policy,
         &row.id,
-        PolicyCommand::Update { changes, at: now() },
+        PolicyCommand::Update {
+            changes,
+            at: state.now(),
+        },
         auth.metadata(),
     )
     .await?;

@@ -8,7 +8,7 @@ use crate::extract::{ListPage, ResourceId};
 use crate::jsonapi::{Attributes, JsonApiBody};
 use crate::render::{created, paged, single};
 use crate::resources::{account_path, product_resource};
-use crate::state::{execute, now, AppState};
+use crate::state::{execute, AppState};
 use aggregates::product::{ProductAttributes, ProductCommand, ProductPatch};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -69,7 +69,7 @@ async fn create(State(state): State<AppState>, auth: Auth, body: JsonApiBody) ->
         id: id.clone(),
         account_id: auth.account.row.id.clone(),
         attributes,
-        at: now(),
+        at: state.now(),
     };
     execute(&state.frameworks.product, &id, command, auth.metadata()).await?;
     let row = projections::products::find(&state.db.any, &auth.account.row.id, &id)
@@ -96,7 +96,7 @@ async fn update(
     execute(
         &state.frameworks.product,
         &row.id,
-        ProductCommand::Update { patch, at: now() },
+        ProductCommand::Update { patch, at: state.now() },
         auth.metadata(),
     )
     .await?;

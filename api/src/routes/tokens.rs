@@ -12,7 +12,7 @@ use crate::jsonapi::JsonApiBody;
 use crate::middleware::ApiVersion;
 use crate::render::{created, document, paged, single};
 use crate::resources::{account_path, license_resource, product_resource, token_resource, user_resource};
-use crate::state::{execute, now, AppState};
+use crate::state::{execute, AppState};
 use aggregates::token::TokenCommand;
 use axum::extract::State;
 use axum::http::request::Parts;
@@ -116,7 +116,7 @@ async fn revoke(State(state): State<AppState>, auth: Auth, ResourceId(id): Resou
     execute(
         &state.frameworks.token,
         &row.id,
-        TokenCommand::Revoke { at: now() },
+        TokenCommand::Revoke { at: state.now() },
         auth.metadata(),
     )
     .await?;
@@ -143,7 +143,7 @@ async fn bearer_resource(state: &AppState, auth: &Auth) -> ApiResult<Value> {
             let license = projections::licenses::find(&state.db.any, account_id, license_id)
                 .await?
                 .ok_or_else(ApiError::token_invalid)?;
-            license_resource(&license)?
+            license_resource(&license, state.now())?
         }
     })
 }

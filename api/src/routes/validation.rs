@@ -13,7 +13,7 @@ use crate::extract::ResourceId;
 use crate::jsonapi::{deep_camel, type_name, JsonApiBody};
 use crate::render::document;
 use crate::resources::license_resource;
-use crate::state::{now, AppState};
+use crate::state::AppState;
 use aggregates::license::validation::{Outcome, Scope};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -134,7 +134,7 @@ async fn respond(
     let validated = validate_license(state, account_id, metadata, row, &request, quick).await?;
     Ok(document(
         StatusCode::OK,
-        json!({ "data": license_resource(&validated.row)?, "meta": meta(&validated.outcome, &request, quick, validated.at) }),
+        json!({ "data": license_resource(&validated.row, state.now())?, "meta": meta(&validated.outcome, &request, quick, validated.at) }),
     ))
 }
 
@@ -204,9 +204,9 @@ async fn validate_key(
     // a suspended one 403 `LICENSE_SUSPENDED`, an unknown one 401 `LICENSE_INVALID`.
     let auth = crate::auth::authenticate_optional(&state, &parts).await?;
     let account = crate::auth::account_of(&parts)?;
-    let meta = body.meta()?;
-    let request = parse_request(&meta, &["key"])?;
-    let key = match meta.get("key") {
+    let body_meta = body.meta()?;
+    let request = parse_request(&body_meta, &["key"])?;
+    let key = match body_meta.get("key") {
         Some(Value::String(k)) if !k.trim().is_empty() => k.clone(),
         Some(Value::String(_)) | None | Some(Value::Null) => {
             return Err(ApiError::bad_request(
@@ -243,12 +243,8 @@ async fn validate_key(
         };
         return Ok(document(
             StatusCode::OK,
-            json!({ "data": null, "meta": meta_of(&outcome, &request) }),
+            json!({ "data": null, "meta": meta(&outcome, &request, false, state.now()) }),
         ));
     };
     respond(&state, &account.row.id, metadata, row, request, false).await
-}
-
-fn meta_of(outcome: &Outcome, request: &ValidationRequest) -> Value {
-    meta(outcome, request, false, now())
 }
