@@ -133,8 +133,8 @@ fn write_private_file(path: &std::path::Path, contents: &str) -> std::io::Result
 /// request.
 pub async fn build_state(database_url: &str, secret_key: Option<&str>) -> Result<AppState, StartError> {
     let db = open_store(database_url).await?;
-    let existing = projections::accounts::first(&db.any).await?;
-    let master = master_key(secret_key, database_url, db.backend, existing.is_some())?;
+    let existing = projections::accounts::first(&db).await?;
+    let master = master_key(secret_key, database_url, db.backend(), existing.is_some())?;
     if let Some(account) = existing {
         if master.open(&account.token_secret_sealed).is_err() {
             return Err(StartError::WrongSecretKey {
@@ -225,7 +225,7 @@ pub async fn ensure_default_account(
     admin_email: Option<&str>,
     admin_password: Option<&str>,
 ) -> Result<Option<FirstStart>, StartError> {
-    if projections::accounts::first(&state.db.any).await?.is_some() {
+    if projections::accounts::first(&state.db).await?.is_some() {
         return Ok(None);
     }
     let email = admin_email.filter(|e| !e.is_empty()).unwrap_or(DEFAULT_ADMIN_EMAIL);

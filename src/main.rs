@@ -296,7 +296,7 @@ async fn run(cli: Cli) -> Result<(), StartError> {
             let db = open_store(&database_url).await?;
             let account_id = match account {
                 Some(id_or_slug) => Some(
-                    projections::accounts::find(&db.any, &id_or_slug)
+                    projections::accounts::find(&db, &id_or_slug)
                         .await?
                         .ok_or(StartError::UnknownAccount(id_or_slug))?
                         .id,

@@ -165,7 +165,7 @@ pub async fn authenticate_token(state: &AppState, account: &Arc<AccountContext>,
         ));
     }
     let digest = crate::crypto::token_digest(&account.token_secret, raw);
-    let token = projections::tokens::find_by_digest(&state.db.any, &account.row.id, &digest)
+    let token = projections::tokens::find_by_digest(&state.db, &account.row.id, &digest)
         .await?
         .ok_or_else(ApiError::token_invalid)?;
     if token
@@ -176,7 +176,7 @@ pub async fn authenticate_token(state: &AppState, account: &Arc<AccountContext>,
     }
     let bearer = match token.bearer_type.as_str() {
         "users" => {
-            let user = projections::users::find(&state.db.any, &account.row.id, &token.bearer_id)
+            let user = projections::users::find(&state.db, &account.row.id, &token.bearer_id)
                 .await?
                 .ok_or_else(ApiError::token_invalid)?;
             match user.role.as_str() {
@@ -188,7 +188,7 @@ pub async fn authenticate_token(state: &AppState, account: &Arc<AccountContext>,
             }
         }
         "products" => {
-            projections::products::find(&state.db.any, &account.row.id, &token.bearer_id)
+            projections::products::find(&state.db, &account.row.id, &token.bearer_id)
                 .await?
                 .ok_or_else(ApiError::token_invalid)?;
             Bearer::Product {
@@ -196,7 +196,7 @@ pub async fn authenticate_token(state: &AppState, account: &Arc<AccountContext>,
             }
         }
         "licenses" => {
-            let license = projections::licenses::find(&state.db.any, &account.row.id, &token.bearer_id)
+            let license = projections::licenses::find(&state.db, &account.row.id, &token.bearer_id)
                 .await?
                 .ok_or_else(ApiError::token_invalid)?;
             let policy = policy_attributes(&license.policy_attributes)?;
@@ -223,7 +223,7 @@ pub async fn authenticate_license(state: &AppState, account: &Arc<AccountContext
     if key.is_empty() || key.contains('\0') {
         return Err(invalid());
     }
-    let license = projections::licenses::find_by_key(&state.db.any, &account.row.id, key)
+    let license = projections::licenses::find_by_key(&state.db, &account.row.id, key)
         .await?
         .ok_or_else(invalid)?;
     let policy = policy_attributes(&license.policy_attributes)?;
@@ -268,7 +268,7 @@ pub async fn authenticate_password(
     if email.contains('\0') || password.contains('\0') {
         return Err(credentials_error(legacy, "EMAIL_INVALID", "email must be valid"));
     }
-    let user = projections::users::find_by_email(&state.db.any, &account.row.id, email)
+    let user = projections::users::find_by_email(&state.db, &account.row.id, email)
         .await?
         .ok_or_else(|| credentials_error(legacy, "EMAIL_INVALID", "email must be valid"))?;
     let digest = user

@@ -88,10 +88,10 @@ pub async fn admin_token(state: &AppState, account: &str, email: Option<&str>) -
         return Ok(None);
     };
     let admin = match email {
-        Some(email) => projections::users::find_by_email(&state.db.any, &account.row.id, email)
+        Some(email) => projections::users::find_by_email(&state.db, &account.row.id, email)
             .await?
             .filter(|user| user.role == "admin"),
-        None => projections::users::first_admin(&state.db.any, &account.row.id).await?,
+        None => projections::users::first_admin(&state.db, &account.row.id).await?,
     };
     let Some(admin) = admin else { return Ok(None) };
     let mut metadata = HashMap::new();

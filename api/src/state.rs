@@ -151,7 +151,7 @@ impl AppState {
     /// The account short routes (`/v1/…` without `/accounts/{account}`) address: the store's
     /// account when it holds exactly one, as Keygen's single-player mode has.
     pub async fn singleplayer_account(&self) -> ApiResult<Option<Arc<AccountContext>>> {
-        match projections::accounts::only(&self.db.any).await? {
+        match projections::accounts::only(&self.db).await? {
             Some(id) => self.account(&id).await,
             None => Ok(None),
         }
@@ -163,7 +163,7 @@ impl AppState {
         if let Some(hit) = self.accounts.read().expect("account cache poisoned").get(id_or_slug) {
             return Ok(Some(hit.clone()));
         }
-        let Some(row) = projections::accounts::find(&self.db.any, id_or_slug).await? else {
+        let Some(row) = projections::accounts::find(&self.db, id_or_slug).await? else {
             return Ok(None);
         };
         let seed = self

@@ -3,6 +3,7 @@
 use crate::{micros, EventRef, ProjectionError};
 use aggregates::account::AccountEvent;
 use sqlx::AnyPool;
+use store::Database;
 
 /// An account row, secrets still sealed.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -53,7 +54,8 @@ const COLUMNS: &str = "id, slug, name, protected, ed25519_public_key, ed25519_pr
     token_secret_sealed, created_at, updated_at";
 
 /// Finds an account by id or by slug (Keygen resolves `/accounts/{id-or-slug}`).
-pub async fn find(pool: &AnyPool, id_or_slug: &str) -> Result<Option<AccountRow>, ProjectionError> {
+pub async fn find(db: &Database, id_or_slug: &str) -> Result<Option<AccountRow>, ProjectionError> {
+    let pool = &db.any;
     let sql = format!("select {COLUMNS} from accounts where id = $1 or slug = $2 order by created_at limit 1");
     Ok(sqlx::query_as(&sql)
         .bind(id_or_slug)
@@ -63,13 +65,15 @@ pub async fn find(pool: &AnyPool, id_or_slug: &str) -> Result<Option<AccountRow>
 }
 
 /// The oldest account, if any (the one `keyledger serve` made on an empty store).
-pub async fn first(pool: &AnyPool) -> Result<Option<AccountRow>, ProjectionError> {
+pub async fn first(db: &Database) -> Result<Option<AccountRow>, ProjectionError> {
+    let pool = &db.any;
     let sql = format!("select {COLUMNS} from accounts order by created_at limit 1");
     Ok(sqlx::query_as(&sql).fetch_optional(pool).await?)
 }
 
 /// The id of the store's account when it holds exactly one.
-pub async fn only(pool: &AnyPool) -> Result<Option<String>, ProjectionError> {
+pub async fn only(db: &Database) -> Result<Option<String>, ProjectionError> {
+    let pool = &db.any;
     let ids: Vec<String> = sqlx::query_scalar("select id from accounts order by created_at limit 2")
         .fetch_all(pool)
         .await?;

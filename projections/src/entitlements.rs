@@ -4,6 +4,7 @@ use crate::filter::{Bind, Filter, Source};
 use crate::{advance, json_text, micros, EventRef, Page, PageRequest, ProjectionError};
 use aggregates::entitlement::EntitlementEvent;
 use sqlx::AnyPool;
+use store::Database;
 
 /// An entitlement row.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -76,10 +77,11 @@ const COLUMNS: &str = "e.id, e.account_id, e.name, e.code, e.metadata, e.created
 
 /// A live entitlement by id or code.
 pub async fn find(
-    pool: &AnyPool,
+    db: &Database,
     account_id: &str,
     id_or_code: &str,
 ) -> Result<Option<EntitlementRow>, ProjectionError> {
+    let pool = &db.any;
     let sql = format!(
         "select {COLUMNS} from entitlements e where e.account_id = $1 and e.deleted_at is null \
          and (e.id = $2 or lower(e.code) = $3) order by e.created_at limit 1"
@@ -132,11 +134,12 @@ impl EntitlementSet<'_> {
 
 /// A page of live entitlements in `set`.
 pub async fn list(
-    pool: &AnyPool,
+    db: &Database,
     account_id: &str,
     set: EntitlementSet<'_>,
     page: PageRequest,
 ) -> Result<Page<EntitlementRow>, ProjectionError> {
+    let pool = &db.any;
     set.filter(account_id)
         .page(
             pool,
@@ -152,35 +155,31 @@ pub async fn list(
 }
 
 /// Every live entitlement in `set`.
-async fn all(
-    pool: &AnyPool,
-    account_id: &str,
-    set: EntitlementSet<'_>,
-) -> Result<Vec<EntitlementRow>, ProjectionError> {
+async fn all(db: &Database, account_id: &str, set: EntitlementSet<'_>) -> Result<Vec<EntitlementRow>, ProjectionError> {
     let all = PageRequest {
         cursor: None,
         number: None,
         size: 10_000,
         order: crate::ListOrder::OldestFirst,
     };
-    Ok(list(pool, account_id, set, all).await?.items)
+    Ok(list(db, account_id, set, all).await?.items)
 }
 
 /// Codes of every live entitlement in `set` (for validation's entitlements scope).
-pub async fn codes(pool: &AnyPool, account_id: &str, set: EntitlementSet<'_>) -> Result<Vec<String>, ProjectionError> {
-    Ok(all(pool, account_id, set).await?.into_iter().map(|e| e.code).collect())
+pub async fn codes(db: &Database, account_id: &str, set: EntitlementSet<'_>) -> Result<Vec<String>, ProjectionError> {
+    Ok(all(db, account_id, set).await?.into_iter().map(|e| e.code).collect())
 }
 
 /// Ids of every live entitlement in `set` (what a license inherits from its policy).
-pub async fn ids(pool: &AnyPool, account_id: &str, set: EntitlementSet<'_>) -> Result<Vec<String>, ProjectionError> {
-    Ok(all(pool, account_id, set).await?.into_iter().map(|e| e.id).collect())
+pub async fn ids(db: &Database, account_id: &str, set: EntitlementSet<'_>) -> Result<Vec<String>, ProjectionError> {
+    Ok(all(db, account_id, set).await?.into_iter().map(|e| e.id).collect())
 }
 
 /// The live entitlements among `ids` (by id), to check an attach request.
-pub async fn existing_ids(pool: &AnyPool, account_id: &str, ids: &[String]) -> Result<Vec<String>, ProjectionError> {
+pub async fn existing_ids(db: &Database, account_id: &str, ids: &[String]) -> Result<Vec<String>, ProjectionError> {
     let mut found = Vec::new();
     for id in ids {
-        if let Some(row) = find(pool, account_id, id).await? {
+        if let Some(row) = find(db, account_id, id).await? {
             found.push(row.id);
         }
     }

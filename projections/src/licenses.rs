@@ -212,7 +212,8 @@ const FROM: &str = "from licenses l join policies p on p.id = l.policy_id and p.
     left join license_activity a on a.license_id = l.id";
 
 /// A live license by id or by key.
-pub async fn find(pool: &AnyPool, account_id: &str, id_or_key: &str) -> Result<Option<LicenseRow>, ProjectionError> {
+pub async fn find(db: &Database, account_id: &str, id_or_key: &str) -> Result<Option<LicenseRow>, ProjectionError> {
+    let pool = &db.any;
     let sql = format!(
         "select {COLUMNS} {FROM} where l.account_id = $1 and l.deleted_at is null and (l.id = $2 or l.key = $2) \
          order by l.created_at limit 1"
@@ -225,7 +226,8 @@ pub async fn find(pool: &AnyPool, account_id: &str, id_or_key: &str) -> Result<O
 }
 
 /// A live license by key only (license-key authentication, validate-key).
-pub async fn find_by_key(pool: &AnyPool, account_id: &str, key: &str) -> Result<Option<LicenseRow>, ProjectionError> {
+pub async fn find_by_key(db: &Database, account_id: &str, key: &str) -> Result<Option<LicenseRow>, ProjectionError> {
+    let pool = &db.any;
     let sql = format!(
         "select {COLUMNS} {FROM} where l.account_id = $1 and l.deleted_at is null and l.key = $2 order by l.created_at limit 1"
     );
@@ -349,7 +351,7 @@ pub async fn list(
         w.push(format!("l.expiry > {p}"));
     }
     for (key, value) in &filter.metadata {
-        let condition = metadata_condition(&mut w, db.backend, key, value);
+        let condition = metadata_condition(&mut w, db.backend(), key, value);
         w.push(condition);
     }
     w.page(

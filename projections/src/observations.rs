@@ -3,7 +3,7 @@
 //! append-only log for the event log and webhooks. Rebuilds leave them alone.
 
 use crate::ProjectionError;
-use sqlx::AnyPool;
+use store::Database;
 
 /// One observation to record.
 #[derive(Debug, Clone)]
@@ -20,7 +20,8 @@ pub struct Observation<'a> {
 }
 
 /// Records a validation: the observation and the license's `lastValidated`, in one transaction.
-pub async fn record_validation(pool: &AnyPool, o: &Observation<'_>) -> Result<(), ProjectionError> {
+pub async fn record_validation(db: &Database, o: &Observation<'_>) -> Result<(), ProjectionError> {
+    let pool = &db.any;
     let mut tx = pool.begin().await?;
     insert(&mut tx, o).await?;
     touch(&mut tx, o.account_id, o.resource_id, o.at).await?;
@@ -49,11 +50,12 @@ async fn insert(conn: &mut sqlx::AnyConnection, o: &Observation<'_>) -> Result<(
 
 /// Records when a license was last validated.
 pub async fn touch_license_validated(
-    pool: &AnyPool,
+    db: &Database,
     account_id: &str,
     license_id: &str,
     at: i64,
 ) -> Result<(), ProjectionError> {
+    let pool = &db.any;
     let mut conn = pool.acquire().await?;
     touch(&mut conn, account_id, license_id, at).await
 }
@@ -77,7 +79,8 @@ async fn touch(
 }
 
 /// Number of observations of one type for an account (tests and benchmarks).
-pub async fn count(pool: &AnyPool, account_id: &str, event_type: &str) -> Result<i64, ProjectionError> {
+pub async fn count(db: &Database, account_id: &str, event_type: &str) -> Result<i64, ProjectionError> {
+    let pool = &db.any;
     Ok(
         sqlx::query_scalar("select count(*) from observations where account_id = $1 and event_type = $2")
             .bind(account_id)

@@ -4,6 +4,7 @@ use crate::filter::{Filter, Source};
 use crate::{advance, json_text, micros, EventRef, Page, PageRequest, ProjectionError};
 use aggregates::policy::{PolicyAttributes, PolicyEvent};
 use sqlx::AnyPool;
+use store::Database;
 
 /// A policy row; `attributes` is the full attribute set as JSON.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -153,7 +154,8 @@ const LIVE_PRODUCT: &str =
     "exists (select 1 from products pr where pr.id = policies.product_id and pr.deleted_at is null)";
 
 /// A live policy of the account.
-pub async fn find(pool: &AnyPool, account_id: &str, id: &str) -> Result<Option<PolicyRow>, ProjectionError> {
+pub async fn find(db: &Database, account_id: &str, id: &str) -> Result<Option<PolicyRow>, ProjectionError> {
+    let pool = &db.any;
     let sql = format!(
         "select {COLUMNS} from policies where account_id = $1 and id = $2 and deleted_at is null and {LIVE_PRODUCT}"
     );
@@ -165,7 +167,8 @@ pub async fn find(pool: &AnyPool, account_id: &str, id: &str) -> Result<Option<P
 }
 
 /// A policy even if deleted (licenses keep pointing at theirs).
-pub async fn find_any(pool: &AnyPool, account_id: &str, id: &str) -> Result<Option<PolicyRow>, ProjectionError> {
+pub async fn find_any(db: &Database, account_id: &str, id: &str) -> Result<Option<PolicyRow>, ProjectionError> {
+    let pool = &db.any;
     let sql = format!("select {COLUMNS} from policies where account_id = $1 and id = $2");
     Ok(sqlx::query_as(&sql)
         .bind(account_id)
@@ -176,11 +179,12 @@ pub async fn find_any(pool: &AnyPool, account_id: &str, id: &str) -> Result<Opti
 
 /// Live policies, optionally of one product.
 pub async fn list(
-    pool: &AnyPool,
+    db: &Database,
     account_id: &str,
     product: Option<&str>,
     page: PageRequest,
 ) -> Result<Page<PolicyRow>, ProjectionError> {
+    let pool = &db.any;
     let mut filter = Filter::default();
     filter.eq("account_id", account_id);
     filter.push("deleted_at is null");
@@ -196,7 +200,8 @@ pub async fn list(
 const KEY_COLUMNS: &str = "id, account_id, policy_id, product_id, key, created_at, updated_at";
 
 /// A key still in its pool.
-pub async fn find_key(pool: &AnyPool, account_id: &str, id: &str) -> Result<Option<PoolKeyRow>, ProjectionError> {
+pub async fn find_key(db: &Database, account_id: &str, id: &str) -> Result<Option<PoolKeyRow>, ProjectionError> {
+    let pool = &db.any;
     let sql = format!("select {KEY_COLUMNS} from pool_keys where account_id = $1 and id = $2 and deleted_at is null");
     Ok(sqlx::query_as(&sql)
         .bind(account_id)
@@ -207,12 +212,13 @@ pub async fn find_key(pool: &AnyPool, account_id: &str, id: &str) -> Result<Opti
 
 /// Keys still in pools, optionally of one product or one policy.
 pub async fn list_keys(
-    pool: &AnyPool,
+    db: &Database,
     account_id: &str,
     product: Option<&str>,
     policy: Option<&str>,
     page: PageRequest,
 ) -> Result<Page<PoolKeyRow>, ProjectionError> {
+    let pool = &db.any;
     let mut filter = Filter::default();
     filter.eq("account_id", account_id);
     filter.push("deleted_at is null");

@@ -5,6 +5,7 @@ use crate::filter::{Filter, Source};
 use crate::{micros, EventRef, Page, PageRequest, ProjectionError};
 use aggregates::product::{ProductAttributes, ProductEvent};
 use sqlx::AnyPool;
+use store::Database;
 
 /// A product row; list-valued attributes are JSON text.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -107,7 +108,8 @@ const COLUMNS: &str = "id, account_id, name, code, distribution_strategy, url, p
     metadata, created_at, updated_at";
 
 /// A live product of the account by id or by code (oldest match wins, as in Keygen).
-pub async fn find(pool: &AnyPool, account_id: &str, id_or_code: &str) -> Result<Option<ProductRow>, ProjectionError> {
+pub async fn find(db: &Database, account_id: &str, id_or_code: &str) -> Result<Option<ProductRow>, ProjectionError> {
+    let pool = &db.any;
     let sql = format!(
         "select {COLUMNS} from products where account_id = $1 and deleted_at is null \
          and (id = $2 or lower(code) = $3) order by created_at limit 1"
@@ -122,11 +124,12 @@ pub async fn find(pool: &AnyPool, account_id: &str, id_or_code: &str) -> Result<
 
 /// Live products of the account; `only` restricts the list to one product (a product bearer).
 pub async fn list(
-    pool: &AnyPool,
+    db: &Database,
     account_id: &str,
     only: Option<&str>,
     page: PageRequest,
 ) -> Result<Page<ProductRow>, ProjectionError> {
+    let pool = &db.any;
     let mut filter = Filter::default();
     filter.eq("account_id", account_id);
     filter.push("deleted_at is null");

@@ -4,6 +4,7 @@ use crate::filter::{Filter, Source};
 use crate::{micros, EventRef, Page, PageRequest, ProjectionError};
 use aggregates::token::TokenEvent;
 use sqlx::AnyPool;
+use store::Database;
 
 /// A live (unrevoked) token row.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -90,10 +91,11 @@ const COLUMNS: &str =
 
 /// The live token of the account with this digest.
 pub async fn find_by_digest(
-    pool: &AnyPool,
+    db: &Database,
     account_id: &str,
     digest: &str,
 ) -> Result<Option<TokenRow>, ProjectionError> {
+    let pool = &db.any;
     let sql = format!("select {COLUMNS} from tokens where account_id = $1 and digest = $2 and revoked_at is null");
     Ok(sqlx::query_as(&sql)
         .bind(account_id)
@@ -103,7 +105,8 @@ pub async fn find_by_digest(
 }
 
 /// A live token of the account by id.
-pub async fn find(pool: &AnyPool, account_id: &str, id: &str) -> Result<Option<TokenRow>, ProjectionError> {
+pub async fn find(db: &Database, account_id: &str, id: &str) -> Result<Option<TokenRow>, ProjectionError> {
+    let pool = &db.any;
     let sql = format!("select {COLUMNS} from tokens where account_id = $1 and id = $2 and revoked_at is null");
     Ok(sqlx::query_as(&sql)
         .bind(account_id)
@@ -114,11 +117,12 @@ pub async fn find(pool: &AnyPool, account_id: &str, id: &str) -> Result<Option<T
 
 /// Live tokens of the account, optionally only those of one bearer.
 pub async fn list(
-    pool: &AnyPool,
+    db: &Database,
     account_id: &str,
     bearer: Option<(&str, &str)>,
     page: PageRequest,
 ) -> Result<Page<TokenRow>, ProjectionError> {
+    let pool = &db.any;
     let mut filter = Filter::default();
     filter.eq("account_id", account_id);
     filter.push("revoked_at is null");

@@ -3,6 +3,7 @@
 use crate::{micros, EventRef, ProjectionError};
 use aggregates::user::UserEvent;
 use sqlx::AnyPool;
+use store::Database;
 
 /// A user row.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -54,7 +55,8 @@ pub(crate) async fn apply(pool: &AnyPool, event: EventRef<'_>) -> Result<(), Pro
 const COLUMNS: &str = "id, account_id, email, role, first_name, last_name, password_digest, created_at, updated_at";
 
 /// A user of the account by id.
-pub async fn find(pool: &AnyPool, account_id: &str, id: &str) -> Result<Option<UserRow>, ProjectionError> {
+pub async fn find(db: &Database, account_id: &str, id: &str) -> Result<Option<UserRow>, ProjectionError> {
+    let pool = &db.any;
     let sql = format!("select {COLUMNS} from users where account_id = $1 and id = $2");
     Ok(sqlx::query_as(&sql)
         .bind(account_id)
@@ -64,7 +66,8 @@ pub async fn find(pool: &AnyPool, account_id: &str, id: &str) -> Result<Option<U
 }
 
 /// A user of the account by email, case-insensitively.
-pub async fn find_by_email(pool: &AnyPool, account_id: &str, email: &str) -> Result<Option<UserRow>, ProjectionError> {
+pub async fn find_by_email(db: &Database, account_id: &str, email: &str) -> Result<Option<UserRow>, ProjectionError> {
+    let pool = &db.any;
     let sql = format!("select {COLUMNS} from users where account_id = $1 and email = $2");
     Ok(sqlx::query_as(&sql)
         .bind(account_id)
@@ -74,7 +77,8 @@ pub async fn find_by_email(pool: &AnyPool, account_id: &str, email: &str) -> Res
 }
 
 /// The account's oldest admin.
-pub async fn first_admin(pool: &AnyPool, account_id: &str) -> Result<Option<UserRow>, ProjectionError> {
+pub async fn first_admin(db: &Database, account_id: &str) -> Result<Option<UserRow>, ProjectionError> {
+    let pool = &db.any;
     let sql =
         format!("select {COLUMNS} from users where account_id = $1 and role = 'admin' order by created_at, id limit 1");
     Ok(sqlx::query_as(&sql).bind(account_id).fetch_optional(pool).await?)

@@ -37,16 +37,24 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored event is unreadable: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("the store holds an unreadable value: {0}")]
+    Corrupt(String),
 }
 
-/// The connection pools for one store. The typed pool serves the event repository and the
-/// feed (postgres-es / sqlite-es need it); the `Any` pool serves projections and queries,
-/// whose SQL is written once for both backends.
+/// The backend's typed pool: postgres-es / sqlite-es, the feed and `persist` need it.
+#[derive(Clone, Debug)]
+pub(crate) enum TypedPool {
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
+}
+
+/// The one handle on a store a process opens. Its typed pool serves the event repository and
+/// the feed; its `Any` pool serves projections and queries, whose SQL is written once for both
+/// backends (sqlx's `Any` driver cannot hand its connections to postgres-es or sqlite-es, and
+/// typed projections would mean every query written twice: hence two pools, not one).
 #[derive(Clone, Debug)]
 pub struct Database {
-    pub backend: Backend,
-    pub(crate) pg: Option<PgPool>,
-    pub(crate) sqlite: Option<SqlitePool>,
+    pub(crate) typed: TypedPool,
     pub any: AnyPool,
 }
 
@@ -78,9 +86,7 @@ impl Database {
                 .await
                 .map_err(|err| postgres_connect_error(&options, err))?;
             Ok(Self {
-                backend: Backend::Postgres,
-                pg: Some(pg),
-                sqlite: None,
+                typed: TypedPool::Postgres(pg),
                 any,
             })
         } else if url.starts_with("sqlite:") {
@@ -113,9 +119,7 @@ impl Database {
                 .await
                 .map_err(open_error)?;
             Ok(Self {
-                backend: Backend::Sqlite,
-                pg: None,
-                sqlite: Some(sqlite),
+                typed: TypedPool::Sqlite(sqlite),
                 any,
             })
         } else {
@@ -123,12 +127,19 @@ impl Database {
         }
     }
 
+    /// Which backend the store runs on.
+    pub fn backend(&self) -> Backend {
+        match self.typed {
+            TypedPool::Postgres(_) => Backend::Postgres,
+            TypedPool::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
     /// Applies the backend's migrations from `schemas/sql/<backend>`.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        match (&self.pg, &self.sqlite) {
-            (Some(pg), _) => sqlx::migrate!("../schemas/sql/postgres").run(pg).await?,
-            (_, Some(sqlite)) => sqlx::migrate!("../schemas/sql/sqlite").run(sqlite).await?,
-            _ => unreachable!("a database always has one typed pool"),
+        match &self.typed {
+            TypedPool::Postgres(pg) => sqlx::migrate!("../schemas/sql/postgres").run(pg).await?,
+            TypedPool::Sqlite(sqlite) => sqlx::migrate!("../schemas/sql/sqlite").run(sqlite).await?,
         }
         Ok(())
     }
@@ -141,11 +152,9 @@ impl Database {
     /// Closes every pool (used on shutdown and by tests that drop their database).
     pub async fn close(&self) {
         self.any.close().await;
-        if let Some(pg) = &self.pg {
-            pg.close().await;
-        }
-        if let Some(sqlite) = &self.sqlite {
-            sqlite.close().await;
+        match &self.typed {
+            TypedPool::Postgres(pg) => pg.close().await,
+            TypedPool::Sqlite(sqlite) => sqlite.close().await,
         }
     }
 }

@@ -6,6 +6,7 @@
 //! (`pg_snapshot_xmin`) and orders by (transaction id, position). SQLite has one writer at a
 //! time, so its `rowid` already follows commit order.
 
+use crate::database::TypedPool;
 use crate::{Database, StoreError};
 use serde_json::Value;
 use sqlx::Row;
@@ -38,6 +39,13 @@ const PG_FEED: &str = "select global_position, transaction_id::text as xid, aggr
 const SQLITE_FEED: &str = "select rowid as global_position, '0' as xid, aggregate_type, aggregate_id, \
     sequence, event_type, payload, metadata from events where rowid > $1 order by rowid limit $2";
 
+/// A PostgreSQL transaction id (`xid8`, sent as text); one that does not parse is an error,
+/// never a silent zero that would move a reader back to the start of the feed.
+fn transaction_id(text: &str) -> Result<i64, StoreError> {
+    text.parse()
+        .map_err(|_| StoreError::Corrupt(format!("transaction id {text:?} is not a number")))
+}
+
 fn to_event<R: Row>(row: &R) -> Result<FeedEvent, StoreError>
 where
     for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
@@ -49,7 +57,7 @@ where
     let metadata: String = row.try_get("metadata")?;
     Ok(FeedEvent {
         position: FeedPosition {
-            xid: xid.parse().unwrap_or(0),
+            xid: transaction_id(&xid)?,
             position: row.try_get("global_position")?,
         },
         aggregate_type: row.try_get("aggregate_type")?,
@@ -64,8 +72,8 @@ where
 impl Database {
     /// Up to `limit` committed events after `after`, in commit order.
     pub async fn read_feed(&self, after: FeedPosition, limit: i64) -> Result<Vec<FeedEvent>, StoreError> {
-        match (&self.pg, &self.sqlite) {
-            (Some(pg), _) => {
+        match &self.typed {
+            TypedPool::Postgres(pg) => {
                 let rows = sqlx::query(PG_FEED)
                     .bind(after.xid.to_string())
                     .bind(after.position)
@@ -74,7 +82,7 @@ impl Database {
                     .await?;
                 rows.iter().map(to_event).collect()
             }
-            (_, Some(sqlite)) => {
+            TypedPool::Sqlite(sqlite) => {
                 let rows = sqlx::query(SQLITE_FEED)
                     .bind(after.position)
                     .bind(limit)
@@ -82,7 +90,6 @@ impl Database {
                     .await?;
                 rows.iter().map(to_event).collect()
             }
-            _ => unreachable!("a database always has one typed pool"),
         }
     }
 
@@ -132,28 +139,28 @@ impl Database {
     /// The horizon now: on PostgreSQL the next transaction id to be assigned, so every
     /// transaction begun before this call has a smaller one.
     pub async fn horizon(&self) -> Result<Horizon, StoreError> {
-        match &self.pg {
-            Some(pg) => {
+        match &self.typed {
+            TypedPool::Postgres(pg) => {
                 let xmax: String = sqlx::query_scalar("select pg_snapshot_xmax(pg_current_snapshot())::text")
                     .fetch_one(pg)
                     .await?;
-                Ok(Horizon(xmax.parse().unwrap_or(i64::MAX)))
+                Ok(Horizon(transaction_id(&xmax)?))
             }
-            None => Ok(Horizon(0)),
+            TypedPool::Sqlite(_) => Ok(Horizon(0)),
         }
     }
 
     /// Whether every transaction begun before `horizon` has finished, so the feed now holds all
     /// that they committed. SQLite has one writer at a time: always true there.
     pub async fn horizon_passed(&self, horizon: Horizon) -> Result<bool, StoreError> {
-        match &self.pg {
-            Some(pg) => {
+        match &self.typed {
+            TypedPool::Postgres(pg) => {
                 let xmin: String = sqlx::query_scalar("select pg_snapshot_xmin(pg_current_snapshot())::text")
                     .fetch_one(pg)
                     .await?;
-                Ok(xmin.parse::<i64>().unwrap_or(0) >= horizon.0)
+                Ok(transaction_id(&xmin)? >= horizon.0)
             }
-            None => Ok(true),
+            TypedPool::Sqlite(_) => Ok(true),
         }
     }
 
@@ -169,8 +176,8 @@ impl Database {
         let sql = "select cast(0 as bigint) as global_position, '0' as xid, aggregate_type, aggregate_id, sequence, event_type, \
             cast(payload as text) as payload, cast(metadata as text) as metadata from events \
             where aggregate_type = $1 and aggregate_id = $2 and sequence > $3 and sequence < $4 order by sequence";
-        match (&self.pg, &self.sqlite) {
-            (Some(pg), _) => {
+        match &self.typed {
+            TypedPool::Postgres(pg) => {
                 let rows = sqlx::query(sql)
                     .bind(aggregate_type)
                     .bind(aggregate_id)
@@ -180,7 +187,7 @@ impl Database {
                     .await?;
                 rows.iter().map(to_event).collect()
             }
-            (_, Some(sqlite)) => {
+            TypedPool::Sqlite(sqlite) => {
                 let rows = sqlx::query(sql)
                     .bind(aggregate_type)
                     .bind(aggregate_id)
@@ -190,7 +197,6 @@ impl Database {
                     .await?;
                 rows.iter().map(to_event).collect()
             }
-            _ => unreachable!("a database always has one typed pool"),
         }
     }
 

@@ -4,6 +4,7 @@
 //! internally.
 
 use crate::claims::{self, ClaimStatement};
+use crate::database::TypedPool;
 use crate::Database;
 use cqrs_es::persist::{PersistedEventRepository, PersistenceError, ReplayStream, SerializedEvent, SerializedSnapshot};
 use cqrs_es::Aggregate;
@@ -28,10 +29,9 @@ pub struct EventRepo {
 
 impl EventRepo {
     pub(crate) fn new(db: Database) -> Self {
-        let reader = match (&db.pg, &db.sqlite) {
-            (Some(pg), _) => Reader::Postgres(PostgresEventRepository::new(pg.clone())),
-            (_, Some(sqlite)) => Reader::Sqlite(SqliteEventRepository::new(sqlite.clone())),
-            _ => unreachable!("a database always has one typed pool"),
+        let reader = match &db.typed {
+            TypedPool::Postgres(pg) => Reader::Postgres(PostgresEventRepository::new(pg.clone())),
+            TypedPool::Sqlite(sqlite) => Reader::Sqlite(SqliteEventRepository::new(sqlite.clone())),
         };
         Self { db, reader }
     }
@@ -58,103 +58,113 @@ fn event_insert_error(err: sqlx::Error) -> PersistenceError {
     }
 }
 
-/// Runs the events and their claims in one transaction on either typed pool.
-macro_rules! persist_in_transaction {
-    ($pool:expr, $events:expr, $statements:expr, $require:expr) => {{
-        let mut tx = $pool.begin().await.map_err(from_sqlx)?;
-        let (aggregate_type, aggregate_id) = match $events.first() {
-            Some(e) => (e.aggregate_type.clone(), e.aggregate_id.clone()),
-            None => return Ok(()),
-        };
-        for e in $events {
-            sqlx::query(INSERT_EVENT)
-                .bind(&e.aggregate_type)
-                .bind(&e.aggregate_id)
-                .bind(e.sequence as i64)
-                .bind(&e.event_type)
-                .bind(&e.event_version)
-                .bind(&e.payload)
-                .bind(&e.metadata)
-                .execute(&mut *tx)
-                .await
-                .map_err(event_insert_error)?;
-        }
-        for statement in $statements {
-            let result = match &statement {
-                ClaimStatement::ReleaseScope { scope } => {
-                    sqlx::query(claims::RELEASE_SCOPE)
-                        .bind(scope)
-                        .bind(&aggregate_type)
-                        .bind(&aggregate_id)
-                        .execute(&mut *tx)
-                        .await
-                }
-                ClaimStatement::Insert { scope, value, .. } => {
-                    sqlx::query(claims::INSERT)
-                        .bind(scope)
-                        .bind(value)
-                        .bind(&aggregate_type)
-                        .bind(&aggregate_id)
-                        .execute(&mut *tx)
-                        .await
-                }
-                ClaimStatement::ReleaseValue { scope, value } => {
-                    sqlx::query(claims::RELEASE_VALUE)
-                        .bind(scope)
-                        .bind(value)
-                        .bind(&aggregate_type)
-                        .bind(&aggregate_id)
-                        .execute(&mut *tx)
-                        .await
-                }
-                ClaimStatement::ReleaseAll => {
-                    sqlx::query(claims::RELEASE_ALL)
-                        .bind(&aggregate_type)
-                        .bind(&aggregate_id)
-                        .execute(&mut *tx)
-                        .await
-                }
-                ClaimStatement::Require { scope, value, missing } => {
-                    let found = sqlx::query($require)
-                        .bind(scope)
-                        .bind(value)
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .map_err(from_sqlx)?;
-                    if found.is_none() {
-                        return Err(unknown(missing.clone()));
-                    }
-                    continue;
-                }
-                ClaimStatement::Join { prefix, group } => {
-                    sqlx::query(claims::LEAVE_GROUPS)
-                        .bind(&aggregate_type)
-                        .bind(&aggregate_id)
-                        .bind(*prefix)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(from_sqlx)?;
-                    sqlx::query(claims::JOIN_GROUP)
-                        .bind(format!("{prefix}{group}"))
-                        .bind(&aggregate_id)
-                        .bind(&aggregate_type)
-                        .execute(&mut *tx)
-                        .await
-                }
-            };
-            match (result, &statement) {
-                (Ok(_), _) => {}
-                (Err(sqlx::Error::Database(db)), ClaimStatement::Insert { conflict, .. })
-                    if db.is_unique_violation() =>
-                {
-                    return Err(unknown(conflict.clone()));
-                }
-                (Err(err), _) => return Err(from_sqlx(err)),
+/// Runs the events and their claims in one transaction on either typed pool; `require` is the
+/// backend's form of the existence check (it locks on PostgreSQL).
+async fn persist_in<DB>(
+    pool: &sqlx::Pool<DB>,
+    events: &[SerializedEvent],
+    statements: Vec<ClaimStatement>,
+    require: &'static str,
+) -> Result<(), PersistenceError>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Value: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let Some(first) = events.first() else {
+        return Ok(());
+    };
+    let (aggregate_type, aggregate_id) = (first.aggregate_type.as_str(), first.aggregate_id.as_str());
+    let mut tx = pool.begin().await.map_err(from_sqlx)?;
+    for e in events {
+        sqlx::query(INSERT_EVENT)
+            .bind(e.aggregate_type.as_str())
+            .bind(e.aggregate_id.as_str())
+            .bind(e.sequence as i64)
+            .bind(e.event_type.as_str())
+            .bind(e.event_version.as_str())
+            .bind(e.payload.clone())
+            .bind(e.metadata.clone())
+            .execute(&mut *tx)
+            .await
+            .map_err(event_insert_error)?;
+    }
+    for statement in &statements {
+        let result = match statement {
+            ClaimStatement::ReleaseScope { scope } => {
+                sqlx::query(claims::RELEASE_SCOPE)
+                    .bind(scope.as_str())
+                    .bind(aggregate_type)
+                    .bind(aggregate_id)
+                    .execute(&mut *tx)
+                    .await
             }
+            ClaimStatement::Insert { scope, value, .. } => {
+                sqlx::query(claims::INSERT)
+                    .bind(scope.as_str())
+                    .bind(value.as_str())
+                    .bind(aggregate_type)
+                    .bind(aggregate_id)
+                    .execute(&mut *tx)
+                    .await
+            }
+            ClaimStatement::ReleaseValue { scope, value } => {
+                sqlx::query(claims::RELEASE_VALUE)
+                    .bind(scope.as_str())
+                    .bind(value.as_str())
+                    .bind(aggregate_type)
+                    .bind(aggregate_id)
+                    .execute(&mut *tx)
+                    .await
+            }
+            ClaimStatement::ReleaseAll => {
+                sqlx::query(claims::RELEASE_ALL)
+                    .bind(aggregate_type)
+                    .bind(aggregate_id)
+                    .execute(&mut *tx)
+                    .await
+            }
+            ClaimStatement::Require { scope, value, missing } => {
+                let found = sqlx::query(require)
+                    .bind(scope.as_str())
+                    .bind(value.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(from_sqlx)?;
+                if found.is_none() {
+                    return Err(unknown(missing.clone()));
+                }
+                continue;
+            }
+            ClaimStatement::Join { prefix, group } => {
+                sqlx::query(claims::LEAVE_GROUPS)
+                    .bind(aggregate_type)
+                    .bind(aggregate_id)
+                    .bind(*prefix)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(from_sqlx)?;
+                sqlx::query(claims::JOIN_GROUP)
+                    .bind(format!("{prefix}{group}"))
+                    .bind(aggregate_id)
+                    .bind(aggregate_type)
+                    .execute(&mut *tx)
+                    .await
+            }
+        };
+        match (result, statement) {
+            (Ok(_), _) => {}
+            (Err(sqlx::Error::Database(db)), ClaimStatement::Insert { conflict, .. }) if db.is_unique_violation() => {
+                return Err(unknown(conflict.clone()));
+            }
+            (Err(err), _) => return Err(from_sqlx(err)),
         }
-        tx.commit().await.map_err(from_sqlx)?;
-        Ok(())
-    }};
+    }
+    tx.commit().await.map_err(from_sqlx)
 }
 
 impl PersistedEventRepository for EventRepo {
@@ -193,10 +203,9 @@ impl PersistedEventRepository for EventRepo {
             return Err(unknown(std::io::Error::other("snapshot stores are not supported")));
         }
         let statements = claims::statements(events)?;
-        match (&self.db.pg, &self.db.sqlite) {
-            (Some(pool), _) => persist_in_transaction!(pool, events, statements, claims::REQUIRE_POSTGRES),
-            (_, Some(pool)) => persist_in_transaction!(pool, events, statements, claims::REQUIRE_SQLITE),
-            _ => unreachable!("a database always has one typed pool"),
+        match &self.db.typed {
+            TypedPool::Postgres(pool) => persist_in(pool, events, statements, claims::REQUIRE_POSTGRES).await,
+            TypedPool::Sqlite(pool) => persist_in(pool, events, statements, claims::REQUIRE_SQLITE).await,
         }
     }
 

@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 
 /// The policy as a command carries it, read while it still exists.
 async fn snapshot(app: &TestApp, policy_id: &str) -> PolicySnapshot {
-    let row = projections::policies::find_any(&app.state.db.any, &app.account.account_id, policy_id)
+    let row = projections::policies::find_any(&app.state.db, &app.account.account_id, policy_id)
         .await
         .unwrap()
         .expect("the policy is there");

@@ -479,13 +479,10 @@ async fn validating_ten_thousand_licenses_does_not_grow_the_event_store() {
         before,
         "validations are observations, not events"
     );
-    let observed = projections::observations::count(
-        &app.state.db.any,
-        &app.account.account_id,
-        "license.validation.succeeded",
-    )
-    .await
-    .unwrap();
+    let observed =
+        projections::observations::count(&app.state.db, &app.account.account_id, "license.validation.succeeded")
+            .await
+            .unwrap();
     assert_eq!(
         observed, count as i64,
         "each validation is recorded for the event log and webhooks"

@@ -15,7 +15,7 @@ pub(crate) fn may_read(auth: &Auth) -> ApiResult<()> {
 
 /// A live entitlement of the request's account, or a 404.
 pub(crate) async fn find(state: &AppState, auth: &Auth, id: &str) -> ApiResult<EntitlementRow> {
-    projections::entitlements::find(&state.db.any, &auth.account.row.id, id)
+    projections::entitlements::find(&state.db, &auth.account.row.id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("entitlement", id))
 }

@@ -7,7 +7,7 @@ use projections::licenses::{LicenseFilter, LicenseRow};
 
 /// A live license the bearer can see: admins any, a product its product's, a license itself.
 pub(crate) async fn visible_license(state: &AppState, auth: &Auth, id_or_key: &str) -> ApiResult<LicenseRow> {
-    match projections::licenses::find(&state.db.any, &auth.account.row.id, id_or_key).await? {
+    match projections::licenses::find(&state.db, &auth.account.row.id, id_or_key).await? {
         Some(row) if may_see_license(auth, &row) => Ok(row),
         _ => Err(ApiError::not_found("license", id_or_key)),
     }

@@ -7,7 +7,7 @@ use projections::policies::PolicyRow;
 
 /// A live policy the bearer can see: admins any, a product its own.
 pub(crate) async fn visible_policy(state: &AppState, auth: &Auth, id: &str) -> ApiResult<PolicyRow> {
-    let row = projections::policies::find(&state.db.any, &auth.account.row.id, id).await?;
+    let row = projections::policies::find(&state.db, &auth.account.row.id, id).await?;
     match (row, &auth.bearer) {
         (Some(row), Bearer::Admin { .. }) => Ok(row),
         (Some(row), Bearer::Product { product_id }) if *product_id == row.product_id => Ok(row),

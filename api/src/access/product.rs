@@ -7,7 +7,7 @@ use projections::products::ProductRow;
 
 /// A product the bearer can see: admins any of the account's, a product only itself.
 pub(crate) async fn visible_product(state: &AppState, auth: &Auth, id: &str) -> ApiResult<ProductRow> {
-    let row = projections::products::find(&state.db.any, &auth.account.row.id, id).await?;
+    let row = projections::products::find(&state.db, &auth.account.row.id, id).await?;
     match (row, &auth.bearer) {
         (Some(row), Bearer::Admin { .. }) => Ok(row),
         (Some(row), Bearer::Product { product_id }) if *product_id == row.id => Ok(row),

@@ -16,7 +16,7 @@ pub(crate) fn visible(auth: &Auth, row: &TokenRow) -> bool {
 
 /// A token the bearer can see, or a 404.
 pub(crate) async fn visible_token(state: &AppState, auth: &Auth, id: &str) -> ApiResult<TokenRow> {
-    match projections::tokens::find(&state.db.any, &auth.account.row.id, id).await? {
+    match projections::tokens::find(&state.db, &auth.account.row.id, id).await? {
         Some(row) if visible(auth, &row) => Ok(row),
         _ => Err(ApiError::not_found("token", id)),
     }

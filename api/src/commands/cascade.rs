@@ -71,7 +71,7 @@ async fn revoke_tokens(state: &AppState, auth: &Auth, bearer_type: &str, bearer_
     let account_id = &auth.account.row.id;
     let bearer = Some((bearer_type, bearer_id));
     let ids = all_ids(
-        |page| projections::tokens::list(&state.db.any, account_id, bearer, page),
+        |page| projections::tokens::list(&state.db, account_id, bearer, page),
         |t| t.id.clone(),
     )
     .await?;
@@ -172,7 +172,7 @@ pub(crate) async fn delete_product(state: &AppState, auth: &Auth, product_id: &s
         .await?;
         let account_id = &auth.account.row.id;
         let mut policies = all_ids(
-            |page| projections::policies::list(&state.db.any, account_id, Some(&product_id), page),
+            |page| projections::policies::list(&state.db, account_id, Some(&product_id), page),
             |p| p.id.clone(),
         )
         .await?;

@@ -15,7 +15,7 @@ pub(crate) async fn entitlement_ids(state: &AppState, auth: &Auth, body: &JsonAp
     let requested = body.linkages("entitlements", "entitlement")?;
     let mut ids = Vec::with_capacity(requested.len());
     for (i, id) in requested.iter().enumerate() {
-        match projections::entitlements::find(&state.db.any, &auth.account.row.id, id).await? {
+        match projections::entitlements::find(&state.db, &auth.account.row.id, id).await? {
             Some(row) => ids.push(row.id),
             None => {
                 return Err(ApiError::unprocessable(
@@ -33,7 +33,7 @@ pub(crate) async fn entitlement_ids(state: &AppState, auth: &Auth, body: &JsonAp
 async fn attached(state: &AppState, auth: &Auth, ids: &[String]) -> ApiResult<Vec<EntitlementRow>> {
     let mut rows = Vec::new();
     for id in &aggregates::distinct(ids.to_vec()) {
-        if let Some(e) = projections::entitlements::find(&state.db.any, &auth.account.row.id, id).await? {
+        if let Some(e) = projections::entitlements::find(&state.db, &auth.account.row.id, id).await? {
             rows.push(e);
         }
     }
@@ -108,7 +108,7 @@ pub(crate) async fn detach_from_license(
     // The license decides: entitlements inherited from its policy cannot be detached.
     let inherited = PolicyEntitlements {
         entitlement_ids: projections::entitlements::ids(
-            &state.db.any,
+            &state.db,
             &auth.account.row.id,
             EntitlementSet::Policy(&license.policy_id),
         )

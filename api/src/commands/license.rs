@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 
 /// What a license command needs of the license's (or another) policy.
 pub(crate) async fn policy_snapshot(state: &AppState, account_id: &str, policy_id: &str) -> ApiResult<PolicySnapshot> {
-    let row = projections::policies::find_any(&state.db.any, account_id, policy_id)
+    let row = projections::policies::find_any(&state.db, account_id, policy_id)
         .await?
         .ok_or_else(|| ApiError::not_found("policy", policy_id))?;
     Ok(PolicySnapshot {

@@ -20,7 +20,7 @@ pub(crate) async fn pop_key(state: &AppState, auth: &Auth, row: &PolicyRow) -> A
     }
     for _ in 0..5 {
         let newest = projections::policies::list_keys(
-            &state.db.any,
+            &state.db,
             account_id,
             None,
             Some(&row.id),

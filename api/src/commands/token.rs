@@ -116,7 +116,7 @@ pub(crate) async fn generate_for(
 }
 
 async fn read_token(state: &AppState, account_id: &str, id: &str) -> ApiResult<TokenRow> {
-    projections::tokens::find(&state.db.any, account_id, id)
+    projections::tokens::find(&state.db, account_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("token", id))
 }

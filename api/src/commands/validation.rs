@@ -54,7 +54,7 @@ pub(crate) async fn validate_license(
                     license_id: &row.id,
                     policy_id: &row.policy_id,
                 };
-                projections::entitlements::codes(&state.db.any, account_id, set).await?
+                projections::entitlements::codes(&state.db, account_id, set).await?
             }
             _ => Vec::new(),
         },
@@ -67,7 +67,7 @@ pub(crate) async fn validate_license(
         Some(request.scope.as_ref().unwrap_or(&no_scope))
     };
     let outcome = validate(&facts, &policy, scope, at);
-    let pool = &state.db.any;
+    let pool = &state.db;
     let at_us = at.timestamp_micros();
     let mut row = row;
     if quick {

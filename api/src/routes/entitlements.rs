@@ -102,7 +102,7 @@ async fn destroy(State(state): State<AppState>, auth: Auth, ResourceId(id): Reso
 async fn index(State(state): State<AppState>, auth: Auth, ListPage(page, links): ListPage) -> ApiResult<Response> {
     may_read(&auth)?;
     let account_id = &auth.account.row.id;
-    let result = projections::entitlements::list(&state.db.any, account_id, EntitlementSet::Account, page).await?;
+    let result = projections::entitlements::list(&state.db, account_id, EntitlementSet::Account, page).await?;
     let items = result.items.iter().map(entitlement_resource).collect();
     Ok(paged(
         items,

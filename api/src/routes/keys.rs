@@ -71,7 +71,7 @@ async fn index(
     let product = listed_product(&auth, query.get("product"))?;
     let account_id = &auth.account.row.id;
     let result = projections::policies::list_keys(
-        &state.db.any,
+        &state.db,
         account_id,
         product.as_deref(),
         query.get("policy").map(String::as_str),

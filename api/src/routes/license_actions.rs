@@ -173,7 +173,7 @@ async fn reset(State(state): State<AppState>, auth: Auth, ResourceId(id): Resour
 async fn show_policy(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<Response> {
     let row = visible_license(&state, &auth, &id).await?;
     may_read_policy(&auth)?;
-    let policy = projections::policies::find_any(&state.db.any, &auth.account.row.id, &row.policy_id)
+    let policy = projections::policies::find_any(&state.db, &auth.account.row.id, &row.policy_id)
         .await?
         .ok_or_else(|| ApiError::not_found("policy", &row.policy_id))?;
     Ok(single(StatusCode::OK, policy_resource(&policy)?))
@@ -226,7 +226,7 @@ async fn entitlements(
         license_id: &row.id,
         policy_id: &row.policy_id,
     };
-    let result = projections::entitlements::list(&state.db.any, account_id, set, page).await?;
+    let result = projections::entitlements::list(&state.db, account_id, set, page).await?;
     let items = result.items.iter().map(entitlement_resource).collect();
     Ok(paged(
         items,

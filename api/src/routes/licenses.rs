@@ -244,7 +244,7 @@ async fn index(
     let mut filter = license_filter(&query)?;
     // Products may be named by code, as everywhere.
     if let Some(product) = filter.product.clone() {
-        if let Some(row) = projections::products::find(&state.db.any, &auth.account.row.id, &product).await? {
+        if let Some(row) = projections::products::find(&state.db, &auth.account.row.id, &product).await? {
             filter.product = Some(row.id);
         }
     }
@@ -323,7 +323,7 @@ async fn tokens(
 ) -> ApiResult<Response> {
     let license = visible_license(&state, &auth, &id).await?;
     let account_id = &auth.account.row.id;
-    let result = projections::tokens::list(&state.db.any, account_id, Some(("licenses", &license.id)), page).await?;
+    let result = projections::tokens::list(&state.db, account_id, Some(("licenses", &license.id)), page).await?;
     let items = result
         .items
         .iter()

@@ -142,7 +142,7 @@ async fn list_for(
     path: String,
 ) -> ApiResult<Response> {
     let product = listed_product(auth, product)?;
-    let result = projections::policies::list(&state.db.any, &auth.account.row.id, product.as_deref(), page).await?;
+    let result = projections::policies::list(&state.db, &auth.account.row.id, product.as_deref(), page).await?;
     let items = result
         .items
         .iter()
@@ -184,7 +184,7 @@ async fn pool(
 ) -> ApiResult<Response> {
     let row = visible_policy(&state, &auth, &id).await?;
     let account_id = &auth.account.row.id;
-    let result = projections::policies::list_keys(&state.db.any, account_id, None, Some(&row.id), page).await?;
+    let result = projections::policies::list_keys(&state.db, account_id, None, Some(&row.id), page).await?;
     let items = result.items.iter().map(key_resource).collect();
     Ok(paged(
         items,
@@ -209,8 +209,7 @@ async fn entitlements(
 ) -> ApiResult<Response> {
     let row = visible_policy(&state, &auth, &id).await?;
     let account_id = &auth.account.row.id;
-    let result =
-        projections::entitlements::list(&state.db.any, account_id, EntitlementSet::Policy(&row.id), page).await?;
+    let result = projections::entitlements::list(&state.db, account_id, EntitlementSet::Policy(&row.id), page).await?;
     let items = result.items.iter().map(entitlement_resource).collect();
     Ok(paged(
         items,

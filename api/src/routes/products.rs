@@ -72,7 +72,7 @@ async fn create(State(state): State<AppState>, auth: Auth, body: JsonApiBody) ->
         at: state.now(),
     };
     execute(&state.frameworks.product, &id, command, auth.metadata()).await?;
-    let row = projections::products::find(&state.db.any, &auth.account.row.id, &id)
+    let row = projections::products::find(&state.db, &auth.account.row.id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("product", &id))?;
     Ok(created(product_resource(&row)))
@@ -100,7 +100,7 @@ async fn update(
         auth.metadata(),
     )
     .await?;
-    let row = projections::products::find(&state.db.any, &auth.account.row.id, &row.id)
+    let row = projections::products::find(&state.db, &auth.account.row.id, &row.id)
         .await?
         .ok_or_else(|| ApiError::not_found("product", &id))?;
     Ok(single(StatusCode::OK, product_resource(&row)))
@@ -116,7 +116,7 @@ async fn destroy(State(state): State<AppState>, auth: Auth, ResourceId(id): Reso
 async fn index(State(state): State<AppState>, auth: Auth, ListPage(page, links): ListPage) -> ApiResult<Response> {
     let account_id = &auth.account.row.id;
     let only = listed_product(&auth)?;
-    let result = projections::products::list(&state.db.any, account_id, only, page).await?;
+    let result = projections::products::list(&state.db, account_id, only, page).await?;
     let items = result.items.iter().map(product_resource).collect();
     Ok(paged(
         items,

@@ -69,7 +69,7 @@ async fn generate(State(state): State<AppState>, parts: Parts, body: JsonApiBody
 async fn index(State(state): State<AppState>, auth: Auth, ListPage(page, links): ListPage) -> ApiResult<Response> {
     let account_id = &auth.account.row.id;
     let bearer = (!auth.bearer.is_admin()).then(|| auth.bearer.reference());
-    let result = projections::tokens::list(&state.db.any, account_id, bearer, page).await?;
+    let result = projections::tokens::list(&state.db, account_id, bearer, page).await?;
     let items = result
         .items
         .iter()
@@ -128,19 +128,19 @@ async fn bearer_resource(state: &AppState, auth: &Auth) -> ApiResult<Value> {
     let account_id = &auth.account.row.id;
     Ok(match &auth.bearer {
         Bearer::Admin { user_id } | Bearer::User { user_id, .. } => {
-            let user = projections::users::find(&state.db.any, account_id, user_id)
+            let user = projections::users::find(&state.db, account_id, user_id)
                 .await?
                 .ok_or_else(ApiError::token_invalid)?;
             user_resource(account_id, &user)
         }
         Bearer::Product { product_id } => {
-            let product = projections::products::find(&state.db.any, account_id, product_id)
+            let product = projections::products::find(&state.db, account_id, product_id)
                 .await?
                 .ok_or_else(ApiError::token_invalid)?;
             product_resource(&product)
         }
         Bearer::License { license_id } => {
-            let license = projections::licenses::find(&state.db.any, account_id, license_id)
+            let license = projections::licenses::find(&state.db, account_id, license_id)
                 .await?
                 .ok_or_else(ApiError::token_invalid)?;
             license_resource(&license, state.now())?
@@ -192,7 +192,7 @@ async fn product_tokens(
 ) -> ApiResult<Response> {
     let product = visible_product(&state, &auth, &id).await?;
     let account_id = &auth.account.row.id;
-    let result = projections::tokens::list(&state.db.any, account_id, Some(("products", &product.id)), page).await?;
+    let result = projections::tokens::list(&state.db, account_id, Some(("products", &product.id)), page).await?;
     let items = result
         .items
         .iter()

@@ -232,7 +232,7 @@ async fn validate_key(
         }
     };
     // Only a key is looked up here (never an id), and a bearer only finds what it may see.
-    let row = projections::licenses::find_by_key(&state.db.any, &account.row.id, &key)
+    let row = projections::licenses::find_by_key(&state.db, &account.row.id, &key)
         .await?
         .filter(|row| auth.as_ref().is_none_or(|auth| may_see_license(auth, row)));
     let Some(row) = row else {
