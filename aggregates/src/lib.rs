@@ -14,6 +14,7 @@ pub mod policy;
 pub mod product;
 pub mod token;
 pub mod user;
+pub mod vocabulary;
 
 pub use claims::ClaimOp;
 pub use cqrs_es::event_sink;

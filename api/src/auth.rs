@@ -4,6 +4,7 @@
 use crate::error::{ApiError, ApiResult};
 use crate::resources::policy_attributes;
 use crate::state::{AccountContext, AppState};
+use aggregates::vocabulary::ExpirationStrategy;
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
@@ -200,7 +201,7 @@ pub async fn authenticate_token(state: &AppState, account: &Arc<AccountContext>,
                 .await?
                 .ok_or_else(ApiError::token_invalid)?;
             let policy = policy_attributes(&license.policy_attributes)?;
-            if !matches!(policy.authentication_strategy.as_str(), "TOKEN" | "MIXED") {
+            if !policy.authentication_strategy.allows_tokens() {
                 return Err(ApiError::forbidden_code(
                     "TOKEN_NOT_ALLOWED",
                     "Token authentication is not allowed by policy",
@@ -232,10 +233,10 @@ pub async fn authenticate_license(state: &AppState, account: &Arc<AccountContext
     }
     let expired =
         aggregates::license::validation::is_expired(license.expiry.map(projections::from_micros), state.now());
-    if expired && policy.expiration_strategy == "REVOKE_ACCESS" {
+    if expired && policy.expiration_strategy == ExpirationStrategy::RevokeAccess {
         return Err(ApiError::forbidden_code("LICENSE_EXPIRED", "License is expired"));
     }
-    if !matches!(policy.authentication_strategy.as_str(), "LICENSE" | "MIXED") {
+    if !policy.authentication_strategy.allows_license_keys() {
         return Err(ApiError::forbidden_code(
             "LICENSE_NOT_ALLOWED",
             "License key authentication is not allowed by policy",

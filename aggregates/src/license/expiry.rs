@@ -3,6 +3,7 @@
 //! is added in that order — years and months by calendar (clamping to the month's end), weeks and
 //! days by date, the rest as plain seconds.
 
+use crate::vocabulary::CheckInInterval;
 use crate::Timestamp;
 use chrono::{Duration, Months};
 
@@ -34,16 +35,15 @@ pub fn advance(from: Timestamp, seconds: i64) -> Timestamp {
     t + Duration::days(weeks * 7 + days) + Duration::seconds(rest)
 }
 
-/// `from` advanced by `count` calendar units (`day`, `week`, `month`, `year`), for check-ins.
-pub fn advance_interval(from: Timestamp, interval: &str, count: i64) -> Timestamp {
+/// `from` advanced by `count` calendar units, for check-ins.
+pub fn advance_interval(from: Timestamp, interval: CheckInInterval, count: i64) -> Timestamp {
     match interval {
-        "day" => from + Duration::days(count),
-        "week" => from + Duration::weeks(count),
-        "month" => from.checked_add_months(Months::new(count as u32)).unwrap_or(from),
-        "year" => from
+        CheckInInterval::Day => from + Duration::days(count),
+        CheckInInterval::Week => from + Duration::weeks(count),
+        CheckInInterval::Month => from.checked_add_months(Months::new(count as u32)).unwrap_or(from),
+        CheckInInterval::Year => from
             .checked_add_months(Months::new((count * 12) as u32))
             .unwrap_or(from),
-        _ => from,
     }
 }
 
@@ -83,7 +83,7 @@ mod tests {
     fn month_ends_are_clamped() {
         assert_eq!(advance(t("2023-01-31T00:00:00Z"), 2_629_746), t("2023-02-28T00:00:00Z"));
         assert_eq!(
-            advance_interval(t("2024-01-31T00:00:00Z"), "month", 1),
+            advance_interval(t("2024-01-31T00:00:00Z"), CheckInInterval::Month, 1),
             t("2024-02-29T00:00:00Z")
         );
     }

@@ -4,6 +4,7 @@
 use super::{expiry, keys, License, LicenseAttributes, LicenseCommand, LicenseEvent, PolicySnapshot};
 use crate::event_sink::EventSink;
 use crate::policy::PolicyAttributes;
+use crate::vocabulary::{ExpirationBasis, RenewalBasis, TransferStrategy};
 use crate::{DomainError, NoServices, Subject, Timestamp};
 use cqrs_es::Aggregate;
 
@@ -28,7 +29,7 @@ impl License {
 }
 
 /// The expiry a license starts with when its policy's basis is `basis` and it has none yet.
-fn started_expiry(policy: &PolicyAttributes, basis: &str, at: Timestamp) -> Option<Timestamp> {
+fn started_expiry(policy: &PolicyAttributes, basis: ExpirationBasis, at: Timestamp) -> Option<Timestamp> {
     match policy.duration {
         Some(duration) if policy.expiration_basis == basis => Some(expiry::advance(at, duration)),
         _ => None,
@@ -66,7 +67,7 @@ impl Aggregate for License {
                 }
                 let mut license = LicenseAttributes::default().merged(&attributes)?;
                 if !attributes.contains_key("expiry") {
-                    license.expiry = started_expiry(&policy.attributes, "FROM_CREATION", at);
+                    license.expiry = started_expiry(&policy.attributes, ExpirationBasis::FromCreation, at);
                 }
                 license.validate(&policy.attributes)?;
                 let last_check_in = policy.attributes.require_check_in.then_some(at);
@@ -135,9 +136,9 @@ impl Aggregate for License {
                         Subject::Attribute("expiry".into()),
                     ));
                 };
-                let from = match policy.attributes.renewal_basis.as_str() {
-                    "FROM_NOW" => at,
-                    "FROM_NOW_IF_EXPIRED" if expiry < at => at,
+                let from = match policy.attributes.renewal_basis {
+                    RenewalBasis::FromNow => at,
+                    RenewalBasis::FromNowIfExpired if expiry < at => at,
                     _ => expiry,
                 };
                 vec![LicenseEvent::Renewed {
@@ -176,7 +177,7 @@ impl Aggregate for License {
                 }
                 let mut events = vec![LicenseEvent::UsageIncremented { uses, at }];
                 if current.expiry.is_none() {
-                    if let Some(expiry) = started_expiry(&policy.attributes, "FROM_FIRST_USE", at) {
+                    if let Some(expiry) = started_expiry(&policy.attributes, ExpirationBasis::FromFirstUse, at) {
                         events.push(LicenseEvent::Updated {
                             attributes: LicenseAttributes {
                                 expiry: Some(expiry),
@@ -219,18 +220,16 @@ impl Aggregate for License {
                         "cannot change to a policy with a different key scheme, encryption or pool",
                     ));
                 }
-                if PolicyAttributes::uniqueness_rank(&b.machine_uniqueness_strategy)
-                    > PolicyAttributes::uniqueness_rank(&a.machine_uniqueness_strategy)
-                    || PolicyAttributes::uniqueness_rank(&b.component_uniqueness_strategy)
-                        > PolicyAttributes::uniqueness_rank(&a.component_uniqueness_strategy)
+                if b.machine_uniqueness_strategy.rank() > a.machine_uniqueness_strategy.rank()
+                    || b.component_uniqueness_strategy.rank() > a.component_uniqueness_strategy.rank()
                 {
                     return Err(incompatible(
                         "cannot change to a policy with a stricter uniqueness strategy",
                     ));
                 }
-                let expiry = match b.transfer_strategy.as_str() {
-                    "RESET_EXPIRY" => b.duration.map(|d| expiry::advance(at, d)),
-                    _ => current.expiry,
+                let expiry = match b.transfer_strategy {
+                    TransferStrategy::ResetExpiry => b.duration.map(|d| expiry::advance(at, d)),
+                    TransferStrategy::KeepExpiry => current.expiry,
                 };
                 vec![LicenseEvent::PolicyChanged {
                     product_id: to.product_id,
@@ -244,7 +243,7 @@ impl Aggregate for License {
                 let current = self.current()?.clone();
                 match (
                     current.expiry,
-                    started_expiry(&policy.attributes, "FROM_FIRST_VALIDATION", at),
+                    started_expiry(&policy.attributes, ExpirationBasis::FromFirstValidation, at),
                 ) {
                     (None, Some(expiry)) => {
                         vec![LicenseEvent::Updated {

@@ -4,6 +4,7 @@
 
 use super::expiry::advance_interval;
 use crate::policy::PolicyAttributes;
+use crate::vocabulary::ExpirationStrategy;
 use crate::Timestamp;
 
 /// The scope a client validates against (`meta.scope`); a key that was absent is `None`.
@@ -62,7 +63,7 @@ pub fn is_overdue(policy: &PolicyAttributes, last_check_in: Option<Timestamp>, n
     if !policy.require_check_in {
         return false;
     }
-    let (Some(interval), Some(count)) = (&policy.check_in_interval, policy.check_in_interval_count) else {
+    let (Some(interval), Some(count)) = (policy.check_in_interval, policy.check_in_interval_count) else {
         return false;
     };
     match last_check_in {
@@ -74,7 +75,7 @@ pub fn is_overdue(policy: &PolicyAttributes, last_check_in: Option<Timestamp>, n
 /// When the next check-in is due.
 pub fn next_check_in(policy: &PolicyAttributes, last_check_in: Option<Timestamp>) -> Option<Timestamp> {
     let (Some(interval), Some(count), Some(last)) =
-        (&policy.check_in_interval, policy.check_in_interval_count, last_check_in)
+        (policy.check_in_interval, policy.check_in_interval_count, last_check_in)
     else {
         return None;
     };
@@ -195,7 +196,10 @@ fn check_scope(license: &LicenseFacts, policy: &PolicyAttributes, scope: &Scope)
 }
 
 fn expired_outcome(policy: &PolicyAttributes) -> Outcome {
-    let valid = matches!(policy.expiration_strategy.as_str(), "ALLOW_ACCESS" | "MAINTAIN_ACCESS");
+    let valid = matches!(
+        policy.expiration_strategy,
+        ExpirationStrategy::AllowAccess | ExpirationStrategy::MaintainAccess
+    );
     Outcome {
         valid,
         detail: "is expired".into(),
@@ -210,7 +214,7 @@ pub fn validate(license: &LicenseFacts, policy: &PolicyAttributes, scope: Option
     if license.suspended {
         return fail("is suspended", "SUSPENDED");
     }
-    if expired && policy.expiration_strategy == "REVOKE_ACCESS" {
+    if expired && policy.expiration_strategy == ExpirationStrategy::RevokeAccess {
         return fail("is expired", "EXPIRED");
     }
     if is_overdue(policy, license.last_check_in, now) {

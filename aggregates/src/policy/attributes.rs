@@ -1,85 +1,33 @@
 //! A policy's attributes with Keygen's defaults, enums and rules for combining them.
 
+use crate::vocabulary::{
+    AuthenticationStrategy, CheckInInterval, ExpirationBasis, ExpirationStrategy, HeartbeatBasis,
+    HeartbeatCullStrategy, HeartbeatResurrectionStrategy, MachineLeasingStrategy, MatchingStrategy, OverageStrategy,
+    ProcessLeasingStrategy, RenewalBasis, TransferStrategy, UniquenessStrategy,
+};
 use crate::DomainError;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// Allowed values of each enum attribute (snake_case names as stored).
+/// Allowed values of each enum attribute (snake_case names as stored), checked on a request's
+/// raw values before they are read into the typed attributes.
 pub const ENUMS: &[(&str, &[&str])] = &[
-    ("check_in_interval", &["day", "week", "month", "year"]),
-    ("heartbeat_cull_strategy", &["DEACTIVATE_DEAD", "KEEP_DEAD"]),
-    (
-        "heartbeat_resurrection_strategy",
-        &[
-            "ALWAYS_REVIVE",
-            "15_MINUTE_REVIVE",
-            "10_MINUTE_REVIVE",
-            "5_MINUTE_REVIVE",
-            "2_MINUTE_REVIVE",
-            "1_MINUTE_REVIVE",
-            "NO_REVIVE",
-        ],
-    ),
-    ("heartbeat_basis", &["FROM_CREATION", "FROM_FIRST_PING"]),
-    (
-        "machine_uniqueness_strategy",
-        &[
-            "UNIQUE_PER_ACCOUNT",
-            "UNIQUE_PER_PRODUCT",
-            "UNIQUE_PER_POLICY",
-            "UNIQUE_PER_LICENSE",
-        ],
-    ),
-    (
-        "machine_matching_strategy",
-        &["MATCH_ANY", "MATCH_TWO", "MATCH_MOST", "MATCH_ALL"],
-    ),
-    (
-        "component_uniqueness_strategy",
-        &[
-            "UNIQUE_PER_ACCOUNT",
-            "UNIQUE_PER_PRODUCT",
-            "UNIQUE_PER_POLICY",
-            "UNIQUE_PER_LICENSE",
-            "UNIQUE_PER_MACHINE",
-        ],
-    ),
-    (
-        "component_matching_strategy",
-        &["MATCH_ANY", "MATCH_TWO", "MATCH_MOST", "MATCH_ALL"],
-    ),
-    (
-        "expiration_strategy",
-        &["RESTRICT_ACCESS", "REVOKE_ACCESS", "MAINTAIN_ACCESS", "ALLOW_ACCESS"],
-    ),
-    (
-        "expiration_basis",
-        &[
-            "FROM_CREATION",
-            "FROM_FIRST_VALIDATION",
-            "FROM_FIRST_ACTIVATION",
-            "FROM_FIRST_DOWNLOAD",
-            "FROM_FIRST_USE",
-        ],
-    ),
-    ("renewal_basis", &["FROM_EXPIRY", "FROM_NOW", "FROM_NOW_IF_EXPIRED"]),
-    ("transfer_strategy", &["RESET_EXPIRY", "KEEP_EXPIRY"]),
-    (
-        "authentication_strategy",
-        &["TOKEN", "LICENSE", "SESSION", "MIXED", "NONE"],
-    ),
-    ("machine_leasing_strategy", &["PER_LICENSE", "PER_USER"]),
-    ("process_leasing_strategy", &["PER_LICENSE", "PER_MACHINE", "PER_USER"]),
-    (
-        "overage_strategy",
-        &[
-            "ALWAYS_ALLOW_OVERAGE",
-            "ALLOW_1_25X_OVERAGE",
-            "ALLOW_1_5X_OVERAGE",
-            "ALLOW_2X_OVERAGE",
-            "NO_OVERAGE",
-        ],
-    ),
+    ("check_in_interval", CheckInInterval::ALL),
+    ("heartbeat_cull_strategy", HeartbeatCullStrategy::ALL),
+    ("heartbeat_resurrection_strategy", HeartbeatResurrectionStrategy::ALL),
+    ("heartbeat_basis", HeartbeatBasis::ALL),
+    ("machine_uniqueness_strategy", UniquenessStrategy::FOR_MACHINES),
+    ("machine_matching_strategy", MatchingStrategy::ALL),
+    ("component_uniqueness_strategy", UniquenessStrategy::ALL),
+    ("component_matching_strategy", MatchingStrategy::ALL),
+    ("expiration_strategy", ExpirationStrategy::ALL),
+    ("expiration_basis", ExpirationBasis::ALL),
+    ("renewal_basis", RenewalBasis::ALL),
+    ("transfer_strategy", TransferStrategy::ALL),
+    ("authentication_strategy", AuthenticationStrategy::ALL),
+    ("machine_leasing_strategy", MachineLeasingStrategy::ALL),
+    ("process_leasing_strategy", ProcessLeasingStrategy::ALL),
+    ("overage_strategy", OverageStrategy::ALL),
     (
         "scheme",
         &[
@@ -162,25 +110,25 @@ pub struct PolicyAttributes {
     pub require_checksum_scope: bool,
     pub require_version_scope: bool,
     pub require_check_in: bool,
-    pub check_in_interval: Option<String>,
+    pub check_in_interval: Option<CheckInInterval>,
     pub check_in_interval_count: Option<i64>,
     pub require_heartbeat: bool,
     pub heartbeat_duration: Option<i64>,
-    pub heartbeat_cull_strategy: String,
-    pub heartbeat_resurrection_strategy: String,
-    pub heartbeat_basis: String,
-    pub machine_uniqueness_strategy: String,
-    pub machine_matching_strategy: String,
-    pub component_uniqueness_strategy: String,
-    pub component_matching_strategy: String,
-    pub expiration_strategy: String,
-    pub expiration_basis: String,
-    pub renewal_basis: String,
-    pub transfer_strategy: String,
-    pub authentication_strategy: String,
-    pub machine_leasing_strategy: String,
-    pub process_leasing_strategy: String,
-    pub overage_strategy: String,
+    pub heartbeat_cull_strategy: HeartbeatCullStrategy,
+    pub heartbeat_resurrection_strategy: HeartbeatResurrectionStrategy,
+    pub heartbeat_basis: HeartbeatBasis,
+    pub machine_uniqueness_strategy: UniquenessStrategy,
+    pub machine_matching_strategy: MatchingStrategy,
+    pub component_uniqueness_strategy: UniquenessStrategy,
+    pub component_matching_strategy: MatchingStrategy,
+    pub expiration_strategy: ExpirationStrategy,
+    pub expiration_basis: ExpirationBasis,
+    pub renewal_basis: RenewalBasis,
+    pub transfer_strategy: TransferStrategy,
+    pub authentication_strategy: AuthenticationStrategy,
+    pub machine_leasing_strategy: MachineLeasingStrategy,
+    pub process_leasing_strategy: ProcessLeasingStrategy,
+    pub overage_strategy: OverageStrategy,
     pub metadata: Map<String, Value>,
 }
 
@@ -241,27 +189,38 @@ impl PolicyAttributes {
             check_in_interval_count: None,
             require_heartbeat: false,
             heartbeat_duration: None,
-            heartbeat_cull_strategy: "DEACTIVATE_DEAD".into(),
-            heartbeat_resurrection_strategy: "NO_REVIVE".into(),
-            heartbeat_basis: "FROM_FIRST_PING".into(),
-            machine_uniqueness_strategy: "UNIQUE_PER_LICENSE".into(),
-            machine_matching_strategy: "MATCH_ANY".into(),
-            component_uniqueness_strategy: "UNIQUE_PER_MACHINE".into(),
-            component_matching_strategy: "MATCH_ANY".into(),
-            expiration_strategy: "RESTRICT_ACCESS".into(),
-            expiration_basis: "FROM_CREATION".into(),
-            renewal_basis: "FROM_EXPIRY".into(),
-            transfer_strategy: "KEEP_EXPIRY".into(),
-            authentication_strategy: "TOKEN".into(),
-            machine_leasing_strategy: "PER_LICENSE".into(),
-            process_leasing_strategy: "PER_MACHINE".into(),
-            overage_strategy: "NO_OVERAGE".into(),
+            heartbeat_cull_strategy: HeartbeatCullStrategy::DeactivateDead,
+            heartbeat_resurrection_strategy: HeartbeatResurrectionStrategy::NoRevive,
+            heartbeat_basis: HeartbeatBasis::FromFirstPing,
+            machine_uniqueness_strategy: UniquenessStrategy::UniquePerLicense,
+            machine_matching_strategy: MatchingStrategy::MatchAny,
+            component_uniqueness_strategy: UniquenessStrategy::UniquePerMachine,
+            component_matching_strategy: MatchingStrategy::MatchAny,
+            expiration_strategy: ExpirationStrategy::RestrictAccess,
+            expiration_basis: ExpirationBasis::FromCreation,
+            renewal_basis: RenewalBasis::FromExpiry,
+            transfer_strategy: TransferStrategy::KeepExpiry,
+            authentication_strategy: AuthenticationStrategy::Token,
+            machine_leasing_strategy: MachineLeasingStrategy::PerLicense,
+            process_leasing_strategy: ProcessLeasingStrategy::PerMachine,
+            overage_strategy: OverageStrategy::NoOverage,
             metadata: Map::new(),
         }
     }
 
     /// These attributes with `changes` (snake_case keys) laid over them.
     pub fn merged(&self, changes: &Map<String, Value>) -> Result<Self, DomainError> {
+        for (attribute, allowed) in ENUMS {
+            if let Some(Value::String(v)) = changes.get(*attribute) {
+                if !allowed.contains(&v.as_str()) {
+                    return Err(DomainError::invalid(
+                        attribute,
+                        "NOT_ALLOWED",
+                        format!("unsupported {}", attribute.replace('_', " ")),
+                    ));
+                }
+            }
+        }
         crate::merge_attributes(self, changes, "policy")
     }
 
@@ -293,18 +252,6 @@ impl PolicyAttributes {
     /// Keygen's validations of a policy, including the combinations of attributes.
     pub fn validate(&self) -> Result<(), DomainError> {
         crate::validate_name(&self.name)?;
-        let value = serde_json::to_value(self).expect("attributes serialize");
-        for (attribute, allowed) in ENUMS {
-            if let Some(v) = value.get(*attribute).and_then(Value::as_str) {
-                if !allowed.contains(&v) {
-                    return Err(DomainError::invalid(
-                        attribute,
-                        "NOT_ALLOWED",
-                        format!("unsupported {}", attribute.replace('_', " ")),
-                    ));
-                }
-            }
-        }
         let range = |attribute: &str, v: Option<i64>, min: i64, detail: &str| -> Result<(), DomainError> {
             match v {
                 Some(n) if n < min || n > MAX_INT32 => Err(DomainError::invalid(attribute, "INVALID", detail)),
@@ -356,7 +303,9 @@ impl PolicyAttributes {
                 }
             }
         }
-        if self.heartbeat_resurrection_strategy == "ALWAYS_REVIVE" && self.heartbeat_cull_strategy != "KEEP_DEAD" {
+        if self.heartbeat_resurrection_strategy == HeartbeatResurrectionStrategy::AlwaysRevive
+            && self.heartbeat_cull_strategy != HeartbeatCullStrategy::KeepDead
+        {
             return Err(DomainError::invalid(
                 "heartbeat_cull_strategy",
                 "NOT_ALLOWED",
@@ -369,9 +318,9 @@ impl PolicyAttributes {
     }
 
     fn validate_overage(&self) -> Result<(), DomainError> {
-        let divisor = match self.overage_strategy.as_str() {
-            "ALLOW_1_25X_OVERAGE" => 4,
-            "ALLOW_1_5X_OVERAGE" => 2,
+        let divisor = match self.overage_strategy {
+            OverageStrategy::Allow125x => 4,
+            OverageStrategy::Allow15x => 2,
             _ => return Ok(()),
         };
         if self.node_locked() {
@@ -418,16 +367,5 @@ impl PolicyAttributes {
             }
         }
         Ok(())
-    }
-
-    /// Rank of a uniqueness strategy: a license may only move to a policy of equal or lower rank.
-    pub fn uniqueness_rank(strategy: &str) -> u8 {
-        match strategy {
-            "UNIQUE_PER_ACCOUNT" => 4,
-            "UNIQUE_PER_PRODUCT" => 3,
-            "UNIQUE_PER_POLICY" => 2,
-            "UNIQUE_PER_LICENSE" => 1,
-            _ => 0,
-        }
     }
 }

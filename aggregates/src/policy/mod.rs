@@ -7,6 +7,7 @@ pub use attributes::{check_max_machines, PolicyAttributes, BOOLEANS, CREATE_ONLY
 
 use crate::claims;
 use crate::event_sink::EventSink;
+use crate::vocabulary::HeartbeatBasis;
 use crate::{ClaimOp, DomainError, NoServices, Subject, Timestamp};
 use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
@@ -239,7 +240,7 @@ impl Aggregate for Policy {
                     .to_string();
                 let mut policy = PolicyAttributes::defaults(name, account_protected).merged(&attributes)?;
                 if !attributes.contains_key("heartbeat_basis") && policy.require_heartbeat {
-                    policy.heartbeat_basis = "FROM_CREATION".into();
+                    policy.heartbeat_basis = HeartbeatBasis::FromCreation;
                 }
                 policy.settle_max_machines();
                 policy.validate()?;
@@ -466,12 +467,12 @@ mod tests {
     fn defaults_follow_keygen() {
         let event = created(json!({"name": "P"}));
         let a = attrs(&event);
-        assert_eq!(a.expiration_strategy, "RESTRICT_ACCESS");
-        assert_eq!(a.authentication_strategy, "TOKEN");
-        assert_eq!(a.heartbeat_basis, "FROM_FIRST_PING");
-        assert_eq!(a.process_leasing_strategy, "PER_MACHINE");
+        assert_eq!(a.expiration_strategy.as_str(), "RESTRICT_ACCESS");
+        assert_eq!(a.authentication_strategy.as_str(), "TOKEN");
+        assert_eq!(a.heartbeat_basis.as_str(), "FROM_FIRST_PING");
+        assert_eq!(a.process_leasing_strategy.as_str(), "PER_MACHINE");
         let event = created(json!({"name": "P", "require_heartbeat": true}));
-        assert_eq!(attrs(&event).heartbeat_basis, "FROM_CREATION");
+        assert_eq!(attrs(&event).heartbeat_basis, HeartbeatBasis::FromCreation);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use crate::resources::policy_attributes;
 use crate::state::{execute, AppState};
 use aggregates::license::validation::{validate, LicenseFacts, Outcome, Scope};
 use aggregates::license::LicenseCommand;
+use aggregates::vocabulary::ExpirationBasis;
 use projections::entitlements::EntitlementSet;
 use projections::from_micros;
 use projections::licenses::LicenseRow;
@@ -88,7 +89,10 @@ pub(crate) async fn validate_license(
             at: at_us,
         };
         projections::observations::record_validation(pool, &observation).await?;
-        if row.expiry.is_none() && policy.duration.is_some() && policy.expiration_basis == "FROM_FIRST_VALIDATION" {
+        if row.expiry.is_none()
+            && policy.duration.is_some()
+            && policy.expiration_basis == ExpirationBasis::FromFirstValidation
+        {
             let snapshot = policy_snapshot(state, account_id, &row.policy_id).await?;
             let command = LicenseCommand::StartExpiryOnValidation { policy: snapshot, at };
             execute(&state.frameworks.license, &row.id, command, metadata).await?;
