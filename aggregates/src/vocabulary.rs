@@ -202,6 +202,92 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// A user's role (API renders them dasherized).
+    Role {
+        User = "user",
+        Admin = "admin",
+        Developer = "developer",
+        SalesAgent = "sales-agent",
+        SupportAgent = "support-agent",
+        ReadOnly = "read-only",
+    }
+}
+
+vocabulary! {
+    /// The JSON:API type of what a token speaks for.
+    BearerType {
+        Users = "users",
+        Products = "products",
+        Licenses = "licenses",
+        Environments = "environments",
+    }
+}
+
+vocabulary! {
+    /// A token's `kind`, which follows from its bearer (and a user's role).
+    TokenKind {
+        AdminToken = "admin-token",
+        UserToken = "user-token",
+        DeveloperToken = "developer-token",
+        SalesToken = "sales-token",
+        SupportToken = "support-token",
+        ReadOnlyToken = "read-only-token",
+        ProductToken = "product-token",
+        ActivationToken = "activation-token",
+        EnvironmentToken = "environment-token",
+    }
+}
+
+impl TokenKind {
+    /// The kind of a user's tokens.
+    pub fn of_role(role: Role) -> Self {
+        match role {
+            Role::Admin => Self::AdminToken,
+            Role::User => Self::UserToken,
+            Role::Developer => Self::DeveloperToken,
+            Role::SalesAgent => Self::SalesToken,
+            Role::SupportAgent => Self::SupportToken,
+            Role::ReadOnly => Self::ReadOnlyToken,
+        }
+    }
+
+    /// The raw token's prefix (`admin-…v3`).
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Self::AdminToken => "admin",
+            Self::UserToken => "user",
+            Self::DeveloperToken => "dev",
+            Self::SalesToken => "sales",
+            Self::SupportToken => "spprt",
+            Self::ReadOnlyToken => "read",
+            Self::ProductToken => "prod",
+            Self::ActivationToken => "activ",
+            Self::EnvironmentToken => "env",
+        }
+    }
+
+    /// How many random bytes the raw token carries: 16 for license (activation) tokens, else 32.
+    pub fn random_bytes(self) -> usize {
+        match self {
+            Self::ActivationToken => 16,
+            _ => 32,
+        }
+    }
+
+    /// The kind named by Keygen's string, if it is one.
+    pub fn parse(text: &str) -> Option<Self> {
+        serde_json::from_value(serde_json::Value::String(text.into())).ok()
+    }
+}
+
+impl Role {
+    /// The role named by Keygen's string, if it is one.
+    pub fn parse(text: &str) -> Option<Self> {
+        serde_json::from_value(serde_json::Value::String(text.into())).ok()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

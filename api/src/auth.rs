@@ -4,7 +4,7 @@
 use crate::error::{ApiError, ApiResult};
 use crate::resources::policy_attributes;
 use crate::state::{AccountContext, AppState};
-use aggregates::vocabulary::ExpirationStrategy;
+use aggregates::vocabulary::{ExpirationStrategy, Role};
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
@@ -88,7 +88,7 @@ pub enum Bearer {
     /// A user with role `admin` (full access to the account).
     Admin { user_id: String },
     /// Any other user.
-    User { user_id: String, role: String },
+    User { user_id: String, role: Role },
     /// A product: its own resources only.
     Product { product_id: String },
     /// A license (by key or activation token): itself only.
@@ -180,13 +180,7 @@ pub async fn authenticate_token(state: &AppState, account: &Arc<AccountContext>,
             let user = projections::users::find(&state.db, &account.row.id, &token.bearer_id)
                 .await?
                 .ok_or_else(ApiError::token_invalid)?;
-            match user.role.as_str() {
-                "admin" => Bearer::Admin { user_id: user.id },
-                _ => Bearer::User {
-                    user_id: user.id,
-                    role: user.role,
-                },
-            }
+            user_bearer(user)?
         }
         "products" => {
             projections::products::find(&state.db, &account.row.id, &token.bearer_id)
@@ -279,13 +273,16 @@ pub async fn authenticate_password(
     if !crate::crypto::verify_password(password, digest) {
         return Err(credentials_error(legacy, "PASSWORD_INVALID", "password must be valid"));
     }
-    Ok(match user.role.as_str() {
-        "admin" => Bearer::Admin { user_id: user.id },
-        role => Bearer::User {
-            user_id: user.id,
-            role: role.into(),
-        },
-    })
+    user_bearer(user)
+}
+
+/// The bearer a user is: an admin, or a user of another role.
+fn user_bearer(user: projections::users::UserRow) -> ApiResult<Bearer> {
+    match Role::parse(&user.role) {
+        Some(Role::Admin) => Ok(Bearer::Admin { user_id: user.id }),
+        Some(role) => Ok(Bearer::User { user_id: user.id, role }),
+        None => Err(ApiError::internal(format!("user {} has an unknown role", user.id))),
+    }
 }
 
 /// Resolves whatever credential the request carries; email/password is only for `POST /tokens`.

@@ -7,6 +7,7 @@ use crate::state::{execute, AccountContext, AppState};
 use aggregates::account::AccountCommand;
 use aggregates::token::{TokenBearer, TokenCommand};
 use aggregates::user::UserCommand;
+use aggregates::vocabulary::{Role, TokenKind};
 use std::collections::HashMap;
 
 /// What setup prints: the only time the admin token is shown.
@@ -50,7 +51,7 @@ pub async fn create_account(
         account_id: account_id.clone(),
         email: email.into(),
         password_digest: Some(crypto::hash_password(password)),
-        role: "admin".into(),
+        role: Role::Admin.as_str().into(),
         first_name: None,
         last_name: None,
         at,
@@ -90,7 +91,7 @@ pub async fn admin_token(state: &AppState, account: &str, email: Option<&str>) -
     let admin = match email {
         Some(email) => projections::users::find_by_email(&state.db, &account.row.id, email)
             .await?
-            .filter(|user| user.role == "admin"),
+            .filter(|user| user.role == Role::Admin.as_str()),
         None => projections::users::first_admin(&state.db, &account.row.id).await?,
     };
     let Some(admin) = admin else { return Ok(None) };
@@ -108,7 +109,7 @@ async fn issue_admin_token(
     user_id: &str,
     metadata: HashMap<String, String>,
 ) -> ApiResult<IssuedToken> {
-    let raw = crypto::generate_raw_token("admin", 32);
+    let raw = crypto::generate_raw_token(TokenKind::AdminToken.prefix(), TokenKind::AdminToken.random_bytes());
     let token_id = uuid::Uuid::new_v4().to_string();
     let token = TokenCommand::Generate {
         id: token_id.clone(),
@@ -117,7 +118,7 @@ async fn issue_admin_token(
             kind: "users".into(),
             id: user_id.into(),
         },
-        kind: "admin-token".into(),
+        kind: TokenKind::AdminToken.as_str().into(),
         digest: crypto::token_digest(&account.token_secret, &raw),
         name: None,
         expiry: None,

@@ -7,14 +7,7 @@ use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 
 /// Roles a user can hold (Keygen renders them dasherized).
-pub const ROLES: &[&str] = &[
-    "user",
-    "admin",
-    "developer",
-    "read-only",
-    "sales-agent",
-    "support-agent",
-];
+pub const ROLES: &[&str] = crate::vocabulary::Role::ALL;
 
 /// Commands on a user.
 #[derive(Debug, Clone)]

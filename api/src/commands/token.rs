@@ -7,6 +7,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::jsonapi::JsonApiBody;
 use crate::state::{execute, AccountContext, AppState};
 use aggregates::token::{TokenBearer, TokenCommand};
+use aggregates::vocabulary::TokenKind;
 use projections::tokens::TokenRow;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,19 +21,13 @@ pub(crate) struct Issued {
     pub raw: String,
 }
 
-/// Kind and raw-token prefix for a bearer.
-fn kind_and_prefix(bearer: &Bearer) -> (&'static str, &'static str) {
+/// The kind of the tokens a bearer gets.
+fn kind_of(bearer: &Bearer) -> TokenKind {
     match bearer {
-        Bearer::Admin { .. } => ("admin-token", "admin"),
-        Bearer::Product { .. } => ("product-token", "prod"),
-        Bearer::License { .. } => ("activation-token", "activ"),
-        Bearer::User { role, .. } => match role.as_str() {
-            "developer" => ("developer-token", "dev"),
-            "sales-agent" => ("sales-token", "sales"),
-            "support-agent" => ("support-token", "spprt"),
-            "read-only" => ("read-only-token", "read"),
-            _ => ("user-token", "user"),
-        },
+        Bearer::Admin { .. } => TokenKind::AdminToken,
+        Bearer::Product { .. } => TokenKind::ProductToken,
+        Bearer::License { .. } => TokenKind::ActivationToken,
+        Bearer::User { role, .. } => TokenKind::of_role(*role),
     }
 }
 
@@ -82,18 +77,11 @@ pub(crate) async fn generate_for(
     options: TokenOptions,
     metadata: HashMap<String, String>,
 ) -> ApiResult<Issued> {
-    let (kind, prefix) = kind_and_prefix(bearer);
+    let kind = kind_of(bearer);
     let at = state.now();
-    let default_expiry = matches!(bearer, Bearer::User { role, .. } if role == "user").then(|| at + USER_TOKEN_TTL);
-    // License (activation) tokens carry 16 random bytes, every other kind 32.
-    let raw = crypto::generate_raw_token(
-        prefix,
-        if matches!(bearer, Bearer::License { .. }) {
-            16
-        } else {
-            32
-        },
-    );
+    // Keygen gives only tokens of users with role `user` a default lifetime.
+    let default_expiry = (kind == TokenKind::UserToken).then(|| at + USER_TOKEN_TTL);
+    let raw = crypto::generate_raw_token(kind.prefix(), kind.random_bytes());
     let (bearer_kind, bearer_id) = bearer.reference();
     let id = uuid::Uuid::new_v4().to_string();
     let command = TokenCommand::Generate {
@@ -103,7 +91,7 @@ pub(crate) async fn generate_for(
             kind: bearer_kind.into(),
             id: bearer_id.into(),
         },
-        kind: kind.into(),
+        kind: kind.as_str().into(),
         digest: crypto::token_digest(&account.token_secret, &raw),
         name: options.name,
         expiry: options.expiry.or(default_expiry),
@@ -123,19 +111,9 @@ async fn read_token(state: &AppState, account_id: &str, id: &str) -> ApiResult<T
 
 /// New secret for the same token; an expiring token gets a fresh two weeks.
 pub(crate) async fn regenerate(state: &AppState, auth: &Auth, row: TokenRow) -> ApiResult<Issued> {
-    let prefix = row.kind.split('-').next().map(|k| match k {
-        "admin" => "admin",
-        "product" => "prod",
-        "developer" => "dev",
-        "sales" => "sales",
-        "support" => "spprt",
-        "read" => "read",
-        "activation" => "activ",
-        "environment" => "env",
-        _ => "user",
-    });
-    let hex_len = if row.kind == "activation-token" { 16 } else { 32 };
-    let raw = crypto::generate_raw_token(prefix.unwrap_or("token"), hex_len);
+    let kind = TokenKind::parse(&row.kind)
+        .ok_or_else(|| ApiError::internal(format!("token {} has an unknown kind", row.id)))?;
+    let raw = crypto::generate_raw_token(kind.prefix(), kind.random_bytes());
     let at = state.now();
     let command = TokenCommand::Regenerate {
         digest: crypto::token_digest(&auth.account.token_secret, &raw),
