@@ -22,6 +22,14 @@ macro_rules! vocabulary {
                     $(Self::$variant => $text),+
                 }
             }
+
+            /// The value Keygen's name stands for, if it is one.
+            pub fn parse(text: &str) -> Option<Self> {
+                match text {
+                    $($text => Some(Self::$variant),)+
+                    _ => None,
+                }
+            }
         }
 
         impl std::fmt::Display for $name {
@@ -274,18 +282,6 @@ impl TokenKind {
             _ => 32,
         }
     }
-
-    /// The kind named by Keygen's string, if it is one.
-    pub fn parse(text: &str) -> Option<Self> {
-        serde_json::from_value(serde_json::Value::String(text.into())).ok()
-    }
-}
-
-impl Role {
-    /// The role named by Keygen's string, if it is one.
-    pub fn parse(text: &str) -> Option<Self> {
-        serde_json::from_value(serde_json::Value::String(text.into())).ok()
-    }
 }
 
 #[cfg(test)]
@@ -302,5 +298,7 @@ mod tests {
         assert_eq!(parsed, OverageStrategy::Allow125x);
         assert!(serde_json::from_value::<ExpirationStrategy>("FOREVER".into()).is_err());
         assert_eq!(CheckInInterval::ALL, ["day", "week", "month", "year"]);
+        assert_eq!(Role::parse("read-only"), Some(Role::ReadOnly));
+        assert_eq!(TokenKind::parse("nonsense"), None);
     }
 }
