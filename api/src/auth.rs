@@ -2,7 +2,6 @@
 //! bearer of the request's account.
 
 use crate::error::{ApiError, ApiResult};
-use crate::resources::policy_attributes;
 use crate::state::{AccountContext, AppState};
 use aggregates::vocabulary::{ExpirationStrategy, Role};
 use axum::extract::FromRequestParts;
@@ -194,7 +193,7 @@ pub async fn authenticate_token(state: &AppState, account: &Arc<AccountContext>,
             let license = projections::licenses::find(&state.db, &account.row.id, &token.bearer_id)
                 .await?
                 .ok_or_else(ApiError::token_invalid)?;
-            let policy = policy_attributes(&license.policy_attributes)?;
+            let policy = license.policy()?;
             if !policy.authentication_strategy.allows_tokens() {
                 return Err(ApiError::forbidden_code(
                     "TOKEN_NOT_ALLOWED",
@@ -221,7 +220,7 @@ pub async fn authenticate_license(state: &AppState, account: &Arc<AccountContext
     let license = projections::licenses::find_by_key(&state.db, &account.row.id, key)
         .await?
         .ok_or_else(invalid)?;
-    let policy = policy_attributes(&license.policy_attributes)?;
+    let policy = license.policy()?;
     if license.suspended != 0 {
         return Err(ApiError::forbidden_code("LICENSE_SUSPENDED", "License is suspended"));
     }

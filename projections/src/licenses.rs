@@ -3,7 +3,8 @@
 
 use crate::filter::{Bind, Filter, Source};
 use crate::{advance, json_text, micros, EventRef, Page, PageRequest, ProjectionError};
-use aggregates::license::{LicenseAttributes, LicenseEvent};
+use aggregates::license::{LicenseAttributes, LicenseEvent, LicenseLimits};
+use aggregates::policy::PolicyAttributes;
 use sqlx::AnyPool;
 use store::{Backend, Database};
 
@@ -27,6 +28,23 @@ pub struct LicenseRow {
     pub updated_at: i64,
     pub policy_attributes: String,
     pub last_validated: Option<i64>,
+}
+
+impl LicenseRow {
+    /// The attributes of the license's policy, as stored with the row.
+    pub fn policy(&self) -> Result<PolicyAttributes, ProjectionError> {
+        Ok(serde_json::from_str(&self.policy_attributes)?)
+    }
+
+    /// The license's own overrides of its policy's limits.
+    pub fn limits(&self) -> Result<LicenseLimits, ProjectionError> {
+        Ok(serde_json::from_str(&self.limits)?)
+    }
+
+    /// The license's metadata (an object).
+    pub fn metadata(&self) -> Result<serde_json::Value, ProjectionError> {
+        Ok(serde_json::from_str(&self.metadata)?)
+    }
 }
 
 /// A license's attributes as column values.

@@ -584,3 +584,41 @@ async fn a_license_credential_on_validate_key_is_authenticated_before_the_valida
         assert_eq!(reply.json["meta"]["code"], expected);
     }
 }
+
+#[tokio::test]
+async fn a_store_failure_during_validate_key_is_a_5xx_never_not_found() {
+    let app = spawn_app().await;
+    let (_, license) = app
+        .licensed(json!({"authenticationStrategy": "LICENSE"}), json!({}))
+        .await;
+    let key = license["attributes"]["key"].as_str().unwrap().to_string();
+    assert_eq!(code(&validate_key(&app, json!({"key": key})).await), ("VALID", true));
+    // The read side's database goes away (the account's keys are already cached).
+    app.state.db.any.close().await;
+    let anonymous = validate_key(&app, json!({"key": key})).await;
+    assert!(
+        anonymous.status.is_server_error(),
+        "{}: {}",
+        anonymous.status,
+        anonymous.json
+    );
+    let as_license = app
+        .client
+        .post(format!("{}{}", app.base, app.path("licenses/actions/validate-key")))
+        .header("Authorization", format!("License {key}"))
+        .header("Content-Type", "application/vnd.api+json")
+        .body(json!({"meta": {"key": key}}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert!(as_license.status().is_server_error(), "{}", as_license.status());
+    let with_token = app
+        .send(
+            Method::POST,
+            &app.path("licenses/actions/validate-key"),
+            Some(app.admin()),
+            Some(json!({"meta": {"key": key}})),
+        )
+        .await;
+    assert!(with_token.status.is_server_error(), "{}", with_token.status);
+}

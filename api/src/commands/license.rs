@@ -5,7 +5,6 @@
 use super::pool::{pop_key, return_key};
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
-use crate::resources::policy_attributes;
 use crate::state::{execute, AppState};
 use aggregates::license::{LicenseCommand, PolicySnapshot};
 use projections::licenses::LicenseRow;
@@ -18,7 +17,7 @@ pub(crate) async fn policy_snapshot(state: &AppState, account_id: &str, policy_i
         .await?
         .ok_or_else(|| ApiError::not_found("policy", policy_id))?;
     Ok(PolicySnapshot {
-        attributes: policy_attributes(&row.attributes)?,
+        attributes: row.attributes()?,
         id: row.id,
         product_id: row.product_id,
     })
@@ -41,7 +40,7 @@ pub(crate) struct NewLicense {
 pub(crate) async fn create(state: &AppState, auth: &Auth, new: NewLicense) -> ApiResult<String> {
     let policy_row = new.policy;
     let policy = PolicySnapshot {
-        attributes: policy_attributes(&policy_row.attributes)?,
+        attributes: policy_row.attributes()?,
         id: policy_row.id.clone(),
         product_id: policy_row.product_id.clone(),
     };

@@ -3,7 +3,6 @@
 
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
-use crate::resources::policy_attributes;
 use crate::state::{execute, AppState};
 use aggregates::policy::{PolicyCommand, PoolKey};
 use projections::policies::{PolicyRow, PoolKeyRow};
@@ -11,7 +10,7 @@ use projections::policies::{PolicyRow, PoolKeyRow};
 /// Pops the newest key from the pool, answering with it.
 pub(crate) async fn pop_key(state: &AppState, auth: &Auth, row: &PolicyRow) -> ApiResult<PoolKeyRow> {
     let account_id = &auth.account.row.id;
-    if !policy_attributes(&row.attributes)?.use_pool {
+    if !row.attributes()?.use_pool {
         return Err(ApiError::unprocessable(
             "POLICY_NOT_SUPPORTED",
             "policy does not use a pool",

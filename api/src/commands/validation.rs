@@ -4,7 +4,6 @@
 
 use super::license::policy_snapshot;
 use crate::error::ApiResult;
-use crate::resources::policy_attributes;
 use crate::state::{execute, AppState};
 use aggregates::license::validation::{validate, LicenseFacts, Outcome, Scope};
 use aggregates::license::LicenseCommand;
@@ -41,7 +40,7 @@ pub(crate) async fn validate_license(
     quick: bool,
 ) -> ApiResult<Validated> {
     let at = state.now();
-    let policy = policy_attributes(&row.policy_attributes)?;
+    let policy = row.policy()?;
     let facts = LicenseFacts {
         product_id: row.product_id.clone(),
         policy_id: row.policy_id.clone(),

@@ -1,8 +1,7 @@
 //! The license resource, with the effective values its policy supplies.
 
 use super::links::account_path;
-use super::policy::policy_attributes;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::jsonapi::{deep_camel, resource, timestamp, to_many, to_one};
 use aggregates::license::validation::{next_check_in, status};
 use projections::from_micros;
@@ -16,9 +15,8 @@ fn opt_time(us: Option<i64>) -> Value {
 /// The license resource, with the effective values its policy supplies, as of `now` (its status
 /// depends on the time).
 pub(crate) fn license_resource(row: &LicenseRow, now: aggregates::Timestamp) -> ApiResult<Value> {
-    let policy = policy_attributes(&row.policy_attributes)?;
-    let limits: Map<String, Value> = serde_json::from_str(&row.limits).map_err(ApiError::internal)?;
-    let limit = |name: &str, fallback: Option<i64>| limits.get(name).and_then(Value::as_i64).or(fallback);
+    let policy = row.policy()?;
+    let limits = row.limits()?;
     let last_check_in = row.last_check_in.map(from_micros);
     let last_activity = [row.last_validated, row.last_check_in]
         .into_iter()
@@ -48,16 +46,16 @@ pub(crate) fn license_resource(row: &LicenseRow, now: aggregates::Timestamp) -> 
         json!(row.protected.map(|p| p != 0).unwrap_or(policy.protected)),
     );
     a.insert("version".into(), Value::Null);
-    a.insert("maxMachines".into(), json!(limit("max_machines", policy.max_machines)));
+    a.insert("maxMachines".into(), json!(limits.max_machines.or(policy.max_machines)));
     a.insert(
         "maxProcesses".into(),
-        json!(limit("max_processes", policy.max_processes)),
+        json!(limits.max_processes.or(policy.max_processes)),
     );
-    a.insert("maxUsers".into(), json!(limit("max_users", policy.max_users)));
-    a.insert("maxCores".into(), json!(limit("max_cores", policy.max_cores)));
-    a.insert("maxMemory".into(), json!(limit("max_memory", policy.max_memory)));
-    a.insert("maxDisk".into(), json!(limit("max_disk", policy.max_disk)));
-    a.insert("maxUses".into(), json!(limit("max_uses", policy.max_uses)));
+    a.insert("maxUsers".into(), json!(limits.max_users.or(policy.max_users)));
+    a.insert("maxCores".into(), json!(limits.max_cores.or(policy.max_cores)));
+    a.insert("maxMemory".into(), json!(limits.max_memory.or(policy.max_memory)));
+    a.insert("maxDisk".into(), json!(limits.max_disk.or(policy.max_disk)));
+    a.insert("maxUses".into(), json!(limits.max_uses.or(policy.max_uses)));
     a.insert("requireHeartbeat".into(), json!(policy.require_heartbeat));
     a.insert("requireCheckIn".into(), json!(policy.require_check_in));
     a.insert("lastValidated".into(), opt_time(row.last_validated));
@@ -69,10 +67,7 @@ pub(crate) fn license_resource(row: &LicenseRow, now: aggregates::Timestamp) -> 
             .unwrap_or(Value::Null),
     );
     a.insert("lastCheckOut".into(), Value::Null);
-    a.insert(
-        "metadata".into(),
-        deep_camel(serde_json::from_str(&row.metadata).unwrap_or(json!({}))),
-    );
+    a.insert("metadata".into(), deep_camel(row.metadata()?));
     a.insert("created".into(), timestamp(row.created_at));
     a.insert("updated".into(), timestamp(row.updated_at));
     let account = &row.account_id;

@@ -16,7 +16,7 @@ pub(crate) use entitlement::entitlement_resource;
 pub(crate) use key::key_resource;
 pub(crate) use license::license_resource;
 pub(crate) use links::account_path;
-pub(crate) use policy::{policy_attributes, policy_resource};
+pub(crate) use policy::policy_resource;
 pub(crate) use product::product_resource;
 pub(crate) use token::token_resource;
 pub(crate) use user::user_resource;

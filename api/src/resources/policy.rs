@@ -1,4 +1,4 @@
-//! The policy resource, and the parsing of a policy's stored attributes.
+//! The policy resource.
 
 use super::links::account_path;
 use crate::error::{ApiError, ApiResult};
@@ -6,14 +6,9 @@ use crate::jsonapi::{deep_camel, resource, timestamp, to_many, to_one};
 use projections::policies::PolicyRow;
 use serde_json::{Map, Value};
 
-/// A policy's stored attributes.
-pub(crate) fn policy_attributes(json: &str) -> ApiResult<aggregates::policy::PolicyAttributes> {
-    serde_json::from_str(json).map_err(ApiError::internal)
-}
-
 /// The policy resource: every attribute in camelCase.
 pub(crate) fn policy_resource(row: &PolicyRow) -> ApiResult<Value> {
-    let stored: Value = serde_json::from_str(&row.attributes).map_err(ApiError::internal)?;
+    let stored = serde_json::to_value(row.attributes()?).map_err(ApiError::internal)?;
     let Value::Object(mut attributes) = deep_camel(stored) else {
         return Err(ApiError::internal("policy attributes"));
     };
