@@ -4,7 +4,7 @@
 //!
 //! `cargo bench --bench validate` (`KEYLEDGER_BENCH_REQUESTS`, `KEYLEDGER_BENCH_CLIENTS` to tune).
 
-use aggregates::license::{LicenseCommand, PolicySnapshot};
+use aggregates::license::{LicenseCommand, NewKey, PolicySnapshot};
 use aggregates::policy::PolicyAttributes;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -58,8 +58,7 @@ async fn run(label: &str, database_url: &str, requests: usize, clients: usize) {
             id: id.clone(),
             account_id: account.account_id.clone(),
             policy: snapshot.clone(),
-            key: key.clone(),
-            custom_key: true,
+            key: NewKey::Custom(key.clone()),
             attributes: Default::default(),
             at,
         };

@@ -37,12 +37,31 @@ pub enum ClaimOp {
     },
     /// The aggregate gives up one value in `scope`.
     Release { scope: String, value: String },
+    /// The aggregate gives up one value it must still hold when this event commits (a key
+    /// popped from a pool, which a license may have taken meanwhile).
+    ReleaseHeld {
+        scope: String,
+        value: String,
+        code: &'static str,
+        relationship: &'static str,
+    },
     /// Another aggregate must hold `value` in `scope` when this event commits, and keep holding
     /// it until then (what it refers to must exist: a license's policy, a policy's product).
     Require {
         scope: String,
         value: String,
         /// The error the API answers when it does not, and the relationship it is about.
+        code: &'static str,
+        relationship: &'static str,
+    },
+    /// The aggregate takes over `value` in `scope` from the aggregate `from_type`/`from_id`,
+    /// which must hold it when this event commits (a license taking a key from its pool).
+    Take {
+        scope: String,
+        value: String,
+        from_type: &'static str,
+        from_id: String,
+        /// The error the API answers when the value is no longer there to take.
         code: &'static str,
         relationship: &'static str,
     },

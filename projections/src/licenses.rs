@@ -74,11 +74,20 @@ pub(crate) async fn apply(pool: &AnyPool, event: EventRef<'_>) -> Result<(), Pro
         product_id,
         policy_id,
         key,
+        pooled_key_id,
         attributes,
         last_check_in,
         created_at,
     } = payload
     {
+        if let Some(key_id) = pooled_key_id {
+            // The key left its pool in the license's commit.
+            sqlx::query("update pool_keys set deleted_at = $1, updated_at = $1 where id = $2 and deleted_at is null")
+                .bind(micros(&created_at))
+                .bind(key_id)
+                .execute(pool)
+                .await?;
+        }
         let c = columns(&attributes)?;
         sqlx::query(
             "insert into licenses (id, account_id, product_id, policy_id, key, name, expiry, suspended, protected, \

@@ -36,6 +36,21 @@ pub(crate) enum ClaimStatement {
         value: String,
         missing: ClaimConflict,
     },
+    /// Moves the row `(scope, value)` from the aggregate `from` to this one; none moved is a
+    /// conflict.
+    Take {
+        scope: String,
+        value: String,
+        from_type: &'static str,
+        from_id: String,
+        missing: ClaimConflict,
+    },
+    /// `ReleaseValue`, but a conflict when there was nothing to release.
+    ReleaseHeld {
+        scope: String,
+        value: String,
+        missing: ClaimConflict,
+    },
     /// Leaves this aggregate's groups of `prefix`, then joins `prefix` + `group`.
     Join { prefix: &'static str, group: String },
 }
@@ -55,6 +70,10 @@ pub(crate) const REQUIRE_SQLITE: &str = "select 1 from claims where scope = $1 a
 /// The group's prefix is matched exactly: `substr` rather than `like`, whose `_` is a wildcard.
 pub(crate) const LEAVE_GROUPS: &str = "delete from claims where aggregate_type = $1 and aggregate_id = $2 \
      and substr(scope, 1, length($3)) = $3";
+pub(crate) const RELEASE_HELD: &str = "delete from claims where scope = $1 and value = $2 \
+     and aggregate_type = $3 and aggregate_id = $4 returning value";
+pub(crate) const TAKE: &str = "update claims set aggregate_type = $3, aggregate_id = $4 \
+     where scope = $1 and value = $2 and aggregate_type = $5 and aggregate_id = $6 returning value";
 pub(crate) const JOIN_GROUP: &str =
     "insert into claims (scope, value, aggregate_type, aggregate_id) values ($1, $2, $3, $2)";
 
@@ -76,6 +95,20 @@ pub(crate) fn statements(events: &[SerializedEvent]) -> Result<Vec<ClaimStatemen
                     conflict: taken(code, attribute),
                 }),
                 ClaimOp::Release { scope, value } => out.push(ClaimStatement::ReleaseValue { scope, value }),
+                ClaimOp::ReleaseHeld {
+                    scope,
+                    value,
+                    code,
+                    relationship,
+                } => out.push(ClaimStatement::ReleaseHeld {
+                    scope,
+                    value,
+                    missing: ClaimConflict {
+                        code,
+                        subject: aggregates::Subject::Relationship(relationship.into()),
+                        detail: "pool is empty",
+                    },
+                }),
                 ClaimOp::Require {
                     scope,
                     value,
@@ -91,6 +124,24 @@ pub(crate) fn statements(events: &[SerializedEvent]) -> Result<Vec<ClaimStatemen
                     },
                 }),
                 ClaimOp::Join { prefix, group } => out.push(ClaimStatement::Join { prefix, group }),
+                ClaimOp::Take {
+                    scope,
+                    value,
+                    from_type,
+                    from_id,
+                    code,
+                    relationship,
+                } => out.push(ClaimStatement::Take {
+                    scope,
+                    value,
+                    from_type,
+                    from_id,
+                    missing: ClaimConflict {
+                        code,
+                        subject: aggregates::Subject::Relationship(relationship.into()),
+                        detail: "pool is empty",
+                    },
+                }),
                 ClaimOp::Replace {
                     scope,
                     value,

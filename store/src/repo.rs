@@ -140,6 +140,42 @@ where
                 }
                 continue;
             }
+            ClaimStatement::ReleaseHeld { scope, value, missing } => {
+                let released = sqlx::query(claims::RELEASE_HELD)
+                    .bind(scope.as_str())
+                    .bind(value.as_str())
+                    .bind(aggregate_type)
+                    .bind(aggregate_id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(from_sqlx)?;
+                if released.is_none() {
+                    return Err(unknown(missing.clone()));
+                }
+                continue;
+            }
+            ClaimStatement::Take {
+                scope,
+                value,
+                from_type,
+                from_id,
+                missing,
+            } => {
+                let moved = sqlx::query(claims::TAKE)
+                    .bind(scope.as_str())
+                    .bind(value.as_str())
+                    .bind(aggregate_type)
+                    .bind(aggregate_id)
+                    .bind(*from_type)
+                    .bind(from_id.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(from_sqlx)?;
+                if moved.is_none() {
+                    return Err(unknown(missing.clone()));
+                }
+                continue;
+            }
             ClaimStatement::Join { prefix, group } => {
                 sqlx::query(claims::LEAVE_GROUPS)
                     .bind(aggregate_type)

@@ -129,3 +129,65 @@ async fn usage_increments_from_two_nodes_collide_retry_and_never_pass_max_uses()
     .unwrap();
     assert_eq!(increments, 4, "none lost or doubled");
 }
+
+#[tokio::test]
+async fn thirty_parallel_pooled_creates_on_two_nodes_get_exactly_the_ten_keys() {
+    let app = Arc::new(spawn_app().await);
+    let (other_base, _other) = app.second_node().await;
+    let product = app.create_product("Pooled", None).await;
+    let policy = app
+        .create_policy(product["id"].as_str().unwrap(), json!({"usePool": true}))
+        .await;
+    let policy_id = policy["id"].as_str().unwrap().to_string();
+    for i in 0..10 {
+        let body = json!({"data": {"type": "keys", "attributes": {"key": format!("POOLED-KEY-{i:04}")},
+            "relationships": {"policy": {"data": {"type": "policies", "id": policy_id}}}}});
+        let reply = app
+            .send(Method::POST, &app.path("keys"), Some(app.admin()), Some(body))
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
+    }
+    // Every request that could get a key gets one: min(requests, keys) succeed, the rest are
+    // told the pool is empty — never a 409 while keys remain.
+    let tasks: Vec<_> = (0..30)
+        .map(|i| {
+            let (app, policy_id) = (app.clone(), policy_id.clone());
+            let base = if i % 2 == 0 {
+                app.base.clone()
+            } else {
+                other_base.clone()
+            };
+            tokio::spawn(async move {
+                let body = json!({"data": {"type": "licenses",
+                    "relationships": {"policy": {"data": {"type": "policies", "id": policy_id}}}}});
+                let response = app
+                    .client
+                    .post(format!("{base}{}", app.path("licenses")))
+                    .bearer_auth(app.admin())
+                    .header("Content-Type", "application/vnd.api+json")
+                    .body(body.to_string())
+                    .send()
+                    .await
+                    .unwrap();
+                let status = response.status();
+                let body: serde_json::Value = response.json().await.unwrap();
+                (status, body)
+            })
+        })
+        .collect();
+    let mut keys = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            (StatusCode::CREATED, body) => keys.push(body["data"]["attributes"]["key"].as_str().unwrap().to_string()),
+            (StatusCode::UNPROCESSABLE_ENTITY, body) => {
+                assert_eq!(body["errors"][0]["code"], "POLICY_POOL_EMPTY", "{body}")
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    keys.sort();
+    let expected: Vec<_> = (0..10).map(|i| format!("POOLED-KEY-{i:04}")).collect();
+    assert_eq!(keys, expected, "each key went to exactly one license");
+    let pool = app.get(&format!("policies/{policy_id}/pool")).await;
+    assert_eq!(pool.json["data"], json!([]), "the pool is empty");
+}

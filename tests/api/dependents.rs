@@ -3,7 +3,7 @@
 //! concurrently, which the read models may not show yet.
 
 use crate::helpers::{spawn_app, spawn_app_without_runner, TestApp};
-use aggregates::license::{LicenseCommand, PolicySnapshot};
+use aggregates::license::{LicenseCommand, NewKey, PolicySnapshot};
 use aggregates::policy::PolicyCommand;
 use api::error::Source;
 use reqwest::{Method, StatusCode};
@@ -30,8 +30,7 @@ async fn create_license(app: &TestApp, policy: PolicySnapshot) -> Result<String,
         id: id.clone(),
         account_id: app.account.account_id.clone(),
         policy,
-        key: format!("KEY-{}", uuid::Uuid::new_v4().simple()),
-        custom_key: true,
+        key: NewKey::Custom(format!("KEY-{}", uuid::Uuid::new_v4().simple())),
         attributes: Default::default(),
         at: api::state::now(),
     };
@@ -165,4 +164,44 @@ async fn a_store_from_before_existence_claims_gets_them_when_it_migrates() {
         .await
         .unwrap();
     assert_eq!(members.len(), 2, "the old license was given its claim too");
+}
+
+#[tokio::test]
+async fn a_pool_key_a_license_took_cannot_also_be_popped() {
+    let app = spawn_app().await;
+    let product = app.create_product("Pooled", None).await;
+    let policy = app
+        .create_policy(product["id"].as_str().unwrap(), json!({"usePool": true}))
+        .await;
+    let policy_id = policy["id"].as_str().unwrap();
+    let body = json!({"data": {"type": "keys", "attributes": {"key": "ONLY-POOL-KEY-1"},
+        "relationships": {"policy": {"data": {"type": "policies", "id": policy_id}}}}});
+    let key = app
+        .send(Method::POST, &app.path("keys"), Some(app.admin()), Some(body))
+        .await;
+    let key_id = key.json["data"]["id"].as_str().unwrap().to_string();
+    let license = app.create_license(policy_id, json!({})).await;
+    assert_eq!(license["attributes"]["key"], "ONLY-POOL-KEY-1");
+    // A pop decided on a stale view of the pool (the policy still lists the key it held).
+    let err = api::state::execute(
+        &app.state.frameworks.policy,
+        policy_id,
+        PolicyCommand::PopKey {
+            key_id,
+            at: api::state::now(),
+        },
+        Default::default(),
+    )
+    .await
+    .expect_err("the key is the license's now");
+    assert_eq!(err.error.code.as_deref(), Some("POLICY_POOL_EMPTY"));
+    let popped = app
+        .send(
+            Method::DELETE,
+            &app.path(&format!("policies/{policy_id}/pool")),
+            Some(app.admin()),
+            None,
+        )
+        .await;
+    assert_eq!(popped.error_code(), "POLICY_POOL_EMPTY");
 }

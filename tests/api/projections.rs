@@ -171,19 +171,18 @@ async fn with_the_inline_path_off_reads_converge_once_the_runner_has_run() {
 
     // The runner applies the feed from its checkpoint (another test's open transaction on a
     // shared PostgreSQL server may hold the feed back for a moment, so poll).
+    // Both events must arrive: the update's transaction may be held back a moment longer.
     let started = Instant::now();
     loop {
         projections::catch_up(&app.state.db).await.unwrap();
-        if app.get(&format!("products/{new_id}")).await.status == StatusCode::OK {
+        let created = app.get(&format!("products/{new_id}")).await.status == StatusCode::OK;
+        let renamed = app.get(&format!("products/{id}")).await.json["data"]["attributes"]["name"] == "Renamed";
+        if created && renamed {
             break;
         }
         assert!(started.elapsed() < Duration::from_secs(30), "catch-up never converged");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(
-        app.get(&format!("products/{id}")).await.json["data"]["attributes"]["name"],
-        "Renamed"
-    );
     assert_eq!(
         app.get("products/after").await.json["data"]["attributes"]["distributionStrategy"],
         "OPEN"

@@ -3,7 +3,7 @@
 //! never grow the event store.
 
 use crate::helpers::{on_postgres, spawn_app, TestApp};
-use aggregates::license::{LicenseCommand, PolicySnapshot};
+use aggregates::license::{LicenseCommand, NewKey, PolicySnapshot};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -446,8 +446,7 @@ async fn validating_ten_thousand_licenses_does_not_grow_the_event_store() {
             id: id.clone(),
             account_id: app.account.account_id.clone(),
             policy: snapshot.clone(),
-            key: key.clone(),
-            custom_key: true,
+            key: NewKey::Custom(key.clone()),
             attributes: Default::default(),
             at: chrono::Utc::now(),
         };

@@ -12,6 +12,26 @@ pub struct PolicySnapshot {
     pub attributes: PolicyAttributes,
 }
 
+/// Where a new license's key comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewKey {
+    /// Keygen's default key, generated for it.
+    Generated(String),
+    /// The client's choice, checked as Keygen checks custom keys.
+    Custom(String),
+    /// A key from its policy's pool (`id` is the pool key's id), taken in the license's commit.
+    Pooled { id: String, key: String },
+}
+
+impl NewKey {
+    /// The key itself.
+    pub fn key(&self) -> &str {
+        match self {
+            Self::Generated(key) | Self::Custom(key) | Self::Pooled { key, .. } => key,
+        }
+    }
+}
+
 /// A policy's entitlements (the API reads them and passes them in).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PolicyEntitlements {
@@ -28,9 +48,7 @@ pub enum LicenseCommand {
         id: String,
         account_id: String,
         policy: PolicySnapshot,
-        key: String,
-        /// True when the client chose the key (it is then checked as Keygen checks custom keys).
-        custom_key: bool,
+        key: NewKey,
         /// The request's attributes (snake_case).
         attributes: Map<String, Value>,
         at: Timestamp,

@@ -16,6 +16,9 @@ pub enum LicenseEvent {
         product_id: String,
         policy_id: String,
         key: String,
+        /// The pool key the license took, when its key came from its policy's pool.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pooled_key_id: Option<String>,
         attributes: LicenseAttributes,
         last_check_in: Option<Timestamp>,
         created_at: Timestamp,
@@ -95,13 +98,26 @@ impl LicenseEvent {
                 account_id,
                 key,
                 policy_id,
+                pooled_key_id,
                 ..
             } => {
-                let mut ops = vec![ClaimOp::Replace {
-                    scope: license_key_scope(account_id),
-                    value: Some(key.clone()),
-                    code: "KEY_TAKEN",
-                    attribute: "key",
+                let mut ops = vec![match pooled_key_id {
+                    // The pool's claim on the key passes to the license in the same commit: a
+                    // key another license took first is refused, and a refused license took none.
+                    Some(_) => ClaimOp::Take {
+                        scope: license_key_scope(account_id),
+                        value: key.clone(),
+                        from_type: crate::policy::Policy::TYPE_NAME,
+                        from_id: policy_id.clone(),
+                        code: "POLICY_POOL_EMPTY",
+                        relationship: "pool",
+                    },
+                    None => ClaimOp::Replace {
+                        scope: license_key_scope(account_id),
+                        value: Some(key.clone()),
+                        code: "KEY_TAKEN",
+                        attribute: "key",
+                    },
                 }];
                 ops.extend(under_policy(policy_id));
                 ops

@@ -1,7 +1,7 @@
 //! How a license decides: each command checked against the license's state and the policy
 //! facts it carries, and each event applied to that state.
 
-use super::{expiry, keys, License, LicenseAttributes, LicenseCommand, LicenseEvent, PolicySnapshot};
+use super::{expiry, keys, License, LicenseAttributes, LicenseCommand, LicenseEvent, NewKey, PolicySnapshot};
 use crate::event_sink::EventSink;
 use crate::policy::PolicyAttributes;
 use crate::vocabulary::{ExpirationBasis, RenewalBasis, TransferStrategy};
@@ -55,16 +55,19 @@ impl Aggregate for License {
                 account_id,
                 policy,
                 key,
-                custom_key,
                 attributes,
                 at,
             } => {
                 if self.attributes.is_some() {
                     return Err(DomainError::already_exists());
                 }
-                if custom_key {
-                    keys::validate_custom_key(&key)?;
+                if let NewKey::Custom(custom) = &key {
+                    keys::validate_custom_key(custom)?;
                 }
+                let pooled_key_id = match &key {
+                    NewKey::Pooled { id, .. } => Some(id.clone()),
+                    _ => None,
+                };
                 let mut license = LicenseAttributes::default().merged(&attributes)?;
                 if !attributes.contains_key("expiry") {
                     license.expiry = started_expiry(&policy.attributes, ExpirationBasis::FromCreation, at);
@@ -76,7 +79,8 @@ impl Aggregate for License {
                     account_id,
                     product_id: policy.product_id,
                     policy_id: policy.id,
-                    key,
+                    key: key.key().to_string(),
+                    pooled_key_id,
                     attributes: license,
                     last_check_in,
                     created_at: at,

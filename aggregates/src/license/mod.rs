@@ -13,7 +13,7 @@ pub mod keys;
 mod state;
 pub mod validation;
 
-pub use commands::{LicenseCommand, PolicyEntitlements, PolicySnapshot};
+pub use commands::{LicenseCommand, NewKey, PolicyEntitlements, PolicySnapshot};
 pub use events::LicenseEvent;
 pub use state::{License, LicenseAttributes, LicenseLimits};
 

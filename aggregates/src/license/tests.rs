@@ -32,6 +32,7 @@ fn created(expiry: Option<Timestamp>) -> LicenseEvent {
         product_id: "prod".into(),
         policy_id: "pol".into(),
         key: "KEY-123456".into(),
+        pooled_key_id: None,
         attributes: LicenseAttributes {
             expiry,
             ..Default::default()
@@ -50,8 +51,7 @@ fn creation_starts_the_expiry_from_the_policy_duration() {
             id: "lic".into(),
             account_id: "acct".into(),
             policy: policy(json!({"duration": 2_629_746})),
-            key: "ABC-123".into(),
-            custom_key: true,
+            key: NewKey::Custom("ABC-123".into()),
             attributes: Map::new(),
             at,
         })

@@ -165,12 +165,16 @@ impl PolicyEvent {
                 code: "KEY_TAKEN",
                 attribute: "key",
             }],
-            Self::KeyDeleted { account_id, key, .. } | Self::PoolPopped { account_id, key, .. } => {
-                vec![ClaimOp::Release {
-                    scope: license_key_scope(account_id),
-                    value: key.key.clone(),
-                }]
-            }
+            Self::KeyDeleted { account_id, key, .. } => vec![ClaimOp::Release {
+                scope: license_key_scope(account_id),
+                value: key.key.clone(),
+            }],
+            Self::PoolPopped { account_id, key, .. } => vec![ClaimOp::ReleaseHeld {
+                scope: license_key_scope(account_id),
+                value: key.key.clone(),
+                code: "POLICY_POOL_EMPTY",
+                relationship: "pool",
+            }],
             Self::Deleted { .. } => vec![ClaimOp::ReleaseAll],
             _ => Vec::new(),
         }

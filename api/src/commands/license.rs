@@ -2,11 +2,11 @@
 //! creating a license (with a key popped from the pool and given back on failure) and moving a
 //! license to another policy.
 
-use super::pool::{pop_key, return_key};
+use super::pool::{newest_pool_key, pool_empty};
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{execute, AppState};
-use aggregates::license::{LicenseCommand, PolicySnapshot};
+use aggregates::license::{LicenseCommand, NewKey, PolicySnapshot};
 use projections::licenses::LicenseRow;
 use projections::policies::PolicyRow;
 use serde_json::{Map, Value};
@@ -35,8 +35,8 @@ pub(crate) struct NewLicense {
     pub attributes: Map<String, Value>,
 }
 
-/// Creates a license with a custom key, a key popped from its policy's pool, or Keygen's default
-/// key; answers the new license's id.
+/// Creates a license with a custom key, a key from its policy's pool, or Keygen's default key;
+/// answers the new license's id.
 pub(crate) async fn create(state: &AppState, auth: &Auth, new: NewLicense) -> ApiResult<String> {
     let policy_row = new.policy;
     let policy = PolicySnapshot {
@@ -44,30 +44,47 @@ pub(crate) async fn create(state: &AppState, auth: &Auth, new: NewLicense) -> Ap
         id: policy_row.id.clone(),
         product_id: policy_row.product_id.clone(),
     };
-    let (key, pooled) = match (new.key, policy.attributes.use_pool) {
-        (Some(key), _) => (key, None),
-        (None, true) => {
-            let pooled = pop_key(state, auth, &policy_row).await?;
-            (pooled.key.clone(), Some(pooled))
-        }
-        (None, false) => (aggregates::license::keys::default_key(rand::random()), None),
-    };
     let id = uuid::Uuid::new_v4().to_string();
-    let command = LicenseCommand::Create {
+    let create = |key: NewKey| LicenseCommand::Create {
         id: id.clone(),
         account_id: auth.account.row.id.clone(),
-        policy,
-        custom_key: pooled.is_none() && new.key_given,
+        policy: policy.clone(),
         key,
-        attributes: new.attributes,
+        attributes: new.attributes.clone(),
         at: state.now(),
     };
-    if let Err(err) = execute(&state.frameworks.license, &id, command, auth.metadata()).await {
-        if let Some(pooled) = pooled {
-            // The license was not created: the key goes back into its pool.
-            return_key(state, auth, &policy_row.id, pooled).await;
+    match (new.key, policy.attributes.use_pool) {
+        (Some(key), _) if new.key_given => {
+            execute(
+                &state.frameworks.license,
+                &id,
+                create(NewKey::Custom(key)),
+                auth.metadata(),
+            )
+            .await?
         }
-        return Err(err);
+        (_, true) => {
+            // The license takes a key in its own commit. Another request may take the same key
+            // first: then the next key is tried, until one is taken or none is left.
+            let mut tried = Vec::new();
+            loop {
+                let Some(pooled) = newest_pool_key(state, auth, &policy_row.id, &tried).await? else {
+                    return Err(pool_empty());
+                };
+                let key = NewKey::Pooled {
+                    id: pooled.id.clone(),
+                    key: pooled.key,
+                };
+                match execute(&state.frameworks.license, &id, create(key), auth.metadata()).await {
+                    Err(err) if err.error.code.as_deref() == Some("POLICY_POOL_EMPTY") => tried.push(pooled.id),
+                    other => break other?,
+                }
+            }
+        }
+        _ => {
+            let key = NewKey::Generated(aggregates::license::keys::default_key(rand::random()));
+            execute(&state.frameworks.license, &id, create(key), auth.metadata()).await?
+        }
     }
     Ok(id)
 }

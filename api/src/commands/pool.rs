@@ -1,15 +1,15 @@
-//! A policy's key pool: popping the newest key (for `DELETE /policies/{id}/pool` and pooled
-//! licenses) and giving a popped key back.
+//! A policy's key pool: the newest key not yet tried, and popping it (`DELETE
+//! /policies/{id}/pool`). A pooled license takes its key in its own commit instead
+//! (`commands::license::create`).
 
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{execute, AppState};
-use aggregates::policy::{PolicyCommand, PoolKey};
+use aggregates::policy::PolicyCommand;
 use projections::policies::{PolicyRow, PoolKeyRow};
 
 /// Pops the newest key from the pool, answering with it.
 pub(crate) async fn pop_key(state: &AppState, auth: &Auth, row: &PolicyRow) -> ApiResult<PoolKeyRow> {
-    let account_id = &auth.account.row.id;
     if !row.attributes()?.use_pool {
         return Err(ApiError::unprocessable(
             "POLICY_NOT_SUPPORTED",
@@ -17,26 +17,10 @@ pub(crate) async fn pop_key(state: &AppState, auth: &Auth, row: &PolicyRow) -> A
             Some("/data/relationships/policy".into()),
         ));
     }
-    for _ in 0..5 {
-        let newest = projections::policies::list_keys(
-            &state.db,
-            account_id,
-            None,
-            Some(&row.id),
-            projections::PageRequest {
-                cursor: None,
-                number: None,
-                size: 1,
-                order: projections::ListOrder::NewestFirst,
-            },
-        )
-        .await?;
-        let Some(key) = newest.items.into_iter().next() else {
-            return Err(ApiError::unprocessable(
-                "POLICY_POOL_EMPTY",
-                "pool is empty",
-                Some("/data/relationships/pool".into()),
-            ));
+    let mut tried = Vec::new();
+    loop {
+        let Some(key) = newest_pool_key(state, auth, &row.id, &tried).await? else {
+            return Err(pool_empty());
         };
         let command = PolicyCommand::PopKey {
             key_id: key.id.clone(),
@@ -44,25 +28,38 @@ pub(crate) async fn pop_key(state: &AppState, auth: &Auth, row: &PolicyRow) -> A
         };
         match execute(&state.frameworks.policy, &row.id, command, auth.metadata()).await {
             Ok(()) => return Ok(key),
-            // Another request took this key first: read the pool again.
-            Err(err) if err.error.code.as_deref() == Some("NOT_FOUND") => continue,
+            // Another request (a pop, or a license taking it) had this key first: try the next.
+            Err(err) if matches!(err.error.code.as_deref(), Some("NOT_FOUND" | "POLICY_POOL_EMPTY")) => {
+                tried.push(key.id)
+            }
             Err(err) => return Err(err),
         }
     }
-    Err(ApiError::conflict())
 }
 
-/// Puts a popped key back into its pool. A key that cannot go back is logged: the caller is
-/// already answering the failure that made it give the key back.
-pub(crate) async fn return_key(state: &AppState, auth: &Auth, policy_id: &str, pooled: PoolKeyRow) {
-    let back = PolicyCommand::AddKey {
-        key: PoolKey {
-            id: pooled.id.clone(),
-            key: pooled.key,
-        },
-        at: state.now(),
+/// Keygen's 422 for a pool with no key left.
+pub(crate) fn pool_empty() -> ApiError {
+    ApiError::unprocessable(
+        "POLICY_POOL_EMPTY",
+        "pool is empty",
+        Some("/data/relationships/pool".into()),
+    )
+}
+
+/// The newest key in the policy's pool that is not among `tried` (keys another request took
+/// first, which a lagging read model may still show).
+pub(crate) async fn newest_pool_key(
+    state: &AppState,
+    auth: &Auth,
+    policy_id: &str,
+    tried: &[String],
+) -> ApiResult<Option<PoolKeyRow>> {
+    let page = projections::PageRequest {
+        cursor: None,
+        number: None,
+        size: tried.len() as i64 + 1,
+        order: projections::ListOrder::NewestFirst,
     };
-    if let Err(lost) = execute(&state.frameworks.policy, policy_id, back, auth.metadata()).await {
-        tracing::warn!(policy = %policy_id, key_id = %pooled.id, error = %lost.error.detail, "a popped pool key could not be returned to its pool");
-    }
+    let keys = projections::policies::list_keys(&state.db, &auth.account.row.id, None, Some(policy_id), page).await?;
+    Ok(keys.items.into_iter().find(|key| !tried.contains(&key.id)))
 }
