@@ -65,6 +65,10 @@ pub enum ClaimOp {
         code: &'static str,
         relationship: &'static str,
     },
+    /// No aggregate may be a member of this aggregate's group `prefix` + its id when this event
+    /// commits (a policy is deleted only once it has no licenses left, even ones created while
+    /// its cascade ran).
+    RequireEmpty { prefix: &'static str },
     /// The aggregate becomes a member of `prefix` + `group` (its id is the claimed value) and
     /// leaves any other group of that prefix: who depends on what, kept in step with the events,
     /// so a cascading delete finds dependents the read models may not show yet.
@@ -94,4 +98,20 @@ pub fn claims_for(aggregate_type: &str, payload: &Value) -> Result<Vec<ClaimOp>,
         }
         _ => Vec::new(),
     })
+}
+
+/// What a deleted parent does to its claims: its `live` claim goes first (so a dependent being
+/// created waits for, or sees, the deletion, and both transactions lock in the same order), then
+/// every other claim, and its group of dependents must be empty.
+pub fn deleted_parent(live_scope: &str, dependents: &'static str) -> Vec<ClaimOp> {
+    vec![
+        ClaimOp::Replace {
+            scope: live_scope.into(),
+            value: None,
+            code: "ID_TAKEN",
+            attribute: "id",
+        },
+        ClaimOp::ReleaseAll,
+        ClaimOp::RequireEmpty { prefix: dependents },
+    ]
 }

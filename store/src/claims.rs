@@ -16,6 +16,10 @@ pub struct ClaimConflict {
     pub detail: &'static str,
 }
 
+/// The code of a deletion refused because dependents joined the parent meanwhile (a cascade
+/// deletes them and tries again).
+pub const DEPENDENTS_REMAIN: &str = "DEPENDENTS_REMAIN";
+
 /// One statement to run for a claim operation.
 pub(crate) enum ClaimStatement {
     /// `delete … where scope = $1 and aggregate_type = $2 and aggregate_id = $3`
@@ -51,6 +55,11 @@ pub(crate) enum ClaimStatement {
         value: String,
         missing: ClaimConflict,
     },
+    /// This aggregate's group `prefix` + its id must be empty.
+    RequireEmpty {
+        prefix: &'static str,
+        remaining: ClaimConflict,
+    },
     /// Leaves this aggregate's groups of `prefix`, then joins `prefix` + `group`.
     Join { prefix: &'static str, group: String },
 }
@@ -72,6 +81,7 @@ pub(crate) const LEAVE_GROUPS: &str = "delete from claims where aggregate_type =
      and substr(scope, 1, length($3)) = $3";
 pub(crate) const RELEASE_HELD: &str = "delete from claims where scope = $1 and value = $2 \
      and aggregate_type = $3 and aggregate_id = $4 returning value";
+pub(crate) const ANY_MEMBER: &str = "select value from claims where scope = $1 limit 1";
 pub(crate) const TAKE: &str = "update claims set aggregate_type = $3, aggregate_id = $4 \
      where scope = $1 and value = $2 and aggregate_type = $5 and aggregate_id = $6 returning value";
 pub(crate) const JOIN_GROUP: &str =
@@ -124,6 +134,14 @@ pub(crate) fn statements(events: &[SerializedEvent]) -> Result<Vec<ClaimStatemen
                     },
                 }),
                 ClaimOp::Join { prefix, group } => out.push(ClaimStatement::Join { prefix, group }),
+                ClaimOp::RequireEmpty { prefix } => out.push(ClaimStatement::RequireEmpty {
+                    prefix,
+                    remaining: ClaimConflict {
+                        code: DEPENDENTS_REMAIN,
+                        subject: aggregates::Subject::Data,
+                        detail: "has dependents that were created while it was being deleted",
+                    },
+                }),
                 ClaimOp::Take {
                     scope,
                     value,

@@ -7,7 +7,7 @@ mod database;
 mod feed;
 mod repo;
 
-pub use claims::ClaimConflict;
+pub use claims::{ClaimConflict, DEPENDENTS_REMAIN};
 pub use database::{describe_url, Backend, Database, StoreError};
 pub use feed::{FeedEvent, FeedPosition, Horizon};
 pub use repo::EventRepo;

@@ -42,6 +42,13 @@ fn unknown(err: impl std::error::Error + Send + Sync + 'static) -> PersistenceEr
 }
 
 fn from_sqlx(err: sqlx::Error) -> PersistenceError {
+    // A deadlock or serialization failure between two writers: like a lost race on a sequence,
+    // the command is reloaded and tried again.
+    if let sqlx::Error::Database(db) = &err {
+        if matches!(db.code().as_deref(), Some("40P01" | "40001")) {
+            return PersistenceError::OptimisticLockError;
+        }
+    }
     match err {
         sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
             PersistenceError::ConnectionError(Box::new(err))
@@ -137,6 +144,17 @@ where
                     .map_err(from_sqlx)?;
                 if found.is_none() {
                     return Err(unknown(missing.clone()));
+                }
+                continue;
+            }
+            ClaimStatement::RequireEmpty { prefix, remaining } => {
+                let member = sqlx::query(claims::ANY_MEMBER)
+                    .bind(format!("{prefix}{aggregate_id}"))
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(from_sqlx)?;
+                if member.is_some() {
+                    return Err(unknown(remaining.clone()));
                 }
                 continue;
             }

@@ -205,3 +205,24 @@ async fn a_pool_key_a_license_took_cannot_also_be_popped() {
         .await;
     assert_eq!(popped.error_code(), "POLICY_POOL_EMPTY");
 }
+
+#[tokio::test]
+async fn a_policy_with_a_license_left_cannot_be_deleted_on_its_own() {
+    let app = spawn_app().await;
+    let (policy, license) = app.licensed(json!({}), json!({})).await;
+    let policy_id = policy["id"].as_str().unwrap();
+    // A delete that skipped the cascade (as one whose sweep missed a license created meanwhile).
+    let err = api::state::execute(
+        &app.state.frameworks.policy,
+        policy_id,
+        PolicyCommand::Delete { at: api::state::now() },
+        Default::default(),
+    )
+    .await
+    .expect_err("its license is still there");
+    assert_eq!(err.error.code.as_deref(), Some(store::DEPENDENTS_REMAIN));
+    // The cascade deletes the license first, then the policy.
+    delete(&app, &format!("policies/{policy_id}")).await;
+    let license_events = event_types(&app, license["id"].as_str().unwrap()).await;
+    assert_eq!(license_events.last().map(String::as_str), Some("license.deleted"));
+}

@@ -60,6 +60,9 @@ pub enum LicenseCommand {
     },
     Delete {
         revoked: bool,
+        /// For a cascade: the policy being deleted. A license that moved to another policy
+        /// meanwhile is refused (409) and stays.
+        under_policy: Option<String>,
         at: Timestamp,
     },
     Suspend {

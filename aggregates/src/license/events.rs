@@ -101,7 +101,9 @@ impl LicenseEvent {
                 pooled_key_id,
                 ..
             } => {
-                let mut ops = vec![match pooled_key_id {
+                // The policy's claim first: a policy being deleted is locked in the same order.
+                let mut ops = under_policy(policy_id);
+                ops.push(match pooled_key_id {
                     // The pool's claim on the key passes to the license in the same commit: a
                     // key another license took first is refused, and a refused license took none.
                     Some(_) => ClaimOp::Take {
@@ -118,8 +120,7 @@ impl LicenseEvent {
                         code: "KEY_TAKEN",
                         attribute: "key",
                     },
-                }];
-                ops.extend(under_policy(policy_id));
+                });
                 ops
             }
             Self::PolicyChanged { policy_id, .. } => under_policy(policy_id),

@@ -95,8 +95,15 @@ impl Aggregate for License {
                     updated_at: at,
                 }]
             }
-            LicenseCommand::Delete { revoked, at } => {
+            LicenseCommand::Delete {
+                revoked,
+                under_policy,
+                at,
+            } => {
                 self.current()?;
+                if under_policy.is_some_and(|policy| policy != self.policy_id) {
+                    return Err(stale_policy());
+                }
                 vec![if revoked {
                     LicenseEvent::Revoked { revoked_at: at }
                 } else {

@@ -175,7 +175,7 @@ impl PolicyEvent {
                 code: "POLICY_POOL_EMPTY",
                 relationship: "pool",
             }],
-            Self::Deleted { .. } => vec![ClaimOp::ReleaseAll],
+            Self::Deleted { .. } => claims::deleted_parent(claims::POLICY_LIVE, claims::POLICY_LICENSES),
             _ => Vec::new(),
         }
     }

@@ -183,7 +183,9 @@ impl ProductEvent {
             ProductEvent::Updated {
                 account_id, attributes, ..
             } => vec![code_claim(account_id, &attributes.code)],
-            ProductEvent::Deleted { .. } => vec![ClaimOp::ReleaseAll],
+            ProductEvent::Deleted { .. } => {
+                crate::claims::deleted_parent(crate::claims::PRODUCT_LIVE, crate::claims::PRODUCT_POLICIES)
+            }
         }
     }
 }
@@ -365,6 +367,6 @@ mod tests {
             account_id: "a1".into(),
             deleted_at: chrono::DateTime::UNIX_EPOCH,
         };
-        assert_eq!(deleted.claims(), vec![ClaimOp::ReleaseAll]);
+        assert!(deleted.claims().contains(&ClaimOp::ReleaseAll), "{:?}", deleted.claims());
     }
 }

@@ -1,9 +1,9 @@
 //! Deleting what depends on a deleted resource, as Keygen does: a product takes its policies
 //! and tokens with it, a policy its licenses, a license its tokens. Each removal is a command on
 //! its own aggregate, so the event store records every one of them. A cascade runs in a task of
-//! its own, so a client that hangs up cannot stop it half-way. What is deleted goes first and
-//! its dependents after, found in its claim group as well as in the read models, so one created
-//! concurrently is either refused (its claim on the deleted resource is gone) or found.
+//! its own, so a client that hangs up cannot stop it half-way. Dependents go first, found in the
+//! parent's claim group as well as in the read models; the parent's deletion is refused while a
+//! dependent created meanwhile remains, and after it no dependent can be created.
 
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
@@ -92,59 +92,116 @@ async fn license_and_tokens(
     auth: &Auth,
     license_id: &str,
     revoked: bool,
-    dependent: bool,
+    under_policy: Option<&str>,
 ) -> ApiResult<()> {
     let command = LicenseCommand::Delete {
         revoked,
+        under_policy: under_policy.map(str::to_owned),
         at: state.now(),
     };
-    if dependent {
-        remove(&state.frameworks.license, license_id, command, auth).await?;
-    } else {
-        execute(&state.frameworks.license, license_id, command, auth.metadata()).await?;
+    match under_policy {
+        Some(_) => match remove(&state.frameworks.license, license_id, command, auth).await {
+            // It moved to another policy meanwhile: it is no longer this cascade's to delete.
+            Err(err) if err.status == StatusCode::CONFLICT => return Ok(()),
+            other => other?,
+        },
+        None => execute(&state.frameworks.license, license_id, command, auth.metadata()).await?,
     }
     revoke_tokens(state, auth, "licenses", license_id).await
 }
 
-/// The policy goes first: from its commit on no license can join it (a license requires its
-/// policy's claim in the transaction that creates it), so the members its claim group holds then
-/// are all it will ever have — including any the read models do not show yet.
-async fn policy_and_licenses(state: &AppState, auth: &Auth, policy_id: &str, dependent: bool) -> ApiResult<()> {
-    let command = PolicyCommand::Delete { at: state.now() };
-    if dependent {
-        remove(&state.frameworks.policy, policy_id, command, auth).await?;
-    } else {
-        execute(&state.frameworks.policy, policy_id, command, auth.metadata()).await?;
+/// How often a cascade sweeps again when dependents were created while it ran.
+const SWEEPS: usize = 5;
+
+/// What a cascade deletes after its dependents.
+#[derive(Clone, Copy)]
+enum Parent<'a> {
+    /// A policy (`dependent` when its product's cascade deletes it).
+    Policy {
+        id: &'a str,
+        dependent: bool,
+    },
+    Product(&'a str),
+}
+
+/// Deletes a parent after its dependents. The parent's deletion is refused while its claim group
+/// still has members (`DEPENDENTS_REMAIN`: one was created while the cascade ran), so it sweeps
+/// again; from the parent's commit on, no dependent can join (each requires the parent's claim).
+/// A cascade that fails half-way leaves the parent in place, so the same `DELETE` finishes it.
+async fn after_dependents(state: &AppState, auth: &Auth, parent: Parent<'_>) -> ApiResult<()> {
+    for _ in 0..SWEEPS {
+        sweep(state, auth, parent).await?;
+        let deleted = match parent {
+            Parent::Policy { id, dependent } => {
+                let command = PolicyCommand::Delete { at: state.now() };
+                if dependent {
+                    remove(&state.frameworks.policy, id, command, auth).await
+                } else {
+                    execute(&state.frameworks.policy, id, command, auth.metadata()).await
+                }
+            }
+            Parent::Product(id) => {
+                let command = ProductCommand::Delete { at: state.now() };
+                execute(&state.frameworks.product, id, command, auth.metadata()).await
+            }
+        };
+        match deleted {
+            Err(err) if err.error.code.as_deref() == Some(store::DEPENDENTS_REMAIN) => continue,
+            other => return other,
+        }
     }
+    Err(ApiError::conflict())
+}
+
+/// Deletes a parent's dependents: every member of its claim group and every one the read models
+/// list, each once.
+async fn sweep(state: &AppState, auth: &Auth, parent: Parent<'_>) -> ApiResult<()> {
     let account_id = &auth.account.row.id;
-    let filter = LicenseFilter {
-        policy: Some(policy_id.to_string()),
-        ..Default::default()
-    };
-    let now_us = state.now().timestamp_micros();
-    let mut licenses = all_ids(
-        |page| projections::licenses::list(&state.db, account_id, &filter, now_us, page),
-        |l| l.id.clone(),
-    )
-    .await?;
-    licenses.extend(
-        state
-            .db
-            .claim_group(claims::POLICY_LICENSES, policy_id)
-            .await
-            .map_err(ApiError::internal)?,
-    );
-    for license in aggregates::distinct(licenses) {
-        license_and_tokens(state, auth, &license, false, true).await?;
+    match parent {
+        Parent::Policy { id, .. } => {
+            let filter = LicenseFilter {
+                policy: Some(id.to_string()),
+                ..Default::default()
+            };
+            let now_us = state.now().timestamp_micros();
+            let listed = all_ids(
+                |page| projections::licenses::list(&state.db, account_id, &filter, now_us, page),
+                |l| l.id.clone(),
+            )
+            .await?;
+            for license in members(state, claims::POLICY_LICENSES, id, listed).await? {
+                license_and_tokens(state, auth, &license, false, Some(id)).await?;
+            }
+        }
+        Parent::Product(id) => {
+            let listed = all_ids(
+                |page| projections::policies::list(&state.db, account_id, Some(id), page),
+                |p| p.id.clone(),
+            )
+            .await?;
+            for policy in members(state, claims::PRODUCT_POLICIES, id, listed).await? {
+                let parent = Parent::Policy {
+                    id: &policy,
+                    dependent: true,
+                };
+                Box::pin(after_dependents(state, auth, parent)).await?;
+            }
+        }
     }
     Ok(())
+}
+
+/// Every id in a claim group and in a read-model listing, each once.
+async fn members(state: &AppState, prefix: &str, group: &str, mut listed: Vec<String>) -> ApiResult<Vec<String>> {
+    listed.extend(state.db.claim_group(prefix, group).await.map_err(ApiError::internal)?);
+    Ok(aggregates::distinct(listed))
 }
 
 /// Deletes (or revokes) a license and its tokens.
 pub(crate) async fn delete_license(state: &AppState, auth: &Auth, license_id: &str, revoked: bool) -> ApiResult<()> {
     let license_id = license_id.to_string();
     detached(state, auth, move |state, auth| async move {
-        license_and_tokens(&state, &auth, &license_id, revoked, false).await
+        license_and_tokens(&state, &auth, &license_id, revoked, None).await
     })
     .await
 }
@@ -153,7 +210,11 @@ pub(crate) async fn delete_license(state: &AppState, auth: &Auth, license_id: &s
 pub(crate) async fn delete_policy(state: &AppState, auth: &Auth, policy_id: &str) -> ApiResult<()> {
     let policy_id = policy_id.to_string();
     detached(state, auth, move |state, auth| async move {
-        policy_and_licenses(&state, &auth, &policy_id, false).await
+        let parent = Parent::Policy {
+            id: &policy_id,
+            dependent: false,
+        };
+        after_dependents(&state, &auth, parent).await
     })
     .await
 }
@@ -162,30 +223,7 @@ pub(crate) async fn delete_policy(state: &AppState, auth: &Auth, policy_id: &str
 pub(crate) async fn delete_product(state: &AppState, auth: &Auth, product_id: &str) -> ApiResult<()> {
     let product_id = product_id.to_string();
     detached(state, auth, move |state, auth| async move {
-        // The product goes first, for the reason its policies do (see `policy_and_licenses`).
-        execute(
-            &state.frameworks.product,
-            &product_id,
-            ProductCommand::Delete { at: state.now() },
-            auth.metadata(),
-        )
-        .await?;
-        let account_id = &auth.account.row.id;
-        let mut policies = all_ids(
-            |page| projections::policies::list(&state.db, account_id, Some(&product_id), page),
-            |p| p.id.clone(),
-        )
-        .await?;
-        policies.extend(
-            state
-                .db
-                .claim_group(claims::PRODUCT_POLICIES, &product_id)
-                .await
-                .map_err(ApiError::internal)?,
-        );
-        for policy in aggregates::distinct(policies) {
-            policy_and_licenses(&state, &auth, &policy, true).await?;
-        }
+        after_dependents(&state, &auth, Parent::Product(&product_id)).await?;
         revoke_tokens(&state, &auth, "products", &product_id).await
     })
     .await

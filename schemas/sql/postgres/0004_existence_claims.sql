@@ -1,17 +1,38 @@
 -- What exists and who depends on it, as claims: a license requires its policy's `policy.live`
 -- claim and joins `policy.licenses:<policy>`, a policy requires its product's `product.live`
 -- and joins `product.policies:<product>`, all in the transaction that commits its events. Stores
--- made before this migration get the claims of what they hold now (from the read models, which
--- the store is current with when migrations run at start).
+-- made before this migration get the claims of what they hold, read from the event store itself
+-- (not the read models, which may lag it).
 insert into claims (scope, value, aggregate_type, aggregate_id)
-    select 'product.live', id, 'product', id from products where deleted_at is null
+    select 'product.live', c.aggregate_id, 'product', c.aggregate_id from events c
+    where c.aggregate_type = 'product' and c.event_type = 'product.created'
+      and not exists (select 1 from events d where d.aggregate_type = 'product'
+                      and d.aggregate_id = c.aggregate_id and d.event_type = 'product.deleted')
     on conflict do nothing;
 insert into claims (scope, value, aggregate_type, aggregate_id)
-    select 'policy.live', id, 'policy', id from policies where deleted_at is null
+    select 'policy.live', c.aggregate_id, 'policy', c.aggregate_id from events c
+    where c.aggregate_type = 'policy' and c.event_type = 'policy.created'
+      and not exists (select 1 from events d where d.aggregate_type = 'policy'
+                      and d.aggregate_id = c.aggregate_id and d.event_type = 'policy.deleted')
     on conflict do nothing;
 insert into claims (scope, value, aggregate_type, aggregate_id)
-    select 'product.policies:' || product_id, id, 'policy', id from policies where deleted_at is null
+    select 'product.policies:' || (c.payload::jsonb->'policy.created'->>'product_id'), c.aggregate_id, 'policy', c.aggregate_id from events c
+    where c.aggregate_type = 'policy' and c.event_type = 'policy.created'
+      and not exists (select 1 from events d where d.aggregate_type = 'policy'
+                      and d.aggregate_id = c.aggregate_id and d.event_type = 'policy.deleted')
     on conflict do nothing;
+-- A license belongs to the policy of its latest policy change, or the one it was created under.
 insert into claims (scope, value, aggregate_type, aggregate_id)
-    select 'policy.licenses:' || policy_id, id, 'license', id from licenses where deleted_at is null
+    select 'policy.licenses:' || coalesce(
+               (select (m.payload::jsonb->'license.policy.updated'->>'policy_id') from events m
+                where m.aggregate_type = 'license' and m.aggregate_id = c.aggregate_id
+                  and m.event_type = 'license.policy.updated'
+                order by m.sequence desc limit 1),
+               (c.payload::jsonb->'license.created'->>'policy_id')),
+           c.aggregate_id, 'license', c.aggregate_id
+    from events c
+    where c.aggregate_type = 'license' and c.event_type = 'license.created'
+      and not exists (select 1 from events d where d.aggregate_type = 'license'
+                      and d.aggregate_id = c.aggregate_id
+                      and d.event_type in ('license.deleted', 'license.revoked'))
     on conflict do nothing;
