@@ -134,7 +134,9 @@ fn write_private_file(path: &std::path::Path, contents: &str) -> std::io::Result
 pub async fn build_state(database_url: &str, secret_key: Option<&str>) -> Result<AppState, StartError> {
     let db = open_store(database_url).await?;
     let existing = projections::accounts::first(&db).await?;
-    let master = master_key(secret_key, database_url, db.backend(), existing.is_some())?;
+    // The event store decides whether accounts exist: the read models may be mid-rebuild.
+    let has_accounts = existing.is_some() || db.holds_any(aggregates::account::Account::TYPE_NAME).await?;
+    let master = master_key(secret_key, database_url, db.backend(), has_accounts)?;
     if let Some(account) = existing {
         if master.open(&account.token_secret_sealed).is_err() {
             return Err(StartError::WrongSecretKey {

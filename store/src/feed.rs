@@ -122,6 +122,16 @@ impl Database {
         Ok(())
     }
 
+    /// Whether the store holds any event of an aggregate type (e.g. any account), whatever the
+    /// read models say.
+    pub async fn holds_any(&self, aggregate_type: &str) -> Result<bool, StoreError> {
+        let found: Option<i64> = sqlx::query_scalar("select 1 from events where aggregate_type = $1 limit 1")
+            .bind(aggregate_type)
+            .fetch_optional(&self.any)
+            .await?;
+        Ok(found.is_some())
+    }
+
     /// Number of stored events (used by benchmarks and tests of what does not grow the store).
     pub async fn event_count(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query("select count(*) from events")

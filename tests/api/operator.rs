@@ -206,6 +206,18 @@ async fn no_secret_key_is_generated_beside_a_store_that_has_accounts() {
         !key_file.exists(),
         "no new key beside the accounts sealed under the old one"
     );
+
+    // Nor when the read models are empty (a rebuild interrupted): the event store decides.
+    let url = format!("sqlite://{}", dir.join("keyledger.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("delete from accounts").execute(&pool).await.unwrap();
+    pool.close().await;
+    let err = keyledger::build_state(&url, None)
+        .await
+        .err()
+        .expect("refused without the key");
+    assert!(matches!(err, keyledger::StartError::SecretKeyMissing { .. }), "{err}");
+    assert!(!key_file.exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
 

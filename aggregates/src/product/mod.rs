@@ -367,6 +367,10 @@ mod tests {
             account_id: "a1".into(),
             deleted_at: chrono::DateTime::UNIX_EPOCH,
         };
-        assert!(deleted.claims().contains(&ClaimOp::ReleaseAll), "{:?}", deleted.claims());
+        assert!(
+            deleted.claims().contains(&ClaimOp::ReleaseAll),
+            "{:?}",
+            deleted.claims()
+        );
     }
 }
