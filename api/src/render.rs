@@ -48,3 +48,20 @@ pub(crate) fn paged(
     let links = page_links(path, query, page, total, last_id.as_deref(), full);
     document(StatusCode::OK, json!({ "data": resources, "links": links }))
 }
+
+/// A page of rows, each rendered with `render`, with Keygen's pagination links.
+pub(crate) fn paged_rows<T>(
+    result: &projections::Page<T>,
+    render: impl FnMut(&T) -> Value,
+    path: &str,
+    query: &LinkQuery,
+    page: &projections::PageRequest,
+) -> Response {
+    paged(
+        result.items.iter().map(render).collect(),
+        path,
+        query,
+        page,
+        result.total,
+    )
+}

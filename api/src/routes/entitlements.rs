@@ -5,7 +5,7 @@ use crate::auth::Auth;
 use crate::error::ApiResult;
 use crate::extract::{ListPage, ResourceId};
 use crate::jsonapi::JsonApiBody;
-use crate::render::{created, paged, single};
+use crate::render::{created, paged_rows, single};
 use crate::resources::{account_path, entitlement_resource};
 use crate::state::{execute, AppState};
 use aggregates::entitlement::{EntitlementAttributes, EntitlementCommand, EntitlementPatch};
@@ -103,12 +103,11 @@ async fn index(State(state): State<AppState>, auth: Auth, ListPage(page, links):
     may_read(&auth)?;
     let account_id = &auth.account.row.id;
     let result = projections::entitlements::list(&state.db, account_id, EntitlementSet::Account, page).await?;
-    let items = result.items.iter().map(entitlement_resource).collect();
-    Ok(paged(
-        items,
+    Ok(paged_rows(
+        &result,
+        entitlement_resource,
         &account_path(account_id, "entitlements"),
         &links,
         &page,
-        result.total,
     ))
 }

@@ -6,7 +6,7 @@ use crate::auth::Auth;
 use crate::error::ApiResult;
 use crate::extract::{related_not_found, required_relationship, ListPage, QueryParams, ResourceId};
 use crate::jsonapi::JsonApiBody;
-use crate::render::{created, paged, single};
+use crate::render::{created, paged_rows, single};
 use crate::resources::{account_path, key_resource};
 use crate::state::{execute, AppState};
 use aggregates::policy::{PolicyCommand, PoolKey};
@@ -78,12 +78,11 @@ async fn index(
         page,
     )
     .await?;
-    let items = result.items.iter().map(key_resource).collect();
-    Ok(paged(
-        items,
+    Ok(paged_rows(
+        &result,
+        key_resource,
         &account_path(account_id, "keys"),
         &links,
         &page,
-        result.total,
     ))
 }

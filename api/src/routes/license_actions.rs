@@ -9,7 +9,7 @@ use crate::commands::license::policy_snapshot;
 use crate::error::{ApiError, ApiResult, Source};
 use crate::extract::{ListPage, ResourceId};
 use crate::jsonapi::{type_name, JsonApiBody};
-use crate::render::{listed, paged, single};
+use crate::render::{listed, paged_rows, single};
 use crate::resources::{account_path, entitlement_resource, license_resource, policy_resource};
 use crate::state::{execute, AppState};
 use aggregates::license::LicenseCommand;
@@ -227,13 +227,12 @@ async fn entitlements(
         policy_id: &row.policy_id,
     };
     let result = projections::entitlements::list(&state.db, account_id, set, page).await?;
-    let items = result.items.iter().map(entitlement_resource).collect();
-    Ok(paged(
-        items,
+    Ok(paged_rows(
+        &result,
+        entitlement_resource,
         &account_path(account_id, &format!("licenses/{}/entitlements", row.id)),
         &links,
         &page,
-        result.total,
     ))
 }
 

@@ -10,7 +10,7 @@ use crate::commands::license::{policy_snapshot, NewLicense};
 use crate::error::{ApiError, ApiResult, Source};
 use crate::extract::{related_not_found, required_relationship, ListPage, QueryParams, ResourceId};
 use crate::jsonapi::{Attributes, JsonApiBody, LinkQuery};
-use crate::render::{created, paged, single};
+use crate::render::{created, paged, paged_rows, single};
 use crate::resources::{account_path, license_resource, token_resource};
 use crate::state::{execute, AppState};
 use aggregates::license::LicenseCommand;
@@ -324,16 +324,11 @@ async fn tokens(
     let license = visible_license(&state, &auth, &id).await?;
     let account_id = &auth.account.row.id;
     let result = projections::tokens::list(&state.db, account_id, Some(("licenses", &license.id)), page).await?;
-    let items = result
-        .items
-        .iter()
-        .map(|row| token_resource(account_id, row, None))
-        .collect();
-    Ok(paged(
-        items,
+    Ok(paged_rows(
+        &result,
+        |row| token_resource(account_id, row, None),
         &account_path(account_id, &format!("licenses/{}/tokens", license.id)),
         &links,
         &page,
-        result.total,
     ))
 }

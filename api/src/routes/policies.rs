@@ -7,7 +7,7 @@ use crate::commands::{cascade, entitlement, pool};
 use crate::error::ApiResult;
 use crate::extract::{related_not_found, required_relationship, ListPage, QueryParams, ResourceId};
 use crate::jsonapi::{Attributes, Field, JsonApiBody, LinkQuery};
-use crate::render::{created, listed, paged, single};
+use crate::render::{created, listed, paged, paged_rows, single};
 use crate::resources::{account_path, entitlement_resource, key_resource, policy_resource};
 use crate::state::{execute, AppState};
 use aggregates::policy::{PolicyCommand, BOOLEANS, CREATE_ONLY, ENUMS, INTEGERS};
@@ -185,13 +185,12 @@ async fn pool(
     let row = visible_policy(&state, &auth, &id).await?;
     let account_id = &auth.account.row.id;
     let result = projections::policies::list_keys(&state.db, account_id, None, Some(&row.id), page).await?;
-    let items = result.items.iter().map(key_resource).collect();
-    Ok(paged(
-        items,
+    Ok(paged_rows(
+        &result,
+        key_resource,
         &account_path(account_id, &format!("policies/{}/pool", row.id)),
         &links,
         &page,
-        result.total,
     ))
 }
 
@@ -210,13 +209,12 @@ async fn entitlements(
     let row = visible_policy(&state, &auth, &id).await?;
     let account_id = &auth.account.row.id;
     let result = projections::entitlements::list(&state.db, account_id, EntitlementSet::Policy(&row.id), page).await?;
-    let items = result.items.iter().map(entitlement_resource).collect();
-    Ok(paged(
-        items,
+    Ok(paged_rows(
+        &result,
+        entitlement_resource,
         &account_path(account_id, &format!("policies/{}/entitlements", row.id)),
         &links,
         &page,
-        result.total,
     ))
 }
 

@@ -6,7 +6,7 @@ use crate::commands::cascade;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ListPage, ResourceId};
 use crate::jsonapi::{Attributes, JsonApiBody};
-use crate::render::{created, paged, single};
+use crate::render::{created, paged_rows, single};
 use crate::resources::{account_path, product_resource};
 use crate::state::{execute, AppState};
 use aggregates::product::{ProductAttributes, ProductCommand, ProductPatch};
@@ -117,12 +117,11 @@ async fn index(State(state): State<AppState>, auth: Auth, ListPage(page, links):
     let account_id = &auth.account.row.id;
     let only = listed_product(&auth)?;
     let result = projections::products::list(&state.db, account_id, only, page).await?;
-    let items = result.items.iter().map(product_resource).collect();
-    Ok(paged(
-        items,
+    Ok(paged_rows(
+        &result,
+        product_resource,
         &account_path(account_id, "products"),
         &links,
         &page,
-        result.total,
     ))
 }

@@ -10,7 +10,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ListPage, ResourceId};
 use crate::jsonapi::JsonApiBody;
 use crate::middleware::ApiVersion;
-use crate::render::{created, document, paged, single};
+use crate::render::{created, document, paged_rows, single};
 use crate::resources::{account_path, license_resource, product_resource, token_resource, user_resource};
 use crate::state::{execute, AppState};
 use aggregates::token::TokenCommand;
@@ -70,17 +70,12 @@ async fn index(State(state): State<AppState>, auth: Auth, ListPage(page, links):
     let account_id = &auth.account.row.id;
     let bearer = (!auth.bearer.is_admin()).then(|| auth.bearer.reference());
     let result = projections::tokens::list(&state.db, account_id, bearer, page).await?;
-    let items = result
-        .items
-        .iter()
-        .map(|row| token_resource(account_id, row, None))
-        .collect();
-    Ok(paged(
-        items,
+    Ok(paged_rows(
+        &result,
+        |row| token_resource(account_id, row, None),
         &account_path(account_id, "tokens"),
         &links,
         &page,
-        result.total,
     ))
 }
 
@@ -193,11 +188,12 @@ async fn product_tokens(
     let product = visible_product(&state, &auth, &id).await?;
     let account_id = &auth.account.row.id;
     let result = projections::tokens::list(&state.db, account_id, Some(("products", &product.id)), page).await?;
-    let items = result
-        .items
-        .iter()
-        .map(|row| token_resource(account_id, row, None))
-        .collect();
     let path = account_path(account_id, &format!("products/{}/tokens", product.id));
-    Ok(paged(items, &path, &links, &page, result.total))
+    Ok(paged_rows(
+        &result,
+        |row| token_resource(account_id, row, None),
+        &path,
+        &links,
+        &page,
+    ))
 }
