@@ -101,99 +101,68 @@ where
             .map_err(event_insert_error)?;
     }
     for statement in &statements {
-        let result = match statement {
-            ClaimStatement::ReleaseScope { scope } => {
+        // Each statement is run for its effect, or (`expect`) as a check whether it finds a row,
+        // when finding one or not is what the claim requires.
+        let (query, expect) = match statement {
+            ClaimStatement::ReleaseScope { scope } => (
                 sqlx::query(claims::RELEASE_SCOPE)
                     .bind(scope.as_str())
                     .bind(aggregate_type)
-                    .bind(aggregate_id)
-                    .execute(&mut *tx)
-                    .await
-            }
-            ClaimStatement::Insert { scope, value, .. } => {
+                    .bind(aggregate_id),
+                None,
+            ),
+            ClaimStatement::Insert { scope, value, .. } => (
                 sqlx::query(claims::INSERT)
                     .bind(scope.as_str())
                     .bind(value.as_str())
                     .bind(aggregate_type)
-                    .bind(aggregate_id)
-                    .execute(&mut *tx)
-                    .await
-            }
-            ClaimStatement::ReleaseValue { scope, value } => {
+                    .bind(aggregate_id),
+                None,
+            ),
+            ClaimStatement::ReleaseValue { scope, value } => (
                 sqlx::query(claims::RELEASE_VALUE)
                     .bind(scope.as_str())
                     .bind(value.as_str())
                     .bind(aggregate_type)
-                    .bind(aggregate_id)
-                    .execute(&mut *tx)
-                    .await
-            }
-            ClaimStatement::ReleaseAll => {
-                sqlx::query(claims::RELEASE_ALL)
-                    .bind(aggregate_type)
-                    .bind(aggregate_id)
-                    .execute(&mut *tx)
-                    .await
-            }
-            ClaimStatement::Require { scope, value, missing } => {
-                let found = sqlx::query(require)
-                    .bind(scope.as_str())
-                    .bind(value.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(from_sqlx)?;
-                if found.is_none() {
-                    return Err(unknown(missing.clone()));
-                }
-                continue;
-            }
-            ClaimStatement::RequireEmpty { prefix, remaining } => {
-                let member = sqlx::query(claims::ANY_MEMBER)
-                    .bind(format!("{prefix}{aggregate_id}"))
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(from_sqlx)?;
-                if member.is_some() {
-                    return Err(unknown(remaining.clone()));
-                }
-                continue;
-            }
-            ClaimStatement::ReleaseHeld { scope, value, missing } => {
-                let released = sqlx::query(claims::RELEASE_HELD)
+                    .bind(aggregate_id),
+                None,
+            ),
+            ClaimStatement::ReleaseAll => (
+                sqlx::query(claims::RELEASE_ALL).bind(aggregate_type).bind(aggregate_id),
+                None,
+            ),
+            ClaimStatement::Require { scope, value, missing } => (
+                sqlx::query(require).bind(scope.as_str()).bind(value.as_str()),
+                Some((true, missing)),
+            ),
+            ClaimStatement::RequireEmpty { prefix, remaining } => (
+                sqlx::query(claims::ANY_MEMBER).bind(format!("{prefix}{aggregate_id}")),
+                Some((false, remaining)),
+            ),
+            ClaimStatement::ReleaseHeld { scope, value, missing } => (
+                sqlx::query(claims::RELEASE_HELD)
                     .bind(scope.as_str())
                     .bind(value.as_str())
                     .bind(aggregate_type)
-                    .bind(aggregate_id)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(from_sqlx)?;
-                if released.is_none() {
-                    return Err(unknown(missing.clone()));
-                }
-                continue;
-            }
+                    .bind(aggregate_id),
+                Some((true, missing)),
+            ),
             ClaimStatement::Take {
                 scope,
                 value,
                 from_type,
                 from_id,
                 missing,
-            } => {
-                let moved = sqlx::query(claims::TAKE)
+            } => (
+                sqlx::query(claims::TAKE)
                     .bind(scope.as_str())
                     .bind(value.as_str())
                     .bind(aggregate_type)
                     .bind(aggregate_id)
                     .bind(*from_type)
-                    .bind(from_id.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(from_sqlx)?;
-                if moved.is_none() {
-                    return Err(unknown(missing.clone()));
-                }
-                continue;
-            }
+                    .bind(from_id.as_str()),
+                Some((true, missing)),
+            ),
             ClaimStatement::Join { prefix, group } => {
                 sqlx::query(claims::LEAVE_GROUPS)
                     .bind(aggregate_type)
@@ -202,15 +171,23 @@ where
                     .execute(&mut *tx)
                     .await
                     .map_err(from_sqlx)?;
-                sqlx::query(claims::JOIN_GROUP)
-                    .bind(format!("{prefix}{group}"))
-                    .bind(aggregate_id)
-                    .bind(aggregate_type)
-                    .execute(&mut *tx)
-                    .await
+                (
+                    sqlx::query(claims::JOIN_GROUP)
+                        .bind(format!("{prefix}{group}"))
+                        .bind(aggregate_id)
+                        .bind(aggregate_type),
+                    None,
+                )
             }
         };
-        match (result, statement) {
+        if let Some((row_expected, conflict)) = expect {
+            let row = query.fetch_optional(&mut *tx).await.map_err(from_sqlx)?;
+            if row.is_some() != row_expected {
+                return Err(unknown(conflict.clone()));
+            }
+            continue;
+        }
+        match (query.execute(&mut *tx).await, statement) {
             (Ok(_), _) => {}
             (Err(sqlx::Error::Database(db)), ClaimStatement::Insert { conflict, .. }) if db.is_unique_violation() => {
                 return Err(unknown(conflict.clone()));

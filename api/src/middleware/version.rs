@@ -47,7 +47,9 @@ pub async fn request_context(mut req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .map(|v| v.trim().trim_start_matches('v').to_string());
     let version = requested.clone().unwrap_or_else(|| API_VERSION.to_string());
-    let span = tracing::info_span!("request", id = %request_id, method = %req.method(), path = %loggable_path(req.uri().path()));
+    let method = req.method().clone();
+    let path = loggable_path(req.uri().path());
+    let span = tracing::info_span!("request", id = %request_id, method = %method, path = %path);
     let early: Option<ApiError> = if !SUPPORTED_VERSIONS.contains(&version.as_str()) {
         Some(ApiError::bad_request(
             "unsupported API version requested",
@@ -65,8 +67,6 @@ pub async fn request_context(mut req: Request, next: Next) -> Response {
     };
     let wants_plain_json = prefers_plain_json(headers);
     let started = std::time::Instant::now();
-    let method = req.method().clone();
-    let path = loggable_path(req.uri().path());
     req.extensions_mut().insert(ApiVersion(version.clone()));
     let mut response = REQUEST_ID
         .scope(
