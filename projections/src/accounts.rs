@@ -2,8 +2,7 @@
 
 use crate::{micros, EventRef, ProjectionError};
 use aggregates::account::AccountEvent;
-use sqlx::AnyPool;
-use store::Database;
+use store::{on_pool, Database};
 
 /// An account row, secrets still sealed.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -19,35 +18,37 @@ pub struct AccountRow {
     pub updated_at: i64,
 }
 
-pub(crate) async fn apply(pool: &AnyPool, event: EventRef<'_>) -> Result<(), ProjectionError> {
-    match serde_json::from_value::<AccountEvent>(event.payload.clone())? {
-        AccountEvent::Created {
-            id,
-            name,
-            slug,
-            protected,
-            keys,
-            created_at,
-        } => {
-            sqlx::query(
-                "insert into accounts (id, slug, name, protected, ed25519_public_key, ed25519_private_key_sealed, \
-                 token_secret_sealed, created_at, updated_at, last_sequence) \
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) on conflict (id) do nothing",
-            )
-            .bind(id)
-            .bind(slug)
-            .bind(name)
-            .bind(protected as i64)
-            .bind(keys.ed25519_public_key)
-            .bind(keys.ed25519_private_key_sealed)
-            .bind(keys.token_secret_sealed)
-            .bind(micros(&created_at))
-            .bind(event.sequence)
-            .execute(pool)
-            .await?;
+pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), ProjectionError> {
+    on_pool!(db, |pool| {
+        match serde_json::from_value::<AccountEvent>(event.payload.clone())? {
+            AccountEvent::Created {
+                id,
+                name,
+                slug,
+                protected,
+                keys,
+                created_at,
+            } => {
+                sqlx::query(
+                    "insert into accounts (id, slug, name, protected, ed25519_public_key, ed25519_private_key_sealed, \
+                     token_secret_sealed, created_at, updated_at, last_sequence) \
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) on conflict (id) do nothing",
+                )
+                .bind(id)
+                .bind(slug)
+                .bind(name)
+                .bind(protected as i64)
+                .bind(keys.ed25519_public_key)
+                .bind(keys.ed25519_private_key_sealed)
+                .bind(keys.token_secret_sealed)
+                .bind(micros(&created_at))
+                .bind(event.sequence)
+                .execute(pool)
+                .await?;
+            }
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 const COLUMNS: &str = "id, slug, name, protected, ed25519_public_key, ed25519_private_key_sealed, \
@@ -55,30 +56,33 @@ const COLUMNS: &str = "id, slug, name, protected, ed25519_public_key, ed25519_pr
 
 /// Finds an account by id or by slug (Keygen resolves `/accounts/{id-or-slug}`).
 pub async fn find(db: &Database, id_or_slug: &str) -> Result<Option<AccountRow>, ProjectionError> {
-    let pool = &db.any;
-    let sql = format!("select {COLUMNS} from accounts where id = $1 or slug = $2 order by created_at limit 1");
-    Ok(sqlx::query_as(&sql)
-        .bind(id_or_slug)
-        .bind(id_or_slug.to_lowercase())
-        .fetch_optional(pool)
-        .await?)
+    on_pool!(db, |pool| {
+        let sql = format!("select {COLUMNS} from accounts where id = $1 or slug = $2 order by created_at limit 1");
+        Ok(sqlx::query_as(&sql)
+            .bind(id_or_slug)
+            .bind(id_or_slug.to_lowercase())
+            .fetch_optional(pool)
+            .await?)
+    })
 }
 
 /// The oldest account, if any (the one `keyledger serve` made on an empty store).
 pub async fn first(db: &Database) -> Result<Option<AccountRow>, ProjectionError> {
-    let pool = &db.any;
-    let sql = format!("select {COLUMNS} from accounts order by created_at limit 1");
-    Ok(sqlx::query_as(&sql).fetch_optional(pool).await?)
+    on_pool!(db, |pool| {
+        let sql = format!("select {COLUMNS} from accounts order by created_at limit 1");
+        Ok(sqlx::query_as(&sql).fetch_optional(pool).await?)
+    })
 }
 
 /// The id of the store's account when it holds exactly one.
 pub async fn only(db: &Database) -> Result<Option<String>, ProjectionError> {
-    let pool = &db.any;
-    let ids: Vec<String> = sqlx::query_scalar("select id from accounts order by created_at limit 2")
-        .fetch_all(pool)
-        .await?;
-    Ok(match ids.as_slice() {
-        [only] => Some(only.clone()),
-        _ => None,
+    on_pool!(db, |pool| {
+        let ids: Vec<String> = sqlx::query_scalar("select id from accounts order by created_at limit 2")
+            .fetch_all(pool)
+            .await?;
+        Ok(match ids.as_slice() {
+            [only] => Some(only.clone()),
+            _ => None,
+        })
     })
 }

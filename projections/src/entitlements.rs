@@ -1,10 +1,9 @@
 //! The `entitlements` read model.
 
 use crate::filter::{Bind, Filter, Source};
-use crate::{advance, json_text, micros, EventRef, Page, PageRequest, ProjectionError};
+use crate::{json_text, micros, EventRef, Page, PageRequest, ProjectionError, Statements};
 use aggregates::entitlement::EntitlementEvent;
-use sqlx::AnyPool;
-use store::Database;
+use store::{on_pool, Database};
 
 /// An entitlement row.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -18,59 +17,64 @@ pub struct EntitlementRow {
     pub updated_at: i64,
 }
 
-pub(crate) async fn apply(pool: &AnyPool, event: EventRef<'_>) -> Result<(), ProjectionError> {
-    let payload: EntitlementEvent = serde_json::from_value(event.payload.clone())?;
-    if let EntitlementEvent::Created {
-        id,
-        account_id,
-        attributes: a,
-        created_at,
-    } = payload
-    {
-        sqlx::query(
-            "insert into entitlements (id, account_id, name, code, metadata, created_at, updated_at, last_sequence) \
-             values ($1, $2, $3, $4, $5, $6, $6, $7) on conflict (id) do nothing",
-        )
-        .bind(id)
-        .bind(account_id)
-        .bind(a.name)
-        .bind(a.code)
-        .bind(json_text(&a.metadata)?)
-        .bind(micros(&created_at))
-        .bind(event.sequence)
-        .execute(pool)
-        .await?;
-        return Ok(());
-    }
-    let mut tx = pool.begin().await?;
-    let at = match &payload {
-        EntitlementEvent::Updated { updated_at, .. } => micros(updated_at),
-        EntitlementEvent::Deleted { deleted_at, .. } => micros(deleted_at),
-        EntitlementEvent::Created { .. } => unreachable!("handled above"),
-    };
-    if advance(&mut tx, "entitlements", event.aggregate_id, event.sequence, Some(at)).await? {
-        match payload {
-            EntitlementEvent::Updated { attributes: a, .. } => {
-                sqlx::query("update entitlements set name = $1, code = $2, metadata = $3 where id = $4")
-                    .bind(a.name)
-                    .bind(a.code)
-                    .bind(json_text(&a.metadata)?)
-                    .bind(event.aggregate_id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            EntitlementEvent::Deleted { .. } => {
-                sqlx::query("update entitlements set deleted_at = $1 where id = $2")
-                    .bind(at)
-                    .bind(event.aggregate_id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            EntitlementEvent::Created { .. } => {}
+pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), ProjectionError> {
+    on_pool!(db, |pool| {
+        let payload: EntitlementEvent = serde_json::from_value(event.payload.clone())?;
+        if let EntitlementEvent::Created {
+            id,
+            account_id,
+            attributes: a,
+            created_at,
+        } = payload
+        {
+            sqlx::query(
+                "insert into entitlements (id, account_id, name, code, metadata, created_at, updated_at, last_sequence) \
+                 values ($1, $2, $3, $4, $5, $6, $6, $7) on conflict (id) do nothing",
+            )
+            .bind(id)
+            .bind(account_id)
+            .bind(a.name)
+            .bind(a.code)
+            .bind(json_text(&a.metadata)?)
+            .bind(micros(&created_at))
+            .bind(event.sequence)
+            .execute(pool)
+            .await?;
+            return Ok(());
         }
-    }
-    tx.commit().await?;
-    Ok(())
+        let mut tx = pool.begin().await?;
+        let at = match &payload {
+            EntitlementEvent::Updated { updated_at, .. } => micros(updated_at),
+            EntitlementEvent::Deleted { deleted_at, .. } => micros(deleted_at),
+            EntitlementEvent::Created { .. } => unreachable!("handled above"),
+        };
+        if tx
+            .advance("entitlements", event.aggregate_id, event.sequence, Some(at))
+            .await?
+        {
+            match payload {
+                EntitlementEvent::Updated { attributes: a, .. } => {
+                    sqlx::query("update entitlements set name = $1, code = $2, metadata = $3 where id = $4")
+                        .bind(a.name)
+                        .bind(a.code)
+                        .bind(json_text(&a.metadata)?)
+                        .bind(event.aggregate_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                EntitlementEvent::Deleted { .. } => {
+                    sqlx::query("update entitlements set deleted_at = $1 where id = $2")
+                        .bind(at)
+                        .bind(event.aggregate_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                EntitlementEvent::Created { .. } => {}
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    })
 }
 
 const COLUMNS: &str = "e.id, e.account_id, e.name, e.code, e.metadata, e.created_at, e.updated_at";
@@ -81,17 +85,18 @@ pub async fn find(
     account_id: &str,
     id_or_code: &str,
 ) -> Result<Option<EntitlementRow>, ProjectionError> {
-    let pool = &db.any;
-    let sql = format!(
-        "select {COLUMNS} from entitlements e where e.account_id = $1 and e.deleted_at is null \
-         and (e.id = $2 or lower(e.code) = $3) order by e.created_at limit 1"
-    );
-    Ok(sqlx::query_as(&sql)
-        .bind(account_id)
-        .bind(id_or_code)
-        .bind(id_or_code.to_lowercase())
-        .fetch_optional(pool)
-        .await?)
+    on_pool!(db, |pool| {
+        let sql = format!(
+            "select {COLUMNS} from entitlements e where e.account_id = $1 and e.deleted_at is null \
+             and (e.id = $2 or lower(e.code) = $3) order by e.created_at limit 1"
+        );
+        Ok(sqlx::query_as(&sql)
+            .bind(account_id)
+            .bind(id_or_code)
+            .bind(id_or_code.to_lowercase())
+            .fetch_optional(pool)
+            .await?)
+    })
 }
 
 /// Which entitlements to list.
@@ -139,10 +144,9 @@ pub async fn list(
     set: EntitlementSet<'_>,
     page: PageRequest,
 ) -> Result<Page<EntitlementRow>, ProjectionError> {
-    let pool = &db.any;
     set.filter(account_id)
         .page(
-            pool,
+            db,
             COLUMNS,
             "from entitlements e",
             Source {

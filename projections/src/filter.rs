@@ -2,8 +2,9 @@
 //! backends, and the paged query (items plus total count) every list endpoint runs.
 
 use crate::{Page, PageRequest, ProjectionError};
-use sqlx::any::AnyRow;
-use sqlx::AnyPool;
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+use store::{on_pool, Database};
 
 /// The table a list reads and the name its columns go by in the query (alias or table name).
 #[derive(Debug, Clone, Copy)]
@@ -60,10 +61,15 @@ impl Filter {
         }
     }
 
-    fn bind_all<'q, O>(
+    fn bind_all<'q, DB, O>(
         binds: &'q [Bind],
-        mut query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
-    ) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
+        mut query: sqlx::query::QueryAs<'q, DB, O, DB::Arguments<'q>>,
+    ) -> sqlx::query::QueryAs<'q, DB, O, DB::Arguments<'q>>
+    where
+        DB: sqlx::Database,
+        &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    {
         for bind in binds {
             query = match bind {
                 Bind::Text(t) => query.bind(t.as_str()),
@@ -78,19 +84,21 @@ impl Filter {
     /// in that order (keyset paging).
     pub async fn page<T>(
         mut self,
-        pool: &AnyPool,
+        db: &Database,
         select: &str,
         from: &str,
         source: Source<'_>,
         page: PageRequest,
     ) -> Result<Page<T>, ProjectionError>
     where
-        T: for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin,
+        T: for<'r> sqlx::FromRow<'r, PgRow> + for<'r> sqlx::FromRow<'r, SqliteRow> + Send + Unpin,
     {
         let count_sql = format!("select count(*) {from} where {}", self.clause());
-        let total: (i64,) = Self::bind_all(&self.binds, sqlx::query_as(&count_sql))
-            .fetch_one(pool)
-            .await?;
+        let total: (i64,) = on_pool!(db, |pool| {
+            Self::bind_all(&self.binds, sqlx::query_as(&count_sql))
+                .fetch_one(pool)
+                .await?
+        });
         let Source { table, alias } = source;
         if let Some(Some(cursor)) = page.cursor {
             let c = self.param(Bind::Text(cursor.to_string()));
@@ -107,9 +115,11 @@ impl Filter {
         let offset = self.param(Bind::Int(page.offset()));
         let order = page.order.sql_prefixed(alias);
         let sql = format!("select {select} {from} where {clause} {order} limit {limit} offset {offset}");
-        let items = Self::bind_all(&self.binds, sqlx::query_as(&sql))
-            .fetch_all(pool)
-            .await?;
+        let items = on_pool!(db, |pool| {
+            Self::bind_all(&self.binds, sqlx::query_as(&sql))
+                .fetch_all(pool)
+                .await?
+        });
         Ok(Page { items, total: total.0 })
     }
 }

@@ -21,7 +21,7 @@ pub use inline::{InlineFailures, InlineProjection};
 pub use page::{ListOrder, Page, PageRequest};
 pub use runner::{catch_up, catch_up_as, rebuild, run_catch_up, CATCH_UP_CHECKPOINT, DEFAULT_INTERVAL};
 
-use store::{Database, StoreError};
+use store::{on_pool, Database, StoreError};
 
 /// Microseconds since the epoch: how projections store time.
 pub fn micros(ts: &aggregates::Timestamp) -> i64 {
@@ -74,10 +74,12 @@ impl Projector {
     pub async fn apply(&self, event: EventRef<'_>) -> Result<(), ProjectionError> {
         if let Some(table) = delta_table(event.aggregate_type) {
             let sql = format!("select last_sequence from {table} where id = $1");
-            let last: Option<i64> = sqlx::query_scalar(&sql)
-                .bind(event.aggregate_id)
-                .fetch_optional(&self.db.any)
-                .await?;
+            let last: Option<i64> = on_pool!(self.db, |pool| {
+                sqlx::query_scalar(&sql)
+                    .bind(event.aggregate_id)
+                    .fetch_optional(pool)
+                    .await?
+            });
             if let Some(last) = last.filter(|last| *last < event.sequence - 1) {
                 self.apply_stored(event.aggregate_type, event.aggregate_id, last, event.sequence)
                     .await?;
@@ -119,15 +121,15 @@ impl Projector {
     }
 
     async fn apply_one(&self, event: EventRef<'_>) -> Result<(), ProjectionError> {
-        let pool = &self.db.any;
+        let db = &self.db;
         match event.aggregate_type {
-            aggregates::account::Account::TYPE_NAME => accounts::apply(pool, event).await,
-            aggregates::user::User::TYPE_NAME => users::apply(pool, event).await,
-            aggregates::token::Token::TYPE_NAME => tokens::apply(pool, event).await,
-            aggregates::product::Product::TYPE_NAME => products::apply(pool, event).await,
-            aggregates::entitlement::Entitlement::TYPE_NAME => entitlements::apply(pool, event).await,
-            aggregates::policy::Policy::TYPE_NAME => policies::apply(pool, event).await,
-            aggregates::license::License::TYPE_NAME => licenses::apply(pool, event).await,
+            aggregates::account::Account::TYPE_NAME => accounts::apply(db, event).await,
+            aggregates::user::User::TYPE_NAME => users::apply(db, event).await,
+            aggregates::token::Token::TYPE_NAME => tokens::apply(db, event).await,
+            aggregates::product::Product::TYPE_NAME => products::apply(db, event).await,
+            aggregates::entitlement::Entitlement::TYPE_NAME => entitlements::apply(db, event).await,
+            aggregates::policy::Policy::TYPE_NAME => policies::apply(db, event).await,
+            aggregates::license::License::TYPE_NAME => licenses::apply(db, event).await,
             _ => Ok(()),
         }
     }
@@ -157,28 +159,80 @@ pub const TABLES: &[&str] = &[
     "license_entitlements",
 ];
 
-/// Moves a row's `last_sequence` to `sequence` inside `tx` when `sequence` is the very next event
-/// of its aggregate. False otherwise: an event already applied changes nothing, and an event
-/// that arrives ahead of a missing one waits for the catch-up runner, which applies the feed in
-/// order. (These rows are built from deltas, so skipping one would lose it for good.)
-pub(crate) async fn advance(
-    tx: &mut sqlx::AnyConnection,
-    table: &str,
-    id: &str,
-    sequence: i64,
-    updated_at: Option<i64>,
-) -> Result<bool, ProjectionError> {
-    let sql = format!(
-        "update {table} set last_sequence = $1, updated_at = coalesce($2, updated_at) where id = $3 and last_sequence = $1 - 1"
-    );
-    let done = sqlx::query(&sql)
-        .bind(sequence)
-        .bind(updated_at)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    Ok(done.rows_affected() == 1)
+/// Statements that run inside a transaction started under [`on_pool!`]: written once, compiled
+/// for each backend's connection.
+pub(crate) trait Statements {
+    /// Moves a row's `last_sequence` to `sequence` when `sequence` is the very next event of its
+    /// aggregate. False otherwise: an event already applied changes nothing, and an event that
+    /// arrives ahead of a missing one waits for the catch-up runner, which applies the feed in
+    /// order. (These rows are built from deltas, so skipping one would lose it for good.)
+    async fn advance(
+        &mut self,
+        table: &str,
+        id: &str,
+        sequence: i64,
+        updated_at: Option<i64>,
+    ) -> Result<bool, ProjectionError>;
+
+    /// Appends an observation to its log.
+    async fn insert_observation(&mut self, o: &observations::Observation<'_>) -> Result<(), ProjectionError>;
+
+    /// Records when a license was last validated.
+    async fn touch_validated(&mut self, account_id: &str, license_id: &str, at: i64) -> Result<(), ProjectionError>;
 }
+
+macro_rules! statements_for {
+    ($($connection:ty),*) => {$(
+        impl Statements for $connection {
+            async fn advance(
+                &mut self,
+                table: &str,
+                id: &str,
+                sequence: i64,
+                updated_at: Option<i64>,
+            ) -> Result<bool, ProjectionError> {
+                let sql = format!(
+                    "update {table} set last_sequence = $1, updated_at = coalesce($2, updated_at) \
+                     where id = $3 and last_sequence = $1 - 1"
+                );
+                let done = sqlx::query(&sql)
+                    .bind(sequence)
+                    .bind(updated_at)
+                    .bind(id)
+                    .execute(&mut *self)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn insert_observation(&mut self, o: &observations::Observation<'_>) -> Result<(), ProjectionError> {
+                sqlx::query(observations::INSERT)
+                    .bind(observations::new_id())
+                    .bind(o.account_id)
+                    .bind(o.event_type)
+                    .bind(o.resource_type)
+                    .bind(o.resource_id)
+                    .bind(o.payload.to_string())
+                    .bind(o.metadata.to_string())
+                    .bind(o.at)
+                    .execute(&mut *self)
+                    .await?;
+                Ok(())
+            }
+
+            async fn touch_validated(&mut self, account_id: &str, license_id: &str, at: i64) -> Result<(), ProjectionError> {
+                sqlx::query(observations::TOUCH_VALIDATED)
+                    .bind(license_id)
+                    .bind(account_id)
+                    .bind(at)
+                    .execute(&mut *self)
+                    .await?;
+                Ok(())
+            }
+        }
+    )*};
+}
+
+statements_for!(sqlx::PgConnection, sqlx::SqliteConnection);
 
 /// JSON text of a serializable value.
 pub(crate) fn json_text<T: serde::Serialize>(value: &T) -> Result<String, ProjectionError> {

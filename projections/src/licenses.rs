@@ -2,11 +2,10 @@
 //! filters. `license_activity` (last validation) is operational state written by observations.
 
 use crate::filter::{Bind, Filter, Source};
-use crate::{advance, json_text, micros, EventRef, Page, PageRequest, ProjectionError};
+use crate::{json_text, micros, EventRef, Page, PageRequest, ProjectionError, Statements};
 use aggregates::license::{LicenseAttributes, LicenseEvent, LicenseLimits};
 use aggregates::policy::PolicyAttributes;
-use sqlx::AnyPool;
-use store::{Backend, Database};
+use store::{on_pool, Backend, Database};
 
 /// A license row with what rendering needs beside it: its policy's attributes and activity.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -66,167 +65,171 @@ fn columns(attributes: &LicenseAttributes) -> Result<Columns, ProjectionError> {
     })
 }
 
-pub(crate) async fn apply(pool: &AnyPool, event: EventRef<'_>) -> Result<(), ProjectionError> {
-    let payload: LicenseEvent = serde_json::from_value(event.payload.clone())?;
-    if let LicenseEvent::Created {
-        id,
-        account_id,
-        product_id,
-        policy_id,
-        key,
-        pooled_key_id,
-        attributes,
-        last_check_in,
-        created_at,
-    } = payload
-    {
-        if let Some(key_id) = pooled_key_id {
-            // The key left its pool in the license's commit.
-            sqlx::query("update pool_keys set deleted_at = $1, updated_at = $1 where id = $2 and deleted_at is null")
+pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), ProjectionError> {
+    on_pool!(db, |pool| {
+        let payload: LicenseEvent = serde_json::from_value(event.payload.clone())?;
+        if let LicenseEvent::Created {
+            id,
+            account_id,
+            product_id,
+            policy_id,
+            key,
+            pooled_key_id,
+            attributes,
+            last_check_in,
+            created_at,
+        } = payload
+        {
+            if let Some(key_id) = pooled_key_id {
+                // The key left its pool in the license's commit.
+                sqlx::query(
+                    "update pool_keys set deleted_at = $1, updated_at = $1 where id = $2 and deleted_at is null",
+                )
                 .bind(micros(&created_at))
                 .bind(key_id)
                 .execute(pool)
                 .await?;
+            }
+            let c = columns(&attributes)?;
+            sqlx::query(
+                "insert into licenses (id, account_id, product_id, policy_id, key, name, expiry, suspended, protected, \
+                 limits, metadata, uses, last_check_in, created_at, updated_at, last_sequence) \
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $13, $14) on conflict (id) do nothing",
+            )
+            .bind(id)
+            .bind(account_id)
+            .bind(product_id)
+            .bind(policy_id)
+            .bind(key)
+            .bind(attributes.name)
+            .bind(c.expiry)
+            .bind(c.suspended)
+            .bind(c.protected)
+            .bind(c.limits)
+            .bind(c.metadata)
+            .bind(last_check_in.as_ref().map(micros))
+            .bind(micros(&created_at))
+            .bind(event.sequence)
+            .execute(pool)
+            .await?;
+            return Ok(());
         }
-        let c = columns(&attributes)?;
-        sqlx::query(
-            "insert into licenses (id, account_id, product_id, policy_id, key, name, expiry, suspended, protected, \
-             limits, metadata, uses, last_check_in, created_at, updated_at, last_sequence) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $13, $14) on conflict (id) do nothing",
-        )
-        .bind(id)
-        .bind(account_id)
-        .bind(product_id)
-        .bind(policy_id)
-        .bind(key)
-        .bind(attributes.name)
-        .bind(c.expiry)
-        .bind(c.suspended)
-        .bind(c.protected)
-        .bind(c.limits)
-        .bind(c.metadata)
-        .bind(last_check_in.as_ref().map(micros))
-        .bind(micros(&created_at))
-        .bind(event.sequence)
-        .execute(pool)
-        .await?;
-        return Ok(());
-    }
-    let id = event.aggregate_id;
-    let at = match &payload {
-        LicenseEvent::Updated { updated_at, .. } => *updated_at,
-        LicenseEvent::Deleted { deleted_at } => *deleted_at,
-        LicenseEvent::Revoked { revoked_at } => *revoked_at,
-        LicenseEvent::Suspended { at }
-        | LicenseEvent::Reinstated { at }
-        | LicenseEvent::Renewed { at, .. }
-        | LicenseEvent::CheckedIn { at }
-        | LicenseEvent::UsageIncremented { at, .. }
-        | LicenseEvent::UsageDecremented { at, .. }
-        | LicenseEvent::UsageReset { at }
-        | LicenseEvent::PolicyChanged { at, .. }
-        | LicenseEvent::EntitlementsAttached { at, .. }
-        | LicenseEvent::EntitlementsDetached { at, .. } => *at,
-        LicenseEvent::Created { .. } => unreachable!("handled above"),
-    };
-    let at = micros(&at);
-    let mut tx = pool.begin().await?;
-    if advance(&mut tx, "licenses", id, event.sequence, Some(at)).await? {
-        let set = |assignments: &str| format!("update licenses set {assignments} where id = $1");
-        match payload {
-            LicenseEvent::Updated { attributes, .. } => {
-                let c = columns(&attributes)?;
-                sqlx::query(&set(
-                    "name = $2, expiry = $3, suspended = $4, protected = $5, limits = $6, metadata = $7",
-                ))
-                .bind(id)
-                .bind(attributes.name)
-                .bind(c.expiry)
-                .bind(c.suspended)
-                .bind(c.protected)
-                .bind(c.limits)
-                .bind(c.metadata)
-                .execute(&mut *tx)
-                .await?;
-            }
-            LicenseEvent::Deleted { .. } | LicenseEvent::Revoked { .. } => {
-                sqlx::query(&set("deleted_at = $2"))
+        let id = event.aggregate_id;
+        let at = match &payload {
+            LicenseEvent::Updated { updated_at, .. } => *updated_at,
+            LicenseEvent::Deleted { deleted_at } => *deleted_at,
+            LicenseEvent::Revoked { revoked_at } => *revoked_at,
+            LicenseEvent::Suspended { at }
+            | LicenseEvent::Reinstated { at }
+            | LicenseEvent::Renewed { at, .. }
+            | LicenseEvent::CheckedIn { at }
+            | LicenseEvent::UsageIncremented { at, .. }
+            | LicenseEvent::UsageDecremented { at, .. }
+            | LicenseEvent::UsageReset { at }
+            | LicenseEvent::PolicyChanged { at, .. }
+            | LicenseEvent::EntitlementsAttached { at, .. }
+            | LicenseEvent::EntitlementsDetached { at, .. } => *at,
+            LicenseEvent::Created { .. } => unreachable!("handled above"),
+        };
+        let at = micros(&at);
+        let mut tx = pool.begin().await?;
+        if tx.advance("licenses", id, event.sequence, Some(at)).await? {
+            let set = |assignments: &str| format!("update licenses set {assignments} where id = $1");
+            match payload {
+                LicenseEvent::Updated { attributes, .. } => {
+                    let c = columns(&attributes)?;
+                    sqlx::query(&set(
+                        "name = $2, expiry = $3, suspended = $4, protected = $5, limits = $6, metadata = $7",
+                    ))
                     .bind(id)
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            LicenseEvent::Suspended { .. } => {
-                sqlx::query(&set("suspended = 1")).bind(id).execute(&mut *tx).await?;
-            }
-            LicenseEvent::Reinstated { .. } => {
-                sqlx::query(&set("suspended = 0")).bind(id).execute(&mut *tx).await?;
-            }
-            LicenseEvent::Renewed { expiry, .. } => {
-                sqlx::query(&set("expiry = $2"))
-                    .bind(id)
-                    .bind(expiry.as_ref().map(micros))
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            LicenseEvent::CheckedIn { .. } => {
-                sqlx::query(&set("last_check_in = $2"))
-                    .bind(id)
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            LicenseEvent::UsageIncremented { uses, .. } | LicenseEvent::UsageDecremented { uses, .. } => {
-                sqlx::query(&set("uses = $2"))
-                    .bind(id)
-                    .bind(uses)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            LicenseEvent::UsageReset { .. } => {
-                sqlx::query(&set("uses = 0")).bind(id).execute(&mut *tx).await?;
-            }
-            LicenseEvent::PolicyChanged {
-                product_id,
-                policy_id,
-                expiry,
-                ..
-            } => {
-                sqlx::query(&set("product_id = $2, policy_id = $3, expiry = $4"))
-                    .bind(id)
-                    .bind(product_id)
-                    .bind(policy_id)
-                    .bind(expiry.as_ref().map(micros))
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            LicenseEvent::EntitlementsAttached { entitlement_ids, .. } => {
-                for entitlement_id in entitlement_ids {
-                    sqlx::query(
-                        "insert into license_entitlements (license_id, entitlement_id, account_id, created_at) \
-                         select $1, $2, account_id, $3 from licenses where id = $1 on conflict do nothing",
-                    )
-                    .bind(id)
-                    .bind(entitlement_id)
-                    .bind(at)
+                    .bind(attributes.name)
+                    .bind(c.expiry)
+                    .bind(c.suspended)
+                    .bind(c.protected)
+                    .bind(c.limits)
+                    .bind(c.metadata)
                     .execute(&mut *tx)
                     .await?;
                 }
-            }
-            LicenseEvent::EntitlementsDetached { entitlement_ids, .. } => {
-                for entitlement_id in entitlement_ids {
-                    sqlx::query("delete from license_entitlements where license_id = $1 and entitlement_id = $2")
+                LicenseEvent::Deleted { .. } | LicenseEvent::Revoked { .. } => {
+                    sqlx::query(&set("deleted_at = $2"))
                         .bind(id)
-                        .bind(entitlement_id)
+                        .bind(at)
                         .execute(&mut *tx)
                         .await?;
                 }
+                LicenseEvent::Suspended { .. } => {
+                    sqlx::query(&set("suspended = 1")).bind(id).execute(&mut *tx).await?;
+                }
+                LicenseEvent::Reinstated { .. } => {
+                    sqlx::query(&set("suspended = 0")).bind(id).execute(&mut *tx).await?;
+                }
+                LicenseEvent::Renewed { expiry, .. } => {
+                    sqlx::query(&set("expiry = $2"))
+                        .bind(id)
+                        .bind(expiry.as_ref().map(micros))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                LicenseEvent::CheckedIn { .. } => {
+                    sqlx::query(&set("last_check_in = $2"))
+                        .bind(id)
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                LicenseEvent::UsageIncremented { uses, .. } | LicenseEvent::UsageDecremented { uses, .. } => {
+                    sqlx::query(&set("uses = $2"))
+                        .bind(id)
+                        .bind(uses)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                LicenseEvent::UsageReset { .. } => {
+                    sqlx::query(&set("uses = 0")).bind(id).execute(&mut *tx).await?;
+                }
+                LicenseEvent::PolicyChanged {
+                    product_id,
+                    policy_id,
+                    expiry,
+                    ..
+                } => {
+                    sqlx::query(&set("product_id = $2, policy_id = $3, expiry = $4"))
+                        .bind(id)
+                        .bind(product_id)
+                        .bind(policy_id)
+                        .bind(expiry.as_ref().map(micros))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                LicenseEvent::EntitlementsAttached { entitlement_ids, .. } => {
+                    for entitlement_id in entitlement_ids {
+                        sqlx::query(
+                            "insert into license_entitlements (license_id, entitlement_id, account_id, created_at) \
+                             select $1, $2, account_id, $3 from licenses where id = $1 on conflict do nothing",
+                        )
+                        .bind(id)
+                        .bind(entitlement_id)
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
+                LicenseEvent::EntitlementsDetached { entitlement_ids, .. } => {
+                    for entitlement_id in entitlement_ids {
+                        sqlx::query("delete from license_entitlements where license_id = $1 and entitlement_id = $2")
+                            .bind(id)
+                            .bind(entitlement_id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                LicenseEvent::Created { .. } => {}
             }
-            LicenseEvent::Created { .. } => {}
         }
-    }
-    tx.commit().await?;
-    Ok(())
+        tx.commit().await?;
+        Ok(())
+    })
 }
 
 const COLUMNS: &str = "l.id, l.account_id, l.product_id, l.policy_id, l.key, l.name, l.expiry, l.suspended, \
@@ -240,29 +243,31 @@ const FROM: &str = "from licenses l join policies p on p.id = l.policy_id and p.
 
 /// A live license by id or by key.
 pub async fn find(db: &Database, account_id: &str, id_or_key: &str) -> Result<Option<LicenseRow>, ProjectionError> {
-    let pool = &db.any;
-    let sql = format!(
-        "select {COLUMNS} {FROM} where l.account_id = $1 and l.deleted_at is null and (l.id = $2 or l.key = $2) \
-         order by l.created_at limit 1"
-    );
-    Ok(sqlx::query_as(&sql)
-        .bind(account_id)
-        .bind(id_or_key)
-        .fetch_optional(pool)
-        .await?)
+    on_pool!(db, |pool| {
+        let sql = format!(
+            "select {COLUMNS} {FROM} where l.account_id = $1 and l.deleted_at is null and (l.id = $2 or l.key = $2) \
+             order by l.created_at limit 1"
+        );
+        Ok(sqlx::query_as(&sql)
+            .bind(account_id)
+            .bind(id_or_key)
+            .fetch_optional(pool)
+            .await?)
+    })
 }
 
 /// A live license by key only (license-key authentication, validate-key).
 pub async fn find_by_key(db: &Database, account_id: &str, key: &str) -> Result<Option<LicenseRow>, ProjectionError> {
-    let pool = &db.any;
-    let sql = format!(
-        "select {COLUMNS} {FROM} where l.account_id = $1 and l.deleted_at is null and l.key = $2 order by l.created_at limit 1"
-    );
-    Ok(sqlx::query_as(&sql)
-        .bind(account_id)
-        .bind(key)
-        .fetch_optional(pool)
-        .await?)
+    on_pool!(db, |pool| {
+        let sql = format!(
+            "select {COLUMNS} {FROM} where l.account_id = $1 and l.deleted_at is null and l.key = $2 order by l.created_at limit 1"
+        );
+        Ok(sqlx::query_as(&sql)
+            .bind(account_id)
+            .bind(key)
+            .fetch_optional(pool)
+            .await?)
+    })
 }
 
 /// Keygen's license list filters.
@@ -382,7 +387,7 @@ pub async fn list(
         w.push(condition);
     }
     w.page(
-        &db.any,
+        db,
         COLUMNS,
         FROM,
         Source {

@@ -2,8 +2,8 @@
 //! They never enter an aggregate's stream; they update operational state and are kept in an
 //! append-only log for the event log and webhooks. Rebuilds leave them alone.
 
-use crate::ProjectionError;
-use store::Database;
+use crate::{ProjectionError, Statements};
+use store::{on_pool, Database};
 
 /// One observation to record.
 #[derive(Debug, Clone)]
@@ -21,32 +21,21 @@ pub struct Observation<'a> {
 
 /// Records a validation: the observation and the license's `lastValidated`, in one transaction.
 pub async fn record_validation(db: &Database, o: &Observation<'_>) -> Result<(), ProjectionError> {
-    let pool = &db.any;
-    let mut tx = pool.begin().await?;
-    insert(&mut tx, o).await?;
-    touch(&mut tx, o.account_id, o.resource_id, o.at).await?;
-    tx.commit().await?;
-    Ok(())
+    on_pool!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        tx.insert_observation(o).await?;
+        tx.touch_validated(o.account_id, o.resource_id, o.at).await?;
+        tx.commit().await?;
+        Ok(())
+    })
 }
 
-async fn insert(conn: &mut sqlx::AnyConnection, o: &Observation<'_>) -> Result<(), ProjectionError> {
-    let id = uuid_v7();
-    sqlx::query(
-        "insert into observations (id, account_id, event_type, resource_type, resource_id, payload, metadata, created_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(id)
-    .bind(o.account_id)
-    .bind(o.event_type)
-    .bind(o.resource_type)
-    .bind(o.resource_id)
-    .bind(o.payload.to_string())
-    .bind(o.metadata.to_string())
-    .bind(o.at)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
+pub(crate) const INSERT: &str = "insert into observations \
+    (id, account_id, event_type, resource_type, resource_id, payload, metadata, created_at) \
+    values ($1, $2, $3, $4, $5, $6, $7, $8)";
+
+pub(crate) const TOUCH_VALIDATED: &str = "insert into license_activity (license_id, account_id, last_validated) \
+    values ($1, $2, $3) on conflict (license_id) do update set last_validated = excluded.last_validated";
 
 /// Records when a license was last validated.
 pub async fn touch_license_validated(
@@ -55,41 +44,25 @@ pub async fn touch_license_validated(
     license_id: &str,
     at: i64,
 ) -> Result<(), ProjectionError> {
-    let pool = &db.any;
-    let mut conn = pool.acquire().await?;
-    touch(&mut conn, account_id, license_id, at).await
-}
-
-async fn touch(
-    conn: &mut sqlx::AnyConnection,
-    account_id: &str,
-    license_id: &str,
-    at: i64,
-) -> Result<(), ProjectionError> {
-    sqlx::query(
-        "insert into license_activity (license_id, account_id, last_validated) values ($1, $2, $3) \
-         on conflict (license_id) do update set last_validated = excluded.last_validated",
-    )
-    .bind(license_id)
-    .bind(account_id)
-    .bind(at)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    on_pool!(db, |pool| {
+        let mut conn = pool.acquire().await?;
+        conn.touch_validated(account_id, license_id, at).await
+    })
 }
 
 /// Number of observations of one type for an account (tests and benchmarks).
 pub async fn count(db: &Database, account_id: &str, event_type: &str) -> Result<i64, ProjectionError> {
-    let pool = &db.any;
-    Ok(
-        sqlx::query_scalar("select count(*) from observations where account_id = $1 and event_type = $2")
-            .bind(account_id)
-            .bind(event_type)
-            .fetch_one(pool)
-            .await?,
-    )
+    on_pool!(db, |pool| {
+        Ok(
+            sqlx::query_scalar("select count(*) from observations where account_id = $1 and event_type = $2")
+                .bind(account_id)
+                .bind(event_type)
+                .fetch_one(pool)
+                .await?,
+        )
+    })
 }
 
-fn uuid_v7() -> String {
+pub(crate) fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }

@@ -1,10 +1,9 @@
 //! The `policies`, `policy_entitlements` and `pool_keys` read models.
 
 use crate::filter::{Filter, Source};
-use crate::{advance, json_text, micros, EventRef, Page, PageRequest, ProjectionError};
+use crate::{json_text, micros, EventRef, Page, PageRequest, ProjectionError, Statements};
 use aggregates::policy::{PolicyAttributes, PolicyEvent};
-use sqlx::AnyPool;
-use store::Database;
+use store::{on_pool, Database};
 
 /// A policy row; `attributes` is the full attribute set as JSON.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -36,115 +35,117 @@ pub struct PoolKeyRow {
     pub updated_at: i64,
 }
 
-pub(crate) async fn apply(pool: &AnyPool, event: EventRef<'_>) -> Result<(), ProjectionError> {
-    let payload: PolicyEvent = serde_json::from_value(event.payload.clone())?;
-    if let PolicyEvent::Created {
-        id,
-        account_id,
-        product_id,
-        attributes,
-        created_at,
-    } = payload
-    {
-        sqlx::query(
-            "insert into policies (id, account_id, product_id, name, attributes, created_at, updated_at, last_sequence) \
-             values ($1, $2, $3, $4, $5, $6, $6, $7) on conflict (id) do nothing",
-        )
-        .bind(id)
-        .bind(account_id)
-        .bind(product_id)
-        .bind(attributes.name.clone())
-        .bind(json_text(&attributes)?)
-        .bind(micros(&created_at))
-        .bind(event.sequence)
-        .execute(pool)
-        .await?;
-        return Ok(());
-    }
-    let id = event.aggregate_id;
-    let mut tx = pool.begin().await?;
-    let touched = match &payload {
-        PolicyEvent::Updated { updated_at, .. } => Some(micros(updated_at)),
-        PolicyEvent::Deleted { deleted_at, .. } => Some(micros(deleted_at)),
-        _ => None,
-    };
-    if advance(&mut tx, "policies", id, event.sequence, touched).await? {
-        match payload {
-            PolicyEvent::Updated { attributes, .. } => {
-                sqlx::query("update policies set name = $1, attributes = $2 where id = $3")
-                    .bind(attributes.name.clone())
-                    .bind(json_text(&attributes)?)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            PolicyEvent::Deleted { deleted_at, .. } => {
-                sqlx::query("update policies set deleted_at = $1 where id = $2")
-                    .bind(micros(&deleted_at))
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query("update pool_keys set deleted_at = $1 where policy_id = $2 and deleted_at is null")
-                    .bind(micros(&deleted_at))
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            PolicyEvent::KeyCreated {
-                account_id,
-                key,
-                created_at,
-            } => {
-                sqlx::query(
-                    "insert into pool_keys (id, account_id, policy_id, product_id, key, created_at, updated_at) \
-                     select $1, $2, $3, product_id, $4, $5, $5 from policies where id = $3 \
-                     on conflict (id) do update set key = excluded.key, deleted_at = null, updated_at = excluded.updated_at",
-                )
-                .bind(key.id)
-                .bind(account_id)
-                .bind(id)
-                .bind(key.key)
-                .bind(micros(&created_at))
-                .execute(&mut *tx)
-                .await?;
-            }
-            PolicyEvent::KeyDeleted {
-                key, deleted_at: at, ..
-            }
-            | PolicyEvent::PoolPopped { key, popped_at: at, .. } => {
-                sqlx::query("update pool_keys set deleted_at = $1, updated_at = $1 where id = $2")
-                    .bind(micros(&at))
-                    .bind(key.id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            PolicyEvent::EntitlementsAttached { entitlement_ids, at } => {
-                for entitlement_id in entitlement_ids {
-                    sqlx::query(
-                        "insert into policy_entitlements (policy_id, entitlement_id, account_id, created_at) \
-                         select $1, $2, account_id, $3 from policies where id = $1 on conflict do nothing",
-                    )
-                    .bind(id)
-                    .bind(entitlement_id)
-                    .bind(micros(&at))
-                    .execute(&mut *tx)
-                    .await?;
-                }
-            }
-            PolicyEvent::EntitlementsDetached { entitlement_ids, .. } => {
-                for entitlement_id in entitlement_ids {
-                    sqlx::query("delete from policy_entitlements where policy_id = $1 and entitlement_id = $2")
+pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), ProjectionError> {
+    on_pool!(db, |pool| {
+        let payload: PolicyEvent = serde_json::from_value(event.payload.clone())?;
+        if let PolicyEvent::Created {
+            id,
+            account_id,
+            product_id,
+            attributes,
+            created_at,
+        } = payload
+        {
+            sqlx::query(
+                "insert into policies (id, account_id, product_id, name, attributes, created_at, updated_at, last_sequence) \
+                 values ($1, $2, $3, $4, $5, $6, $6, $7) on conflict (id) do nothing",
+            )
+            .bind(id)
+            .bind(account_id)
+            .bind(product_id)
+            .bind(attributes.name.clone())
+            .bind(json_text(&attributes)?)
+            .bind(micros(&created_at))
+            .bind(event.sequence)
+            .execute(pool)
+            .await?;
+            return Ok(());
+        }
+        let id = event.aggregate_id;
+        let mut tx = pool.begin().await?;
+        let touched = match &payload {
+            PolicyEvent::Updated { updated_at, .. } => Some(micros(updated_at)),
+            PolicyEvent::Deleted { deleted_at, .. } => Some(micros(deleted_at)),
+            _ => None,
+        };
+        if tx.advance("policies", id, event.sequence, touched).await? {
+            match payload {
+                PolicyEvent::Updated { attributes, .. } => {
+                    sqlx::query("update policies set name = $1, attributes = $2 where id = $3")
+                        .bind(attributes.name.clone())
+                        .bind(json_text(&attributes)?)
                         .bind(id)
-                        .bind(entitlement_id)
                         .execute(&mut *tx)
                         .await?;
                 }
+                PolicyEvent::Deleted { deleted_at, .. } => {
+                    sqlx::query("update policies set deleted_at = $1 where id = $2")
+                        .bind(micros(&deleted_at))
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("update pool_keys set deleted_at = $1 where policy_id = $2 and deleted_at is null")
+                        .bind(micros(&deleted_at))
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                PolicyEvent::KeyCreated {
+                    account_id,
+                    key,
+                    created_at,
+                } => {
+                    sqlx::query(
+                        "insert into pool_keys (id, account_id, policy_id, product_id, key, created_at, updated_at) \
+                         select $1, $2, $3, product_id, $4, $5, $5 from policies where id = $3 \
+                         on conflict (id) do update set key = excluded.key, deleted_at = null, updated_at = excluded.updated_at",
+                    )
+                    .bind(key.id)
+                    .bind(account_id)
+                    .bind(id)
+                    .bind(key.key)
+                    .bind(micros(&created_at))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                PolicyEvent::KeyDeleted {
+                    key, deleted_at: at, ..
+                }
+                | PolicyEvent::PoolPopped { key, popped_at: at, .. } => {
+                    sqlx::query("update pool_keys set deleted_at = $1, updated_at = $1 where id = $2")
+                        .bind(micros(&at))
+                        .bind(key.id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                PolicyEvent::EntitlementsAttached { entitlement_ids, at } => {
+                    for entitlement_id in entitlement_ids {
+                        sqlx::query(
+                            "insert into policy_entitlements (policy_id, entitlement_id, account_id, created_at) \
+                             select $1, $2, account_id, $3 from policies where id = $1 on conflict do nothing",
+                        )
+                        .bind(id)
+                        .bind(entitlement_id)
+                        .bind(micros(&at))
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
+                PolicyEvent::EntitlementsDetached { entitlement_ids, .. } => {
+                    for entitlement_id in entitlement_ids {
+                        sqlx::query("delete from policy_entitlements where policy_id = $1 and entitlement_id = $2")
+                            .bind(id)
+                            .bind(entitlement_id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                PolicyEvent::Created { .. } => {}
             }
-            PolicyEvent::Created { .. } => {}
         }
-    }
-    tx.commit().await?;
-    Ok(())
+        tx.commit().await?;
+        Ok(())
+    })
 }
 
 const COLUMNS: &str = "id, account_id, product_id, attributes, created_at, updated_at";
@@ -155,26 +156,28 @@ const LIVE_PRODUCT: &str =
 
 /// A live policy of the account.
 pub async fn find(db: &Database, account_id: &str, id: &str) -> Result<Option<PolicyRow>, ProjectionError> {
-    let pool = &db.any;
-    let sql = format!(
-        "select {COLUMNS} from policies where account_id = $1 and id = $2 and deleted_at is null and {LIVE_PRODUCT}"
-    );
-    Ok(sqlx::query_as(&sql)
-        .bind(account_id)
-        .bind(id)
-        .fetch_optional(pool)
-        .await?)
+    on_pool!(db, |pool| {
+        let sql = format!(
+            "select {COLUMNS} from policies where account_id = $1 and id = $2 and deleted_at is null and {LIVE_PRODUCT}"
+        );
+        Ok(sqlx::query_as(&sql)
+            .bind(account_id)
+            .bind(id)
+            .fetch_optional(pool)
+            .await?)
+    })
 }
 
 /// A policy even if deleted (licenses keep pointing at theirs).
 pub async fn find_any(db: &Database, account_id: &str, id: &str) -> Result<Option<PolicyRow>, ProjectionError> {
-    let pool = &db.any;
-    let sql = format!("select {COLUMNS} from policies where account_id = $1 and id = $2");
-    Ok(sqlx::query_as(&sql)
-        .bind(account_id)
-        .bind(id)
-        .fetch_optional(pool)
-        .await?)
+    on_pool!(db, |pool| {
+        let sql = format!("select {COLUMNS} from policies where account_id = $1 and id = $2");
+        Ok(sqlx::query_as(&sql)
+            .bind(account_id)
+            .bind(id)
+            .fetch_optional(pool)
+            .await?)
+    })
 }
 
 /// Live policies, optionally of one product.
@@ -184,7 +187,6 @@ pub async fn list(
     product: Option<&str>,
     page: PageRequest,
 ) -> Result<Page<PolicyRow>, ProjectionError> {
-    let pool = &db.any;
     let mut filter = Filter::default();
     filter.eq("account_id", account_id);
     filter.push("deleted_at is null");
@@ -193,7 +195,7 @@ pub async fn list(
         filter.eq("product_id", product);
     }
     filter
-        .page(pool, COLUMNS, "from policies", Source::table("policies"), page)
+        .page(db, COLUMNS, "from policies", Source::table("policies"), page)
         .await
 }
 
@@ -201,13 +203,15 @@ const KEY_COLUMNS: &str = "id, account_id, policy_id, product_id, key, created_a
 
 /// A key still in its pool.
 pub async fn find_key(db: &Database, account_id: &str, id: &str) -> Result<Option<PoolKeyRow>, ProjectionError> {
-    let pool = &db.any;
-    let sql = format!("select {KEY_COLUMNS} from pool_keys where account_id = $1 and id = $2 and deleted_at is null");
-    Ok(sqlx::query_as(&sql)
-        .bind(account_id)
-        .bind(id)
-        .fetch_optional(pool)
-        .await?)
+    on_pool!(db, |pool| {
+        let sql =
+            format!("select {KEY_COLUMNS} from pool_keys where account_id = $1 and id = $2 and deleted_at is null");
+        Ok(sqlx::query_as(&sql)
+            .bind(account_id)
+            .bind(id)
+            .fetch_optional(pool)
+            .await?)
+    })
 }
 
 /// Keys still in pools, optionally of one product or one policy.
@@ -218,7 +222,6 @@ pub async fn list_keys(
     policy: Option<&str>,
     page: PageRequest,
 ) -> Result<Page<PoolKeyRow>, ProjectionError> {
-    let pool = &db.any;
     let mut filter = Filter::default();
     filter.eq("account_id", account_id);
     filter.push("deleted_at is null");
@@ -229,6 +232,6 @@ pub async fn list_keys(
         filter.eq("policy_id", policy);
     }
     filter
-        .page(pool, KEY_COLUMNS, "from pool_keys", Source::table("pool_keys"), page)
+        .page(db, KEY_COLUMNS, "from pool_keys", Source::table("pool_keys"), page)
         .await
 }

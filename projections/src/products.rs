@@ -4,8 +4,7 @@
 use crate::filter::{Filter, Source};
 use crate::{micros, EventRef, Page, PageRequest, ProjectionError};
 use aggregates::product::{ProductAttributes, ProductEvent};
-use sqlx::AnyPool;
-use store::Database;
+use store::{on_pool, Database};
 
 /// A product row; list-valued attributes are JSON text.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -37,71 +36,73 @@ fn encode(a: &ProductAttributes) -> Result<Encoded, serde_json::Error> {
     })
 }
 
-pub(crate) async fn apply(pool: &AnyPool, event: EventRef<'_>) -> Result<(), ProjectionError> {
-    match serde_json::from_value::<ProductEvent>(event.payload.clone())? {
-        ProductEvent::Created {
-            id,
-            account_id,
-            attributes: a,
-            created_at,
-        } => {
-            let e = encode(&a)?;
-            sqlx::query(
-                "insert into products (id, account_id, name, code, distribution_strategy, url, platforms, \
-                 permissions, metadata, created_at, updated_at, last_sequence) \
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) on conflict (id) do nothing",
-            )
-            .bind(id)
-            .bind(account_id)
-            .bind(a.name)
-            .bind(a.code)
-            .bind(a.distribution_strategy)
-            .bind(a.url)
-            .bind(e.platforms)
-            .bind(e.permissions)
-            .bind(e.metadata)
-            .bind(micros(&created_at))
-            .bind(event.sequence)
-            .execute(pool)
-            .await?;
+pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), ProjectionError> {
+    on_pool!(db, |pool| {
+        match serde_json::from_value::<ProductEvent>(event.payload.clone())? {
+            ProductEvent::Created {
+                id,
+                account_id,
+                attributes: a,
+                created_at,
+            } => {
+                let e = encode(&a)?;
+                sqlx::query(
+                    "insert into products (id, account_id, name, code, distribution_strategy, url, platforms, \
+                     permissions, metadata, created_at, updated_at, last_sequence) \
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) on conflict (id) do nothing",
+                )
+                .bind(id)
+                .bind(account_id)
+                .bind(a.name)
+                .bind(a.code)
+                .bind(a.distribution_strategy)
+                .bind(a.url)
+                .bind(e.platforms)
+                .bind(e.permissions)
+                .bind(e.metadata)
+                .bind(micros(&created_at))
+                .bind(event.sequence)
+                .execute(pool)
+                .await?;
+            }
+            ProductEvent::Updated {
+                attributes: a,
+                updated_at,
+                ..
+            } => {
+                let e = encode(&a)?;
+                sqlx::query(
+                    "update products set name = $1, code = $2, distribution_strategy = $3, url = $4, platforms = $5, \
+                     permissions = $6, metadata = $7, updated_at = $8, last_sequence = $9 \
+                     where id = $10 and last_sequence < $9",
+                )
+                .bind(a.name)
+                .bind(a.code)
+                .bind(a.distribution_strategy)
+                .bind(a.url)
+                .bind(e.platforms)
+                .bind(e.permissions)
+                .bind(e.metadata)
+                .bind(micros(&updated_at))
+                .bind(event.sequence)
+                .bind(event.aggregate_id)
+                .execute(pool)
+                .await?;
+            }
+            ProductEvent::Deleted { deleted_at, .. } => {
+                sqlx::query(
+                    "update products set deleted_at = $1, updated_at = $1, last_sequence = $2 \
+                     where id = $3 and last_sequence < $2",
+                )
+                .bind(micros(&deleted_at))
+                .bind(event.sequence)
+                .bind(event.aggregate_id)
+                .execute(pool)
+                .await?;
+            }
         }
-        ProductEvent::Updated {
-            attributes: a,
-            updated_at,
-            ..
-        } => {
-            let e = encode(&a)?;
-            sqlx::query(
-                "update products set name = $1, code = $2, distribution_strategy = $3, url = $4, platforms = $5, \
-                 permissions = $6, metadata = $7, updated_at = $8, last_sequence = $9 \
-                 where id = $10 and last_sequence < $9",
-            )
-            .bind(a.name)
-            .bind(a.code)
-            .bind(a.distribution_strategy)
-            .bind(a.url)
-            .bind(e.platforms)
-            .bind(e.permissions)
-            .bind(e.metadata)
-            .bind(micros(&updated_at))
-            .bind(event.sequence)
-            .bind(event.aggregate_id)
-            .execute(pool)
-            .await?;
-        }
-        ProductEvent::Deleted { deleted_at, .. } => {
-            sqlx::query(
-                "update products set deleted_at = $1, updated_at = $1, last_sequence = $2 \
-                 where id = $3 and last_sequence < $2",
-            )
-            .bind(micros(&deleted_at))
-            .bind(event.sequence)
-            .bind(event.aggregate_id)
-            .execute(pool)
-            .await?;
-        }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 const COLUMNS: &str = "id, account_id, name, code, distribution_strategy, url, platforms, permissions, \
@@ -109,17 +110,18 @@ const COLUMNS: &str = "id, account_id, name, code, distribution_strategy, url, p
 
 /// A live product of the account by id or by code (oldest match wins, as in Keygen).
 pub async fn find(db: &Database, account_id: &str, id_or_code: &str) -> Result<Option<ProductRow>, ProjectionError> {
-    let pool = &db.any;
-    let sql = format!(
-        "select {COLUMNS} from products where account_id = $1 and deleted_at is null \
-         and (id = $2 or lower(code) = $3) order by created_at limit 1"
-    );
-    Ok(sqlx::query_as(&sql)
-        .bind(account_id)
-        .bind(id_or_code)
-        .bind(id_or_code.to_lowercase())
-        .fetch_optional(pool)
-        .await?)
+    on_pool!(db, |pool| {
+        let sql = format!(
+            "select {COLUMNS} from products where account_id = $1 and deleted_at is null \
+             and (id = $2 or lower(code) = $3) order by created_at limit 1"
+        );
+        Ok(sqlx::query_as(&sql)
+            .bind(account_id)
+            .bind(id_or_code)
+            .bind(id_or_code.to_lowercase())
+            .fetch_optional(pool)
+            .await?)
+    })
 }
 
 /// Live products of the account; `only` restricts the list to one product (a product bearer).
@@ -129,7 +131,6 @@ pub async fn list(
     only: Option<&str>,
     page: PageRequest,
 ) -> Result<Page<ProductRow>, ProjectionError> {
-    let pool = &db.any;
     let mut filter = Filter::default();
     filter.eq("account_id", account_id);
     filter.push("deleted_at is null");
@@ -137,6 +138,6 @@ pub async fn list(
         filter.eq("id", id);
     }
     filter
-        .page(pool, COLUMNS, "from products", Source::table("products"), page)
+        .page(db, COLUMNS, "from products", Source::table("products"), page)
         .await
 }

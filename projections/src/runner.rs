@@ -8,7 +8,7 @@
 
 use crate::{EventRef, ProjectionError, Projector, TABLES};
 use std::time::{Duration, Instant};
-use store::Database;
+use store::{on_pool, Database};
 use tokio::sync::watch;
 
 /// The checkpoint name of the read-model runner.
@@ -125,7 +125,8 @@ async fn rebuild_leased(db: &Database, owner: &str) -> Result<usize, ProjectionE
     // idempotently, never emptied tables with a checkpoint at the end of the feed.
     db.save_checkpoint(CATCH_UP_CHECKPOINT, Default::default()).await?;
     for table in TABLES {
-        sqlx::query(&format!("delete from {table}")).execute(&db.any).await?;
+        let sql = format!("delete from {table}");
+        on_pool!(db, |pool| sqlx::query(&sql).execute(pool).await?.rows_affected());
     }
     let started = Instant::now();
     let mut applied = apply_feed(db, owner).await?;

@@ -3,8 +3,7 @@
 use crate::filter::{Filter, Source};
 use crate::{micros, EventRef, Page, PageRequest, ProjectionError};
 use aggregates::token::TokenEvent;
-use sqlx::AnyPool;
-use store::Database;
+use store::{on_pool, Database};
 
 /// A live (unrevoked) token row.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -22,68 +21,70 @@ pub struct TokenRow {
     pub updated_at: i64,
 }
 
-pub(crate) async fn apply(pool: &AnyPool, event: EventRef<'_>) -> Result<(), ProjectionError> {
-    match serde_json::from_value::<TokenEvent>(event.payload.clone())? {
-        TokenEvent::Generated {
-            id,
-            account_id,
-            bearer,
-            kind,
-            digest,
-            name,
-            expiry,
-            permissions,
-            created_at,
-        } => {
-            sqlx::query(
-                "insert into tokens (id, account_id, bearer_type, bearer_id, kind, digest, name, expiry, \
-                 permissions, created_at, updated_at, last_sequence) \
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) on conflict (id) do nothing",
-            )
-            .bind(id)
-            .bind(account_id)
-            .bind(bearer.kind)
-            .bind(bearer.id)
-            .bind(kind)
-            .bind(digest)
-            .bind(name)
-            .bind(expiry.as_ref().map(micros))
-            .bind(serde_json::to_string(&permissions)?)
-            .bind(micros(&created_at))
-            .bind(event.sequence)
-            .execute(pool)
-            .await?;
+pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), ProjectionError> {
+    on_pool!(db, |pool| {
+        match serde_json::from_value::<TokenEvent>(event.payload.clone())? {
+            TokenEvent::Generated {
+                id,
+                account_id,
+                bearer,
+                kind,
+                digest,
+                name,
+                expiry,
+                permissions,
+                created_at,
+            } => {
+                sqlx::query(
+                    "insert into tokens (id, account_id, bearer_type, bearer_id, kind, digest, name, expiry, \
+                     permissions, created_at, updated_at, last_sequence) \
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) on conflict (id) do nothing",
+                )
+                .bind(id)
+                .bind(account_id)
+                .bind(bearer.kind)
+                .bind(bearer.id)
+                .bind(kind)
+                .bind(digest)
+                .bind(name)
+                .bind(expiry.as_ref().map(micros))
+                .bind(serde_json::to_string(&permissions)?)
+                .bind(micros(&created_at))
+                .bind(event.sequence)
+                .execute(pool)
+                .await?;
+            }
+            TokenEvent::Regenerated {
+                digest,
+                expiry,
+                updated_at,
+            } => {
+                sqlx::query(
+                    "update tokens set digest = $1, expiry = $2, updated_at = $3, last_sequence = $4 \
+                     where id = $5 and last_sequence < $4",
+                )
+                .bind(digest)
+                .bind(expiry.as_ref().map(micros))
+                .bind(micros(&updated_at))
+                .bind(event.sequence)
+                .bind(event.aggregate_id)
+                .execute(pool)
+                .await?;
+            }
+            TokenEvent::Revoked { revoked_at } => {
+                sqlx::query(
+                    "update tokens set revoked_at = $1, updated_at = $1, last_sequence = $2 \
+                     where id = $3 and last_sequence < $2",
+                )
+                .bind(micros(&revoked_at))
+                .bind(event.sequence)
+                .bind(event.aggregate_id)
+                .execute(pool)
+                .await?;
+            }
         }
-        TokenEvent::Regenerated {
-            digest,
-            expiry,
-            updated_at,
-        } => {
-            sqlx::query(
-                "update tokens set digest = $1, expiry = $2, updated_at = $3, last_sequence = $4 \
-                 where id = $5 and last_sequence < $4",
-            )
-            .bind(digest)
-            .bind(expiry.as_ref().map(micros))
-            .bind(micros(&updated_at))
-            .bind(event.sequence)
-            .bind(event.aggregate_id)
-            .execute(pool)
-            .await?;
-        }
-        TokenEvent::Revoked { revoked_at } => {
-            sqlx::query(
-                "update tokens set revoked_at = $1, updated_at = $1, last_sequence = $2 \
-                 where id = $3 and last_sequence < $2",
-            )
-            .bind(micros(&revoked_at))
-            .bind(event.sequence)
-            .bind(event.aggregate_id)
-            .execute(pool)
-            .await?;
-        }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 const COLUMNS: &str =
@@ -95,24 +96,26 @@ pub async fn find_by_digest(
     account_id: &str,
     digest: &str,
 ) -> Result<Option<TokenRow>, ProjectionError> {
-    let pool = &db.any;
-    let sql = format!("select {COLUMNS} from tokens where account_id = $1 and digest = $2 and revoked_at is null");
-    Ok(sqlx::query_as(&sql)
-        .bind(account_id)
-        .bind(digest)
-        .fetch_optional(pool)
-        .await?)
+    on_pool!(db, |pool| {
+        let sql = format!("select {COLUMNS} from tokens where account_id = $1 and digest = $2 and revoked_at is null");
+        Ok(sqlx::query_as(&sql)
+            .bind(account_id)
+            .bind(digest)
+            .fetch_optional(pool)
+            .await?)
+    })
 }
 
 /// A live token of the account by id.
 pub async fn find(db: &Database, account_id: &str, id: &str) -> Result<Option<TokenRow>, ProjectionError> {
-    let pool = &db.any;
-    let sql = format!("select {COLUMNS} from tokens where account_id = $1 and id = $2 and revoked_at is null");
-    Ok(sqlx::query_as(&sql)
-        .bind(account_id)
-        .bind(id)
-        .fetch_optional(pool)
-        .await?)
+    on_pool!(db, |pool| {
+        let sql = format!("select {COLUMNS} from tokens where account_id = $1 and id = $2 and revoked_at is null");
+        Ok(sqlx::query_as(&sql)
+            .bind(account_id)
+            .bind(id)
+            .fetch_optional(pool)
+            .await?)
+    })
 }
 
 /// Live tokens of the account, optionally only those of one bearer.
@@ -122,7 +125,6 @@ pub async fn list(
     bearer: Option<(&str, &str)>,
     page: PageRequest,
 ) -> Result<Page<TokenRow>, ProjectionError> {
-    let pool = &db.any;
     let mut filter = Filter::default();
     filter.eq("account_id", account_id);
     filter.push("revoked_at is null");
@@ -131,6 +133,6 @@ pub async fn list(
         filter.eq("bearer_id", bearer_id);
     }
     filter
-        .page(pool, COLUMNS, "from tokens", Source::table("tokens"), page)
+        .page(db, COLUMNS, "from tokens", Source::table("tokens"), page)
         .await
 }

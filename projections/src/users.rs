@@ -2,8 +2,7 @@
 
 use crate::{micros, EventRef, ProjectionError};
 use aggregates::user::UserEvent;
-use sqlx::AnyPool;
-use store::Database;
+use store::{on_pool, Database};
 
 /// A user row.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -19,67 +18,73 @@ pub struct UserRow {
     pub updated_at: i64,
 }
 
-pub(crate) async fn apply(pool: &AnyPool, event: EventRef<'_>) -> Result<(), ProjectionError> {
-    match serde_json::from_value::<UserEvent>(event.payload.clone())? {
-        UserEvent::Created {
-            id,
-            account_id,
-            email,
-            password_digest,
-            role,
-            first_name,
-            last_name,
-            created_at,
-        } => {
-            sqlx::query(
-                "insert into users (id, account_id, email, role, first_name, last_name, password_digest, \
-                 created_at, updated_at, last_sequence) values ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) \
-                 on conflict (id) do nothing",
-            )
-            .bind(id)
-            .bind(account_id)
-            .bind(email)
-            .bind(role)
-            .bind(first_name)
-            .bind(last_name)
-            .bind(password_digest)
-            .bind(micros(&created_at))
-            .bind(event.sequence)
-            .execute(pool)
-            .await?;
+pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), ProjectionError> {
+    on_pool!(db, |pool| {
+        match serde_json::from_value::<UserEvent>(event.payload.clone())? {
+            UserEvent::Created {
+                id,
+                account_id,
+                email,
+                password_digest,
+                role,
+                first_name,
+                last_name,
+                created_at,
+            } => {
+                sqlx::query(
+                    "insert into users (id, account_id, email, role, first_name, last_name, password_digest, \
+                     created_at, updated_at, last_sequence) values ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) \
+                     on conflict (id) do nothing",
+                )
+                .bind(id)
+                .bind(account_id)
+                .bind(email)
+                .bind(role)
+                .bind(first_name)
+                .bind(last_name)
+                .bind(password_digest)
+                .bind(micros(&created_at))
+                .bind(event.sequence)
+                .execute(pool)
+                .await?;
+            }
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 const COLUMNS: &str = "id, account_id, email, role, first_name, last_name, password_digest, created_at, updated_at";
 
 /// A user of the account by id.
 pub async fn find(db: &Database, account_id: &str, id: &str) -> Result<Option<UserRow>, ProjectionError> {
-    let pool = &db.any;
-    let sql = format!("select {COLUMNS} from users where account_id = $1 and id = $2");
-    Ok(sqlx::query_as(&sql)
-        .bind(account_id)
-        .bind(id)
-        .fetch_optional(pool)
-        .await?)
+    on_pool!(db, |pool| {
+        let sql = format!("select {COLUMNS} from users where account_id = $1 and id = $2");
+        Ok(sqlx::query_as(&sql)
+            .bind(account_id)
+            .bind(id)
+            .fetch_optional(pool)
+            .await?)
+    })
 }
 
 /// A user of the account by email, case-insensitively.
 pub async fn find_by_email(db: &Database, account_id: &str, email: &str) -> Result<Option<UserRow>, ProjectionError> {
-    let pool = &db.any;
-    let sql = format!("select {COLUMNS} from users where account_id = $1 and email = $2");
-    Ok(sqlx::query_as(&sql)
-        .bind(account_id)
-        .bind(email.to_lowercase())
-        .fetch_optional(pool)
-        .await?)
+    on_pool!(db, |pool| {
+        let sql = format!("select {COLUMNS} from users where account_id = $1 and email = $2");
+        Ok(sqlx::query_as(&sql)
+            .bind(account_id)
+            .bind(email.to_lowercase())
+            .fetch_optional(pool)
+            .await?)
+    })
 }
 
 /// The account's oldest admin.
 pub async fn first_admin(db: &Database, account_id: &str) -> Result<Option<UserRow>, ProjectionError> {
-    let pool = &db.any;
-    let sql =
-        format!("select {COLUMNS} from users where account_id = $1 and role = 'admin' order by created_at, id limit 1");
-    Ok(sqlx::query_as(&sql).bind(account_id).fetch_optional(pool).await?)
+    on_pool!(db, |pool| {
+        let sql = format!(
+            "select {COLUMNS} from users where account_id = $1 and role = 'admin' order by created_at, id limit 1"
+        );
+        Ok(sqlx::query_as(&sql).bind(account_id).fetch_optional(pool).await?)
+    })
 }

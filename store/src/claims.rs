@@ -193,11 +193,11 @@ impl crate::Database {
     /// The ids of the members of a group (`prefix` + `group`, see `ClaimOp::Join`): e.g. every
     /// license committed under a policy, whether or not the read models show it yet.
     pub async fn claim_group(&self, prefix: &str, group: &str) -> Result<Vec<String>, crate::StoreError> {
-        Ok(
-            sqlx::query_scalar("select value from claims where scope = $1 order by value")
-                .bind(format!("{prefix}{group}"))
-                .fetch_all(&self.any)
-                .await?,
-        )
+        let sql = "select value from claims where scope = $1 order by value";
+        let scope = format!("{prefix}{group}");
+        Ok(crate::on_pool!(self, |pool| sqlx::query_scalar(sql)
+            .bind(&scope)
+            .fetch_all(pool)
+            .await?))
     }
 }

@@ -1,9 +1,8 @@
 //! Connecting to the configured backend and running its migrations.
 
-use sqlx::any::AnyPoolOptions;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{AnyPool, ConnectOptions, Connection, Executor, PgPool, SqlitePool};
+use sqlx::{ConnectOptions, Connection, PgPool, SqlitePool};
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
@@ -41,21 +40,32 @@ pub enum StoreError {
     Corrupt(String),
 }
 
-/// The backend's typed pool: postgres-es / sqlite-es, the feed and `persist` need it.
+/// The one pool a process opens on its store, typed to the backend: postgres-es / sqlite-es,
+/// the feed, `persist`, projections and queries all run on it.
 #[derive(Clone, Debug)]
-pub(crate) enum TypedPool {
+pub enum Pool {
     Postgres(PgPool),
     Sqlite(SqlitePool),
 }
 
-/// The one handle on a store a process opens. Its typed pool serves the event repository and
-/// the feed; its `Any` pool serves projections and queries, whose SQL is written once for both
-/// backends (sqlx's `Any` driver cannot hand its connections to postgres-es or sqlite-es, and
-/// typed projections would mean every query written twice: hence two pools, not one).
+/// Runs the same sqlx code on whichever backend a [`Database`] has:
+/// `on_pool!(db, |pool| sqlx::query(SQL).bind(id).fetch_all(pool).await)`. The body is
+/// compiled once per backend, so a query is written once (numbered `$n` parameters work on
+/// both) and still runs on the typed driver.
+#[macro_export]
+macro_rules! on_pool {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db.pool() {
+            $crate::Pool::Postgres($pool) => $body,
+            $crate::Pool::Sqlite($pool) => $body,
+        }
+    };
+}
+
+/// The handle on a store: one pool, cloned cheaply.
 #[derive(Clone, Debug)]
 pub struct Database {
-    pub(crate) typed: TypedPool,
-    pub any: AnyPool,
+    pool: Pool,
 }
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -65,7 +75,6 @@ impl Database {
     /// A server that cannot be reached, a database that does not exist and a file that cannot
     /// be opened fail at once, with an error naming the host and port, or the path.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        sqlx::any::install_default_drivers();
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url).map_err(|e| StoreError::InvalidUrl(e.to_string()))?;
             // One direct attempt first: a pool retries a refused connection until its acquire
@@ -80,14 +89,8 @@ impl Database {
                 .connect_with(options.clone())
                 .await
                 .map_err(|err| postgres_connect_error(&options, err))?;
-            let any = AnyPoolOptions::new()
-                .max_connections(16)
-                .connect(url)
-                .await
-                .map_err(|err| postgres_connect_error(&options, err))?;
             Ok(Self {
-                typed: TypedPool::Postgres(pg),
-                any,
+                pool: Pool::Postgres(pg),
             })
         } else if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
@@ -105,22 +108,8 @@ impl Database {
                 .connect_with(options.clone())
                 .await
                 .map_err(open_error)?;
-            // The Any driver cannot take typed options, so the same pragmas are set per connection.
-            let any = AnyPoolOptions::new()
-                .max_connections(8)
-                .after_connect(|conn, _| {
-                    Box::pin(async move {
-                        conn.execute("pragma busy_timeout = 30000").await?;
-                        conn.execute("pragma synchronous = normal").await?;
-                        Ok(())
-                    })
-                })
-                .connect(url)
-                .await
-                .map_err(open_error)?;
             Ok(Self {
-                typed: TypedPool::Sqlite(sqlite),
-                any,
+                pool: Pool::Sqlite(sqlite),
             })
         } else {
             Err(StoreError::UnsupportedUrl)
@@ -129,17 +118,22 @@ impl Database {
 
     /// Which backend the store runs on.
     pub fn backend(&self) -> Backend {
-        match self.typed {
-            TypedPool::Postgres(_) => Backend::Postgres,
-            TypedPool::Sqlite(_) => Backend::Sqlite,
+        match self.pool {
+            Pool::Postgres(_) => Backend::Postgres,
+            Pool::Sqlite(_) => Backend::Sqlite,
         }
+    }
+
+    /// The pool (see [`on_pool!`] to run one query on either backend).
+    pub fn pool(&self) -> &Pool {
+        &self.pool
     }
 
     /// Applies the backend's migrations from `schemas/sql/<backend>`.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        match &self.typed {
-            TypedPool::Postgres(pg) => sqlx::migrate!("../schemas/sql/postgres").run(pg).await?,
-            TypedPool::Sqlite(sqlite) => sqlx::migrate!("../schemas/sql/sqlite").run(sqlite).await?,
+        match &self.pool {
+            Pool::Postgres(pg) => sqlx::migrate!("../schemas/sql/postgres").run(pg).await?,
+            Pool::Sqlite(sqlite) => sqlx::migrate!("../schemas/sql/sqlite").run(sqlite).await?,
         }
         Ok(())
     }
@@ -149,13 +143,9 @@ impl Database {
         crate::EventRepo::new(self.clone())
     }
 
-    /// Closes every pool (used on shutdown and by tests that drop their database).
+    /// Closes the pool (used on shutdown and by tests that drop their database).
     pub async fn close(&self) {
-        self.any.close().await;
-        match &self.typed {
-            TypedPool::Postgres(pg) => pg.close().await,
-            TypedPool::Sqlite(sqlite) => sqlite.close().await,
-        }
+        on_pool!(self, |pool| pool.close().await)
     }
 }
 

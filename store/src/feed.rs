@@ -6,8 +6,7 @@
 //! (`pg_snapshot_xmin`) and orders by (transaction id, position). SQLite has one writer at a
 //! time, so its `rowid` already follows commit order.
 
-use crate::database::TypedPool;
-use crate::{Database, StoreError};
+use crate::{on_pool, Database, Pool, StoreError};
 use serde_json::Value;
 use sqlx::Row;
 
@@ -72,8 +71,8 @@ where
 impl Database {
     /// Up to `limit` committed events after `after`, in commit order.
     pub async fn read_feed(&self, after: FeedPosition, limit: i64) -> Result<Vec<FeedEvent>, StoreError> {
-        match &self.typed {
-            TypedPool::Postgres(pg) => {
+        match self.pool() {
+            Pool::Postgres(pg) => {
                 let rows = sqlx::query(PG_FEED)
                     .bind(after.xid.to_string())
                     .bind(after.position)
@@ -82,7 +81,7 @@ impl Database {
                     .await?;
                 rows.iter().map(to_event).collect()
             }
-            TypedPool::Sqlite(sqlite) => {
+            Pool::Sqlite(sqlite) => {
                 let rows = sqlx::query(SQLITE_FEED)
                     .bind(after.position)
                     .bind(limit)
@@ -95,49 +94,43 @@ impl Database {
 
     /// The checkpoint a named feed reader has reached (the start when it has none).
     pub async fn checkpoint(&self, name: &str) -> Result<FeedPosition, StoreError> {
-        let row = sqlx::query("select last_xid, last_position from projection_checkpoints where name = $1")
-            .bind(name)
-            .fetch_optional(&self.any)
-            .await?;
-        Ok(match row {
-            Some(row) => FeedPosition {
-                xid: row.try_get(0)?,
-                position: row.try_get(1)?,
-            },
-            None => FeedPosition::default(),
-        })
+        let sql = "select last_xid, last_position from projection_checkpoints where name = $1";
+        let row: Option<(i64, i64)> =
+            on_pool!(self, |pool| sqlx::query_as(sql).bind(name).fetch_optional(pool).await?);
+        Ok(row
+            .map(|(xid, position)| FeedPosition { xid, position })
+            .unwrap_or_default())
     }
 
     /// Records how far a named feed reader has got.
     pub async fn save_checkpoint(&self, name: &str, at: FeedPosition) -> Result<(), StoreError> {
-        sqlx::query(
-            "insert into projection_checkpoints (name, last_xid, last_position) values ($1, $2, $3) \
-             on conflict (name) do update set last_xid = excluded.last_xid, last_position = excluded.last_position",
-        )
-        .bind(name)
-        .bind(at.xid)
-        .bind(at.position)
-        .execute(&self.any)
-        .await?;
+        let sql = "insert into projection_checkpoints (name, last_xid, last_position) values ($1, $2, $3) \
+             on conflict (name) do update set last_xid = excluded.last_xid, last_position = excluded.last_position";
+        on_pool!(self, |pool| sqlx::query(sql)
+            .bind(name)
+            .bind(at.xid)
+            .bind(at.position)
+            .execute(pool)
+            .await?
+            .rows_affected());
         Ok(())
     }
 
     /// Whether the store holds any event of an aggregate type (e.g. any account), whatever the
     /// read models say.
     pub async fn holds_any(&self, aggregate_type: &str) -> Result<bool, StoreError> {
-        let found: Option<i64> = sqlx::query_scalar("select 1 from events where aggregate_type = $1 limit 1")
+        let sql = "select 1 from events where aggregate_type = $1 limit 1";
+        let found: Option<i64> = on_pool!(self, |pool| sqlx::query_scalar(sql)
             .bind(aggregate_type)
-            .fetch_optional(&self.any)
-            .await?;
+            .fetch_optional(pool)
+            .await?);
         Ok(found.is_some())
     }
 
     /// Number of stored events (used by benchmarks and tests of what does not grow the store).
     pub async fn event_count(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query("select count(*) from events")
-            .fetch_one(&self.any)
-            .await?
-            .try_get(0)?)
+        let sql = "select count(*) from events";
+        Ok(on_pool!(self, |pool| sqlx::query_scalar(sql).fetch_one(pool).await?))
     }
 }
 
@@ -149,28 +142,28 @@ impl Database {
     /// The horizon now: on PostgreSQL the next transaction id to be assigned, so every
     /// transaction begun before this call has a smaller one.
     pub async fn horizon(&self) -> Result<Horizon, StoreError> {
-        match &self.typed {
-            TypedPool::Postgres(pg) => {
+        match self.pool() {
+            Pool::Postgres(pg) => {
                 let xmax: String = sqlx::query_scalar("select pg_snapshot_xmax(pg_current_snapshot())::text")
                     .fetch_one(pg)
                     .await?;
                 Ok(Horizon(transaction_id(&xmax)?))
             }
-            TypedPool::Sqlite(_) => Ok(Horizon(0)),
+            Pool::Sqlite(_) => Ok(Horizon(0)),
         }
     }
 
     /// Whether every transaction begun before `horizon` has finished, so the feed now holds all
     /// that they committed. SQLite has one writer at a time: always true there.
     pub async fn horizon_passed(&self, horizon: Horizon) -> Result<bool, StoreError> {
-        match &self.typed {
-            TypedPool::Postgres(pg) => {
+        match self.pool() {
+            Pool::Postgres(pg) => {
                 let xmin: String = sqlx::query_scalar("select pg_snapshot_xmin(pg_current_snapshot())::text")
                     .fetch_one(pg)
                     .await?;
                 Ok(transaction_id(&xmin)? >= horizon.0)
             }
-            TypedPool::Sqlite(_) => Ok(true),
+            Pool::Sqlite(_) => Ok(true),
         }
     }
 
@@ -186,57 +179,48 @@ impl Database {
         let sql = "select cast(0 as bigint) as global_position, '0' as xid, aggregate_type, aggregate_id, sequence, event_type, \
             cast(payload as text) as payload, cast(metadata as text) as metadata from events \
             where aggregate_type = $1 and aggregate_id = $2 and sequence > $3 and sequence < $4 order by sequence";
-        match &self.typed {
-            TypedPool::Postgres(pg) => {
-                let rows = sqlx::query(sql)
-                    .bind(aggregate_type)
-                    .bind(aggregate_id)
-                    .bind(after)
-                    .bind(before)
-                    .fetch_all(pg)
-                    .await?;
-                rows.iter().map(to_event).collect()
-            }
-            TypedPool::Sqlite(sqlite) => {
-                let rows = sqlx::query(sql)
-                    .bind(aggregate_type)
-                    .bind(aggregate_id)
-                    .bind(after)
-                    .bind(before)
-                    .fetch_all(sqlite)
-                    .await?;
-                rows.iter().map(to_event).collect()
-            }
-        }
+        on_pool!(self, |pool| {
+            let rows = sqlx::query(sql)
+                .bind(aggregate_type)
+                .bind(aggregate_id)
+                .bind(after)
+                .bind(before)
+                .fetch_all(pool)
+                .await?;
+            rows.iter().map(to_event).collect()
+        })
     }
 
     /// Takes (or renews) the lease on a feed reader's checkpoint for `owner` until `until`
     /// (µs); false when another owner holds an unexpired lease.
     pub async fn take_lease(&self, name: &str, owner: &str, now: i64, until: i64) -> Result<bool, StoreError> {
-        sqlx::query("insert into projection_checkpoints (name, last_xid, last_position) values ($1, 0, 0) on conflict (name) do nothing")
-            .bind(name)
-            .execute(&self.any)
-            .await?;
-        let taken = sqlx::query(
-            "update projection_checkpoints set lease_owner = $2, lease_until = $4 \
-             where name = $1 and (lease_owner is null or lease_owner = $2 or lease_until is null or lease_until < $3)",
-        )
-        .bind(name)
-        .bind(owner)
-        .bind(now)
-        .bind(until)
-        .execute(&self.any)
-        .await?;
-        Ok(taken.rows_affected() == 1)
+        let create = "insert into projection_checkpoints (name, last_xid, last_position) values ($1, 0, 0) \
+            on conflict (name) do nothing";
+        let take = "update projection_checkpoints set lease_owner = $2, lease_until = $4 \
+             where name = $1 and (lease_owner is null or lease_owner = $2 or lease_until is null or lease_until < $3)";
+        let taken = on_pool!(self, |pool| {
+            sqlx::query(create).bind(name).execute(pool).await?;
+            sqlx::query(take)
+                .bind(name)
+                .bind(owner)
+                .bind(now)
+                .bind(until)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(taken == 1)
     }
 
     /// Gives the lease back.
     pub async fn release_lease(&self, name: &str, owner: &str) -> Result<(), StoreError> {
-        sqlx::query("update projection_checkpoints set lease_owner = null, lease_until = null where name = $1 and lease_owner = $2")
+        let sql = "update projection_checkpoints set lease_owner = null, lease_until = null where name = $1 and lease_owner = $2";
+        on_pool!(self, |pool| sqlx::query(sql)
             .bind(name)
             .bind(owner)
-            .execute(&self.any)
-            .await?;
+            .execute(pool)
+            .await?
+            .rows_affected());
         Ok(())
     }
 }

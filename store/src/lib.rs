@@ -8,7 +8,7 @@ mod feed;
 mod repo;
 
 pub use claims::{ClaimConflict, DEPENDENTS_REMAIN};
-pub use database::{describe_url, Backend, Database, StoreError};
+pub use database::{describe_url, Backend, Database, Pool, StoreError};
 pub use feed::{FeedEvent, FeedPosition, Horizon};
 pub use repo::EventRepo;
 

@@ -4,7 +4,7 @@
 //! internally.
 
 use crate::claims::{self, ClaimStatement};
-use crate::database::TypedPool;
+use crate::database::Pool;
 use crate::Database;
 use cqrs_es::persist::{PersistedEventRepository, PersistenceError, ReplayStream, SerializedEvent, SerializedSnapshot};
 use cqrs_es::Aggregate;
@@ -29,9 +29,9 @@ pub struct EventRepo {
 
 impl EventRepo {
     pub(crate) fn new(db: Database) -> Self {
-        let reader = match &db.typed {
-            TypedPool::Postgres(pg) => Reader::Postgres(PostgresEventRepository::new(pg.clone())),
-            TypedPool::Sqlite(sqlite) => Reader::Sqlite(SqliteEventRepository::new(sqlite.clone())),
+        let reader = match db.pool() {
+            Pool::Postgres(pg) => Reader::Postgres(PostgresEventRepository::new(pg.clone())),
+            Pool::Sqlite(sqlite) => Reader::Sqlite(SqliteEventRepository::new(sqlite.clone())),
         };
         Self { db, reader }
     }
@@ -234,9 +234,9 @@ impl PersistedEventRepository for EventRepo {
             return Err(unknown(std::io::Error::other("snapshot stores are not supported")));
         }
         let statements = claims::statements(events)?;
-        match &self.db.typed {
-            TypedPool::Postgres(pool) => persist_in(pool, events, statements, claims::REQUIRE_POSTGRES).await,
-            TypedPool::Sqlite(pool) => persist_in(pool, events, statements, claims::REQUIRE_SQLITE).await,
+        match self.db.pool() {
+            Pool::Postgres(pool) => persist_in(pool, events, statements, claims::REQUIRE_POSTGRES).await,
+            Pool::Sqlite(pool) => persist_in(pool, events, statements, claims::REQUIRE_SQLITE).await,
         }
     }
 

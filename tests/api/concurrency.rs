@@ -66,11 +66,12 @@ async fn parallel_updates_from_two_nodes_all_succeed_through_retries() {
     for task in tasks {
         assert_eq!(task.await.unwrap(), StatusCode::OK);
     }
-    let events: i64 = sqlx::query_scalar("select count(*) from events where aggregate_id = $1")
+    let sql = "select count(*) from events where aggregate_id = $1";
+    let events: i64 = store::on_pool!(app.state.db, |pool| sqlx::query_scalar(sql)
         .bind(&id)
-        .fetch_one(&app.state.db.any)
+        .fetch_one(pool)
         .await
-        .unwrap();
+        .unwrap());
     assert_eq!(events, 5, "one create and four updates, none lost or doubled");
 }
 
@@ -120,13 +121,12 @@ async fn usage_increments_from_two_nodes_collide_retry_and_never_pass_max_uses()
     assert_eq!(succeeded, 4, "exactly maxUses increments get through");
     let shown = app.get(&format!("licenses/{id}")).await;
     assert_eq!(shown.json["data"]["attributes"]["uses"], 4);
-    let increments: i64 = sqlx::query_scalar(
-        "select count(*) from events where aggregate_id = $1 and event_type = 'license.usage.incremented'",
-    )
-    .bind(&id)
-    .fetch_one(&app.state.db.any)
-    .await
-    .unwrap();
+    let sql = "select count(*) from events where aggregate_id = $1 and event_type = 'license.usage.incremented'";
+    let increments: i64 = store::on_pool!(app.state.db, |pool| sqlx::query_scalar(sql)
+        .bind(&id)
+        .fetch_one(pool)
+        .await
+        .unwrap());
     assert_eq!(increments, 4, "none lost or doubled");
 }
 

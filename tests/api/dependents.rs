@@ -45,11 +45,12 @@ async fn delete(app: &TestApp, path: &str) {
 }
 
 async fn event_types(app: &TestApp, aggregate_id: &str) -> Vec<String> {
-    sqlx::query_scalar("select event_type from events where aggregate_id = $1 order by sequence")
+    let sql = "select event_type from events where aggregate_id = $1 order by sequence";
+    store::on_pool!(app.state.db, |pool| sqlx::query_scalar(sql)
         .bind(aggregate_id)
-        .fetch_all(&app.state.db.any)
+        .fetch_all(pool)
         .await
-        .unwrap()
+        .unwrap())
 }
 
 #[tokio::test]
@@ -72,10 +73,11 @@ async fn a_license_for_a_policy_deleted_meanwhile_is_refused() {
             Some(Source::Pointer("/data/relationships/policy".into()))
         )
     );
-    let licenses: i64 = sqlx::query_scalar("select count(*) from events where aggregate_type = 'license'")
-        .fetch_one(&app.state.db.any)
+    let sql = "select count(*) from events where aggregate_type = 'license'";
+    let licenses: i64 = store::on_pool!(app.state.db, |pool| sqlx::query_scalar(sql)
+        .fetch_one(pool)
         .await
-        .unwrap();
+        .unwrap());
     assert_eq!(licenses, 0, "nothing was written");
 }
 
@@ -142,15 +144,13 @@ async fn a_store_from_before_existence_claims_gets_them_when_it_migrates() {
     let app = spawn_app().await;
     let (policy, _) = app.licensed(json!({}), json!({})).await;
     // As a store migrated before these claims existed: the claims and the migration's record gone.
-    let any = &app.state.db.any;
-    sqlx::query("delete from claims where scope in ('product.live', 'policy.live') or scope like 'product.policies:%' or scope like 'policy.licenses:%'")
-        .execute(any)
-        .await
-        .unwrap();
-    sqlx::query("delete from _sqlx_migrations where description = 'existence claims'")
-        .execute(any)
-        .await
-        .unwrap();
+    let forget_claims = "delete from claims where scope in ('product.live', 'policy.live') \
+        or scope like 'product.policies:%' or scope like 'policy.licenses:%'";
+    let forget_migration = "delete from _sqlx_migrations where description = 'existence claims'";
+    store::on_pool!(app.state.db, |pool| {
+        sqlx::query(forget_claims).execute(pool).await.unwrap();
+        sqlx::query(forget_migration).execute(pool).await.unwrap();
+    });
     let refused = app.try_create_license(policy["id"].as_str().unwrap(), json!({})).await;
     assert_eq!(refused.error_code(), "POLICY_NOT_FOUND", "without them nothing is live");
 

@@ -475,12 +475,11 @@ async fn deleting_a_product_takes_its_policies_licenses_and_tokens_with_it() {
         1,
         "only the admin's token is left"
     );
-    let events: i64 = sqlx::query_scalar(
-        "select count(*) from events where event_type in ('license.deleted', 'policy.deleted', 'token.revoked')",
-    )
-    .fetch_one(&app.state.db.any)
-    .await
-    .unwrap();
+    let sql = "select count(*) from events where event_type in ('license.deleted', 'policy.deleted', 'token.revoked')";
+    let events: i64 = store::on_pool!(app.state.db, |pool| sqlx::query_scalar(sql)
+        .fetch_one(pool)
+        .await
+        .unwrap());
     assert_eq!(events, 4, "each removal is an event: license, policy, two tokens");
     // The key is free again.
     let product = app.create_product("Reborn", None).await;

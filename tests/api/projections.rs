@@ -13,26 +13,25 @@ use std::time::{Duration, Instant};
 async fn dump(db: &store::Database) -> Vec<(String, Vec<Vec<String>>)> {
     let mut out = Vec::new();
     for table in projections::TABLES {
-        let rows = sqlx::query(&format!("select * from {table} order by 1, 2"))
-            .fetch_all(&db.any)
-            .await
-            .unwrap();
-        let rows = rows
-            .iter()
-            .map(|row| {
-                (0..row.columns().len())
-                    .map(|i| {
-                        let name = row.column(i).name().to_string();
-                        let value = row
-                            .try_get::<Option<String>, _>(i)
-                            .map(|v| format!("{v:?}"))
-                            .or_else(|_| row.try_get::<Option<i64>, _>(i).map(|v| format!("{v:?}")))
-                            .unwrap_or_else(|e| format!("<{e}>"));
-                        format!("{name}={value}")
-                    })
-                    .collect()
-            })
-            .collect();
+        let sql = format!("select * from {table} order by 1, 2");
+        let rows: Vec<Vec<String>> = store::on_pool!(db, |pool| {
+            let rows = sqlx::query(&sql).fetch_all(pool).await.unwrap();
+            rows.iter()
+                .map(|row| {
+                    (0..row.columns().len())
+                        .map(|i| {
+                            let name = row.column(i).name().to_string();
+                            let value = row
+                                .try_get::<Option<String>, _>(i)
+                                .map(|v| format!("{v:?}"))
+                                .or_else(|_| row.try_get::<Option<i64>, _>(i).map(|v| format!("{v:?}")))
+                                .unwrap_or_else(|e| format!("<{e}>"));
+                            format!("{name}={value}")
+                        })
+                        .collect()
+                })
+                .collect()
+        });
         out.push((table.to_string(), rows));
     }
     out
