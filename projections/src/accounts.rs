@@ -1,6 +1,6 @@
 //! The `accounts` read model.
 
-use crate::{micros, EventRef, ProjectionError};
+use crate::{fetch_row, micros, EventRef, ProjectionError};
 use aggregates::account::AccountEvent;
 use store::{on_pool, Database};
 
@@ -56,22 +56,14 @@ const COLUMNS: &str = "id, slug, name, protected, ed25519_public_key, ed25519_pr
 
 /// Finds an account by id or by slug (Keygen resolves `/accounts/{id-or-slug}`).
 pub async fn find(db: &Database, id_or_slug: &str) -> Result<Option<AccountRow>, ProjectionError> {
-    on_pool!(db, |pool| {
-        let sql = format!("select {COLUMNS} from accounts where id = $1 or slug = $2 order by created_at limit 1");
-        Ok(sqlx::query_as(&sql)
-            .bind(id_or_slug)
-            .bind(id_or_slug.to_lowercase())
-            .fetch_optional(pool)
-            .await?)
-    })
+    let sql = format!("select {COLUMNS} from accounts where id = $1 or slug = $2 order by created_at limit 1");
+    fetch_row(db, &sql, &[id_or_slug, &id_or_slug.to_lowercase()]).await
 }
 
 /// The oldest account, if any (the one `keyledger serve` made on an empty store).
 pub async fn first(db: &Database) -> Result<Option<AccountRow>, ProjectionError> {
-    on_pool!(db, |pool| {
-        let sql = format!("select {COLUMNS} from accounts order by created_at limit 1");
-        Ok(sqlx::query_as(&sql).fetch_optional(pool).await?)
-    })
+    let sql = format!("select {COLUMNS} from accounts order by created_at limit 1");
+    fetch_row(db, &sql, &[]).await
 }
 
 /// The id of the store's account when it holds exactly one.

@@ -1,7 +1,7 @@
 //! The `entitlements` read model.
 
 use crate::filter::{Bind, Filter, Source};
-use crate::{json_text, micros, EventRef, Page, PageRequest, ProjectionError, Statements};
+use crate::{fetch_row, json_text, micros, EventRef, Page, PageRequest, ProjectionError, Statements};
 use aggregates::entitlement::EntitlementEvent;
 use store::{on_pool, Database};
 
@@ -85,18 +85,11 @@ pub async fn find(
     account_id: &str,
     id_or_code: &str,
 ) -> Result<Option<EntitlementRow>, ProjectionError> {
-    on_pool!(db, |pool| {
-        let sql = format!(
-            "select {COLUMNS} from entitlements e where e.account_id = $1 and e.deleted_at is null \
-             and (e.id = $2 or lower(e.code) = $3) order by e.created_at limit 1"
-        );
-        Ok(sqlx::query_as(&sql)
-            .bind(account_id)
-            .bind(id_or_code)
-            .bind(id_or_code.to_lowercase())
-            .fetch_optional(pool)
-            .await?)
-    })
+    let sql = format!(
+        "select {COLUMNS} from entitlements e where e.account_id = $1 and e.deleted_at is null \
+         and (e.id = $2 or lower(e.code) = $3) order by e.created_at limit 1"
+    );
+    fetch_row(db, &sql, &[account_id, id_or_code, &id_or_code.to_lowercase()]).await
 }
 
 /// Which entitlements to list.

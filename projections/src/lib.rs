@@ -159,6 +159,21 @@ pub const TABLES: &[&str] = &[
     "license_entitlements",
 ];
 
+/// The row, if any, a query whose parameters are all text returns (the `find` queries).
+pub(crate) async fn fetch_row<T>(db: &Database, sql: &str, params: &[&str]) -> Result<Option<T>, ProjectionError>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>,
+    T: Send + Unpin,
+{
+    on_pool!(db, |pool| {
+        let mut query = sqlx::query_as(sql);
+        for param in params {
+            query = query.bind(*param);
+        }
+        Ok(query.fetch_optional(pool).await?)
+    })
+}
+
 /// Statements that run inside a transaction started under [`on_pool!`]: written once, compiled
 /// for each backend's connection.
 pub(crate) trait Statements {
@@ -166,13 +181,27 @@ pub(crate) trait Statements {
     /// aggregate. False otherwise: an event already applied changes nothing, and an event that
     /// arrives ahead of a missing one waits for the catch-up runner, which applies the feed in
     /// order. (These rows are built from deltas, so skipping one would lose it for good.)
-    async fn advance(
+    async fn advance(&mut self, table: &str, id: &str, sequence: i64, at: Option<i64>)
+        -> Result<bool, ProjectionError>;
+
+    /// Sets one integer column (or clears it, with None) of the row `id` of `table`.
+    async fn set_column(
         &mut self,
         table: &str,
         id: &str,
-        sequence: i64,
-        updated_at: Option<i64>,
-    ) -> Result<bool, ProjectionError>;
+        column: &str,
+        value: Option<i64>,
+    ) -> Result<(), ProjectionError>;
+
+    /// Joins entitlements to a policy or license (`joins` is `policy_entitlements` or
+    /// `license_entitlements`), or (with `at` None) parts them.
+    async fn join_entitlements(
+        &mut self,
+        joins: Joins,
+        owner: &str,
+        ids: &[String],
+        at: Option<i64>,
+    ) -> Result<(), ProjectionError>;
 
     /// Appends an observation to its log.
     async fn insert_observation(&mut self, o: &observations::Observation<'_>) -> Result<(), ProjectionError>;
@@ -181,27 +210,54 @@ pub(crate) trait Statements {
     async fn touch_validated(&mut self, account_id: &str, license_id: &str, at: i64) -> Result<(), ProjectionError>;
 }
 
+/// A join table of entitlements: its name, its owner column and the owners' table.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Joins {
+    pub table: &'static str,
+    pub owner: &'static str,
+    pub owners: &'static str,
+}
+
 macro_rules! statements_for {
     ($($connection:ty),*) => {$(
         impl Statements for $connection {
-            async fn advance(
-                &mut self,
-                table: &str,
-                id: &str,
-                sequence: i64,
-                updated_at: Option<i64>,
-            ) -> Result<bool, ProjectionError> {
+            async fn advance(&mut self, table: &str, id: &str, sequence: i64, at: Option<i64>) -> Result<bool, ProjectionError> {
                 let sql = format!(
                     "update {table} set last_sequence = $1, updated_at = coalesce($2, updated_at) \
                      where id = $3 and last_sequence = $1 - 1"
                 );
                 let done = sqlx::query(&sql)
                     .bind(sequence)
-                    .bind(updated_at)
+                    .bind(at)
                     .bind(id)
                     .execute(&mut *self)
                     .await?;
                 Ok(done.rows_affected() == 1)
+            }
+
+            async fn set_column(&mut self, table: &str, id: &str, column: &str, value: Option<i64>) -> Result<(), ProjectionError> {
+                let sql = format!("update {table} set {column} = $2 where id = $1");
+                sqlx::query(&sql).bind(id).bind(value).execute(&mut *self).await?;
+                Ok(())
+            }
+
+            async fn join_entitlements(&mut self, joins: Joins, owner_id: &str, ids: &[String], at: Option<i64>) -> Result<(), ProjectionError> {
+                let Joins { table, owner, owners } = joins;
+                let sql = match at {
+                    Some(_) => format!(
+                        "insert into {table} ({owner}, entitlement_id, account_id, created_at) \
+                         select $1, $2, account_id, $3 from {owners} where id = $1 on conflict do nothing"
+                    ),
+                    None => format!("delete from {table} where {owner} = $1 and entitlement_id = $2"),
+                };
+                for entitlement_id in ids {
+                    let mut query = sqlx::query(&sql).bind(owner_id).bind(entitlement_id);
+                    if let Some(at) = at {
+                        query = query.bind(at);
+                    }
+                    query.execute(&mut *self).await?;
+                }
+                Ok(())
             }
 
             async fn insert_observation(&mut self, o: &observations::Observation<'_>) -> Result<(), ProjectionError> {

@@ -2,9 +2,10 @@
 //! filters. `license_activity` (last validation) is operational state written by observations.
 
 use crate::filter::{Bind, Filter, Source};
-use crate::{json_text, micros, EventRef, Page, PageRequest, ProjectionError, Statements};
+use crate::{fetch_row, json_text, micros, EventRef, Joins, Page, PageRequest, ProjectionError, Statements};
 use aggregates::license::{LicenseAttributes, LicenseEvent, LicenseLimits};
 use aggregates::policy::PolicyAttributes;
+use sqlx::query::Query;
 use store::{on_pool, Backend, Database};
 
 /// A license row with what rendering needs beside it: its policy's attributes and activity.
@@ -48,6 +49,7 @@ impl LicenseRow {
 
 /// A license's attributes as column values.
 struct Columns {
+    name: Option<String>,
     expiry: Option<i64>,
     suspended: i64,
     protected: Option<i64>,
@@ -55,8 +57,29 @@ struct Columns {
     metadata: String,
 }
 
+impl Columns {
+    /// Binds name, expiry, suspended, protected, limits and metadata, in that order.
+    fn bind<'q, DB>(self, query: Query<'q, DB, DB::Arguments<'q>>) -> Query<'q, DB, DB::Arguments<'q>>
+    where
+        DB: sqlx::Database,
+        Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    {
+        query
+            .bind(self.name)
+            .bind(self.expiry)
+            .bind(self.suspended)
+            .bind(self.protected)
+            .bind(self.limits)
+            .bind(self.metadata)
+    }
+}
+
 fn columns(attributes: &LicenseAttributes) -> Result<Columns, ProjectionError> {
     Ok(Columns {
+        name: attributes.name.clone(),
         expiry: attributes.expiry.as_ref().map(micros),
         suspended: attributes.suspended as i64,
         protected: attributes.protected.map(i64::from),
@@ -91,27 +114,22 @@ pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), Proj
                 .await?;
             }
             let c = columns(&attributes)?;
-            sqlx::query(
-                "insert into licenses (id, account_id, product_id, policy_id, key, name, expiry, suspended, protected, \
-                 limits, metadata, uses, last_check_in, created_at, updated_at, last_sequence) \
+            let query = sqlx::query(
+                "insert into licenses (id, name, expiry, suspended, protected, limits, metadata, account_id, \
+                 product_id, policy_id, key, uses, last_check_in, created_at, updated_at, last_sequence) \
                  values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $13, $14) on conflict (id) do nothing",
             )
-            .bind(id)
-            .bind(account_id)
-            .bind(product_id)
-            .bind(policy_id)
-            .bind(key)
-            .bind(attributes.name)
-            .bind(c.expiry)
-            .bind(c.suspended)
-            .bind(c.protected)
-            .bind(c.limits)
-            .bind(c.metadata)
-            .bind(last_check_in.as_ref().map(micros))
-            .bind(micros(&created_at))
-            .bind(event.sequence)
-            .execute(pool)
-            .await?;
+            .bind(id);
+            c.bind(query)
+                .bind(account_id)
+                .bind(product_id)
+                .bind(policy_id)
+                .bind(key)
+                .bind(last_check_in.as_ref().map(micros))
+                .bind(micros(&created_at))
+                .bind(event.sequence)
+                .execute(pool)
+                .await?;
             return Ok(());
         }
         let id = event.aggregate_id;
@@ -137,57 +155,24 @@ pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), Proj
             let set = |assignments: &str| format!("update licenses set {assignments} where id = $1");
             match payload {
                 LicenseEvent::Updated { attributes, .. } => {
-                    let c = columns(&attributes)?;
-                    sqlx::query(&set(
-                        "name = $2, expiry = $3, suspended = $4, protected = $5, limits = $6, metadata = $7",
-                    ))
-                    .bind(id)
-                    .bind(attributes.name)
-                    .bind(c.expiry)
-                    .bind(c.suspended)
-                    .bind(c.protected)
-                    .bind(c.limits)
-                    .bind(c.metadata)
-                    .execute(&mut *tx)
-                    .await?;
+                    let sql = set("name = $2, expiry = $3, suspended = $4, protected = $5, limits = $6, metadata = $7");
+                    let query = sqlx::query(&sql).bind(id);
+                    columns(&attributes)?.bind(query).execute(&mut *tx).await?;
                 }
                 LicenseEvent::Deleted { .. } | LicenseEvent::Revoked { .. } => {
-                    sqlx::query(&set("deleted_at = $2"))
-                        .bind(id)
-                        .bind(at)
-                        .execute(&mut *tx)
-                        .await?;
+                    tx.set_column("licenses", id, "deleted_at", Some(at)).await?;
                 }
-                LicenseEvent::Suspended { .. } => {
-                    sqlx::query(&set("suspended = 1")).bind(id).execute(&mut *tx).await?;
-                }
-                LicenseEvent::Reinstated { .. } => {
-                    sqlx::query(&set("suspended = 0")).bind(id).execute(&mut *tx).await?;
-                }
+                LicenseEvent::Suspended { .. } => tx.set_column("licenses", id, "suspended", Some(1)).await?,
+                LicenseEvent::Reinstated { .. } => tx.set_column("licenses", id, "suspended", Some(0)).await?,
                 LicenseEvent::Renewed { expiry, .. } => {
-                    sqlx::query(&set("expiry = $2"))
-                        .bind(id)
-                        .bind(expiry.as_ref().map(micros))
-                        .execute(&mut *tx)
+                    tx.set_column("licenses", id, "expiry", expiry.as_ref().map(micros))
                         .await?;
                 }
-                LicenseEvent::CheckedIn { .. } => {
-                    sqlx::query(&set("last_check_in = $2"))
-                        .bind(id)
-                        .bind(at)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                LicenseEvent::CheckedIn { .. } => tx.set_column("licenses", id, "last_check_in", Some(at)).await?,
                 LicenseEvent::UsageIncremented { uses, .. } | LicenseEvent::UsageDecremented { uses, .. } => {
-                    sqlx::query(&set("uses = $2"))
-                        .bind(id)
-                        .bind(uses)
-                        .execute(&mut *tx)
-                        .await?;
+                    tx.set_column("licenses", id, "uses", Some(uses)).await?;
                 }
-                LicenseEvent::UsageReset { .. } => {
-                    sqlx::query(&set("uses = 0")).bind(id).execute(&mut *tx).await?;
-                }
+                LicenseEvent::UsageReset { .. } => tx.set_column("licenses", id, "uses", Some(0)).await?,
                 LicenseEvent::PolicyChanged {
                     product_id,
                     policy_id,
@@ -203,26 +188,11 @@ pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), Proj
                         .await?;
                 }
                 LicenseEvent::EntitlementsAttached { entitlement_ids, .. } => {
-                    for entitlement_id in entitlement_ids {
-                        sqlx::query(
-                            "insert into license_entitlements (license_id, entitlement_id, account_id, created_at) \
-                             select $1, $2, account_id, $3 from licenses where id = $1 on conflict do nothing",
-                        )
-                        .bind(id)
-                        .bind(entitlement_id)
-                        .bind(at)
-                        .execute(&mut *tx)
+                    tx.join_entitlements(ENTITLEMENTS, id, &entitlement_ids, Some(at))
                         .await?;
-                    }
                 }
                 LicenseEvent::EntitlementsDetached { entitlement_ids, .. } => {
-                    for entitlement_id in entitlement_ids {
-                        sqlx::query("delete from license_entitlements where license_id = $1 and entitlement_id = $2")
-                            .bind(id)
-                            .bind(entitlement_id)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
+                    tx.join_entitlements(ENTITLEMENTS, id, &entitlement_ids, None).await?;
                 }
                 LicenseEvent::Created { .. } => {}
             }
@@ -231,6 +201,13 @@ pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), Proj
         Ok(())
     })
 }
+
+/// The entitlements joined to a license.
+const ENTITLEMENTS: Joins = Joins {
+    table: "license_entitlements",
+    owner: "license_id",
+    owners: "licenses",
+};
 
 const COLUMNS: &str = "l.id, l.account_id, l.product_id, l.policy_id, l.key, l.name, l.expiry, l.suspended, \
     l.protected, l.limits, l.metadata, l.uses, l.last_check_in, l.created_at, l.updated_at, \
@@ -243,31 +220,19 @@ const FROM: &str = "from licenses l join policies p on p.id = l.policy_id and p.
 
 /// A live license by id or by key.
 pub async fn find(db: &Database, account_id: &str, id_or_key: &str) -> Result<Option<LicenseRow>, ProjectionError> {
-    on_pool!(db, |pool| {
-        let sql = format!(
-            "select {COLUMNS} {FROM} where l.account_id = $1 and l.deleted_at is null and (l.id = $2 or l.key = $2) \
-             order by l.created_at limit 1"
-        );
-        Ok(sqlx::query_as(&sql)
-            .bind(account_id)
-            .bind(id_or_key)
-            .fetch_optional(pool)
-            .await?)
-    })
+    let sql = format!(
+        "select {COLUMNS} {FROM} where l.account_id = $1 and l.deleted_at is null and (l.id = $2 or l.key = $2) \
+         order by l.created_at limit 1"
+    );
+    fetch_row(db, &sql, &[account_id, id_or_key]).await
 }
 
 /// A live license by key only (license-key authentication, validate-key).
 pub async fn find_by_key(db: &Database, account_id: &str, key: &str) -> Result<Option<LicenseRow>, ProjectionError> {
-    on_pool!(db, |pool| {
-        let sql = format!(
-            "select {COLUMNS} {FROM} where l.account_id = $1 and l.deleted_at is null and l.key = $2 order by l.created_at limit 1"
-        );
-        Ok(sqlx::query_as(&sql)
-            .bind(account_id)
-            .bind(key)
-            .fetch_optional(pool)
-            .await?)
-    })
+    let sql = format!(
+        "select {COLUMNS} {FROM} where l.account_id = $1 and l.deleted_at is null and l.key = $2 order by l.created_at limit 1"
+    );
+    fetch_row(db, &sql, &[account_id, key]).await
 }
 
 /// Keygen's license list filters.

@@ -1,7 +1,7 @@
 //! The `policies`, `policy_entitlements` and `pool_keys` read models.
 
 use crate::filter::{Filter, Source};
-use crate::{json_text, micros, EventRef, Page, PageRequest, ProjectionError, Statements};
+use crate::{fetch_row, json_text, micros, EventRef, Joins, Page, PageRequest, ProjectionError, Statements};
 use aggregates::policy::{PolicyAttributes, PolicyEvent};
 use store::{on_pool, Database};
 
@@ -119,26 +119,11 @@ pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), Proj
                         .await?;
                 }
                 PolicyEvent::EntitlementsAttached { entitlement_ids, at } => {
-                    for entitlement_id in entitlement_ids {
-                        sqlx::query(
-                            "insert into policy_entitlements (policy_id, entitlement_id, account_id, created_at) \
-                             select $1, $2, account_id, $3 from policies where id = $1 on conflict do nothing",
-                        )
-                        .bind(id)
-                        .bind(entitlement_id)
-                        .bind(micros(&at))
-                        .execute(&mut *tx)
+                    tx.join_entitlements(ENTITLEMENTS, id, &entitlement_ids, Some(micros(&at)))
                         .await?;
-                    }
                 }
                 PolicyEvent::EntitlementsDetached { entitlement_ids, .. } => {
-                    for entitlement_id in entitlement_ids {
-                        sqlx::query("delete from policy_entitlements where policy_id = $1 and entitlement_id = $2")
-                            .bind(id)
-                            .bind(entitlement_id)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
+                    tx.join_entitlements(ENTITLEMENTS, id, &entitlement_ids, None).await?;
                 }
                 PolicyEvent::Created { .. } => {}
             }
@@ -148,6 +133,13 @@ pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), Proj
     })
 }
 
+/// The entitlements joined to a policy.
+const ENTITLEMENTS: Joins = Joins {
+    table: "policy_entitlements",
+    owner: "policy_id",
+    owners: "policies",
+};
+
 const COLUMNS: &str = "id, account_id, product_id, attributes, created_at, updated_at";
 
 /// A policy of a deleted product is gone with it.
@@ -156,28 +148,16 @@ const LIVE_PRODUCT: &str =
 
 /// A live policy of the account.
 pub async fn find(db: &Database, account_id: &str, id: &str) -> Result<Option<PolicyRow>, ProjectionError> {
-    on_pool!(db, |pool| {
-        let sql = format!(
-            "select {COLUMNS} from policies where account_id = $1 and id = $2 and deleted_at is null and {LIVE_PRODUCT}"
-        );
-        Ok(sqlx::query_as(&sql)
-            .bind(account_id)
-            .bind(id)
-            .fetch_optional(pool)
-            .await?)
-    })
+    let sql = format!(
+        "select {COLUMNS} from policies where account_id = $1 and id = $2 and deleted_at is null and {LIVE_PRODUCT}"
+    );
+    fetch_row(db, &sql, &[account_id, id]).await
 }
 
 /// A policy even if deleted (licenses keep pointing at theirs).
 pub async fn find_any(db: &Database, account_id: &str, id: &str) -> Result<Option<PolicyRow>, ProjectionError> {
-    on_pool!(db, |pool| {
-        let sql = format!("select {COLUMNS} from policies where account_id = $1 and id = $2");
-        Ok(sqlx::query_as(&sql)
-            .bind(account_id)
-            .bind(id)
-            .fetch_optional(pool)
-            .await?)
-    })
+    let sql = format!("select {COLUMNS} from policies where account_id = $1 and id = $2");
+    fetch_row(db, &sql, &[account_id, id]).await
 }
 
 /// Live policies, optionally of one product.
@@ -203,15 +183,8 @@ const KEY_COLUMNS: &str = "id, account_id, policy_id, product_id, key, created_a
 
 /// A key still in its pool.
 pub async fn find_key(db: &Database, account_id: &str, id: &str) -> Result<Option<PoolKeyRow>, ProjectionError> {
-    on_pool!(db, |pool| {
-        let sql =
-            format!("select {KEY_COLUMNS} from pool_keys where account_id = $1 and id = $2 and deleted_at is null");
-        Ok(sqlx::query_as(&sql)
-            .bind(account_id)
-            .bind(id)
-            .fetch_optional(pool)
-            .await?)
-    })
+    let sql = format!("select {KEY_COLUMNS} from pool_keys where account_id = $1 and id = $2 and deleted_at is null");
+    fetch_row(db, &sql, &[account_id, id]).await
 }
 
 /// Keys still in pools, optionally of one product or one policy.

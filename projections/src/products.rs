@@ -2,7 +2,7 @@
 //! `product.created` cannot bring one back) and are filtered from every query.
 
 use crate::filter::{Filter, Source};
-use crate::{micros, EventRef, Page, PageRequest, ProjectionError};
+use crate::{fetch_row, micros, EventRef, Page, PageRequest, ProjectionError};
 use aggregates::product::{ProductAttributes, ProductEvent};
 use store::{on_pool, Database};
 
@@ -38,57 +38,25 @@ fn encode(a: &ProductAttributes) -> Result<Encoded, serde_json::Error> {
 
 pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), ProjectionError> {
     on_pool!(db, |pool| {
-        match serde_json::from_value::<ProductEvent>(event.payload.clone())? {
+        // Created and Updated bind the same values in the same order.
+        let (sql, id, account_id, a, at) = match serde_json::from_value::<ProductEvent>(event.payload.clone())? {
             ProductEvent::Created {
                 id,
                 account_id,
-                attributes: a,
+                attributes,
                 created_at,
-            } => {
-                let e = encode(&a)?;
-                sqlx::query(
-                    "insert into products (id, account_id, name, code, distribution_strategy, url, platforms, \
-                     permissions, metadata, created_at, updated_at, last_sequence) \
-                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) on conflict (id) do nothing",
-                )
-                .bind(id)
-                .bind(account_id)
-                .bind(a.name)
-                .bind(a.code)
-                .bind(a.distribution_strategy)
-                .bind(a.url)
-                .bind(e.platforms)
-                .bind(e.permissions)
-                .bind(e.metadata)
-                .bind(micros(&created_at))
-                .bind(event.sequence)
-                .execute(pool)
-                .await?;
-            }
+            } => (INSERT, id, account_id, attributes, created_at),
             ProductEvent::Updated {
-                attributes: a,
+                account_id,
+                attributes,
                 updated_at,
-                ..
-            } => {
-                let e = encode(&a)?;
-                sqlx::query(
-                    "update products set name = $1, code = $2, distribution_strategy = $3, url = $4, platforms = $5, \
-                     permissions = $6, metadata = $7, updated_at = $8, last_sequence = $9 \
-                     where id = $10 and last_sequence < $9",
-                )
-                .bind(a.name)
-                .bind(a.code)
-                .bind(a.distribution_strategy)
-                .bind(a.url)
-                .bind(e.platforms)
-                .bind(e.permissions)
-                .bind(e.metadata)
-                .bind(micros(&updated_at))
-                .bind(event.sequence)
-                .bind(event.aggregate_id)
-                .execute(pool)
-                .await?;
-            }
+            } => (
+                UPDATE,
+                event.aggregate_id.to_string(),
+                account_id,
+                attributes,
+                updated_at,
+            ),
             ProductEvent::Deleted { deleted_at, .. } => {
                 sqlx::query(
                     "update products set deleted_at = $1, updated_at = $1, last_sequence = $2 \
@@ -99,29 +67,46 @@ pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), Proj
                 .bind(event.aggregate_id)
                 .execute(pool)
                 .await?;
+                return Ok(());
             }
-        }
+        };
+        let e = encode(&a)?;
+        sqlx::query(sql)
+            .bind(id)
+            .bind(account_id)
+            .bind(a.name)
+            .bind(a.code)
+            .bind(a.distribution_strategy)
+            .bind(a.url)
+            .bind(e.platforms)
+            .bind(e.permissions)
+            .bind(e.metadata)
+            .bind(micros(&at))
+            .bind(event.sequence)
+            .execute(pool)
+            .await?;
         Ok(())
     })
 }
+
+const INSERT: &str = "insert into products (id, account_id, name, code, distribution_strategy, url, platforms, \
+    permissions, metadata, created_at, updated_at, last_sequence) \
+    values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) on conflict (id) do nothing";
+
+const UPDATE: &str = "update products set name = $3, code = $4, distribution_strategy = $5, url = $6, platforms = $7, \
+    permissions = $8, metadata = $9, updated_at = $10, last_sequence = $11 \
+    where id = $1 and account_id = $2 and last_sequence < $11";
 
 const COLUMNS: &str = "id, account_id, name, code, distribution_strategy, url, platforms, permissions, \
     metadata, created_at, updated_at";
 
 /// A live product of the account by id or by code (oldest match wins, as in Keygen).
 pub async fn find(db: &Database, account_id: &str, id_or_code: &str) -> Result<Option<ProductRow>, ProjectionError> {
-    on_pool!(db, |pool| {
-        let sql = format!(
-            "select {COLUMNS} from products where account_id = $1 and deleted_at is null \
-             and (id = $2 or lower(code) = $3) order by created_at limit 1"
-        );
-        Ok(sqlx::query_as(&sql)
-            .bind(account_id)
-            .bind(id_or_code)
-            .bind(id_or_code.to_lowercase())
-            .fetch_optional(pool)
-            .await?)
-    })
+    let sql = format!(
+        "select {COLUMNS} from products where account_id = $1 and deleted_at is null \
+         and (id = $2 or lower(code) = $3) order by created_at limit 1"
+    );
+    fetch_row(db, &sql, &[account_id, id_or_code, &id_or_code.to_lowercase()]).await
 }
 
 /// Live products of the account; `only` restricts the list to one product (a product bearer).

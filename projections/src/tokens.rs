@@ -1,7 +1,7 @@
 //! The `tokens` read model: digests only, never raw tokens.
 
 use crate::filter::{Filter, Source};
-use crate::{micros, EventRef, Page, PageRequest, ProjectionError};
+use crate::{fetch_row, micros, EventRef, Page, PageRequest, ProjectionError};
 use aggregates::token::TokenEvent;
 use store::{on_pool, Database};
 
@@ -96,26 +96,14 @@ pub async fn find_by_digest(
     account_id: &str,
     digest: &str,
 ) -> Result<Option<TokenRow>, ProjectionError> {
-    on_pool!(db, |pool| {
-        let sql = format!("select {COLUMNS} from tokens where account_id = $1 and digest = $2 and revoked_at is null");
-        Ok(sqlx::query_as(&sql)
-            .bind(account_id)
-            .bind(digest)
-            .fetch_optional(pool)
-            .await?)
-    })
+    let sql = format!("select {COLUMNS} from tokens where account_id = $1 and digest = $2 and revoked_at is null");
+    fetch_row(db, &sql, &[account_id, digest]).await
 }
 
 /// A live token of the account by id.
 pub async fn find(db: &Database, account_id: &str, id: &str) -> Result<Option<TokenRow>, ProjectionError> {
-    on_pool!(db, |pool| {
-        let sql = format!("select {COLUMNS} from tokens where account_id = $1 and id = $2 and revoked_at is null");
-        Ok(sqlx::query_as(&sql)
-            .bind(account_id)
-            .bind(id)
-            .fetch_optional(pool)
-            .await?)
-    })
+    let sql = format!("select {COLUMNS} from tokens where account_id = $1 and id = $2 and revoked_at is null");
+    fetch_row(db, &sql, &[account_id, id]).await
 }
 
 /// Live tokens of the account, optionally only those of one bearer.

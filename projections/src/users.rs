@@ -1,6 +1,6 @@
 //! The `users` read model.
 
-use crate::{micros, EventRef, ProjectionError};
+use crate::{fetch_row, micros, EventRef, ProjectionError};
 use aggregates::user::UserEvent;
 use store::{on_pool, Database};
 
@@ -57,34 +57,19 @@ const COLUMNS: &str = "id, account_id, email, role, first_name, last_name, passw
 
 /// A user of the account by id.
 pub async fn find(db: &Database, account_id: &str, id: &str) -> Result<Option<UserRow>, ProjectionError> {
-    on_pool!(db, |pool| {
-        let sql = format!("select {COLUMNS} from users where account_id = $1 and id = $2");
-        Ok(sqlx::query_as(&sql)
-            .bind(account_id)
-            .bind(id)
-            .fetch_optional(pool)
-            .await?)
-    })
+    let sql = format!("select {COLUMNS} from users where account_id = $1 and id = $2");
+    fetch_row(db, &sql, &[account_id, id]).await
 }
 
 /// A user of the account by email, case-insensitively.
 pub async fn find_by_email(db: &Database, account_id: &str, email: &str) -> Result<Option<UserRow>, ProjectionError> {
-    on_pool!(db, |pool| {
-        let sql = format!("select {COLUMNS} from users where account_id = $1 and email = $2");
-        Ok(sqlx::query_as(&sql)
-            .bind(account_id)
-            .bind(email.to_lowercase())
-            .fetch_optional(pool)
-            .await?)
-    })
+    let sql = format!("select {COLUMNS} from users where account_id = $1 and email = $2");
+    fetch_row(db, &sql, &[account_id, &email.to_lowercase()]).await
 }
 
 /// The account's oldest admin.
 pub async fn first_admin(db: &Database, account_id: &str) -> Result<Option<UserRow>, ProjectionError> {
-    on_pool!(db, |pool| {
-        let sql = format!(
-            "select {COLUMNS} from users where account_id = $1 and role = 'admin' order by created_at, id limit 1"
-        );
-        Ok(sqlx::query_as(&sql).bind(account_id).fetch_optional(pool).await?)
-    })
+    let sql =
+        format!("select {COLUMNS} from users where account_id = $1 and role = 'admin' order by created_at, id limit 1");
+    fetch_row(db, &sql, &[account_id]).await
 }
