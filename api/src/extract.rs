@@ -1,11 +1,31 @@
 //! Request extractors and input helpers handlers share: the `{id}` segment, the query string,
 //! the page a list asks for, and required relationships of a request body.
 
+use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult, Source};
 use crate::jsonapi::{parse_page, Field, LinkQuery, Resource};
+use crate::state::AppState;
 use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::request::Parts;
 use std::collections::HashMap;
+
+/// The application and the authenticated caller: what nearly every handler starts from.
+pub(crate) struct Call {
+    pub state: AppState,
+    pub auth: Auth,
+}
+
+impl FromRequestParts<AppState> for Call {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let auth = Auth::from_request_parts(parts, state).await?;
+        Ok(Call {
+            state: state.clone(),
+            auth,
+        })
+    }
+}
 
 /// The `{id}` segment of a resource route (id, or an alias such as a code).
 pub(crate) struct ResourceId(pub String);
@@ -50,8 +70,12 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
 }
 
 /// The page a list request asks for (`limit`, `page[…]`, `order`), or a 400 naming the parameter,
-/// and the rest of the query, which pagination links carry along.
-pub(crate) struct ListPage(pub projections::PageRequest, pub LinkQuery);
+/// the rest of the query, which pagination links carry along, and the whole query (filters).
+pub(crate) struct ListPage {
+    pub page: projections::PageRequest,
+    pub links: LinkQuery,
+    pub query: HashMap<String, String>,
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for ListPage {
     type Rejection = ApiError;
@@ -59,7 +83,11 @@ impl<S: Send + Sync> FromRequestParts<S> for ListPage {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let QueryParams(params) = QueryParams::from_request_parts(parts, state).await?;
         let page = parse_page(&params)?;
-        Ok(ListPage(page, LinkQuery::from_params(&params)))
+        Ok(ListPage {
+            page,
+            links: LinkQuery::from_params(&params),
+            query: params,
+        })
     }
 }
 

@@ -1,7 +1,8 @@
 //! Response helpers every handler renders with: JSON:API documents, single resources, 201s with
 //! `Location`, and paged lists.
 
-use crate::jsonapi::{page_links, LinkQuery, MEDIA_TYPE};
+use crate::extract::ListPage;
+use crate::jsonapi::{page_links, MEDIA_TYPE};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
@@ -36,13 +37,8 @@ pub(crate) fn created(resource: Value) -> Response {
 }
 
 /// A page of a list: `{"data": [...], "links": {...}}` with Keygen's pagination links.
-pub(crate) fn paged(
-    resources: Vec<Value>,
-    path: &str,
-    query: &LinkQuery,
-    page: &projections::PageRequest,
-    total: i64,
-) -> Response {
+pub(crate) fn paged(resources: Vec<Value>, path: &str, list: &ListPage, total: i64) -> Response {
+    let ListPage { page, links: query, .. } = list;
     let last_id = resources.last().and_then(|r| r["id"].as_str()).map(str::to_owned);
     let full = resources.len() as i64 == page.size;
     let links = page_links(path, query, page, total, last_id.as_deref(), full);
@@ -54,14 +50,7 @@ pub(crate) fn paged_rows<T>(
     result: &projections::Page<T>,
     render: impl FnMut(&T) -> Value,
     path: &str,
-    query: &LinkQuery,
-    page: &projections::PageRequest,
+    list: &ListPage,
 ) -> Response {
-    paged(
-        result.items.iter().map(render).collect(),
-        path,
-        query,
-        page,
-        result.total,
-    )
+    paged(result.items.iter().map(render).collect(), path, list, result.total)
 }

@@ -172,7 +172,7 @@ impl Aggregate for License {
             LicenseCommand::IncrementUsage { policy, by, at } => {
                 self.governed_by(&policy)?;
                 let current = self.current()?.clone();
-                let max_uses = current.limits.max_uses.or(policy.attributes.max_uses);
+                let max_uses = current.limits.max_uses.or(policy.attributes.limits.max_uses);
                 let uses = self.uses.checked_add(by).ok_or_else(|| {
                     DomainError::unprocessable("USES_INVALID", "is too large", Subject::Meta("increment".into()))
                 })?;

@@ -18,6 +18,32 @@ pub struct LicenseLimits {
     pub max_users: Option<i64>,
 }
 
+impl LicenseLimits {
+    /// The limits' attribute names (integers or null, on policies and licenses alike).
+    pub const NAMES: &[&str] = &[
+        "max_machines",
+        "max_cores",
+        "max_memory",
+        "max_disk",
+        "max_uses",
+        "max_processes",
+        "max_users",
+    ];
+
+    /// The limits in force: each one this license sets, else its policy's.
+    pub fn over(&self, policy: &LicenseLimits) -> LicenseLimits {
+        LicenseLimits {
+            max_machines: self.max_machines.or(policy.max_machines),
+            max_cores: self.max_cores.or(policy.max_cores),
+            max_memory: self.max_memory.or(policy.max_memory),
+            max_disk: self.max_disk.or(policy.max_disk),
+            max_uses: self.max_uses.or(policy.max_uses),
+            max_processes: self.max_processes.or(policy.max_processes),
+            max_users: self.max_users.or(policy.max_users),
+        }
+    }
+}
+
 /// The attributes of a license a client may set.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LicenseAttributes {

@@ -5,6 +5,7 @@ use crate::vocabulary::{
     HeartbeatCullStrategy, HeartbeatResurrectionStrategy, MachineLeasingStrategy, MatchingStrategy, OverageStrategy,
     ProcessLeasingStrategy, RenewalBasis, TransferStrategy, UniquenessStrategy,
 };
+use crate::license::LicenseLimits;
 use crate::DomainError;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -67,18 +68,8 @@ pub const BOOLEANS: &[&str] = &[
 ];
 
 /// Integer attributes that may be null.
-pub const INTEGERS: &[&str] = &[
-    "duration",
-    "max_machines",
-    "max_cores",
-    "max_memory",
-    "max_disk",
-    "max_uses",
-    "max_processes",
-    "max_users",
-    "check_in_interval_count",
-    "heartbeat_duration",
-];
+/// (The limits, `LicenseLimits::NAMES`, are integers too.)
+pub const INTEGERS: &[&str] = &["duration", "check_in_interval_count", "heartbeat_duration"];
 
 /// Attributes fixed at creation.
 pub const CREATE_ONLY: &[&str] = &["use_pool", "encrypted", "scheme"];
@@ -94,13 +85,9 @@ pub struct PolicyAttributes {
     pub use_pool: bool,
     pub encrypted: bool,
     pub scheme: Option<String>,
-    pub max_machines: Option<i64>,
-    pub max_cores: Option<i64>,
-    pub max_memory: Option<i64>,
-    pub max_disk: Option<i64>,
-    pub max_uses: Option<i64>,
-    pub max_processes: Option<i64>,
-    pub max_users: Option<i64>,
+    /// The limits of every license under the policy (a license may override them).
+    #[serde(flatten)]
+    pub limits: LicenseLimits,
     pub require_product_scope: bool,
     pub require_policy_scope: bool,
     pub require_machine_scope: bool,
@@ -169,13 +156,7 @@ impl PolicyAttributes {
             use_pool: false,
             encrypted: false,
             scheme: None,
-            max_machines: None,
-            max_cores: None,
-            max_memory: None,
-            max_disk: None,
-            max_uses: None,
-            max_processes: None,
-            max_users: None,
+            limits: LicenseLimits::default(),
             require_product_scope: false,
             require_policy_scope: false,
             require_machine_scope: false,
@@ -231,21 +212,21 @@ impl PolicyAttributes {
 
     /// A node-locked policy holds exactly one machine: with no limit given, the limit is 1.
     pub fn settle_max_machines(&mut self) {
-        if self.node_locked() && self.max_machines.is_none() {
-            self.max_machines = Some(1);
+        if self.node_locked() && self.limits.max_machines.is_none() {
+            self.limits.max_machines = Some(1);
         }
     }
 
     /// The limits the overage strategy's divisibility rule looks at.
     fn divisible_limits(&self) -> Vec<(&'static str, Option<i64>)> {
-        let machines = if self.floating { self.max_machines } else { None };
+        let machines = if self.floating { self.limits.max_machines } else { None };
         vec![
             ("max_machines", machines),
-            ("max_cores", self.max_cores),
-            ("max_memory", self.max_memory),
-            ("max_disk", self.max_disk),
-            ("max_processes", self.max_processes),
-            ("max_users", self.max_users),
+            ("max_cores", self.limits.max_cores),
+            ("max_memory", self.limits.max_memory),
+            ("max_disk", self.limits.max_disk),
+            ("max_processes", self.limits.max_processes),
+            ("max_users", self.limits.max_users),
         ]
     }
 
@@ -264,17 +245,17 @@ impl PolicyAttributes {
             86_400,
             "must be greater than or equal to 86400 (1 day)",
         )?;
-        range("max_cores", self.max_cores, 1, "must be greater than or equal to 1")?;
-        range("max_uses", self.max_uses, 0, "must be greater than or equal to 0")?;
-        range("max_processes", self.max_processes, 1, "must be greater than 0")?;
-        range("max_users", self.max_users, 1, "must be greater than 0")?;
+        range("max_cores", self.limits.max_cores, 1, "must be greater than or equal to 1")?;
+        range("max_uses", self.limits.max_uses, 0, "must be greater than or equal to 0")?;
+        range("max_processes", self.limits.max_processes, 1, "must be greater than 0")?;
+        range("max_users", self.limits.max_users, 1, "must be greater than 0")?;
         range(
             "heartbeat_duration",
             self.heartbeat_duration,
             60,
             "must be greater than or equal to 60 (1 minute)",
         )?;
-        for (attribute, v) in [("max_memory", self.max_memory), ("max_disk", self.max_disk)] {
+        for (attribute, v) in [("max_memory", self.limits.max_memory), ("max_disk", self.limits.max_disk)] {
             if v.is_some_and(|n| n < 1) {
                 return Err(DomainError::invalid(
                     attribute,
@@ -283,7 +264,7 @@ impl PolicyAttributes {
                 ));
             }
         }
-        check_max_machines(self.floating, self.max_machines)?;
+        check_max_machines(self.floating, self.limits.max_machines)?;
         if self.require_check_in {
             if self.check_in_interval.is_none() {
                 return Err(DomainError::invalid(

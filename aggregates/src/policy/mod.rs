@@ -425,13 +425,13 @@ mod tests {
     #[test]
     fn a_node_locked_policy_is_limited_to_one_machine() {
         let event = created(json!({"name": "Node"}));
-        assert_eq!(attrs(&event).max_machines, Some(1));
+        assert_eq!(attrs(&event).limits.max_machines, Some(1));
         let event = created(json!({"name": "Node", "max_machines": null}));
-        assert_eq!(attrs(&event).max_machines, Some(1));
+        assert_eq!(attrs(&event).limits.max_machines, Some(1));
         let event = created(json!({"name": "Float", "floating": true, "max_machines": 5}));
-        assert_eq!(attrs(&event).max_machines, Some(5));
+        assert_eq!(attrs(&event).limits.max_machines, Some(5));
         let event = created(json!({"name": "Float", "floating": true}));
-        assert_eq!(attrs(&event).max_machines, None);
+        assert_eq!(attrs(&event).limits.max_machines, None);
         let refused = TestFramework::<Policy>::with(NoServices)
             .given_no_previous_events()
             .when(create(json!({"name": "Node", "max_machines": 5})))
@@ -462,7 +462,7 @@ mod tests {
             .inspect_result()
             .unwrap();
         match &events[0] {
-            PolicyEvent::Updated { attributes, .. } => assert_eq!(attributes.max_machines, Some(1)),
+            PolicyEvent::Updated { attributes, .. } => assert_eq!(attributes.limits.max_machines, Some(1)),
             other => panic!("not an update: {other:?}"),
         }
     }

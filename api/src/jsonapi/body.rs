@@ -308,6 +308,18 @@ pub struct Attributes {
 }
 
 impl Attributes {
+    /// The change set a request makes: each attribute given, as `value` type-checks it (None
+    /// leaves it out), under its snake_case name.
+    pub fn changes(&self, mut value: impl FnMut(&str) -> ApiResult<Option<Value>>) -> ApiResult<Map<String, Value>> {
+        let mut changes = Map::new();
+        for key in self.map.keys() {
+            if let Some(v) = value(key)? {
+                changes.insert(key.clone(), v);
+            }
+        }
+        Ok(changes)
+    }
+
     fn pointer(&self, key: &str) -> String {
         format!("{}/{}", self.base, super::case::camel(key))
     }

@@ -46,16 +46,14 @@ pub(crate) fn license_resource(row: &LicenseRow, now: aggregates::Timestamp) -> 
         json!(row.protected.map(|p| p != 0).unwrap_or(policy.protected)),
     );
     a.insert("version".into(), Value::Null);
-    a.insert("maxMachines".into(), json!(limits.max_machines.or(policy.max_machines)));
-    a.insert(
-        "maxProcesses".into(),
-        json!(limits.max_processes.or(policy.max_processes)),
-    );
-    a.insert("maxUsers".into(), json!(limits.max_users.or(policy.max_users)));
-    a.insert("maxCores".into(), json!(limits.max_cores.or(policy.max_cores)));
-    a.insert("maxMemory".into(), json!(limits.max_memory.or(policy.max_memory)));
-    a.insert("maxDisk".into(), json!(limits.max_disk.or(policy.max_disk)));
-    a.insert("maxUses".into(), json!(limits.max_uses.or(policy.max_uses)));
+    let in_force = limits.over(&policy.limits);
+    a.insert("maxMachines".into(), json!(in_force.max_machines));
+    a.insert("maxProcesses".into(), json!(in_force.max_processes));
+    a.insert("maxUsers".into(), json!(in_force.max_users));
+    a.insert("maxCores".into(), json!(in_force.max_cores));
+    a.insert("maxMemory".into(), json!(in_force.max_memory));
+    a.insert("maxDisk".into(), json!(in_force.max_disk));
+    a.insert("maxUses".into(), json!(in_force.max_uses));
     a.insert("requireHeartbeat".into(), json!(policy.require_heartbeat));
     a.insert("requireCheckIn".into(), json!(policy.require_check_in));
     a.insert("lastValidated".into(), opt_time(row.last_validated));

@@ -1,15 +1,13 @@
 //! Entitlements: create, retrieve (by id or code), update, delete, list.
 
 use crate::access::entitlement::{find, may_read};
-use crate::auth::Auth;
 use crate::error::ApiResult;
-use crate::extract::{ListPage, ResourceId};
+use crate::extract::{Call, ListPage, ResourceId};
 use crate::jsonapi::JsonApiBody;
 use crate::render::{created, paged_rows, single};
 use crate::resources::{account_path, entitlement_resource};
 use crate::state::{execute, AppState};
 use aggregates::entitlement::{EntitlementAttributes, EntitlementCommand, EntitlementPatch};
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
@@ -34,7 +32,7 @@ fn patch_from(body: &JsonApiBody) -> ApiResult<EntitlementPatch> {
     })
 }
 
-async fn create(State(state): State<AppState>, auth: Auth, body: JsonApiBody) -> ApiResult<Response> {
+async fn create(Call { state, auth }: Call, body: JsonApiBody) -> ApiResult<Response> {
     auth.require_admin()?;
     let data = body.resource("entitlements", "entitlement")?;
     let name = data.attributes.required_string("name")?;
@@ -56,7 +54,7 @@ async fn create(State(state): State<AppState>, auth: Auth, body: JsonApiBody) ->
     Ok(created(entitlement_resource(&find(&state, &auth, &id).await?)))
 }
 
-async fn show(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<Response> {
+async fn show(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiResult<Response> {
     may_read(&auth)?;
     Ok(single(
         StatusCode::OK,
@@ -64,12 +62,7 @@ async fn show(State(state): State<AppState>, auth: Auth, ResourceId(id): Resourc
     ))
 }
 
-async fn update(
-    State(state): State<AppState>,
-    auth: Auth,
-    ResourceId(id): ResourceId,
-    body: JsonApiBody,
-) -> ApiResult<Response> {
+async fn update(Call { state, auth }: Call, ResourceId(id): ResourceId, body: JsonApiBody) -> ApiResult<Response> {
     let row = find(&state, &auth, &id).await?;
     auth.require_admin()?;
     let patch = patch_from(&body)?;
@@ -86,7 +79,7 @@ async fn update(
     ))
 }
 
-async fn destroy(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<StatusCode> {
+async fn destroy(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiResult<StatusCode> {
     let row = find(&state, &auth, &id).await?;
     auth.require_admin()?;
     execute(
@@ -99,15 +92,14 @@ async fn destroy(State(state): State<AppState>, auth: Auth, ResourceId(id): Reso
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn index(State(state): State<AppState>, auth: Auth, ListPage(page, links): ListPage) -> ApiResult<Response> {
+async fn index(Call { state, auth }: Call, list: ListPage) -> ApiResult<Response> {
     may_read(&auth)?;
     let account_id = &auth.account.row.id;
-    let result = projections::entitlements::list(&state.db, account_id, EntitlementSet::Account, page).await?;
+    let result = projections::entitlements::list(&state.db, account_id, EntitlementSet::Account, list.page).await?;
     Ok(paged_rows(
         &result,
         entitlement_resource,
         &account_path(account_id, "entitlements"),
-        &links,
-        &page,
+        &list,
     ))
 }

@@ -2,15 +2,13 @@
 
 use crate::access::key::{listed_product, visible_key};
 use crate::access::policy::visible_policy;
-use crate::auth::Auth;
 use crate::error::ApiResult;
-use crate::extract::{related_not_found, required_relationship, ListPage, QueryParams, ResourceId};
+use crate::extract::{related_not_found, required_relationship, Call, ListPage, ResourceId};
 use crate::jsonapi::JsonApiBody;
 use crate::render::{created, paged_rows, single};
 use crate::resources::{account_path, key_resource};
 use crate::state::{execute, AppState};
 use aggregates::policy::{PolicyCommand, PoolKey};
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
@@ -22,7 +20,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/keys/{id}", get(show).delete(destroy))
 }
 
-async fn create(State(state): State<AppState>, auth: Auth, body: JsonApiBody) -> ApiResult<Response> {
+async fn create(Call { state, auth }: Call, body: JsonApiBody) -> ApiResult<Response> {
     let data = body.resource("keys", "key")?;
     data.permit_relationships(&["policy"])?;
     data.attributes.permit(&["key"])?;
@@ -40,14 +38,14 @@ async fn create(State(state): State<AppState>, auth: Auth, body: JsonApiBody) ->
     Ok(created(key_resource(&visible_key(&state, &auth, &id).await?)))
 }
 
-async fn show(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<Response> {
+async fn show(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiResult<Response> {
     Ok(single(
         StatusCode::OK,
         key_resource(&visible_key(&state, &auth, &id).await?),
     ))
 }
 
-async fn destroy(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<StatusCode> {
+async fn destroy(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiResult<StatusCode> {
     let row = visible_key(&state, &auth, &id).await?;
     execute(
         &state.frameworks.policy,
@@ -62,27 +60,21 @@ async fn destroy(State(state): State<AppState>, auth: Auth, ResourceId(id): Reso
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn index(
-    State(state): State<AppState>,
-    auth: Auth,
-    ListPage(page, links): ListPage,
-    QueryParams(query): QueryParams,
-) -> ApiResult<Response> {
-    let product = listed_product(&auth, query.get("product"))?;
+async fn index(Call { state, auth }: Call, list: ListPage) -> ApiResult<Response> {
+    let product = listed_product(&auth, list.query.get("product"))?;
     let account_id = &auth.account.row.id;
     let result = projections::policies::list_keys(
         &state.db,
         account_id,
         product.as_deref(),
-        query.get("policy").map(String::as_str),
-        page,
+        list.query.get("policy").map(String::as_str),
+        list.page,
     )
     .await?;
     Ok(paged_rows(
         &result,
         key_resource,
         &account_path(account_id, "keys"),
-        &links,
-        &page,
+        &list,
     ))
 }

@@ -7,13 +7,12 @@ use crate::auth::Auth;
 use crate::commands;
 use crate::commands::license::policy_snapshot;
 use crate::error::{ApiError, ApiResult, Source};
-use crate::extract::{ListPage, ResourceId};
+use crate::extract::{Call, ListPage, ResourceId};
 use crate::jsonapi::{type_name, JsonApiBody};
 use crate::render::{listed, paged_rows, single};
 use crate::resources::{account_path, entitlement_resource, license_resource, policy_resource};
 use crate::state::{execute, AppState};
 use aggregates::license::LicenseCommand;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{delete, get, post};
@@ -56,17 +55,17 @@ async fn current(state: &AppState, auth: &Auth, row: &LicenseRow) -> ApiResult<R
     ))
 }
 
-async fn suspend(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<Response> {
+async fn suspend(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiResult<Response> {
     let row = managed_license(&state, &auth, &id).await?;
     run(&state, &auth, &row, LicenseCommand::Suspend { at: state.now() }).await
 }
 
-async fn reinstate(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<Response> {
+async fn reinstate(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiResult<Response> {
     let row = managed_license(&state, &auth, &id).await?;
     run(&state, &auth, &row, LicenseCommand::Reinstate { at: state.now() }).await
 }
 
-async fn renew(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<Response> {
+async fn renew(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiResult<Response> {
     let row = managed_license(&state, &auth, &id).await?;
     let policy = policy_snapshot(&state, &auth.account.row.id, &row.policy_id).await?;
     run(
@@ -81,13 +80,13 @@ async fn renew(State(state): State<AppState>, auth: Auth, ResourceId(id): Resour
     .await
 }
 
-async fn revoke(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<StatusCode> {
+async fn revoke(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiResult<StatusCode> {
     let row = managed_license(&state, &auth, &id).await?;
     commands::cascade::delete_license(&state, &auth, &row.id, true).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn check_in(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<Response> {
+async fn check_in(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiResult<Response> {
     let row = visible_license(&state, &auth, &id).await?;
     let policy = policy_snapshot(&state, &auth.account.row.id, &row.policy_id).await?;
     run(
@@ -126,12 +125,7 @@ fn amount(body: &JsonApiBody, name: &str) -> ApiResult<i64> {
     }
 }
 
-async fn increment(
-    State(state): State<AppState>,
-    auth: Auth,
-    ResourceId(id): ResourceId,
-    body: JsonApiBody,
-) -> ApiResult<Response> {
+async fn increment(Call { state, auth }: Call, ResourceId(id): ResourceId, body: JsonApiBody) -> ApiResult<Response> {
     let row = visible_license(&state, &auth, &id).await?;
     let by = amount(&body, "increment")?;
     let policy = policy_snapshot(&state, &auth.account.row.id, &row.policy_id).await?;
@@ -148,12 +142,7 @@ async fn increment(
     .await
 }
 
-async fn decrement(
-    State(state): State<AppState>,
-    auth: Auth,
-    ResourceId(id): ResourceId,
-    body: JsonApiBody,
-) -> ApiResult<Response> {
+async fn decrement(Call { state, auth }: Call, ResourceId(id): ResourceId, body: JsonApiBody) -> ApiResult<Response> {
     let row = managed_license(&state, &auth, &id).await?;
     let by = amount(&body, "decrement")?;
     run(
@@ -165,12 +154,12 @@ async fn decrement(
     .await
 }
 
-async fn reset(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<Response> {
+async fn reset(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiResult<Response> {
     let row = managed_license(&state, &auth, &id).await?;
     run(&state, &auth, &row, LicenseCommand::ResetUsage { at: state.now() }).await
 }
 
-async fn show_policy(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<Response> {
+async fn show_policy(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiResult<Response> {
     let row = visible_license(&state, &auth, &id).await?;
     may_read_policy(&auth)?;
     let policy = projections::policies::find_any(&state.db, &auth.account.row.id, &row.policy_id)
@@ -182,8 +171,7 @@ async fn show_policy(State(state): State<AppState>, auth: Auth, ResourceId(id): 
 /// `PUT /licenses/{id}/policy` with `data: {type: "policies", id}`: moves the license to another
 /// policy of its product, under Keygen's compatibility rules.
 async fn change_policy(
-    State(state): State<AppState>,
-    auth: Auth,
+    Call { state, auth }: Call,
     ResourceId(id): ResourceId,
     body: JsonApiBody,
 ) -> ApiResult<Response> {
@@ -214,45 +202,29 @@ fn body_id(body: &JsonApiBody) -> Option<String> {
     }
 }
 
-async fn entitlements(
-    State(state): State<AppState>,
-    auth: Auth,
-    ResourceId(id): ResourceId,
-    ListPage(page, links): ListPage,
-) -> ApiResult<Response> {
+async fn entitlements(Call { state, auth }: Call, ResourceId(id): ResourceId, list: ListPage) -> ApiResult<Response> {
     let row = visible_license(&state, &auth, &id).await?;
     let account_id = &auth.account.row.id;
     let set = EntitlementSet::License {
         license_id: &row.id,
         policy_id: &row.policy_id,
     };
-    let result = projections::entitlements::list(&state.db, account_id, set, page).await?;
+    let result = projections::entitlements::list(&state.db, account_id, set, list.page).await?;
     Ok(paged_rows(
         &result,
         entitlement_resource,
         &account_path(account_id, &format!("licenses/{}/entitlements", row.id)),
-        &links,
-        &page,
+        &list,
     ))
 }
 
-async fn attach(
-    State(state): State<AppState>,
-    auth: Auth,
-    ResourceId(id): ResourceId,
-    body: JsonApiBody,
-) -> ApiResult<Response> {
+async fn attach(Call { state, auth }: Call, ResourceId(id): ResourceId, body: JsonApiBody) -> ApiResult<Response> {
     let row = managed_license(&state, &auth, &id).await?;
     let attached = commands::entitlement::attach_to_license(&state, &auth, &row, &body).await?;
     Ok(listed(attached.iter().map(entitlement_resource).collect()))
 }
 
-async fn detach(
-    State(state): State<AppState>,
-    auth: Auth,
-    ResourceId(id): ResourceId,
-    body: JsonApiBody,
-) -> ApiResult<StatusCode> {
+async fn detach(Call { state, auth }: Call, ResourceId(id): ResourceId, body: JsonApiBody) -> ApiResult<StatusCode> {
     let row = managed_license(&state, &auth, &id).await?;
     commands::entitlement::detach_from_license(&state, &auth, &row, &body).await?;
     Ok(StatusCode::NO_CONTENT)

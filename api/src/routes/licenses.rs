@@ -4,23 +4,22 @@
 use crate::access::license::{limit_to_visible, may_manage, visible_license};
 use crate::access::policy::visible_policy;
 use crate::access::product::visible_product;
-use crate::auth::{Auth, Bearer};
+use crate::auth::Bearer;
 use crate::commands;
 use crate::commands::license::{policy_snapshot, NewLicense};
 use crate::error::{ApiError, ApiResult, Source};
-use crate::extract::{related_not_found, required_relationship, ListPage, QueryParams, ResourceId};
-use crate::jsonapi::{Attributes, JsonApiBody, LinkQuery};
+use crate::extract::{related_not_found, required_relationship, Call, ListPage, ResourceId};
+use crate::jsonapi::{Attributes, JsonApiBody};
 use crate::render::{created, paged, paged_rows, single};
 use crate::resources::{account_path, license_resource, token_resource};
 use crate::state::{execute, AppState};
 use aggregates::license::LicenseCommand;
-use axum::extract::State;
+use aggregates::license::LicenseLimits;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use projections::licenses::LicenseFilter;
-use projections::PageRequest;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
@@ -33,22 +32,12 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/policies/{id}/licenses", get(policy_licenses))
 }
 
-const LIMITS: &[&str] = &[
-    "max_machines",
-    "max_cores",
-    "max_memory",
-    "max_disk",
-    "max_uses",
-    "max_processes",
-    "max_users",
-];
+const LIMITS: &[&str] = LicenseLimits::NAMES;
 
 /// Type-checks license attributes into the command's change set (snake_case keys).
 fn license_changes(a: &Attributes) -> ApiResult<Map<String, Value>> {
-    let mut changes = Map::new();
-    for key in a.raw().keys() {
-        let k = key.as_str();
-        let value = match k {
+    a.changes(|k| {
+        Ok(match k {
             "name" => a.string(k)?.patch().map(|v| json!(v)),
             "expiry" => a.timestamp(k)?.patch().map(|v| json!(v)),
             "protected" => a.boolean(k)?.patch().map(|v| json!(v)),
@@ -56,15 +45,11 @@ fn license_changes(a: &Attributes) -> ApiResult<Map<String, Value>> {
             "metadata" => a.object(k)?.value().map(Value::Object),
             _ if LIMITS.contains(&k) => a.integer(k)?.patch().map(|v| json!(v)),
             _ => None,
-        };
-        if let Some(value) = value {
-            changes.insert(key.clone(), value);
-        }
-    }
-    Ok(changes)
+        })
+    })
 }
 
-async fn create(State(state): State<AppState>, auth: Auth, body: JsonApiBody) -> ApiResult<Response> {
+async fn create(Call { state, auth }: Call, body: JsonApiBody) -> ApiResult<Response> {
     may_manage(&auth)?;
     let data = body.resource("licenses", "license")?;
     data.permit_relationships(&["policy"])?;
@@ -91,19 +76,14 @@ async fn create(State(state): State<AppState>, auth: Auth, body: JsonApiBody) ->
     )?))
 }
 
-async fn show(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<Response> {
+async fn show(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiResult<Response> {
     Ok(single(
         StatusCode::OK,
         license_resource(&visible_license(&state, &auth, &id).await?, state.now())?,
     ))
 }
 
-async fn update(
-    State(state): State<AppState>,
-    auth: Auth,
-    ResourceId(id): ResourceId,
-    body: JsonApiBody,
-) -> ApiResult<Response> {
+async fn update(Call { state, auth }: Call, ResourceId(id): ResourceId, body: JsonApiBody) -> ApiResult<Response> {
     let row = visible_license(&state, &auth, &id).await?;
     may_manage(&auth)?;
     let data = body.resource("licenses", "license")?;
@@ -130,7 +110,7 @@ async fn update(
     ))
 }
 
-async fn destroy(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<StatusCode> {
+async fn destroy(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiResult<StatusCode> {
     let row = visible_license(&state, &auth, &id).await?;
     may_manage(&auth)?;
     commands::cascade::delete_license(&state, &auth, &row.id, false).await?;
@@ -215,92 +195,49 @@ fn snake(key: &str) -> String {
     }
 }
 
-async fn list_with(
-    state: &AppState,
-    auth: &Auth,
-    mut filter: LicenseFilter,
-    page: PageRequest,
-    links: LinkQuery,
-    path: String,
-) -> ApiResult<Response> {
+/// A page of the licenses `filter` selects among those the caller sees, at `path` (below the
+/// account) for pagination links.
+async fn list_with(call: &Call, mut filter: LicenseFilter, list: ListPage, path: &str) -> ApiResult<Response> {
+    let Call { state, auth } = call;
     limit_to_visible(auth, &mut filter)?;
     let now = state.now();
-    let result =
-        projections::licenses::list(&state.db, &auth.account.row.id, &filter, now.timestamp_micros(), page).await?;
+    let account_id = &auth.account.row.id;
+    let result = projections::licenses::list(&state.db, account_id, &filter, now.timestamp_micros(), list.page).await?;
     let items = result
         .items
         .iter()
         .map(|row| license_resource(row, now))
         .collect::<ApiResult<Vec<_>>>()?;
-    Ok(paged(items, &path, &links, &page, result.total))
+    Ok(paged(items, &account_path(account_id, path), &list, result.total))
 }
 
-async fn index(
-    State(state): State<AppState>,
-    auth: Auth,
-    ListPage(page, links): ListPage,
-    QueryParams(query): QueryParams,
-) -> ApiResult<Response> {
-    let mut filter = license_filter(&query)?;
+async fn index(call: Call, list: ListPage) -> ApiResult<Response> {
+    let mut filter = license_filter(&list.query)?;
     // Products may be named by code, as everywhere.
     if let Some(product) = filter.product.clone() {
-        if let Some(row) = projections::products::find(&state.db, &auth.account.row.id, &product).await? {
+        if let Some(row) = projections::products::find(&call.state.db, &call.auth.account.row.id, &product).await? {
             filter.product = Some(row.id);
         }
     }
-    let path = account_path(&auth.account.row.id, "licenses");
-    list_with(&state, &auth, filter, page, links, path).await
+    list_with(&call, filter, list, "licenses").await
 }
 
-async fn product_licenses(
-    State(state): State<AppState>,
-    auth: Auth,
-    ResourceId(id): ResourceId,
-    ListPage(page, links): ListPage,
-    QueryParams(query): QueryParams,
-) -> ApiResult<Response> {
-    let product = visible_product(&state, &auth, &id).await?;
-    let filter = LicenseFilter {
-        product: Some(product.id.clone()),
-        ..license_filter(&query)?
-    };
-    list_with(
-        &state,
-        &auth,
-        filter,
-        page,
-        links,
-        account_path(&auth.account.row.id, &format!("products/{}/licenses", product.id)),
-    )
-    .await
+async fn product_licenses(call: Call, ResourceId(id): ResourceId, list: ListPage) -> ApiResult<Response> {
+    let product = visible_product(&call.state, &call.auth, &id).await?.id;
+    let mut filter = license_filter(&list.query)?;
+    filter.product = Some(product.clone());
+    list_with(&call, filter, list, &format!("products/{product}/licenses")).await
 }
 
-async fn policy_licenses(
-    State(state): State<AppState>,
-    auth: Auth,
-    ResourceId(id): ResourceId,
-    ListPage(page, links): ListPage,
-    QueryParams(query): QueryParams,
-) -> ApiResult<Response> {
-    let policy = visible_policy(&state, &auth, &id).await?;
-    let filter = LicenseFilter {
-        policy: Some(policy.id.clone()),
-        ..license_filter(&query)?
-    };
-    list_with(
-        &state,
-        &auth,
-        filter,
-        page,
-        links,
-        account_path(&auth.account.row.id, &format!("policies/{}/licenses", policy.id)),
-    )
-    .await
+async fn policy_licenses(call: Call, ResourceId(id): ResourceId, list: ListPage) -> ApiResult<Response> {
+    let policy = visible_policy(&call.state, &call.auth, &id).await?.id;
+    let mut filter = license_filter(&list.query)?;
+    filter.policy = Some(policy.clone());
+    list_with(&call, filter, list, &format!("policies/{policy}/licenses")).await
 }
 
 async fn generate_token(
-    State(state): State<AppState>,
-    auth: Auth,
+    Call { state, auth }: Call,
     ResourceId(id): ResourceId,
     body: JsonApiBody,
 ) -> ApiResult<Response> {
@@ -315,20 +252,14 @@ async fn generate_token(
     )))
 }
 
-async fn tokens(
-    State(state): State<AppState>,
-    auth: Auth,
-    ResourceId(id): ResourceId,
-    ListPage(page, links): ListPage,
-) -> ApiResult<Response> {
+async fn tokens(Call { state, auth }: Call, ResourceId(id): ResourceId, list: ListPage) -> ApiResult<Response> {
     let license = visible_license(&state, &auth, &id).await?;
     let account_id = &auth.account.row.id;
-    let result = projections::tokens::list(&state.db, account_id, Some(("licenses", &license.id)), page).await?;
+    let result = projections::tokens::list(&state.db, account_id, Some(("licenses", &license.id)), list.page).await?;
     Ok(paged_rows(
         &result,
         |row| token_resource(account_id, row, None),
         &account_path(account_id, &format!("licenses/{}/tokens", license.id)),
-        &links,
-        &page,
+        &list,
     ))
 }

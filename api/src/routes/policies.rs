@@ -5,13 +5,13 @@ use crate::access::product::visible_product;
 use crate::auth::Auth;
 use crate::commands::{cascade, entitlement, pool};
 use crate::error::ApiResult;
-use crate::extract::{related_not_found, required_relationship, ListPage, QueryParams, ResourceId};
-use crate::jsonapi::{Attributes, Field, JsonApiBody, LinkQuery};
+use crate::extract::{related_not_found, required_relationship, Call, ListPage, ResourceId};
+use crate::jsonapi::{Attributes, Field, JsonApiBody};
 use crate::render::{created, listed, paged, paged_rows, single};
 use crate::resources::{account_path, entitlement_resource, key_resource, policy_resource};
 use crate::state::{execute, AppState};
+use aggregates::license::LicenseLimits;
 use aggregates::policy::{PolicyCommand, BOOLEANS, CREATE_ONLY, ENUMS, INTEGERS};
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
@@ -39,16 +39,16 @@ fn policy_changes(a: &Attributes, creating: bool) -> ApiResult<Map<String, Value
         .into_iter()
         .chain(BOOLEANS.iter().copied())
         .chain(INTEGERS.iter().copied())
+        .chain(LicenseLimits::NAMES.iter().copied())
         .chain(enums.iter().copied())
         .filter(|name| creating || !CREATE_ONLY.contains(name))
         .collect();
     a.permit(&allowed)?;
-    let mut changes = Map::new();
-    for key in a.raw().keys() {
-        let k = key.as_str();
-        let value = if BOOLEANS.contains(&k) {
+    let integer = |k: &str| INTEGERS.contains(&k) || LicenseLimits::NAMES.contains(&k);
+    a.changes(|k| {
+        Ok(if BOOLEANS.contains(&k) {
             a.boolean(k)?.value().map(Value::Bool)
-        } else if INTEGERS.contains(&k) {
+        } else if integer(k) {
             match a.integer(k)? {
                 Field::Value(n) => Some(json!(n)),
                 _ => Some(Value::Null),
@@ -63,15 +63,11 @@ fn policy_changes(a: &Attributes, creating: bool) -> ApiResult<Map<String, Value
             a.object(k)?.value().map(Value::Object)
         } else {
             a.string(k)?.value().map(Value::String)
-        };
-        if let Some(value) = value {
-            changes.insert(key.clone(), value);
-        }
-    }
-    Ok(changes)
+        })
+    })
 }
 
-async fn create(State(state): State<AppState>, auth: Auth, body: JsonApiBody) -> ApiResult<Response> {
+async fn create(Call { state, auth }: Call, body: JsonApiBody) -> ApiResult<Response> {
     may_manage(&auth)?;
     let data = body.resource("policies", "policy")?;
     data.permit_relationships(&["product"])?;
@@ -94,19 +90,14 @@ async fn create(State(state): State<AppState>, auth: Auth, body: JsonApiBody) ->
     Ok(created(policy_resource(&visible_policy(&state, &auth, &id).await?)?))
 }
 
-async fn show(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<Response> {
+async fn show(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiResult<Response> {
     Ok(single(
         StatusCode::OK,
         policy_resource(&visible_policy(&state, &auth, &id).await?)?,
     ))
 }
 
-async fn update(
-    State(state): State<AppState>,
-    auth: Auth,
-    ResourceId(id): ResourceId,
-    body: JsonApiBody,
-) -> ApiResult<Response> {
+async fn update(Call { state, auth }: Call, ResourceId(id): ResourceId, body: JsonApiBody) -> ApiResult<Response> {
     let row = visible_policy(&state, &auth, &id).await?;
     let data = body.resource("policies", "policy")?;
     data.no_relationships()?;
@@ -127,7 +118,7 @@ async fn update(
     ))
 }
 
-async fn destroy(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<StatusCode> {
+async fn destroy(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiResult<StatusCode> {
     let row = visible_policy(&state, &auth, &id).await?;
     cascade::delete_policy(&state, &auth, &row.id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -137,104 +128,76 @@ async fn list_for(
     state: &AppState,
     auth: &Auth,
     product: Option<String>,
-    page: projections::PageRequest,
-    links: LinkQuery,
+    list: ListPage,
     path: String,
 ) -> ApiResult<Response> {
     let product = listed_product(auth, product)?;
-    let result = projections::policies::list(&state.db, &auth.account.row.id, product.as_deref(), page).await?;
+    let result = projections::policies::list(&state.db, &auth.account.row.id, product.as_deref(), list.page).await?;
     let items = result
         .items
         .iter()
         .map(policy_resource)
         .collect::<ApiResult<Vec<_>>>()?;
-    Ok(paged(items, &path, &links, &page, result.total))
+    Ok(paged(items, &path, &list, result.total))
 }
 
-async fn index(
-    State(state): State<AppState>,
-    auth: Auth,
-    ListPage(page, links): ListPage,
-    QueryParams(query): QueryParams,
-) -> ApiResult<Response> {
-    let product = match query.get("product") {
+async fn index(Call { state, auth }: Call, list: ListPage) -> ApiResult<Response> {
+    let product = match list.query.get("product") {
         Some(p) => Some(visible_product(&state, &auth, p).await?.id),
         None => None,
     };
     let path = account_path(&auth.account.row.id, "policies");
-    list_for(&state, &auth, product, page, links, path).await
+    list_for(&state, &auth, product, list, path).await
 }
 
 async fn product_policies(
-    State(state): State<AppState>,
-    auth: Auth,
+    Call { state, auth }: Call,
     ResourceId(id): ResourceId,
-    ListPage(page, links): ListPage,
+    list: ListPage,
 ) -> ApiResult<Response> {
     let product = visible_product(&state, &auth, &id).await?;
     let path = account_path(&auth.account.row.id, &format!("products/{}/policies", product.id));
-    list_for(&state, &auth, Some(product.id), page, links, path).await
+    list_for(&state, &auth, Some(product.id), list, path).await
 }
 
-async fn pool(
-    State(state): State<AppState>,
-    auth: Auth,
-    ResourceId(id): ResourceId,
-    ListPage(page, links): ListPage,
-) -> ApiResult<Response> {
+async fn pool(Call { state, auth }: Call, ResourceId(id): ResourceId, list: ListPage) -> ApiResult<Response> {
     let row = visible_policy(&state, &auth, &id).await?;
     let account_id = &auth.account.row.id;
-    let result = projections::policies::list_keys(&state.db, account_id, None, Some(&row.id), page).await?;
+    let result = projections::policies::list_keys(&state.db, account_id, None, Some(&row.id), list.page).await?;
     Ok(paged_rows(
         &result,
         key_resource,
         &account_path(account_id, &format!("policies/{}/pool", row.id)),
-        &links,
-        &page,
+        &list,
     ))
 }
 
-async fn pop(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<Response> {
+async fn pop(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiResult<Response> {
     let row = visible_policy(&state, &auth, &id).await?;
     let key = pool::pop_key(&state, &auth, &row).await?;
     Ok(single(StatusCode::OK, key_resource(&key)))
 }
 
-async fn entitlements(
-    State(state): State<AppState>,
-    auth: Auth,
-    ResourceId(id): ResourceId,
-    ListPage(page, links): ListPage,
-) -> ApiResult<Response> {
+async fn entitlements(Call { state, auth }: Call, ResourceId(id): ResourceId, list: ListPage) -> ApiResult<Response> {
     let row = visible_policy(&state, &auth, &id).await?;
     let account_id = &auth.account.row.id;
-    let result = projections::entitlements::list(&state.db, account_id, EntitlementSet::Policy(&row.id), page).await?;
+    let result =
+        projections::entitlements::list(&state.db, account_id, EntitlementSet::Policy(&row.id), list.page).await?;
     Ok(paged_rows(
         &result,
         entitlement_resource,
         &account_path(account_id, &format!("policies/{}/entitlements", row.id)),
-        &links,
-        &page,
+        &list,
     ))
 }
 
-async fn attach(
-    State(state): State<AppState>,
-    auth: Auth,
-    ResourceId(id): ResourceId,
-    body: JsonApiBody,
-) -> ApiResult<Response> {
+async fn attach(Call { state, auth }: Call, ResourceId(id): ResourceId, body: JsonApiBody) -> ApiResult<Response> {
     let row = visible_policy(&state, &auth, &id).await?;
     let attached = entitlement::attach_to_policy(&state, &auth, &row.id, &body).await?;
     Ok(listed(attached.iter().map(entitlement_resource).collect()))
 }
 
-async fn detach(
-    State(state): State<AppState>,
-    auth: Auth,
-    ResourceId(id): ResourceId,
-    body: JsonApiBody,
-) -> ApiResult<StatusCode> {
+async fn detach(Call { state, auth }: Call, ResourceId(id): ResourceId, body: JsonApiBody) -> ApiResult<StatusCode> {
     let row = visible_policy(&state, &auth, &id).await?;
     entitlement::detach_from_policy(&state, &auth, &row.id, &body).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -1,16 +1,14 @@
 //! Products: create, retrieve (by id or code), update, delete, list.
 
 use crate::access::product::{listed_product, visible_product};
-use crate::auth::Auth;
 use crate::commands::cascade;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ListPage, ResourceId};
+use crate::extract::{Call, ListPage, ResourceId};
 use crate::jsonapi::{Attributes, JsonApiBody};
 use crate::render::{created, paged_rows, single};
 use crate::resources::{account_path, product_resource};
 use crate::state::{execute, AppState};
 use aggregates::product::{ProductAttributes, ProductCommand, ProductPatch};
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
@@ -48,7 +46,7 @@ fn patch_from(a: &Attributes) -> ApiResult<ProductPatch> {
     })
 }
 
-async fn create(State(state): State<AppState>, auth: Auth, body: JsonApiBody) -> ApiResult<Response> {
+async fn create(Call { state, auth }: Call, body: JsonApiBody) -> ApiResult<Response> {
     auth.require_admin()?;
     let data = body.resource("products", "product")?;
     data.no_relationships()?;
@@ -78,17 +76,12 @@ async fn create(State(state): State<AppState>, auth: Auth, body: JsonApiBody) ->
     Ok(created(product_resource(&row)))
 }
 
-async fn show(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<Response> {
+async fn show(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiResult<Response> {
     let row = visible_product(&state, &auth, &id).await?;
     Ok(single(StatusCode::OK, product_resource(&row)))
 }
 
-async fn update(
-    State(state): State<AppState>,
-    auth: Auth,
-    ResourceId(id): ResourceId,
-    body: JsonApiBody,
-) -> ApiResult<Response> {
+async fn update(Call { state, auth }: Call, ResourceId(id): ResourceId, body: JsonApiBody) -> ApiResult<Response> {
     let row = visible_product(&state, &auth, &id).await?;
     let data = body.resource("products", "product")?;
     data.no_relationships()?;
@@ -106,22 +99,21 @@ async fn update(
     Ok(single(StatusCode::OK, product_resource(&row)))
 }
 
-async fn destroy(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<StatusCode> {
+async fn destroy(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiResult<StatusCode> {
     let row = visible_product(&state, &auth, &id).await?;
     auth.require_admin()?;
     cascade::delete_product(&state, &auth, &row.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn index(State(state): State<AppState>, auth: Auth, ListPage(page, links): ListPage) -> ApiResult<Response> {
+async fn index(Call { state, auth }: Call, list: ListPage) -> ApiResult<Response> {
     let account_id = &auth.account.row.id;
     let only = listed_product(&auth)?;
-    let result = projections::products::list(&state.db, account_id, only, page).await?;
+    let result = projections::products::list(&state.db, account_id, only, list.page).await?;
     Ok(paged_rows(
         &result,
         product_resource,
         &account_path(account_id, "products"),
-        &links,
-        &page,
+        &list,
     ))
 }

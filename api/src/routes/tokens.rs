@@ -7,7 +7,7 @@ use crate::auth::{account_of, authenticate, authenticate_password, read_credenti
 use crate::commands;
 use crate::commands::token::{generate_for, token_options};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ListPage, ResourceId};
+use crate::extract::{Call, ListPage, ResourceId};
 use crate::jsonapi::JsonApiBody;
 use crate::middleware::ApiVersion;
 use crate::render::{created, document, paged_rows, single};
@@ -66,20 +66,19 @@ async fn generate(State(state): State<AppState>, parts: Parts, body: JsonApiBody
     Ok(created(token_resource(&account.row.id, &issued.row, Some(&issued.raw))))
 }
 
-async fn index(State(state): State<AppState>, auth: Auth, ListPage(page, links): ListPage) -> ApiResult<Response> {
+async fn index(Call { state, auth }: Call, list: ListPage) -> ApiResult<Response> {
     let account_id = &auth.account.row.id;
     let bearer = (!auth.bearer.is_admin()).then(|| auth.bearer.reference());
-    let result = projections::tokens::list(&state.db, account_id, bearer, page).await?;
+    let result = projections::tokens::list(&state.db, account_id, bearer, list.page).await?;
     Ok(paged_rows(
         &result,
         |row| token_resource(account_id, row, None),
         &account_path(account_id, "tokens"),
-        &links,
-        &page,
+        &list,
     ))
 }
 
-async fn show(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<Response> {
+async fn show(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiResult<Response> {
     let row = visible_token(&state, &auth, &id).await?;
     Ok(single(StatusCode::OK, token_resource(&auth.account.row.id, &row, None)))
 }
@@ -93,12 +92,12 @@ async fn regenerate_row(state: &AppState, auth: &Auth, row: TokenRow) -> ApiResu
     ))
 }
 
-async fn regenerate(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<Response> {
+async fn regenerate(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiResult<Response> {
     let row = visible_token(&state, &auth, &id).await?;
     regenerate_row(&state, &auth, row).await
 }
 
-async fn regenerate_current(State(state): State<AppState>, auth: Auth) -> ApiResult<Response> {
+async fn regenerate_current(Call { state, auth }: Call) -> ApiResult<Response> {
     let row = auth
         .token
         .clone()
@@ -106,7 +105,7 @@ async fn regenerate_current(State(state): State<AppState>, auth: Auth) -> ApiRes
     regenerate_row(&state, &auth, row).await
 }
 
-async fn revoke(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<StatusCode> {
+async fn revoke(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiResult<StatusCode> {
     let row = visible_token(&state, &auth, &id).await?;
     execute(
         &state.frameworks.token,
@@ -145,7 +144,7 @@ async fn bearer_resource(state: &AppState, auth: &Auth) -> ApiResult<Value> {
 
 /// `GET /me`: the bearer, with the request's token in `included` (keygen-rs' `current_profile`
 /// reads the token's kind and expiry from there). A license key is no token: nothing included.
-async fn me(State(state): State<AppState>, auth: Auth) -> ApiResult<Response> {
+async fn me(Call { state, auth }: Call) -> ApiResult<Response> {
     let mut body = json!({ "data": bearer_resource(&state, &auth).await? });
     if let Some(token) = &auth.token {
         body["included"] = json!([token_resource(&auth.account.row.id, token, None)]);
@@ -154,7 +153,7 @@ async fn me(State(state): State<AppState>, auth: Auth) -> ApiResult<Response> {
 }
 
 /// `GET /profile`, Keygen's older form of `/me`: the bearer and `meta.tokenId`.
-async fn profile(State(state): State<AppState>, auth: Auth) -> ApiResult<Response> {
+async fn profile(Call { state, auth }: Call) -> ApiResult<Response> {
     let token_id = auth.token.as_ref().map(|token| token.id.clone());
     Ok(document(
         StatusCode::OK,
@@ -163,8 +162,7 @@ async fn profile(State(state): State<AppState>, auth: Auth) -> ApiResult<Respons
 }
 
 async fn generate_product_token(
-    State(state): State<AppState>,
-    auth: Auth,
+    Call { state, auth }: Call,
     ResourceId(id): ResourceId,
     body: JsonApiBody,
 ) -> ApiResult<Response> {
@@ -179,21 +177,15 @@ async fn generate_product_token(
     )))
 }
 
-async fn product_tokens(
-    State(state): State<AppState>,
-    auth: Auth,
-    ResourceId(id): ResourceId,
-    ListPage(page, links): ListPage,
-) -> ApiResult<Response> {
+async fn product_tokens(Call { state, auth }: Call, ResourceId(id): ResourceId, list: ListPage) -> ApiResult<Response> {
     let product = visible_product(&state, &auth, &id).await?;
     let account_id = &auth.account.row.id;
-    let result = projections::tokens::list(&state.db, account_id, Some(("products", &product.id)), page).await?;
+    let result = projections::tokens::list(&state.db, account_id, Some(("products", &product.id)), list.page).await?;
     let path = account_path(account_id, &format!("products/{}/tokens", product.id));
     Ok(paged_rows(
         &result,
         |row| token_resource(account_id, row, None),
         &path,
-        &links,
-        &page,
+        &list,
     ))
 }

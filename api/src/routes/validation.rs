@@ -6,10 +6,9 @@
 //! `commands::validation`.
 
 use crate::access::license::{may_see_license, may_validate, visible_license};
-use crate::auth::Auth;
 use crate::commands::validation::{validate_license, ValidationRequest};
 use crate::error::{ApiError, ApiResult, Source};
-use crate::extract::ResourceId;
+use crate::extract::{Call, ResourceId};
 use crate::jsonapi::{deep_camel, type_name, JsonApiBody};
 use crate::render::document;
 use crate::resources::license_resource;
@@ -156,8 +155,7 @@ fn meta(outcome: &Outcome, request: &ValidationRequest, quick: bool, at: aggrega
 }
 
 async fn validate_by_id(
-    State(state): State<AppState>,
-    auth: Auth,
+    Call { state, auth }: Call,
     ResourceId(id): ResourceId,
     body: JsonApiBody,
 ) -> ApiResult<Response> {
@@ -175,7 +173,7 @@ async fn validate_by_id(
     .await
 }
 
-async fn quick_validate(State(state): State<AppState>, auth: Auth, ResourceId(id): ResourceId) -> ApiResult<Response> {
+async fn quick_validate(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiResult<Response> {
     may_validate(&auth)?;
     let row = visible_license(&state, &auth, &id).await?;
     let request = ValidationRequest {
