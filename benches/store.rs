@@ -4,6 +4,9 @@
 //!
 //! `cargo bench --bench store` (set `KEYLEDGER_BENCH_EVENTS` to change the event count).
 
+#[path = "support/backends.rs"]
+mod backends;
+
 use aggregates::product::{ProductAttributes, ProductCommand};
 use api::state::{execute, now};
 use api::AppState;
@@ -45,14 +48,8 @@ async fn append(state: &AppState, account_id: &str, first: usize, count: usize) 
 }
 
 async fn run(label: &str, database_url: &str, events: usize) {
-    let secret = api::crypto::MasterKey::generate_hex();
-    let state = keyledger::build_state(database_url, Some(&secret))
-        .await
-        .expect("store");
-    let account = api::bootstrap::create_account(&state, "Bench", "bench", "bench@example.com", "pw")
-        .await
-        .unwrap();
-    let account_id = Arc::new(account.account_id);
+    let (state, account_id) = backends::with_account(database_url).await;
+    let account_id = Arc::new(account_id);
 
     let mut rows = Vec::new();
     for inline in [true, false] {
@@ -103,23 +100,5 @@ async fn main() {
     println!("events per run: {events}; each command appends one event and claims one code");
     println!("| backend    | path                       | 1 client/s | 32 clients/s |");
     println!("|------------|----------------------------|------------|--------------|");
-    let dir = std::env::temp_dir().join(format!("keyledger-bench-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    run("SQLite", &format!("sqlite://{}/bench.db", dir.display()), events).await;
-    let _ = std::fs::remove_dir_all(&dir);
-    if let Ok(server) = std::env::var("KEYLEDGER_BENCH_DATABASE_URL") {
-        let name = format!("kl_bench_{}", uuid::Uuid::new_v4().simple());
-        let admin = sqlx::PgPool::connect(&server).await.expect("PostgreSQL server");
-        sqlx::query(&format!("create database \"{name}\""))
-            .execute(&admin)
-            .await
-            .unwrap();
-        let (prefix, _) = server.rsplit_once('/').unwrap();
-        run("PostgreSQL", &format!("{prefix}/{name}"), events).await;
-        let _ = sqlx::query(&format!("drop database \"{name}\" with (force)"))
-            .execute(&admin)
-            .await;
-    } else {
-        println!("(set KEYLEDGER_BENCH_DATABASE_URL=postgres://… to include PostgreSQL)");
-    }
+    backends::each(|label, url| async move { run(label, &url, events).await }).await;
 }

@@ -4,6 +4,9 @@
 //!
 //! `cargo bench --bench validate` (`KEYLEDGER_BENCH_REQUESTS`, `KEYLEDGER_BENCH_CLIENTS` to tune).
 
+#[path = "support/backends.rs"]
+mod backends;
+
 use aggregates::license::{LicenseCommand, NewKey, PolicySnapshot};
 use aggregates::policy::PolicyAttributes;
 use std::sync::Arc;
@@ -12,19 +15,13 @@ use std::time::{Duration, Instant};
 const LICENSES: usize = 1_000;
 
 async fn run(label: &str, database_url: &str, requests: usize, clients: usize) {
-    let secret = api::crypto::MasterKey::generate_hex();
-    let state = keyledger::build_state(database_url, Some(&secret))
-        .await
-        .expect("store");
-    let account = api::bootstrap::create_account(&state, "Bench", "bench", "bench@example.com", "pw")
-        .await
-        .unwrap();
+    let (state, account_id) = backends::with_account(database_url).await;
     let product_id = uuid::Uuid::new_v4().to_string();
     let policy_id = uuid::Uuid::new_v4().to_string();
     let at = api::state::now();
     let product = aggregates::product::ProductCommand::Create {
         id: product_id.clone(),
-        account_id: account.account_id.clone(),
+        account_id: account_id.clone(),
         attributes: aggregates::product::ProductAttributes {
             name: "Bench".into(),
             code: None,
@@ -39,7 +36,7 @@ async fn run(label: &str, database_url: &str, requests: usize, clients: usize) {
     state.frameworks.product.execute(&product_id, product).await.unwrap();
     let policy = aggregates::policy::PolicyCommand::Create {
         id: policy_id.clone(),
-        account_id: account.account_id.clone(),
+        account_id: account_id.clone(),
         product_id: product_id.clone(),
         attributes: serde_json::json!({"name": "Bench"}).as_object().unwrap().clone(),
         account_protected: false,
@@ -56,7 +53,7 @@ async fn run(label: &str, database_url: &str, requests: usize, clients: usize) {
         let id = uuid::Uuid::new_v4().to_string();
         let command = LicenseCommand::Create {
             id: id.clone(),
-            account_id: account.account_id.clone(),
+            account_id: account_id.clone(),
             policy: snapshot.clone(),
             key: NewKey::Custom(key.clone()),
             attributes: Default::default(),
@@ -123,29 +120,5 @@ async fn main() {
     println!("validate-key over loopback HTTP, {LICENSES} licenses, each request a full validation (scope {{}})");
     println!("| backend    | clients | requests | req/s    | p50 ms   | p99 ms   |");
     println!("|------------|---------|----------|----------|----------|----------|");
-    let dir = std::env::temp_dir().join(format!("keyledger-bench-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    run(
-        "SQLite",
-        &format!("sqlite://{}/bench.db", dir.display()),
-        requests,
-        clients,
-    )
-    .await;
-    let _ = std::fs::remove_dir_all(&dir);
-    if let Ok(server) = std::env::var("KEYLEDGER_BENCH_DATABASE_URL") {
-        let name = format!("kl_bench_{}", uuid::Uuid::new_v4().simple());
-        let admin = sqlx::PgPool::connect(&server).await.expect("PostgreSQL server");
-        sqlx::query(&format!("create database \"{name}\""))
-            .execute(&admin)
-            .await
-            .unwrap();
-        let (prefix, _) = server.rsplit_once('/').unwrap();
-        run("PostgreSQL", &format!("{prefix}/{name}"), requests, clients).await;
-        let _ = sqlx::query(&format!("drop database \"{name}\" with (force)"))
-            .execute(&admin)
-            .await;
-    } else {
-        println!("(set KEYLEDGER_BENCH_DATABASE_URL=postgres://… to include PostgreSQL)");
-    }
+    backends::each(|label, url| async move { run(label, &url, requests, clients).await }).await;
 }

@@ -159,6 +159,25 @@ pub const TABLES: &[&str] = &[
     "license_entitlements",
 ];
 
+/// Marks a row built from snapshots gone (`column` is `deleted_at` or `revoked_at`) at `at`,
+/// unless a later event of its aggregate has reached it already.
+pub(crate) async fn mark_gone(
+    db: &Database,
+    table: &str,
+    column: &str,
+    at: i64,
+    event: &EventRef<'_>,
+) -> Result<(), ProjectionError> {
+    let sql = format!(
+        "update {table} set {column} = $1, updated_at = $1, last_sequence = $2 where id = $3 and last_sequence < $2"
+    );
+    on_pool!(db, |pool| {
+        let query = sqlx::query(&sql).bind(at).bind(event.sequence).bind(event.aggregate_id);
+        query.execute(pool).await?.rows_affected()
+    });
+    Ok(())
+}
+
 /// The row, if any, a query whose parameters are all text returns (the `find` queries).
 pub(crate) async fn fetch_row<T>(db: &Database, sql: &str, params: &[&str]) -> Result<Option<T>, ProjectionError>
 where

@@ -2,7 +2,7 @@
 //! `product.created` cannot bring one back) and are filtered from every query.
 
 use crate::filter::{Filter, Source};
-use crate::{fetch_row, micros, EventRef, Page, PageRequest, ProjectionError};
+use crate::{fetch_row, mark_gone, micros, EventRef, Page, PageRequest, ProjectionError};
 use aggregates::product::{ProductAttributes, ProductEvent};
 use store::{on_pool, Database};
 
@@ -58,15 +58,7 @@ pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), Proj
                 updated_at,
             ),
             ProductEvent::Deleted { deleted_at, .. } => {
-                sqlx::query(
-                    "update products set deleted_at = $1, updated_at = $1, last_sequence = $2 \
-                     where id = $3 and last_sequence < $2",
-                )
-                .bind(micros(&deleted_at))
-                .bind(event.sequence)
-                .bind(event.aggregate_id)
-                .execute(pool)
-                .await?;
+                mark_gone(db, "products", "deleted_at", micros(&deleted_at), &event).await?;
                 return Ok(());
             }
         };

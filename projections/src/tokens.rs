@@ -1,7 +1,7 @@
 //! The `tokens` read model: digests only, never raw tokens.
 
 use crate::filter::{Filter, Source};
-use crate::{fetch_row, micros, EventRef, Page, PageRequest, ProjectionError};
+use crate::{fetch_row, mark_gone, micros, EventRef, Page, PageRequest, ProjectionError};
 use aggregates::token::TokenEvent;
 use store::{on_pool, Database};
 
@@ -72,15 +72,7 @@ pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), Proj
                 .await?;
             }
             TokenEvent::Revoked { revoked_at } => {
-                sqlx::query(
-                    "update tokens set revoked_at = $1, updated_at = $1, last_sequence = $2 \
-                     where id = $3 and last_sequence < $2",
-                )
-                .bind(micros(&revoked_at))
-                .bind(event.sequence)
-                .bind(event.aggregate_id)
-                .execute(pool)
-                .await?;
+                mark_gone(db, "tokens", "revoked_at", micros(&revoked_at), &event).await?;
             }
         }
         Ok(())

@@ -1,11 +1,11 @@
 //! A policy's attributes with Keygen's defaults, enums and rules for combining them.
 
+use crate::license::LicenseLimits;
 use crate::vocabulary::{
     AuthenticationStrategy, CheckInInterval, ExpirationBasis, ExpirationStrategy, HeartbeatBasis,
     HeartbeatCullStrategy, HeartbeatResurrectionStrategy, MachineLeasingStrategy, MatchingStrategy, OverageStrategy,
     ProcessLeasingStrategy, RenewalBasis, TransferStrategy, UniquenessStrategy,
 };
-use crate::license::LicenseLimits;
 use crate::DomainError;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -245,8 +245,18 @@ impl PolicyAttributes {
             86_400,
             "must be greater than or equal to 86400 (1 day)",
         )?;
-        range("max_cores", self.limits.max_cores, 1, "must be greater than or equal to 1")?;
-        range("max_uses", self.limits.max_uses, 0, "must be greater than or equal to 0")?;
+        range(
+            "max_cores",
+            self.limits.max_cores,
+            1,
+            "must be greater than or equal to 1",
+        )?;
+        range(
+            "max_uses",
+            self.limits.max_uses,
+            0,
+            "must be greater than or equal to 0",
+        )?;
         range("max_processes", self.limits.max_processes, 1, "must be greater than 0")?;
         range("max_users", self.limits.max_users, 1, "must be greater than 0")?;
         range(
@@ -255,7 +265,10 @@ impl PolicyAttributes {
             60,
             "must be greater than or equal to 60 (1 minute)",
         )?;
-        for (attribute, v) in [("max_memory", self.limits.max_memory), ("max_disk", self.limits.max_disk)] {
+        for (attribute, v) in [
+            ("max_memory", self.limits.max_memory),
+            ("max_disk", self.limits.max_disk),
+        ] {
             if v.is_some_and(|n| n < 1) {
                 return Err(DomainError::invalid(
                     attribute,

@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 
 /// What the request asked: the scope (and its echo) and the nonce.
+#[derive(Default)]
 pub(crate) struct ValidationRequest {
     pub scope: Option<Scope>,
     pub echo: Option<Value>,

@@ -1,7 +1,7 @@
 //! The entitlement resource.
 
-use super::links::account_path;
-use crate::jsonapi::{deep_camel, resource, timestamp, to_one};
+use super::links::{account_path, account_relationships};
+use crate::jsonapi::{deep_camel, resource, timestamp};
 use projections::entitlements::EntitlementRow;
 use serde_json::{json, Map, Value};
 
@@ -17,11 +17,7 @@ pub(crate) fn entitlement_resource(row: &EntitlementRow) -> Value {
     attributes.insert("created".into(), timestamp(row.created_at));
     attributes.insert("updated".into(), timestamp(row.updated_at));
     let account = &row.account_id;
-    let mut relationships = Map::new();
-    relationships.insert(
-        "account".into(),
-        to_one("accounts", account, Some(format!("/v1/accounts/{account}"))),
-    );
+    let relationships = account_relationships(account);
     resource(
         "entitlements",
         &row.id,

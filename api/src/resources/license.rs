@@ -1,6 +1,6 @@
 //! The license resource, with the effective values its policy supplies.
 
-use super::links::account_path;
+use super::links::{account_path, account_relationships};
 use crate::error::ApiResult;
 use crate::jsonapi::{deep_camel, resource, timestamp, to_many, to_one};
 use aggregates::license::validation::{next_check_in, status};
@@ -71,11 +71,7 @@ pub(crate) fn license_resource(row: &LicenseRow, now: aggregates::Timestamp) -> 
     let account = &row.account_id;
     let base = format!("licenses/{}", row.id);
     let link = |rel: &str| account_path(account, &format!("{base}/{rel}"));
-    let mut r = Map::new();
-    r.insert(
-        "account".into(),
-        to_one("accounts", account, Some(format!("/v1/accounts/{account}"))),
-    );
+    let mut r = account_relationships(account);
     r.insert(
         "product".into(),
         to_one("products", &row.product_id, Some(link("product"))),

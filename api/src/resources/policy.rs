@@ -1,10 +1,10 @@
 //! The policy resource.
 
-use super::links::account_path;
+use super::links::{account_path, account_relationships, related};
 use crate::error::{ApiError, ApiResult};
-use crate::jsonapi::{deep_camel, resource, timestamp, to_many, to_one};
+use crate::jsonapi::{deep_camel, resource, timestamp, to_many};
 use projections::policies::PolicyRow;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// The policy resource: every attribute in camelCase.
 pub(crate) fn policy_resource(row: &PolicyRow) -> ApiResult<Value> {
@@ -16,19 +16,8 @@ pub(crate) fn policy_resource(row: &PolicyRow) -> ApiResult<Value> {
     attributes.insert("updated".into(), timestamp(row.updated_at));
     let account = &row.account_id;
     let base = format!("policies/{}", row.id);
-    let mut relationships = Map::new();
-    relationships.insert(
-        "account".into(),
-        to_one("accounts", account, Some(format!("/v1/accounts/{account}"))),
-    );
-    relationships.insert(
-        "product".into(),
-        to_one(
-            "products",
-            &row.product_id,
-            Some(account_path(account, &format!("products/{}", row.product_id))),
-        ),
-    );
+    let mut relationships = account_relationships(account);
+    relationships.insert("product".into(), related(account, "products", &row.product_id));
     for rel in ["pool", "licenses", "entitlements"] {
         relationships.insert(rel.into(), to_many(account_path(account, &format!("{base}/{rel}"))));
     }

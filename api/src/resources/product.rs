@@ -1,7 +1,7 @@
 //! The product resource.
 
-use super::links::account_path;
-use crate::jsonapi::{deep_camel, resource, timestamp, to_many, to_one};
+use super::links::{account_path, account_relationships};
+use crate::jsonapi::{deep_camel, resource, timestamp, to_many};
 use projections::products::ProductRow;
 use serde_json::{json, Map, Value};
 
@@ -23,11 +23,7 @@ pub(crate) fn product_resource(row: &ProductRow) -> Value {
     attributes.insert("updated".into(), timestamp(row.updated_at));
     let account = &row.account_id;
     let base = format!("products/{}", row.id);
-    let mut relationships = Map::new();
-    relationships.insert(
-        "account".into(),
-        to_one("accounts", account, Some(format!("/v1/accounts/{account}"))),
-    );
+    let mut relationships = account_relationships(account);
     for rel in ["policies", "licenses", "machines", "users", "tokens"] {
         relationships.insert(rel.into(), to_many(account_path(account, &format!("{base}/{rel}"))));
     }

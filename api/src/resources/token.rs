@@ -1,6 +1,6 @@
 //! The token resource; the raw token appears only in the response that created or regenerated it.
 
-use super::links::account_path;
+use super::links::{account_path, account_relationships};
 use crate::jsonapi::{resource, timestamp, to_one};
 use projections::tokens::TokenRow;
 use serde_json::{json, Map, Value};
@@ -18,11 +18,7 @@ pub(crate) fn token_resource(account_id: &str, row: &TokenRow, raw: Option<&str>
     attributes.insert("permissions".into(), permissions);
     attributes.insert("created".into(), timestamp(row.created_at));
     attributes.insert("updated".into(), timestamp(row.updated_at));
-    let mut relationships = Map::new();
-    relationships.insert(
-        "account".into(),
-        to_one("accounts", account_id, Some(format!("/v1/accounts/{account_id}"))),
-    );
+    let mut relationships = account_relationships(account_id);
     relationships.insert(
         "bearer".into(),
         to_one(

@@ -1,7 +1,7 @@
 //! The user resource (users are only the admin for now; `GET /me` renders them).
 
-use super::links::account_path;
-use crate::jsonapi::{resource, timestamp, to_many, to_one};
+use super::links::{account_path, account_relationships};
+use crate::jsonapi::{resource, timestamp, to_many};
 use projections::users::UserRow;
 use serde_json::{json, Map, Value};
 
@@ -23,11 +23,7 @@ pub(crate) fn user_resource(account_id: &str, row: &UserRow) -> Value {
     attributes.insert("created".into(), timestamp(row.created_at));
     attributes.insert("updated".into(), timestamp(row.updated_at));
     let base = format!("users/{}", row.id);
-    let mut relationships = Map::new();
-    relationships.insert(
-        "account".into(),
-        to_one("accounts", account_id, Some(format!("/v1/accounts/{account_id}"))),
-    );
+    let mut relationships = account_relationships(account_id);
     for rel in ["products", "licenses", "machines", "tokens"] {
         relationships.insert(rel.into(), to_many(account_path(account_id, &format!("{base}/{rel}"))));
     }

@@ -93,21 +93,11 @@ async fn update(Call { state, auth }: Call, ResourceId(id): ResourceId, body: Js
     data.attributes.permit(&allowed)?;
     let changes = license_changes(&data.attributes)?;
     let policy = policy_snapshot(&state, &auth.account.row.id, &row.policy_id).await?;
-    execute(
-        &state.frameworks.license,
-        &row.id,
-        LicenseCommand::Update {
-            policy,
-            changes,
-            at: state.now(),
-        },
-        auth.metadata(),
-    )
-    .await?;
-    Ok(single(
-        StatusCode::OK,
-        license_resource(&visible_license(&state, &auth, &row.id).await?, state.now())?,
-    ))
+    let at = state.now();
+    let command = LicenseCommand::Update { policy, changes, at };
+    execute(&state.frameworks.license, &row.id, command, auth.metadata()).await?;
+    let updated = visible_license(&state, &auth, &row.id).await?;
+    Ok(single(StatusCode::OK, license_resource(&updated, at)?))
 }
 
 async fn destroy(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiResult<StatusCode> {

@@ -102,16 +102,11 @@ async fn update(Call { state, auth }: Call, ResourceId(id): ResourceId, body: Js
     let data = body.resource("policies", "policy")?;
     data.no_relationships()?;
     let changes = policy_changes(&data.attributes, false)?;
-    execute(
-        &state.frameworks.policy,
-        &row.id,
-        PolicyCommand::Update {
-            changes,
-            at: state.now(),
-        },
-        auth.metadata(),
-    )
-    .await?;
+    let command = PolicyCommand::Update {
+        changes,
+        at: state.now(),
+    };
+    execute(&state.frameworks.policy, &row.id, command, auth.metadata()).await?;
     Ok(single(
         StatusCode::OK,
         policy_resource(&visible_policy(&state, &auth, &row.id).await?)?,

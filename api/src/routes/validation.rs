@@ -154,42 +154,23 @@ fn meta(outcome: &Outcome, request: &ValidationRequest, quick: bool, at: aggrega
     Value::Object(meta)
 }
 
-async fn validate_by_id(
-    Call { state, auth }: Call,
-    ResourceId(id): ResourceId,
-    body: JsonApiBody,
-) -> ApiResult<Response> {
-    may_validate(&auth)?;
+async fn validate_by_id(call: Call, ResourceId(id): ResourceId, body: JsonApiBody) -> ApiResult<Response> {
+    may_validate(&call.auth)?;
     let request = parse_request(&body.meta()?, &[])?;
-    let row = visible_license(&state, &auth, &id).await?;
-    respond(
-        &state,
-        &auth.account.row.id.clone(),
-        auth.metadata(),
-        row,
-        request,
-        false,
-    )
-    .await
+    validate_visible(call, &id, request, false).await
 }
 
-async fn quick_validate(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiResult<Response> {
-    may_validate(&auth)?;
-    let row = visible_license(&state, &auth, &id).await?;
-    let request = ValidationRequest {
-        scope: None,
-        echo: None,
-        nonce: None,
-    };
-    respond(
-        &state,
-        &auth.account.row.id.clone(),
-        auth.metadata(),
-        row,
-        request,
-        true,
-    )
-    .await
+async fn quick_validate(call: Call, ResourceId(id): ResourceId) -> ApiResult<Response> {
+    may_validate(&call.auth)?;
+    validate_visible(call, &id, ValidationRequest::default(), true).await
+}
+
+/// Validates a license the caller sees (by id or key) and answers with the license and the
+/// outcome.
+async fn validate_visible(call: Call, id: &str, request: ValidationRequest, quick: bool) -> ApiResult<Response> {
+    let Call { state, auth } = call;
+    let row = visible_license(&state, &auth, id).await?;
+    respond(&state, &auth.account.row.id, auth.metadata(), row, request, quick).await
 }
 
 async fn validate_key(
