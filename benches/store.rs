@@ -38,7 +38,7 @@ async fn append(state: &AppState, account_id: &str, first: usize, count: usize) 
         let id = uuid::Uuid::new_v4().to_string();
         execute(
             &state.frameworks.product,
-            &id,
+            &aggregates::ProductId::from(&id),
             command(account_id, &id, n),
             HashMap::new(),
         )

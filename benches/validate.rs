@@ -35,25 +35,25 @@ async fn run(label: &str, database_url: &str, requests: usize, clients: usize) {
     };
     state.frameworks.product.execute(&product_id, product).await.unwrap();
     let policy = aggregates::policy::PolicyCommand::Create {
-        id: policy_id.clone(),
-        account_id: account_id.clone(),
-        product_id: product_id.clone(),
+        id: aggregates::PolicyId::from(policy_id.clone()),
+        account_id: aggregates::AccountId::from(account_id.clone()),
+        product_id: aggregates::ProductId::from(product_id.clone()),
         attributes: serde_json::json!({"name": "Bench"}).as_object().unwrap().clone(),
         account_protected: false,
         at,
     };
     state.frameworks.policy.execute(&policy_id, policy).await.unwrap();
     let snapshot = PolicySnapshot {
-        id: policy_id,
-        product_id,
+        id: aggregates::PolicyId::from(policy_id),
+        product_id: aggregates::ProductId::from(product_id),
         attributes: PolicyAttributes::defaults("Bench".into(), false),
     };
     let keys: Vec<String> = (0..LICENSES).map(|i| format!("BENCH-{i:06}")).collect();
     for key in &keys {
         let id = uuid::Uuid::new_v4().to_string();
         let command = LicenseCommand::Create {
-            id: id.clone(),
-            account_id: account_id.clone(),
+            id: aggregates::LicenseId::from(id.clone()),
+            account_id: aggregates::AccountId::from(account_id.clone()),
             policy: snapshot.clone(),
             key: NewKey::Custom(key.clone()),
             attributes: Default::default(),

@@ -7,6 +7,7 @@ pub mod account;
 pub mod claims;
 pub mod entitlement;
 pub mod error;
+pub mod ids;
 pub mod license;
 pub mod metadata;
 pub mod permissions;
@@ -19,6 +20,7 @@ pub mod vocabulary;
 pub use claims::ClaimOp;
 pub use cqrs_es::event_sink;
 pub use error::{DomainError, Subject};
+pub use ids::{AccountId, EntitlementId, Identified, LicenseId, PolicyId, PoolKeyId, ProductId, TokenId, UserId};
 
 /// Timestamps in commands and events: UTC, microsecond precision in storage.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;
@@ -99,7 +101,7 @@ where
 }
 
 /// The ids in their first order, each once (a request may name one twice).
-pub fn distinct(ids: Vec<String>) -> Vec<String> {
+pub fn distinct<Id: Clone + Eq + std::hash::Hash>(ids: Vec<Id>) -> Vec<Id> {
     let mut seen = std::collections::HashSet::new();
     ids.into_iter().filter(|id| seen.insert(id.clone())).collect()
 }

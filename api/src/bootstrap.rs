@@ -8,6 +8,7 @@ use aggregates::account::AccountCommand;
 use aggregates::token::{TokenBearer, TokenCommand};
 use aggregates::user::UserCommand;
 use aggregates::vocabulary::{Role, TokenKind};
+use aggregates::{AccountId, TokenId, UserId};
 use std::collections::HashMap;
 
 /// What setup prints: the only time the admin token is shown.
@@ -43,7 +44,13 @@ pub async fn create_account(
         keys,
         at,
     };
-    execute(&state.frameworks.account, &account_id, create, metadata.clone()).await?;
+    execute(
+        &state.frameworks.account,
+        &AccountId::from(&account_id),
+        create,
+        metadata.clone(),
+    )
+    .await?;
 
     let user_id = uuid::Uuid::new_v4().to_string();
     let user = UserCommand::Create {
@@ -56,7 +63,7 @@ pub async fn create_account(
         last_name: None,
         at,
     };
-    execute(&state.frameworks.user, &user_id, user, metadata.clone()).await?;
+    execute(&state.frameworks.user, &UserId::from(&user_id), user, metadata.clone()).await?;
 
     let account = state
         .account(&account_id)
@@ -125,7 +132,7 @@ async fn issue_admin_token(
         permissions: vec!["*".into()],
         at: state.now(),
     };
-    execute(&state.frameworks.token, &token_id, token, metadata).await?;
+    execute(&state.frameworks.token, &TokenId::from(&token_id), token, metadata).await?;
     Ok(IssuedToken {
         account_id: account.row.id.clone(),
         token_id,

@@ -6,6 +6,7 @@ use crate::error::{ApiError, ApiResult};
 use aggregates::entitlement::Entitlement;
 use aggregates::license::License;
 use aggregates::policy::Policy;
+use aggregates::Identified;
 use aggregates::{account::Account, product::Product, token::Token, user::User, DomainError, NoServices};
 use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::{Aggregate, AggregateError, CqrsFramework, Query};
@@ -210,17 +211,18 @@ impl AggregateLocks {
 /// Runs a command, reloading and retrying it when another writer got there first. When it
 /// commits but its inline projection failed, the aggregate's rows are settled from the store
 /// before it returns: a committed write is never answered from a read model that lacks it.
-#[tracing::instrument(skip_all, fields(aggregate = A::TYPE, id = aggregate_id))]
+#[tracing::instrument(skip_all, fields(aggregate = A::TYPE, id = %aggregate_id))]
 pub async fn execute<A>(
     framework: &Handle<A>,
-    aggregate_id: &str,
+    aggregate_id: &A::Id,
     command: A::Command,
     metadata: HashMap<String, String>,
 ) -> ApiResult<()>
 where
-    A: Aggregate<Error = DomainError>,
+    A: Aggregate<Error = DomainError> + Identified,
     A::Command: Clone,
 {
+    let aggregate_id = aggregate_id.as_ref();
     let lock = framework.locks.get(format!("{}:{aggregate_id}", A::TYPE));
     let _serialized = lock.lock().await;
     let mut attempt = 0;

@@ -21,6 +21,7 @@ pub use inline::{InlineFailures, InlineProjection};
 pub use page::{ListOrder, Page, PageRequest};
 pub use runner::{catch_up, catch_up_as, rebuild, run_catch_up, CATCH_UP_CHECKPOINT, DEFAULT_INTERVAL};
 
+use aggregates::EntitlementId;
 use store::{on_pool, Database, StoreError};
 
 /// Microseconds since the epoch: how projections store time.
@@ -218,7 +219,7 @@ pub(crate) trait Statements {
         &mut self,
         joins: Joins,
         owner: &str,
-        ids: &[String],
+        ids: &[EntitlementId],
         at: Option<i64>,
     ) -> Result<(), ProjectionError>;
 
@@ -260,7 +261,7 @@ macro_rules! statements_for {
                 Ok(())
             }
 
-            async fn join_entitlements(&mut self, joins: Joins, owner_id: &str, ids: &[String], at: Option<i64>) -> Result<(), ProjectionError> {
+            async fn join_entitlements(&mut self, joins: Joins, owner_id: &str, ids: &[EntitlementId], at: Option<i64>) -> Result<(), ProjectionError> {
                 let Joins { table, owner, owners } = joins;
                 let sql = match at {
                     Some(_) => format!(
@@ -270,7 +271,7 @@ macro_rules! statements_for {
                     None => format!("delete from {table} where {owner} = $1 and entitlement_id = $2"),
                 };
                 for entitlement_id in ids {
-                    let mut query = sqlx::query(&sql).bind(owner_id).bind(entitlement_id);
+                    let mut query = sqlx::query(&sql).bind(owner_id).bind(entitlement_id.as_str());
                     if let Some(at) = at {
                         query = query.bind(at);
                     }

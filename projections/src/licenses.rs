@@ -109,7 +109,7 @@ pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), Proj
                     "update pool_keys set deleted_at = $1, updated_at = $1 where id = $2 and deleted_at is null",
                 )
                 .bind(micros(&created_at))
-                .bind(key_id)
+                .bind(key_id.into_string())
                 .execute(pool)
                 .await?;
             }
@@ -119,11 +119,11 @@ pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), Proj
                  product_id, policy_id, key, uses, last_check_in, created_at, updated_at, last_sequence) \
                  values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $13, $14) on conflict (id) do nothing",
             )
-            .bind(id);
+            .bind(id.into_string());
             c.bind(query)
-                .bind(account_id)
-                .bind(product_id)
-                .bind(policy_id)
+                .bind(account_id.into_string())
+                .bind(product_id.into_string())
+                .bind(policy_id.into_string())
                 .bind(key)
                 .bind(last_check_in.as_ref().map(micros))
                 .bind(micros(&created_at))
@@ -181,8 +181,8 @@ pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), Proj
                 } => {
                     sqlx::query(&set("product_id = $2, policy_id = $3, expiry = $4"))
                         .bind(id)
-                        .bind(product_id)
-                        .bind(policy_id)
+                        .bind(product_id.into_string())
+                        .bind(policy_id.into_string())
                         .bind(expiry.as_ref().map(micros))
                         .execute(&mut *tx)
                         .await?;

@@ -50,9 +50,9 @@ pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), Proj
                 "insert into policies (id, account_id, product_id, name, attributes, created_at, updated_at, last_sequence) \
                  values ($1, $2, $3, $4, $5, $6, $6, $7) on conflict (id) do nothing",
             )
-            .bind(id)
-            .bind(account_id)
-            .bind(product_id)
+            .bind(id.into_string())
+            .bind(account_id.into_string())
+            .bind(product_id.into_string())
             .bind(attributes.name.clone())
             .bind(json_text(&attributes)?)
             .bind(micros(&created_at))
@@ -100,8 +100,8 @@ pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), Proj
                          select $1, $2, $3, product_id, $4, $5, $5 from policies where id = $3 \
                          on conflict (id) do update set key = excluded.key, deleted_at = null, updated_at = excluded.updated_at",
                     )
-                    .bind(key.id)
-                    .bind(account_id)
+                    .bind(key.id.into_string())
+                    .bind(account_id.into_string())
                     .bind(id)
                     .bind(key.key)
                     .bind(micros(&created_at))
@@ -114,7 +114,7 @@ pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), Proj
                 | PolicyEvent::PoolPopped { key, popped_at: at, .. } => {
                     sqlx::query("update pool_keys set deleted_at = $1, updated_at = $1 where id = $2")
                         .bind(micros(&at))
-                        .bind(key.id)
+                        .bind(key.id.into_string())
                         .execute(&mut *tx)
                         .await?;
                 }

@@ -18,8 +18,8 @@ async fn snapshot(app: &TestApp, policy_id: &str) -> PolicySnapshot {
         .expect("the policy is there");
     PolicySnapshot {
         attributes: row.attributes().unwrap(),
-        id: row.id,
-        product_id: row.product_id,
+        id: aggregates::PolicyId::from(row.id),
+        product_id: aggregates::ProductId::from(row.product_id),
     }
 }
 
@@ -27,16 +27,21 @@ async fn snapshot(app: &TestApp, policy_id: &str) -> PolicySnapshot {
 async fn create_license(app: &TestApp, policy: PolicySnapshot) -> Result<String, api::error::ApiError> {
     let id = uuid::Uuid::new_v4().to_string();
     let command = LicenseCommand::Create {
-        id: id.clone(),
-        account_id: app.account.account_id.clone(),
+        id: aggregates::LicenseId::from(id.clone()),
+        account_id: aggregates::AccountId::from(app.account.account_id.clone()),
         policy,
         key: NewKey::Custom(format!("KEY-{}", uuid::Uuid::new_v4().simple())),
         attributes: Default::default(),
         at: api::state::now(),
     };
-    api::state::execute(&app.state.frameworks.license, &id, command, Default::default())
-        .await
-        .map(|()| id)
+    api::state::execute(
+        &app.state.frameworks.license,
+        &aggregates::LicenseId::from(&id),
+        command,
+        Default::default(),
+    )
+    .await
+    .map(|()| id)
 }
 
 async fn delete(app: &TestApp, path: &str) {
@@ -89,16 +94,21 @@ async fn a_policy_for_a_product_deleted_meanwhile_is_refused() {
     delete(&app, &format!("products/{product_id}")).await;
     let id = uuid::Uuid::new_v4().to_string();
     let command = PolicyCommand::Create {
-        id: id.clone(),
-        account_id: app.account.account_id.clone(),
+        id: aggregates::PolicyId::from(id.clone()),
+        account_id: aggregates::AccountId::from(app.account.account_id.clone()),
         product_id: product_id.into(),
         attributes: json!({"name": "Late"}).as_object().unwrap().clone(),
         account_protected: false,
         at: api::state::now(),
     };
-    let err = api::state::execute(&app.state.frameworks.policy, &id, command, Default::default())
-        .await
-        .expect_err("a policy needs a live product");
+    let err = api::state::execute(
+        &app.state.frameworks.policy,
+        &aggregates::PolicyId::from(&id),
+        command,
+        Default::default(),
+    )
+    .await
+    .expect_err("a policy needs a live product");
     assert_eq!(err.error.code.as_deref(), Some("PRODUCT_NOT_FOUND"));
     assert!(event_types(&app, &id).await.is_empty());
 }
@@ -185,9 +195,9 @@ async fn a_pool_key_a_license_took_cannot_also_be_popped() {
     // A pop decided on a stale view of the pool (the policy still lists the key it held).
     let err = api::state::execute(
         &app.state.frameworks.policy,
-        policy_id,
+        &aggregates::PolicyId::from(policy_id),
         PolicyCommand::PopKey {
-            key_id,
+            key_id: aggregates::PoolKeyId::from(key_id),
             at: api::state::now(),
         },
         Default::default(),
@@ -214,7 +224,7 @@ async fn a_policy_with_a_license_left_cannot_be_deleted_on_its_own() {
     // A delete that skipped the cascade (as one whose sweep missed a license created meanwhile).
     let err = api::state::execute(
         &app.state.frameworks.policy,
-        policy_id,
+        &aggregates::PolicyId::from(policy_id),
         PolicyCommand::Delete { at: api::state::now() },
         Default::default(),
     )

@@ -443,8 +443,8 @@ async fn validating_ten_thousand_licenses_does_not_grow_the_event_store() {
     for key in &keys {
         let id = uuid::Uuid::new_v4().to_string();
         let command = LicenseCommand::Create {
-            id: id.clone(),
-            account_id: app.account.account_id.clone(),
+            id: aggregates::LicenseId::from(id.clone()),
+            account_id: aggregates::AccountId::from(app.account.account_id.clone()),
             policy: snapshot.clone(),
             key: NewKey::Custom(key.clone()),
             attributes: Default::default(),

@@ -1,14 +1,14 @@
 //! What can be asked of a license, and the policy facts a command carries with it.
 
 use crate::policy::PolicyAttributes;
-use crate::Timestamp;
+use crate::{AccountId, EntitlementId, LicenseId, PolicyId, PoolKeyId, ProductId, Timestamp};
 use serde_json::{Map, Value};
 
 /// What a license command needs to know of a policy (the API reads it and passes it in).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PolicySnapshot {
-    pub id: String,
-    pub product_id: String,
+    pub id: PolicyId,
+    pub product_id: ProductId,
     pub attributes: PolicyAttributes,
 }
 
@@ -20,7 +20,7 @@ pub enum NewKey {
     /// The client's choice, checked as Keygen checks custom keys.
     Custom(String),
     /// A key from its policy's pool (`id` is the pool key's id), taken in the license's commit.
-    Pooled { id: String, key: String },
+    Pooled { id: PoolKeyId, key: String },
 }
 
 impl NewKey {
@@ -35,8 +35,8 @@ impl NewKey {
 /// A policy's entitlements (the API reads them and passes them in).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PolicyEntitlements {
-    pub policy_id: String,
-    pub entitlement_ids: Vec<String>,
+    pub policy_id: PolicyId,
+    pub entitlement_ids: Vec<EntitlementId>,
 }
 
 /// Commands on a license.
@@ -45,8 +45,8 @@ pub struct PolicyEntitlements {
 #[derive(Debug, Clone)]
 pub enum LicenseCommand {
     Create {
-        id: String,
-        account_id: String,
+        id: LicenseId,
+        account_id: AccountId,
         policy: PolicySnapshot,
         key: NewKey,
         /// The request's attributes (snake_case).
@@ -62,7 +62,7 @@ pub enum LicenseCommand {
         revoked: bool,
         /// For a cascade: the policy being deleted. A license that moved to another policy
         /// meanwhile is refused (409) and stays.
-        under_policy: Option<String>,
+        under_policy: Option<PolicyId>,
         at: Timestamp,
     },
     Suspend {
@@ -102,11 +102,11 @@ pub enum LicenseCommand {
         at: Timestamp,
     },
     AttachEntitlements {
-        entitlement_ids: Vec<String>,
+        entitlement_ids: Vec<EntitlementId>,
         at: Timestamp,
     },
     DetachEntitlements {
-        entitlement_ids: Vec<String>,
+        entitlement_ids: Vec<EntitlementId>,
         /// The license's policy's entitlements, which the license inherits and cannot detach.
         inherited: PolicyEntitlements,
         at: Timestamp,

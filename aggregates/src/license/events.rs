@@ -2,7 +2,7 @@
 
 use super::LicenseAttributes;
 use crate::policy::license_key_scope;
-use crate::{claims, ClaimOp, Timestamp};
+use crate::{claims, AccountId, ClaimOp, EntitlementId, LicenseId, PolicyId, PoolKeyId, ProductId, Timestamp};
 use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 
@@ -11,14 +11,14 @@ use serde::{Deserialize, Serialize};
 pub enum LicenseEvent {
     #[serde(rename = "license.created")]
     Created {
-        id: String,
-        account_id: String,
-        product_id: String,
-        policy_id: String,
+        id: LicenseId,
+        account_id: AccountId,
+        product_id: ProductId,
+        policy_id: PolicyId,
         key: String,
         /// The pool key the license took, when its key came from its policy's pool.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pooled_key_id: Option<String>,
+        pooled_key_id: Option<PoolKeyId>,
         attributes: LicenseAttributes,
         last_check_in: Option<Timestamp>,
         created_at: Timestamp,
@@ -48,19 +48,19 @@ pub enum LicenseEvent {
     UsageReset { at: Timestamp },
     #[serde(rename = "license.policy.updated")]
     PolicyChanged {
-        product_id: String,
-        policy_id: String,
+        product_id: ProductId,
+        policy_id: PolicyId,
         expiry: Option<Timestamp>,
         at: Timestamp,
     },
     #[serde(rename = "license.entitlements.attached")]
     EntitlementsAttached {
-        entitlement_ids: Vec<String>,
+        entitlement_ids: Vec<EntitlementId>,
         at: Timestamp,
     },
     #[serde(rename = "license.entitlements.detached")]
     EntitlementsDetached {
-        entitlement_ids: Vec<String>,
+        entitlement_ids: Vec<EntitlementId>,
         at: Timestamp,
     },
 }
@@ -110,7 +110,7 @@ impl LicenseEvent {
                         scope: license_key_scope(account_id),
                         value: key.clone(),
                         from_type: crate::policy::Policy::TYPE_NAME,
-                        from_id: policy_id.clone(),
+                        from_id: policy_id.to_string(),
                         code: "POLICY_POOL_EMPTY",
                         relationship: "pool",
                     },
@@ -131,17 +131,17 @@ impl LicenseEvent {
 }
 
 /// A license lives under a live policy, as a member of its group of licenses.
-fn under_policy(policy_id: &str) -> Vec<ClaimOp> {
+fn under_policy(policy_id: &PolicyId) -> Vec<ClaimOp> {
     vec![
         ClaimOp::Require {
             scope: claims::POLICY_LIVE.into(),
-            value: policy_id.into(),
+            value: policy_id.to_string(),
             code: "POLICY_NOT_FOUND",
             relationship: "policy",
         },
         ClaimOp::Join {
             prefix: claims::POLICY_LICENSES,
-            group: policy_id.into(),
+            group: policy_id.to_string(),
         },
     ]
 }

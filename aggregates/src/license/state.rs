@@ -2,7 +2,7 @@
 //! commands need to decide.
 
 use crate::policy::PolicyAttributes;
-use crate::{DomainError, Timestamp};
+use crate::{AccountId, DomainError, EntitlementId, PolicyId, ProductId, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -96,13 +96,13 @@ impl LicenseAttributes {
 /// A license's state as commands need it.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct License {
-    pub account_id: String,
-    pub product_id: String,
-    pub policy_id: String,
+    pub account_id: AccountId,
+    pub product_id: ProductId,
+    pub policy_id: PolicyId,
     pub attributes: Option<LicenseAttributes>,
     pub uses: i64,
     pub last_check_in: Option<Timestamp>,
-    pub entitlement_ids: Vec<String>,
+    pub entitlement_ids: Vec<EntitlementId>,
     pub deleted: bool,
 }
 

@@ -8,7 +8,9 @@ pub use attributes::{check_max_machines, PolicyAttributes, BOOLEANS, CREATE_ONLY
 use crate::claims;
 use crate::event_sink::EventSink;
 use crate::vocabulary::HeartbeatBasis;
-use crate::{ClaimOp, DomainError, NoServices, Subject, Timestamp};
+use crate::{
+    AccountId, ClaimOp, DomainError, EntitlementId, NoServices, PolicyId, PoolKeyId, ProductId, Subject, Timestamp,
+};
 use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -16,7 +18,7 @@ use serde_json::{Map, Value};
 /// A key waiting in a policy's pool.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PoolKey {
-    pub id: String,
+    pub id: PoolKeyId,
     pub key: String,
 }
 
@@ -24,9 +26,9 @@ pub struct PoolKey {
 #[derive(Debug, Clone)]
 pub enum PolicyCommand {
     Create {
-        id: String,
-        account_id: String,
-        product_id: String,
+        id: PolicyId,
+        account_id: AccountId,
+        product_id: ProductId,
         /// The request's attributes (snake_case), laid over Keygen's defaults.
         attributes: Map<String, Value>,
         account_protected: bool,
@@ -44,21 +46,21 @@ pub enum PolicyCommand {
         at: Timestamp,
     },
     RemoveKey {
-        key_id: String,
+        key_id: PoolKeyId,
         at: Timestamp,
     },
     /// Takes `key_id` out of the pool (the API names the newest key it read, so it knows which
     /// key it got; a key popped meanwhile by someone else is NOT_FOUND and the API reads again).
     PopKey {
-        key_id: String,
+        key_id: PoolKeyId,
         at: Timestamp,
     },
     AttachEntitlements {
-        entitlement_ids: Vec<String>,
+        entitlement_ids: Vec<EntitlementId>,
         at: Timestamp,
     },
     DetachEntitlements {
-        entitlement_ids: Vec<String>,
+        entitlement_ids: Vec<EntitlementId>,
         at: Timestamp,
     },
 }
@@ -68,46 +70,49 @@ pub enum PolicyCommand {
 pub enum PolicyEvent {
     #[serde(rename = "policy.created")]
     Created {
-        id: String,
-        account_id: String,
-        product_id: String,
+        id: PolicyId,
+        account_id: AccountId,
+        product_id: ProductId,
         attributes: PolicyAttributes,
         created_at: Timestamp,
     },
     #[serde(rename = "policy.updated")]
     Updated {
-        account_id: String,
+        account_id: AccountId,
         attributes: PolicyAttributes,
         updated_at: Timestamp,
     },
     #[serde(rename = "policy.deleted")]
-    Deleted { account_id: String, deleted_at: Timestamp },
+    Deleted {
+        account_id: AccountId,
+        deleted_at: Timestamp,
+    },
     #[serde(rename = "key.created")]
     KeyCreated {
-        account_id: String,
+        account_id: AccountId,
         key: PoolKey,
         created_at: Timestamp,
     },
     #[serde(rename = "key.deleted")]
     KeyDeleted {
-        account_id: String,
+        account_id: AccountId,
         key: PoolKey,
         deleted_at: Timestamp,
     },
     #[serde(rename = "policy.pool.popped")]
     PoolPopped {
-        account_id: String,
+        account_id: AccountId,
         key: PoolKey,
         popped_at: Timestamp,
     },
     #[serde(rename = "policy.entitlements.attached")]
     EntitlementsAttached {
-        entitlement_ids: Vec<String>,
+        entitlement_ids: Vec<EntitlementId>,
         at: Timestamp,
     },
     #[serde(rename = "policy.entitlements.detached")]
     EntitlementsDetached {
-        entitlement_ids: Vec<String>,
+        entitlement_ids: Vec<EntitlementId>,
         at: Timestamp,
     },
 }
@@ -133,7 +138,7 @@ impl DomainEvent for PolicyEvent {
 
 /// The claim scope of license keys (pool keys share it, so a pooled key cannot also be a
 /// license's custom key).
-pub fn license_key_scope(account_id: &str) -> String {
+pub fn license_key_scope(account_id: &AccountId) -> String {
     format!("license.key:{account_id}")
 }
 
@@ -144,19 +149,19 @@ impl PolicyEvent {
             Self::Created { id, product_id, .. } => vec![
                 ClaimOp::Require {
                     scope: claims::PRODUCT_LIVE.into(),
-                    value: product_id.clone(),
+                    value: product_id.to_string(),
                     code: "PRODUCT_NOT_FOUND",
                     relationship: "product",
                 },
                 ClaimOp::Add {
                     scope: claims::POLICY_LIVE.into(),
-                    value: id.clone(),
+                    value: id.to_string(),
                     code: "ID_TAKEN",
                     attribute: "id",
                 },
                 ClaimOp::Join {
                     prefix: claims::PRODUCT_POLICIES,
-                    group: product_id.clone(),
+                    group: product_id.to_string(),
                 },
             ],
             Self::KeyCreated { account_id, key, .. } => vec![ClaimOp::Add {
@@ -184,11 +189,11 @@ impl PolicyEvent {
 /// A policy's state as commands need it.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Policy {
-    pub account_id: String,
-    pub product_id: String,
+    pub account_id: AccountId,
+    pub product_id: ProductId,
     pub attributes: Option<PolicyAttributes>,
     pub pool: Vec<PoolKey>,
-    pub entitlement_ids: Vec<String>,
+    pub entitlement_ids: Vec<EntitlementId>,
     pub deleted: bool,
 }
 

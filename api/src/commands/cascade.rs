@@ -12,7 +12,7 @@ use aggregates::license::LicenseCommand;
 use aggregates::policy::PolicyCommand;
 use aggregates::product::ProductCommand;
 use aggregates::token::TokenCommand;
-use aggregates::{claims, DomainError};
+use aggregates::{claims, DomainError, Identified, LicenseId, PolicyId, ProductId, TokenId};
 use axum::http::StatusCode;
 use cqrs_es::Aggregate;
 use projections::licenses::LicenseFilter;
@@ -45,9 +45,9 @@ where
 }
 
 /// Removes a dependent; one already gone (the read model lagging behind its removal) is done.
-async fn remove<A>(handle: &Handle<A>, id: &str, command: A::Command, auth: &Auth) -> ApiResult<()>
+async fn remove<A>(handle: &Handle<A>, id: &A::Id, command: A::Command, auth: &Auth) -> ApiResult<()>
 where
-    A: Aggregate<Error = DomainError>,
+    A: Aggregate<Error = DomainError> + Identified,
     A::Command: Clone,
 {
     match execute(handle, id, command, auth.metadata()).await {
@@ -78,7 +78,7 @@ async fn revoke_tokens(state: &AppState, auth: &Auth, bearer_type: &str, bearer_
     for id in ids {
         remove(
             &state.frameworks.token,
-            &id,
+            &TokenId::from(id),
             TokenCommand::Revoke { at: state.now() },
             auth,
         )
@@ -90,13 +90,13 @@ async fn revoke_tokens(state: &AppState, auth: &Auth, bearer_type: &str, bearer_
 async fn license_and_tokens(
     state: &AppState,
     auth: &Auth,
-    license_id: &str,
+    license_id: &LicenseId,
     revoked: bool,
-    under_policy: Option<&str>,
+    under_policy: Option<&PolicyId>,
 ) -> ApiResult<()> {
     let command = LicenseCommand::Delete {
         revoked,
-        under_policy: under_policy.map(str::to_owned),
+        under_policy: under_policy.cloned(),
         at: state.now(),
     };
     match under_policy {
@@ -107,7 +107,7 @@ async fn license_and_tokens(
         },
         None => execute(&state.frameworks.license, license_id, command, auth.metadata()).await?,
     }
-    revoke_tokens(state, auth, "licenses", license_id).await
+    revoke_tokens(state, auth, "licenses", license_id.as_str()).await
 }
 
 /// How often a cascade sweeps again when dependents were created while it ran.
@@ -118,10 +118,10 @@ const SWEEPS: usize = 5;
 enum Parent<'a> {
     /// A policy (`dependent` when its product's cascade deletes it).
     Policy {
-        id: &'a str,
+        id: &'a PolicyId,
         dependent: bool,
     },
-    Product(&'a str),
+    Product(&'a ProductId),
 }
 
 /// Deletes a parent after its dependents. The parent's deletion is refused while its claim group
@@ -169,17 +169,18 @@ async fn sweep(state: &AppState, auth: &Auth, parent: Parent<'_>) -> ApiResult<(
                 |l| l.id.clone(),
             )
             .await?;
-            for license in members(state, claims::POLICY_LICENSES, id, listed).await? {
-                license_and_tokens(state, auth, &license, false, Some(id)).await?;
+            for license in members(state, claims::POLICY_LICENSES, id.as_str(), listed).await? {
+                license_and_tokens(state, auth, &LicenseId::from(license), false, Some(id)).await?;
             }
         }
         Parent::Product(id) => {
             let listed = all_ids(
-                |page| projections::policies::list(&state.db, account_id, Some(id), page),
+                |page| projections::policies::list(&state.db, account_id, Some(id.as_str()), page),
                 |p| p.id.clone(),
             )
             .await?;
-            for policy in members(state, claims::PRODUCT_POLICIES, id, listed).await? {
+            for policy in members(state, claims::PRODUCT_POLICIES, id.as_str(), listed).await? {
+                let policy = PolicyId::from(policy);
                 let parent = Parent::Policy {
                     id: &policy,
                     dependent: true,
@@ -199,7 +200,7 @@ async fn members(state: &AppState, prefix: &str, group: &str, mut listed: Vec<St
 
 /// Deletes (or revokes) a license and its tokens.
 pub(crate) async fn delete_license(state: &AppState, auth: &Auth, license_id: &str, revoked: bool) -> ApiResult<()> {
-    let license_id = license_id.to_string();
+    let license_id = LicenseId::from(license_id);
     detached(state, auth, move |state, auth| async move {
         license_and_tokens(&state, &auth, &license_id, revoked, None).await
     })
@@ -208,7 +209,7 @@ pub(crate) async fn delete_license(state: &AppState, auth: &Auth, license_id: &s
 
 /// Deletes a policy and its licenses.
 pub(crate) async fn delete_policy(state: &AppState, auth: &Auth, policy_id: &str) -> ApiResult<()> {
-    let policy_id = policy_id.to_string();
+    let policy_id = PolicyId::from(policy_id);
     detached(state, auth, move |state, auth| async move {
         let parent = Parent::Policy {
             id: &policy_id,
@@ -221,10 +222,10 @@ pub(crate) async fn delete_policy(state: &AppState, auth: &Auth, policy_id: &str
 
 /// Deletes a product, its policies (with their licenses) and its tokens.
 pub(crate) async fn delete_product(state: &AppState, auth: &Auth, product_id: &str) -> ApiResult<()> {
-    let product_id = product_id.to_string();
+    let product_id = ProductId::from(product_id);
     detached(state, auth, move |state, auth| async move {
         after_dependents(&state, &auth, Parent::Product(&product_id)).await?;
-        revoke_tokens(&state, &auth, "products", &product_id).await
+        revoke_tokens(&state, &auth, "products", product_id.as_str()).await
     })
     .await
 }

@@ -7,16 +7,21 @@ use crate::jsonapi::JsonApiBody;
 use crate::state::{execute, AppState};
 use aggregates::license::{LicenseCommand, PolicyEntitlements};
 use aggregates::policy::PolicyCommand;
+use aggregates::{EntitlementId, LicenseId, PolicyId};
 use projections::entitlements::{EntitlementRow, EntitlementSet};
 use projections::licenses::LicenseRow;
 
 /// The entitlement ids named by an attach/detach body, each of which must exist.
-pub(crate) async fn entitlement_ids(state: &AppState, auth: &Auth, body: &JsonApiBody) -> ApiResult<Vec<String>> {
+pub(crate) async fn entitlement_ids(
+    state: &AppState,
+    auth: &Auth,
+    body: &JsonApiBody,
+) -> ApiResult<Vec<EntitlementId>> {
     let requested = body.linkages("entitlements", "entitlement")?;
     let mut ids = Vec::with_capacity(requested.len());
     for (i, id) in requested.iter().enumerate() {
-        match projections::entitlements::find(&state.db, &auth.account.row.id, id).await? {
-            Some(row) => ids.push(row.id),
+        match projections::entitlements::find(&state.db, &auth.account.row.id, id.as_str()).await? {
+            Some(row) => ids.push(EntitlementId::from(row.id)),
             None => {
                 return Err(ApiError::unprocessable(
                     "ENTITLEMENT_NOT_FOUND",
@@ -30,10 +35,10 @@ pub(crate) async fn entitlement_ids(state: &AppState, auth: &Auth, body: &JsonAp
 }
 
 /// The given entitlements as they now are (each once, as attached), as attach requests answer.
-async fn attached(state: &AppState, auth: &Auth, ids: &[String]) -> ApiResult<Vec<EntitlementRow>> {
+async fn attached(state: &AppState, auth: &Auth, ids: &[EntitlementId]) -> ApiResult<Vec<EntitlementRow>> {
     let mut rows = Vec::new();
     for id in &aggregates::distinct(ids.to_vec()) {
-        if let Some(e) = projections::entitlements::find(&state.db, &auth.account.row.id, id).await? {
+        if let Some(e) = projections::entitlements::find(&state.db, &auth.account.row.id, id.as_str()).await? {
             rows.push(e);
         }
     }
@@ -52,7 +57,13 @@ pub(crate) async fn attach_to_policy(
         entitlement_ids: ids.clone(),
         at: state.now(),
     };
-    execute(&state.frameworks.policy, policy_id, command, auth.metadata()).await?;
+    execute(
+        &state.frameworks.policy,
+        &PolicyId::from(policy_id),
+        command,
+        auth.metadata(),
+    )
+    .await?;
     attached(state, auth, &ids).await
 }
 
@@ -66,7 +77,7 @@ pub(crate) async fn detach_from_policy(
     let ids = entitlement_ids(state, auth, body).await?;
     execute(
         &state.frameworks.policy,
-        policy_id,
+        &PolicyId::from(policy_id),
         PolicyCommand::DetachEntitlements {
             entitlement_ids: ids,
             at: state.now(),
@@ -86,7 +97,7 @@ pub(crate) async fn attach_to_license(
     let ids = entitlement_ids(state, auth, body).await?;
     execute(
         &state.frameworks.license,
-        &license.id,
+        &LicenseId::from(&license.id),
         LicenseCommand::AttachEntitlements {
             entitlement_ids: ids.clone(),
             at: state.now(),
@@ -112,12 +123,15 @@ pub(crate) async fn detach_from_license(
             &auth.account.row.id,
             EntitlementSet::Policy(&license.policy_id),
         )
-        .await?,
-        policy_id: license.policy_id.clone(),
+        .await?
+        .into_iter()
+        .map(EntitlementId::from)
+        .collect(),
+        policy_id: PolicyId::from(&license.policy_id),
     };
     execute(
         &state.frameworks.license,
-        &license.id,
+        &LicenseId::from(&license.id),
         LicenseCommand::DetachEntitlements {
             entitlement_ids: ids,
             inherited,

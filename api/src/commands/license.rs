@@ -7,6 +7,7 @@ use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{execute, AppState};
 use aggregates::license::{LicenseCommand, NewKey, PolicySnapshot};
+use aggregates::{AccountId, LicenseId, PolicyId, PoolKeyId, ProductId};
 use projections::licenses::LicenseRow;
 use projections::policies::PolicyRow;
 use serde_json::{Map, Value};
@@ -16,10 +17,15 @@ pub(crate) async fn policy_snapshot(state: &AppState, account_id: &str, policy_i
     let row = projections::policies::find_any(&state.db, account_id, policy_id)
         .await?
         .ok_or_else(|| ApiError::not_found("policy", policy_id))?;
+    snapshot_of(&row)
+}
+
+/// The snapshot of a policy's row.
+fn snapshot_of(row: &PolicyRow) -> ApiResult<PolicySnapshot> {
     Ok(PolicySnapshot {
         attributes: row.attributes()?,
-        id: row.id,
-        product_id: row.product_id,
+        id: PolicyId::from(&row.id),
+        product_id: ProductId::from(&row.product_id),
     })
 }
 
@@ -39,15 +45,11 @@ pub(crate) struct NewLicense {
 /// answers the new license's id.
 pub(crate) async fn create(state: &AppState, auth: &Auth, new: NewLicense) -> ApiResult<String> {
     let policy_row = new.policy;
-    let policy = PolicySnapshot {
-        attributes: policy_row.attributes()?,
-        id: policy_row.id.clone(),
-        product_id: policy_row.product_id.clone(),
-    };
-    let id = uuid::Uuid::new_v4().to_string();
+    let policy = snapshot_of(&policy_row)?;
+    let id = LicenseId::generate();
     let create = |key: NewKey| LicenseCommand::Create {
         id: id.clone(),
-        account_id: auth.account.row.id.clone(),
+        account_id: AccountId::from(&auth.account.row.id),
         policy: policy.clone(),
         key,
         attributes: new.attributes.clone(),
@@ -72,7 +74,7 @@ pub(crate) async fn create(state: &AppState, auth: &Auth, new: NewLicense) -> Ap
                     return Err(pool_empty());
                 };
                 let key = NewKey::Pooled {
-                    id: pooled.id.clone(),
+                    id: PoolKeyId::from(&pooled.id),
                     key: pooled.key,
                 };
                 match execute(&state.frameworks.license, &id, create(key), auth.metadata()).await {
@@ -86,7 +88,7 @@ pub(crate) async fn create(state: &AppState, auth: &Auth, new: NewLicense) -> Ap
             execute(&state.frameworks.license, &id, create(key), auth.metadata()).await?
         }
     }
-    Ok(id)
+    Ok(id.into_string())
 }
 
 /// Moves a license to another policy (already checked visible), under Keygen's compatibility
@@ -102,7 +104,7 @@ pub(crate) async fn change_policy(
     let to = policy_snapshot(state, account_id, &to.id).await?;
     execute(
         &state.frameworks.license,
-        &license.id,
+        &LicenseId::from(&license.id),
         LicenseCommand::ChangePolicy {
             from,
             to,

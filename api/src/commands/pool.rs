@@ -6,6 +6,7 @@ use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{execute, AppState};
 use aggregates::policy::PolicyCommand;
+use aggregates::{PolicyId, PoolKeyId};
 use projections::policies::{PolicyRow, PoolKeyRow};
 
 /// Pops the newest key from the pool, answering with it.
@@ -23,10 +24,17 @@ pub(crate) async fn pop_key(state: &AppState, auth: &Auth, row: &PolicyRow) -> A
             return Err(pool_empty());
         };
         let command = PolicyCommand::PopKey {
-            key_id: key.id.clone(),
+            key_id: PoolKeyId::from(&key.id),
             at: state.now(),
         };
-        match execute(&state.frameworks.policy, &row.id, command, auth.metadata()).await {
+        match execute(
+            &state.frameworks.policy,
+            &PolicyId::from(&row.id),
+            command,
+            auth.metadata(),
+        )
+        .await
+        {
             Ok(()) => return Ok(key),
             // Another request (a pop, or a license taking it) had this key first: try the next.
             Err(err) if matches!(err.error.code.as_deref(), Some("NOT_FOUND" | "POLICY_POOL_EMPTY")) => {

@@ -8,6 +8,7 @@ use crate::jsonapi::JsonApiBody;
 use crate::state::{execute, AccountContext, AppState};
 use aggregates::token::{TokenBearer, TokenCommand};
 use aggregates::vocabulary::TokenKind;
+use aggregates::TokenId;
 use projections::tokens::TokenRow;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -98,7 +99,7 @@ pub(crate) async fn generate_for(
         permissions: vec!["*".into()],
         at,
     };
-    execute(&state.frameworks.token, &id, command, metadata).await?;
+    execute(&state.frameworks.token, &TokenId::from(&id), command, metadata).await?;
     let row = read_token(state, &account.row.id, &id).await?;
     Ok(Issued { row, raw })
 }
@@ -120,7 +121,13 @@ pub(crate) async fn regenerate(state: &AppState, auth: &Auth, row: TokenRow) -> 
         expiry: row.expiry.map(|_| at + USER_TOKEN_TTL),
         at,
     };
-    execute(&state.frameworks.token, &row.id, command, auth.metadata()).await?;
+    execute(
+        &state.frameworks.token,
+        &TokenId::from(&row.id),
+        command,
+        auth.metadata(),
+    )
+    .await?;
     let row = read_token(state, &auth.account.row.id, &row.id).await?;
     Ok(Issued { row, raw })
 }

@@ -8,6 +8,7 @@ use crate::state::{execute, AppState};
 use aggregates::license::validation::{validate, LicenseFacts, Outcome, Scope};
 use aggregates::license::LicenseCommand;
 use aggregates::vocabulary::ExpirationBasis;
+use aggregates::LicenseId;
 use projections::entitlements::EntitlementSet;
 use projections::from_micros;
 use projections::licenses::LicenseRow;
@@ -95,7 +96,7 @@ pub(crate) async fn validate_license(
         {
             let snapshot = policy_snapshot(state, account_id, &row.policy_id).await?;
             let command = LicenseCommand::StartExpiryOnValidation { policy: snapshot, at };
-            execute(&state.frameworks.license, &row.id, command, metadata).await?;
+            execute(&state.frameworks.license, &LicenseId::from(&row.id), command, metadata).await?;
             row = projections::licenses::find(pool, account_id, &row.id)
                 .await?
                 .unwrap_or(row);

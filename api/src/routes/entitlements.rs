@@ -8,6 +8,7 @@ use crate::render::{created, paged_rows, single};
 use crate::resources::{account_path, entitlement_resource};
 use crate::state::{execute, AppState};
 use aggregates::entitlement::{EntitlementAttributes, EntitlementCommand, EntitlementPatch};
+use aggregates::EntitlementId;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
@@ -50,7 +51,13 @@ async fn create(Call { state, auth }: Call, body: JsonApiBody) -> ApiResult<Resp
         attributes,
         at: state.now(),
     };
-    execute(&state.frameworks.entitlement, &id, command, auth.metadata()).await?;
+    execute(
+        &state.frameworks.entitlement,
+        &EntitlementId::from(&id),
+        command,
+        auth.metadata(),
+    )
+    .await?;
     Ok(created(entitlement_resource(&find(&state, &auth, &id).await?)))
 }
 
@@ -68,7 +75,7 @@ async fn update(Call { state, auth }: Call, ResourceId(id): ResourceId, body: Js
     let patch = patch_from(&body)?;
     execute(
         &state.frameworks.entitlement,
-        &row.id,
+        &EntitlementId::from(&row.id),
         EntitlementCommand::Update { patch, at: state.now() },
         auth.metadata(),
     )
@@ -84,7 +91,7 @@ async fn destroy(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiR
     auth.require_admin()?;
     execute(
         &state.frameworks.entitlement,
-        &row.id,
+        &EntitlementId::from(&row.id),
         EntitlementCommand::Delete { at: state.now() },
         auth.metadata(),
     )

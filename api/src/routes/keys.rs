@@ -9,6 +9,7 @@ use crate::render::{created, paged_rows, single};
 use crate::resources::{account_path, key_resource};
 use crate::state::{execute, AppState};
 use aggregates::policy::{PolicyCommand, PoolKey};
+use aggregates::{PolicyId, PoolKeyId};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
@@ -29,13 +30,19 @@ async fn create(Call { state, auth }: Call, body: JsonApiBody) -> ApiResult<Resp
     let policy = visible_policy(&state, &auth, &policy_id)
         .await
         .map_err(|_| related_not_found("policy"))?;
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = PoolKeyId::generate();
     let command = PolicyCommand::AddKey {
         key: PoolKey { id: id.clone(), key },
         at: state.now(),
     };
-    execute(&state.frameworks.policy, &policy.id, command, auth.metadata()).await?;
-    Ok(created(key_resource(&visible_key(&state, &auth, &id).await?)))
+    execute(
+        &state.frameworks.policy,
+        &PolicyId::from(&policy.id),
+        command,
+        auth.metadata(),
+    )
+    .await?;
+    Ok(created(key_resource(&visible_key(&state, &auth, id.as_str()).await?)))
 }
 
 async fn show(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiResult<Response> {
@@ -49,9 +56,9 @@ async fn destroy(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiR
     let row = visible_key(&state, &auth, &id).await?;
     execute(
         &state.frameworks.policy,
-        &row.policy_id,
+        &PolicyId::from(&row.policy_id),
         PolicyCommand::RemoveKey {
-            key_id: row.id,
+            key_id: PoolKeyId::from(row.id),
             at: state.now(),
         },
         auth.metadata(),

@@ -15,6 +15,7 @@ use crate::resources::{account_path, license_resource, token_resource};
 use crate::state::{execute, AppState};
 use aggregates::license::LicenseCommand;
 use aggregates::license::LicenseLimits;
+use aggregates::LicenseId;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
@@ -95,7 +96,13 @@ async fn update(Call { state, auth }: Call, ResourceId(id): ResourceId, body: Js
     let policy = policy_snapshot(&state, &auth.account.row.id, &row.policy_id).await?;
     let at = state.now();
     let command = LicenseCommand::Update { policy, changes, at };
-    execute(&state.frameworks.license, &row.id, command, auth.metadata()).await?;
+    execute(
+        &state.frameworks.license,
+        &LicenseId::from(&row.id),
+        command,
+        auth.metadata(),
+    )
+    .await?;
     let updated = visible_license(&state, &auth, &row.id).await?;
     Ok(single(StatusCode::OK, license_resource(&updated, at)?))
 }

@@ -12,6 +12,7 @@ use crate::resources::{account_path, entitlement_resource, key_resource, policy_
 use crate::state::{execute, AppState};
 use aggregates::license::LicenseLimits;
 use aggregates::policy::{PolicyCommand, BOOLEANS, CREATE_ONLY, ENUMS, INTEGERS};
+use aggregates::{AccountId, PolicyId, ProductId};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
@@ -77,17 +78,19 @@ async fn create(Call { state, auth }: Call, body: JsonApiBody) -> ApiResult<Resp
     let product = visible_product(&state, &auth, &product_id)
         .await
         .map_err(|_| related_not_found("product"))?;
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = PolicyId::generate();
     let command = PolicyCommand::Create {
         id: id.clone(),
-        account_id: auth.account.row.id.clone(),
-        product_id: product.id,
+        account_id: AccountId::from(&auth.account.row.id),
+        product_id: ProductId::from(product.id),
         attributes: changes,
         account_protected: auth.account.row.protected != 0,
         at: state.now(),
     };
     execute(&state.frameworks.policy, &id, command, auth.metadata()).await?;
-    Ok(created(policy_resource(&visible_policy(&state, &auth, &id).await?)?))
+    Ok(created(policy_resource(
+        &visible_policy(&state, &auth, id.as_str()).await?,
+    )?))
 }
 
 async fn show(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiResult<Response> {
@@ -106,7 +109,13 @@ async fn update(Call { state, auth }: Call, ResourceId(id): ResourceId, body: Js
         changes,
         at: state.now(),
     };
-    execute(&state.frameworks.policy, &row.id, command, auth.metadata()).await?;
+    execute(
+        &state.frameworks.policy,
+        &PolicyId::from(&row.id),
+        command,
+        auth.metadata(),
+    )
+    .await?;
     Ok(single(
         StatusCode::OK,
         policy_resource(&visible_policy(&state, &auth, &row.id).await?)?,

@@ -9,6 +9,7 @@ use crate::render::{created, paged_rows, single};
 use crate::resources::{account_path, product_resource};
 use crate::state::{execute, AppState};
 use aggregates::product::{ProductAttributes, ProductCommand, ProductPatch};
+use aggregates::ProductId;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
@@ -69,7 +70,13 @@ async fn create(Call { state, auth }: Call, body: JsonApiBody) -> ApiResult<Resp
         attributes,
         at: state.now(),
     };
-    execute(&state.frameworks.product, &id, command, auth.metadata()).await?;
+    execute(
+        &state.frameworks.product,
+        &ProductId::from(&id),
+        command,
+        auth.metadata(),
+    )
+    .await?;
     let row = projections::products::find(&state.db, &auth.account.row.id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("product", &id))?;
@@ -88,7 +95,7 @@ async fn update(Call { state, auth }: Call, ResourceId(id): ResourceId, body: Js
     let patch = patch_from(&data.attributes)?;
     execute(
         &state.frameworks.product,
-        &row.id,
+        &ProductId::from(&row.id),
         ProductCommand::Update { patch, at: state.now() },
         auth.metadata(),
     )

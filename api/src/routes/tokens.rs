@@ -14,6 +14,7 @@ use crate::render::{created, document, paged_rows, single};
 use crate::resources::{account_path, license_resource, product_resource, token_resource, user_resource};
 use crate::state::{execute, AppState};
 use aggregates::token::TokenCommand;
+use aggregates::TokenId;
 use axum::extract::State;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -109,7 +110,7 @@ async fn revoke(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiRe
     let row = visible_token(&state, &auth, &id).await?;
     execute(
         &state.frameworks.token,
-        &row.id,
+        &TokenId::from(&row.id),
         TokenCommand::Revoke { at: state.now() },
         auth.metadata(),
     )

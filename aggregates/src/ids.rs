@@ -1,0 +1,169 @@
+//! Ids of the domain's resources, one type each, so that a policy's id cannot be passed where a
+//! product's is expected, nor a command sent to an aggregate of another type. They serialize as
+//! the plain string (events are unchanged) and are made from the strings the API and the read
+//! models hold at the edge (`PolicyId::from(row.id.clone())`).
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+macro_rules! ids {
+    ($($(#[$doc:meta])* $name:ident;)*) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// A new random id (UUID v4, as Keygen's).
+            pub fn generate() -> Self {
+                Self(uuid::Uuid::new_v4().to_string())
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(id: String) -> Self {
+                Self(id)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(id: &str) -> Self {
+                Self(id.to_string())
+            }
+        }
+
+        impl From<&String> for $name {
+            fn from(id: &String) -> Self {
+                Self(id.clone())
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                &self.0 == other
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    )*};
+}
+
+ids! {
+    /// An account (the tenant every other resource belongs to).
+    AccountId;
+    /// A product.
+    ProductId;
+    /// A policy.
+    PolicyId;
+    /// A license.
+    LicenseId;
+    /// An entitlement.
+    EntitlementId;
+    /// A token.
+    TokenId;
+    /// A user.
+    UserId;
+    /// A pre-made key in a policy's pool.
+    PoolKeyId;
+}
+
+/// The type of id an aggregate is stored under: `execute` takes only that type, so a command
+/// cannot reach an aggregate of another type by an id of the wrong kind.
+pub trait Identified {
+    type Id: AsRef<str> + fmt::Display + Send + Sync;
+}
+
+impl Identified for crate::account::Account {
+    type Id = AccountId;
+}
+impl Identified for crate::product::Product {
+    type Id = ProductId;
+}
+impl Identified for crate::policy::Policy {
+    type Id = PolicyId;
+}
+impl Identified for crate::license::License {
+    type Id = LicenseId;
+}
+impl Identified for crate::entitlement::Entitlement {
+    type Id = EntitlementId;
+}
+impl Identified for crate::token::Token {
+    type Id = TokenId;
+}
+impl Identified for crate::user::User {
+    type Id = UserId;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::license::LicenseEvent;
+
+    #[test]
+    fn an_id_is_stored_as_the_plain_string() {
+        let id = PolicyId::from("4f1c2d9e-0000-4000-8000-000000000001");
+        assert_eq!(
+            serde_json::to_string(&id).unwrap(),
+            "\"4f1c2d9e-0000-4000-8000-000000000001\""
+        );
+    }
+
+    #[test]
+    fn events_stored_before_ids_were_typed_still_read() {
+        // As `license.policy.updated` was stored when its ids were plain strings.
+        let stored = serde_json::json!({
+            "license.policy.updated": {
+                "product_id": "p-1",
+                "policy_id": "q-2",
+                "expiry": null,
+                "at": "2026-01-01T00:00:00Z"
+            }
+        });
+        match serde_json::from_value::<LicenseEvent>(stored).unwrap() {
+            LicenseEvent::PolicyChanged {
+                product_id, policy_id, ..
+            } => {
+                assert_eq!(product_id, ProductId::from("p-1"));
+                assert_eq!(policy_id, PolicyId::from("q-2"));
+            }
+            other => panic!("read as {other:?}"),
+        }
+    }
+}
