@@ -109,27 +109,23 @@ pub trait Identified {
     type Id: AsRef<str> + fmt::Display + Send + Sync;
 }
 
-impl Identified for crate::account::Account {
-    type Id = AccountId;
+macro_rules! identified {
+    ($($aggregate:ty => $id:ty),*) => {$(
+        impl Identified for $aggregate {
+            type Id = $id;
+        }
+    )*};
 }
-impl Identified for crate::product::Product {
-    type Id = ProductId;
-}
-impl Identified for crate::policy::Policy {
-    type Id = PolicyId;
-}
-impl Identified for crate::license::License {
-    type Id = LicenseId;
-}
-impl Identified for crate::entitlement::Entitlement {
-    type Id = EntitlementId;
-}
-impl Identified for crate::token::Token {
-    type Id = TokenId;
-}
-impl Identified for crate::user::User {
-    type Id = UserId;
-}
+
+identified!(
+    crate::account::Account => AccountId,
+    crate::product::Product => ProductId,
+    crate::policy::Policy => PolicyId,
+    crate::license::License => LicenseId,
+    crate::entitlement::Entitlement => EntitlementId,
+    crate::token::Token => TokenId,
+    crate::user::User => UserId
+);
 
 #[cfg(test)]
 mod tests {

@@ -1,15 +1,17 @@
 //! Creating an account with its first admin user and admin token (`keyledger setup`, and the
 //! `default` account `keyledger serve` makes on an empty store).
 
+use crate::auth::Bearer;
+use crate::commands::token::{self, TokenOptions};
 use crate::crypto;
 use crate::error::ApiResult;
 use crate::state::{execute, AccountContext, AppState};
 use aggregates::account::AccountCommand;
-use aggregates::token::{TokenBearer, TokenCommand};
-use aggregates::user::UserCommand;
-use aggregates::vocabulary::{Role, TokenKind};
-use aggregates::{AccountId, TokenId, UserId};
+use aggregates::user::{NewUser, UserCommand};
+use aggregates::vocabulary::Role;
+use aggregates::{AccountId, UserId};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// What setup prints: the only time the admin token is shown.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -53,7 +55,7 @@ pub async fn create_account(
     .await?;
 
     let user_id = uuid::Uuid::new_v4().to_string();
-    let user = UserCommand::Create {
+    let user = NewUser {
         id: user_id.clone(),
         account_id: account_id.clone(),
         email: email.into(),
@@ -61,8 +63,8 @@ pub async fn create_account(
         role: Role::Admin.as_str().into(),
         first_name: None,
         last_name: None,
-        at,
     };
+    let user = UserCommand::Create { user, at };
     execute(&state.frameworks.user, &UserId::from(&user_id), user, metadata.clone()).await?;
 
     let account = state
@@ -112,27 +114,15 @@ pub async fn admin_token(state: &AppState, account: &str, email: Option<&str>) -
 
 async fn issue_admin_token(
     state: &AppState,
-    account: &AccountContext,
+    account: &Arc<AccountContext>,
     user_id: &str,
     metadata: HashMap<String, String>,
 ) -> ApiResult<IssuedToken> {
-    let raw = crypto::generate_raw_token(TokenKind::AdminToken.prefix(), TokenKind::AdminToken.random_bytes());
-    let token_id = uuid::Uuid::new_v4().to_string();
-    let token = TokenCommand::Generate {
-        id: token_id.clone(),
-        account_id: account.row.id.clone(),
-        bearer: TokenBearer {
-            kind: "users".into(),
-            id: user_id.into(),
-        },
-        kind: TokenKind::AdminToken.as_str().into(),
-        digest: crypto::token_digest(&account.token_secret, &raw),
-        name: None,
-        expiry: None,
-        permissions: vec!["*".into()],
-        at: state.now(),
+    let admin = Bearer::Admin {
+        user_id: user_id.into(),
     };
-    execute(&state.frameworks.token, &TokenId::from(&token_id), token, metadata).await?;
+    let issued = token::generate_for(state, account, &admin, TokenOptions::default(), metadata).await?;
+    let (token_id, raw) = (issued.row.id, issued.raw);
     Ok(IssuedToken {
         account_id: account.row.id.clone(),
         token_id,

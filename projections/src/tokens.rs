@@ -24,31 +24,21 @@ pub struct TokenRow {
 pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), ProjectionError> {
     on_pool!(db, |pool| {
         match serde_json::from_value::<TokenEvent>(event.payload.clone())? {
-            TokenEvent::Generated {
-                id,
-                account_id,
-                bearer,
-                kind,
-                digest,
-                name,
-                expiry,
-                permissions,
-                created_at,
-            } => {
+            TokenEvent::Generated { token: t, created_at } => {
                 sqlx::query(
                     "insert into tokens (id, account_id, bearer_type, bearer_id, kind, digest, name, expiry, \
                      permissions, created_at, updated_at, last_sequence) \
                      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) on conflict (id) do nothing",
                 )
-                .bind(id)
-                .bind(account_id)
-                .bind(bearer.kind)
-                .bind(bearer.id)
-                .bind(kind)
-                .bind(digest)
-                .bind(name)
-                .bind(expiry.as_ref().map(micros))
-                .bind(serde_json::to_string(&permissions)?)
+                .bind(t.id)
+                .bind(t.account_id)
+                .bind(t.bearer.kind)
+                .bind(t.bearer.id)
+                .bind(t.kind)
+                .bind(t.digest)
+                .bind(t.name)
+                .bind(t.expiry.as_ref().map(micros))
+                .bind(serde_json::to_string(&t.permissions)?)
                 .bind(micros(&created_at))
                 .bind(event.sequence)
                 .execute(pool)

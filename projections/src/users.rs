@@ -21,28 +21,19 @@ pub struct UserRow {
 pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), ProjectionError> {
     on_pool!(db, |pool| {
         match serde_json::from_value::<UserEvent>(event.payload.clone())? {
-            UserEvent::Created {
-                id,
-                account_id,
-                email,
-                password_digest,
-                role,
-                first_name,
-                last_name,
-                created_at,
-            } => {
+            UserEvent::Created { user: u, created_at } => {
                 sqlx::query(
                     "insert into users (id, account_id, email, role, first_name, last_name, password_digest, \
                      created_at, updated_at, last_sequence) values ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) \
                      on conflict (id) do nothing",
                 )
-                .bind(id)
-                .bind(account_id)
-                .bind(email)
-                .bind(role)
-                .bind(first_name)
-                .bind(last_name)
-                .bind(password_digest)
+                .bind(u.id)
+                .bind(u.account_id)
+                .bind(u.email)
+                .bind(u.role)
+                .bind(u.first_name)
+                .bind(u.last_name)
+                .bind(u.password_digest)
                 .bind(micros(&created_at))
                 .bind(event.sequence)
                 .execute(pool)

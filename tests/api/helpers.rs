@@ -1,6 +1,9 @@
 //! The test harness: `spawn_app()` starts Keyledger on port 0 over a fresh store — a SQLite
 //! file in a temporary folder, or a new PostgreSQL database when
 //! `KEYLEDGER_TEST_DATABASE_URL` names a server — with one account already set up.
+//!
+//! Over 400 lines on purpose: it is the one harness every test module imports (apps, requests,
+//! fixtures, a served process); split, each part would still be imported everywhere.
 
 use api::bootstrap::Bootstrap;
 use base64::engine::general_purpose::STANDARD as B64;

@@ -1,5 +1,7 @@
 //! Licenses: keys, expiry, retrieval by id or key, updates, lists with filters, and who sees
 //! what (a license bearer sees only itself).
+//!
+//! Over 400 lines on purpose: one file per resource keeps a resource's scenarios together.
 
 use crate::helpers::spawn_app;
 use base64::engine::general_purpose::STANDARD as B64;

@@ -1,6 +1,9 @@
 //! The operator's first hour: the README's first session as written, the master key checked at
 //! start, errors that name the host, path or address, logs an operator can read, and the
 //! command-line tools (`tokens create`, `events export --account <slug>`).
+//!
+//! Over 400 lines on purpose: each step runs a real `keyledger` process and reads its output,
+//! set up in full so the test reads as the operator's session.
 
 use crate::helpers::{fresh_database, keyledger_command, on_postgres, spawn_app, ServeProcess};
 use reqwest::StatusCode;

@@ -1,5 +1,8 @@
 //! Read models depend on the event store alone: a rebuild reproduces them exactly, and the
 //! catch-up runner brings them up to date when the inline path did not run.
+//!
+//! Over 400 lines on purpose: each scenario builds a store, breaks or bypasses its read models
+//! and compares them row by row, which takes room.
 
 use crate::helpers::{spawn_app, spawn_app_without_runner};
 use aggregates::product::{ProductAttributes, ProductCommand, ProductPatch};

@@ -1,6 +1,9 @@
 //! License validation: every code that does not need machines, components, processes or
 //! users, in Keygen's order, with Keygen's response shape; validations are observations and
 //! never grow the event store.
+//!
+//! Over 400 lines on purpose: it walks every validation code in Keygen's order, and split files
+//! would scatter that order.
 
 use crate::helpers::{on_postgres, spawn_app, TestApp};
 use aggregates::license::{LicenseCommand, NewKey, PolicySnapshot};

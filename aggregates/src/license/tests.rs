@@ -1,4 +1,6 @@
 //! Given/when/then tests of the license aggregate and validation order.
+//!
+//! About 400 lines on purpose: the license's rules and the validation order, given/when/then.
 
 use super::validation::{validate, LicenseFacts, Scope};
 use super::*;

@@ -14,19 +14,25 @@ pub struct TokenBearer {
     pub id: String,
 }
 
+/// A token as it is made: the command asks for it and the event records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewToken {
+    pub id: String,
+    pub account_id: String,
+    pub bearer: TokenBearer,
+    /// Keygen's `kind` attribute, e.g. `admin-token`, `product-token`.
+    pub kind: String,
+    pub digest: String,
+    pub name: Option<String>,
+    pub expiry: Option<Timestamp>,
+    pub permissions: Vec<String>,
+}
+
 /// Commands on a token.
 #[derive(Debug, Clone)]
 pub enum TokenCommand {
     Generate {
-        id: String,
-        account_id: String,
-        bearer: TokenBearer,
-        /// Keygen's `kind` attribute, e.g. `admin-token`, `product-token`.
-        kind: String,
-        digest: String,
-        name: Option<String>,
-        expiry: Option<Timestamp>,
-        permissions: Vec<String>,
+        token: NewToken,
         at: Timestamp,
     },
     Regenerate {
@@ -44,14 +50,8 @@ pub enum TokenCommand {
 pub enum TokenEvent {
     #[serde(rename = "token.generated")]
     Generated {
-        id: String,
-        account_id: String,
-        bearer: TokenBearer,
-        kind: String,
-        digest: String,
-        name: Option<String>,
-        expiry: Option<Timestamp>,
-        permissions: Vec<String>,
+        #[serde(flatten)]
+        token: NewToken,
         created_at: Timestamp,
     },
     #[serde(rename = "token.regenerated")]
@@ -111,39 +111,19 @@ impl Aggregate for Token {
         sink: &EventSink<Self>,
     ) -> Result<(), Self::Error> {
         let event = match command {
-            TokenCommand::Generate {
-                id,
-                account_id,
-                bearer,
-                kind,
-                digest,
-                name,
-                expiry,
-                permissions,
-                at,
-            } => {
+            TokenCommand::Generate { token, at } => {
                 if self.id.is_some() {
                     return Err(DomainError::already_exists());
                 }
-                if name.as_ref().is_some_and(|n| n.len() > 255) {
+                if token.name.as_ref().is_some_and(|n| n.len() > 255) {
                     return Err(DomainError::invalid(
                         "name",
                         "TOO_LONG",
                         "is too long (maximum is 255 characters)",
                     ));
                 }
-                crate::permissions::validate(&permissions)?;
-                TokenEvent::Generated {
-                    id,
-                    account_id,
-                    bearer,
-                    kind,
-                    digest,
-                    name,
-                    expiry,
-                    permissions,
-                    created_at: at,
-                }
+                crate::permissions::validate(&token.permissions)?;
+                TokenEvent::Generated { token, created_at: at }
             }
             TokenCommand::Regenerate { digest, expiry, at } => {
                 self.live()?;
@@ -164,7 +144,7 @@ impl Aggregate for Token {
 
     fn apply(&mut self, event: Self::Event) {
         match event {
-            TokenEvent::Generated { id, .. } => self.id = Some(id),
+            TokenEvent::Generated { token, .. } => self.id = Some(token.id),
             TokenEvent::Regenerated { .. } => {}
             TokenEvent::Revoked { .. } => self.revoked = true,
         }
@@ -176,8 +156,8 @@ mod tests {
     use super::*;
     use cqrs_es::test::TestFramework;
 
-    fn generated() -> TokenEvent {
-        TokenEvent::Generated {
+    fn new_token(permissions: &[&str]) -> NewToken {
+        NewToken {
             id: "t1".into(),
             account_id: "a1".into(),
             bearer: TokenBearer {
@@ -188,9 +168,38 @@ mod tests {
             digest: "d1".into(),
             name: None,
             expiry: None,
-            permissions: vec!["*".into()],
+            permissions: permissions.iter().map(|p| p.to_string()).collect(),
+        }
+    }
+
+    fn generated() -> TokenEvent {
+        TokenEvent::Generated {
+            token: new_token(&["*"]),
             created_at: chrono::DateTime::UNIX_EPOCH,
         }
+    }
+
+    #[test]
+    fn a_generated_token_is_stored_as_before_its_fields_were_grouped() {
+        let stored = serde_json::to_value(generated()).unwrap();
+        let fields = stored["token.generated"].as_object().unwrap();
+        let mut names: Vec<&str> = fields.keys().map(String::as_str).collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "account_id",
+                "bearer",
+                "created_at",
+                "digest",
+                "expiry",
+                "id",
+                "kind",
+                "name",
+                "permissions"
+            ]
+        );
+        assert_eq!(serde_json::from_value::<TokenEvent>(stored).unwrap(), generated());
     }
 
     #[test]
@@ -230,17 +239,7 @@ mod tests {
         let result = TestFramework::<Token>::with(NoServices)
             .given_no_previous_events()
             .when(TokenCommand::Generate {
-                id: "t1".into(),
-                account_id: "a1".into(),
-                bearer: TokenBearer {
-                    kind: "products".into(),
-                    id: "p1".into(),
-                },
-                kind: "product-token".into(),
-                digest: "d".into(),
-                name: None,
-                expiry: None,
-                permissions: vec!["license.fly".into()],
+                token: new_token(&["license.fly"]),
                 at,
             })
             .inspect_result();

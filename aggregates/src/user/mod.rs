@@ -9,20 +9,23 @@ use serde::{Deserialize, Serialize};
 /// Roles a user can hold (Keygen renders them dasherized).
 pub const ROLES: &[&str] = crate::vocabulary::Role::ALL;
 
+/// A user as it is made: the command asks for it and the event records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewUser {
+    pub id: String,
+    pub account_id: String,
+    pub email: String,
+    /// argon2id PHC string, never the password.
+    pub password_digest: Option<String>,
+    pub role: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+}
+
 /// Commands on a user.
 #[derive(Debug, Clone)]
 pub enum UserCommand {
-    Create {
-        id: String,
-        account_id: String,
-        email: String,
-        /// argon2id PHC string, never the password.
-        password_digest: Option<String>,
-        role: String,
-        first_name: Option<String>,
-        last_name: Option<String>,
-        at: Timestamp,
-    },
+    Create { user: NewUser, at: Timestamp },
 }
 
 /// Events of a user.
@@ -30,13 +33,8 @@ pub enum UserCommand {
 pub enum UserEvent {
     #[serde(rename = "user.created")]
     Created {
-        id: String,
-        account_id: String,
-        email: String,
-        password_digest: Option<String>,
-        role: String,
-        first_name: Option<String>,
-        last_name: Option<String>,
+        #[serde(flatten)]
+        user: NewUser,
         created_at: Timestamp,
     },
 }
@@ -56,9 +54,9 @@ impl UserEvent {
     /// Emails are unique per account, case-insensitively.
     pub fn claims(&self) -> Vec<ClaimOp> {
         match self {
-            UserEvent::Created { account_id, email, .. } => vec![ClaimOp::Replace {
-                scope: format!("user.email:{account_id}"),
-                value: Some(email.to_lowercase()),
+            UserEvent::Created { user, .. } => vec![ClaimOp::Replace {
+                scope: format!("user.email:{}", user.account_id),
+                value: Some(user.email.to_lowercase()),
                 code: "EMAIL_TAKEN",
                 attribute: "email",
             }],
@@ -103,33 +101,16 @@ impl Aggregate for User {
         sink: &EventSink<Self>,
     ) -> Result<(), Self::Error> {
         match command {
-            UserCommand::Create {
-                id,
-                account_id,
-                email,
-                password_digest,
-                role,
-                first_name,
-                last_name,
-                at,
-            } => {
+            UserCommand::Create { mut user, at } => {
                 if self.id.is_some() {
                     return Err(DomainError::already_exists());
                 }
-                validate_email(&email)?;
-                if !ROLES.contains(&role.as_str()) {
+                validate_email(&user.email)?;
+                if !ROLES.contains(&user.role.as_str()) {
                     return Err(DomainError::invalid("role", "NOT_ALLOWED", "must be a valid user role"));
                 }
-                let event = UserEvent::Created {
-                    id,
-                    account_id,
-                    email: email.to_lowercase(),
-                    password_digest,
-                    role,
-                    first_name,
-                    last_name,
-                    created_at: at,
-                };
+                user.email = user.email.to_lowercase();
+                let event = UserEvent::Created { user, created_at: at };
                 sink.write(event, self).await;
                 Ok(())
             }
@@ -138,7 +119,32 @@ impl Aggregate for User {
 
     fn apply(&mut self, event: Self::Event) {
         match event {
-            UserEvent::Created { id, .. } => self.id = Some(id),
+            UserEvent::Created { user, .. } => self.id = Some(user.id),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_created_user_reads_as_it_was_stored_before_its_fields_were_grouped() {
+        let stored = serde_json::json!({
+            "user.created": {
+                "id": "u1",
+                "account_id": "a1",
+                "email": "admin@example.com",
+                "password_digest": null,
+                "role": "admin",
+                "first_name": null,
+                "last_name": null,
+                "created_at": "2026-01-01T00:00:00Z"
+            }
+        });
+        let event: UserEvent = serde_json::from_value(stored.clone()).unwrap();
+        let UserEvent::Created { user, .. } = &event;
+        assert_eq!((user.id.as_str(), user.role.as_str()), ("u1", "admin"));
+        assert_eq!(serde_json::to_value(&event).unwrap(), stored, "written back the same");
     }
 }

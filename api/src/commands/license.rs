@@ -91,6 +91,17 @@ pub(crate) async fn create(state: &AppState, auth: &Auth, new: NewLicense) -> Ap
     Ok(id.into_string())
 }
 
+/// Runs a command on a license (already checked visible).
+pub(crate) async fn run(state: &AppState, auth: &Auth, license: &LicenseRow, command: LicenseCommand) -> ApiResult<()> {
+    execute(
+        &state.frameworks.license,
+        &LicenseId::from(&license.id),
+        command,
+        auth.metadata(),
+    )
+    .await
+}
+
 /// Moves a license to another policy (already checked visible), under Keygen's compatibility
 /// rules, which the aggregate applies to snapshots of both policies.
 pub(crate) async fn change_policy(
@@ -102,15 +113,6 @@ pub(crate) async fn change_policy(
     let account_id = &auth.account.row.id;
     let from = policy_snapshot(state, account_id, &license.policy_id).await?;
     let to = policy_snapshot(state, account_id, &to.id).await?;
-    execute(
-        &state.frameworks.license,
-        &LicenseId::from(&license.id),
-        LicenseCommand::ChangePolicy {
-            from,
-            to,
-            at: state.now(),
-        },
-        auth.metadata(),
-    )
-    .await
+    let at = state.now();
+    run(state, auth, license, LicenseCommand::ChangePolicy { from, to, at }).await
 }

@@ -6,7 +6,7 @@ use crate::crypto;
 use crate::error::{ApiError, ApiResult};
 use crate::jsonapi::JsonApiBody;
 use crate::state::{execute, AccountContext, AppState};
-use aggregates::token::{TokenBearer, TokenCommand};
+use aggregates::token::{NewToken, TokenBearer, TokenCommand};
 use aggregates::vocabulary::TokenKind;
 use aggregates::TokenId;
 use projections::tokens::TokenRow;
@@ -44,6 +44,7 @@ pub(crate) async fn generate_for_bearer(
 }
 
 /// Optional attributes of a token request: `name`, `expiry`, `permissions`.
+#[derive(Default)]
 pub(crate) struct TokenOptions {
     name: Option<String>,
     expiry: Option<aggregates::Timestamp>,
@@ -85,7 +86,7 @@ pub(crate) async fn generate_for(
     let raw = crypto::generate_raw_token(kind.prefix(), kind.random_bytes());
     let (bearer_kind, bearer_id) = bearer.reference();
     let id = uuid::Uuid::new_v4().to_string();
-    let command = TokenCommand::Generate {
+    let token = NewToken {
         id: id.clone(),
         account_id: account.row.id.clone(),
         bearer: TokenBearer {
@@ -97,8 +98,8 @@ pub(crate) async fn generate_for(
         name: options.name,
         expiry: options.expiry.or(default_expiry),
         permissions: vec!["*".into()],
-        at,
     };
+    let command = TokenCommand::Generate { token, at };
     execute(&state.frameworks.token, &TokenId::from(&id), command, metadata).await?;
     let row = read_token(state, &account.row.id, &id).await?;
     Ok(Issued { row, raw })

@@ -11,9 +11,8 @@ use crate::extract::{Call, ListPage, ResourceId};
 use crate::jsonapi::{type_name, JsonApiBody};
 use crate::render::{listed, paged_rows, single};
 use crate::resources::{account_path, entitlement_resource, license_resource, policy_resource};
-use crate::state::{execute, AppState};
+use crate::state::AppState;
 use aggregates::license::LicenseCommand;
-use aggregates::LicenseId;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{delete, get, post};
@@ -44,13 +43,7 @@ pub(crate) fn routes() -> Router<AppState> {
 
 /// Runs a command on the license and answers with the license as it now is.
 async fn run(state: &AppState, auth: &Auth, row: &LicenseRow, command: LicenseCommand) -> ApiResult<Response> {
-    execute(
-        &state.frameworks.license,
-        &LicenseId::from(&row.id),
-        command,
-        auth.metadata(),
-    )
-    .await?;
+    commands::license::run(state, auth, row, command).await?;
     current(state, auth, row).await
 }
 

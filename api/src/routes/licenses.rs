@@ -12,10 +12,9 @@ use crate::extract::{related_not_found, required_relationship, Call, ListPage, R
 use crate::jsonapi::{Attributes, JsonApiBody};
 use crate::render::{created, paged, paged_rows, single};
 use crate::resources::{account_path, license_resource, token_resource};
-use crate::state::{execute, AppState};
+use crate::state::AppState;
 use aggregates::license::LicenseCommand;
 use aggregates::license::LicenseLimits;
-use aggregates::LicenseId;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
@@ -96,13 +95,7 @@ async fn update(Call { state, auth }: Call, ResourceId(id): ResourceId, body: Js
     let policy = policy_snapshot(&state, &auth.account.row.id, &row.policy_id).await?;
     let at = state.now();
     let command = LicenseCommand::Update { policy, changes, at };
-    execute(
-        &state.frameworks.license,
-        &LicenseId::from(&row.id),
-        command,
-        auth.metadata(),
-    )
-    .await?;
+    commands::license::run(&state, &auth, &row, command).await?;
     let updated = visible_license(&state, &auth, &row.id).await?;
     Ok(single(StatusCode::OK, license_resource(&updated, at)?))
 }
