@@ -3,6 +3,7 @@
 
 use crate::filter::{Bind, Filter, Source};
 use crate::{fetch_row, json_text, micros, EventRef, Joins, Page, PageRequest, ProjectionError, Statements};
+use aggregates::entitlement::EntitlementChange;
 use aggregates::license::{LicenseAttributes, LicenseEvent, LicenseLimits};
 use aggregates::policy::PolicyAttributes;
 use sqlx::query::Query;
@@ -145,8 +146,8 @@ pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), Proj
             | LicenseEvent::UsageDecremented { at, .. }
             | LicenseEvent::UsageReset { at }
             | LicenseEvent::PolicyChanged { at, .. }
-            | LicenseEvent::EntitlementsAttached { at, .. }
-            | LicenseEvent::EntitlementsDetached { at, .. } => *at,
+            | LicenseEvent::EntitlementsAttached(EntitlementChange { at, .. })
+            | LicenseEvent::EntitlementsDetached(EntitlementChange { at, .. }) => *at,
             LicenseEvent::Created { .. } => unreachable!("handled above"),
         };
         let at = micros(&at);
@@ -187,12 +188,12 @@ pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), Proj
                         .execute(&mut *tx)
                         .await?;
                 }
-                LicenseEvent::EntitlementsAttached { entitlement_ids, .. } => {
-                    tx.join_entitlements(ENTITLEMENTS, id, &entitlement_ids, Some(at))
+                LicenseEvent::EntitlementsAttached(c) => {
+                    tx.join_entitlements(ENTITLEMENTS, id, &c.entitlement_ids, Some(at))
                         .await?;
                 }
-                LicenseEvent::EntitlementsDetached { entitlement_ids, .. } => {
-                    tx.join_entitlements(ENTITLEMENTS, id, &entitlement_ids, None).await?;
+                LicenseEvent::EntitlementsDetached(c) => {
+                    tx.join_entitlements(ENTITLEMENTS, id, &c.entitlement_ids, None).await?
                 }
                 LicenseEvent::Created { .. } => {}
             }

@@ -118,12 +118,12 @@ pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), Proj
                         .execute(&mut *tx)
                         .await?;
                 }
-                PolicyEvent::EntitlementsAttached { entitlement_ids, at } => {
-                    tx.join_entitlements(ENTITLEMENTS, id, &entitlement_ids, Some(micros(&at)))
-                        .await?;
+                PolicyEvent::EntitlementsAttached(c) => {
+                    let at = Some(micros(&c.at));
+                    tx.join_entitlements(ENTITLEMENTS, id, &c.entitlement_ids, at).await?;
                 }
-                PolicyEvent::EntitlementsDetached { entitlement_ids, .. } => {
-                    tx.join_entitlements(ENTITLEMENTS, id, &entitlement_ids, None).await?;
+                PolicyEvent::EntitlementsDetached(c) => {
+                    tx.join_entitlements(ENTITLEMENTS, id, &c.entitlement_ids, None).await?
                 }
                 PolicyEvent::Created { .. } => {}
             }

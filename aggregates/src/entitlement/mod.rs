@@ -1,10 +1,55 @@
 //! Entitlement: a named feature flag (by code) that policies and licenses carry.
 
 use crate::event_sink::EventSink;
-use crate::{ClaimOp, DomainError, NoServices, Timestamp};
+use crate::{ClaimOp, DomainError, EntitlementId, NoServices, Subject, Timestamp};
 use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+
+/// The entitlements an attach or detach names, and when: what the command on a policy or a
+/// license asks, and what its event records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntitlementChange {
+    pub entitlement_ids: Vec<EntitlementId>,
+    pub at: Timestamp,
+}
+
+impl EntitlementChange {
+    /// The attach allowed where `held` are attached: each named once, none held already.
+    pub fn attach_to(self, held: &[EntitlementId]) -> Result<Self, DomainError> {
+        let change = self.distinct();
+        if change.entitlement_ids.iter().any(|id| held.contains(id)) {
+            return Err(DomainError::unprocessable(
+                "ENTITLEMENT_TAKEN",
+                "already exists",
+                Subject::Data,
+            ));
+        }
+        Ok(change)
+    }
+
+    /// The detach allowed where `held` are attached: each named once, each held.
+    pub fn detach_from(self, held: &[EntitlementId]) -> Result<Self, DomainError> {
+        let change = self.distinct();
+        if let Some(missing) = change.entitlement_ids.iter().find(|id| !held.contains(id)) {
+            let detail = format!("entitlement '{missing}' is not attached");
+            return Err(DomainError::unprocessable(
+                "ENTITLEMENT_NOT_FOUND",
+                detail,
+                Subject::Data,
+            ));
+        }
+        Ok(change)
+    }
+
+    /// Each id once, in its first place (a request may name one twice).
+    fn distinct(self) -> Self {
+        Self {
+            entitlement_ids: crate::distinct(self.entitlement_ids),
+            at: self.at,
+        }
+    }
+}
 
 /// An entitlement's attributes, complete.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -189,5 +234,51 @@ impl Aggregate for Entitlement {
             EntitlementEvent::Updated { attributes, .. } => self.attributes = Some(attributes),
             EntitlementEvent::Deleted { .. } => self.deleted = true,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::license::LicenseEvent;
+    use crate::policy::PolicyEvent;
+
+    #[test]
+    fn attach_and_detach_events_read_as_they_were_stored() {
+        let stored = serde_json::json!({
+            "policy.entitlements.attached": { "entitlement_ids": ["e1", "e2"], "at": "2026-01-01T00:00:00Z" }
+        });
+        let event: PolicyEvent = serde_json::from_value(stored.clone()).unwrap();
+        assert!(matches!(&event, PolicyEvent::EntitlementsAttached(c) if c.entitlement_ids == ["e1", "e2"]));
+        assert_eq!(serde_json::to_value(&event).unwrap(), stored);
+        let stored = serde_json::json!({
+            "license.entitlements.detached": { "entitlement_ids": ["e1"], "at": "2026-01-01T00:00:00Z" }
+        });
+        let event: LicenseEvent = serde_json::from_value(stored.clone()).unwrap();
+        assert!(matches!(&event, LicenseEvent::EntitlementsDetached(c) if c.entitlement_ids == ["e1"]));
+        assert_eq!(serde_json::to_value(&event).unwrap(), stored);
+    }
+
+    #[test]
+    fn an_attach_names_each_entitlement_once_and_none_held() {
+        let at = chrono::DateTime::UNIX_EPOCH;
+        let ids = |ids: &[&str]| ids.iter().map(|id| EntitlementId::from(*id)).collect::<Vec<_>>();
+        let change = EntitlementChange {
+            entitlement_ids: ids(&["a", "b", "a"]),
+            at,
+        };
+        assert_eq!(change.clone().attach_to(&[]).unwrap().entitlement_ids, ids(&["a", "b"]));
+        assert_eq!(
+            change.clone().attach_to(&ids(&["b"])).unwrap_err().code,
+            "ENTITLEMENT_TAKEN"
+        );
+        assert_eq!(
+            change.clone().detach_from(&ids(&["a"])).unwrap_err().code,
+            "ENTITLEMENT_NOT_FOUND"
+        );
+        assert_eq!(
+            change.detach_from(&ids(&["a", "b"])).unwrap().entitlement_ids,
+            ids(&["a", "b"])
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! What can be asked of a license, and the policy facts a command carries with it.
 
+use crate::entitlement::EntitlementChange;
 use crate::policy::PolicyAttributes;
 use crate::{AccountId, EntitlementId, LicenseId, PolicyId, PoolKeyId, ProductId, Timestamp};
 use serde_json::{Map, Value};
@@ -101,14 +102,10 @@ pub enum LicenseCommand {
         policy: PolicySnapshot,
         at: Timestamp,
     },
-    AttachEntitlements {
-        entitlement_ids: Vec<EntitlementId>,
-        at: Timestamp,
-    },
+    AttachEntitlements(EntitlementChange),
     DetachEntitlements {
-        entitlement_ids: Vec<EntitlementId>,
+        change: EntitlementChange,
         /// The license's policy's entitlements, which the license inherits and cannot detach.
         inherited: PolicyEntitlements,
-        at: Timestamp,
     },
 }

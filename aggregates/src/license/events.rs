@@ -1,8 +1,9 @@
 //! What happened to a license, named as Keygen's webhook events, and the claims each makes.
 
 use super::LicenseAttributes;
+use crate::entitlement::EntitlementChange;
 use crate::policy::license_key_scope;
-use crate::{claims, AccountId, ClaimOp, EntitlementId, LicenseId, PolicyId, PoolKeyId, ProductId, Timestamp};
+use crate::{claims, AccountId, ClaimOp, LicenseId, PolicyId, PoolKeyId, ProductId, Timestamp};
 use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 
@@ -54,15 +55,9 @@ pub enum LicenseEvent {
         at: Timestamp,
     },
     #[serde(rename = "license.entitlements.attached")]
-    EntitlementsAttached {
-        entitlement_ids: Vec<EntitlementId>,
-        at: Timestamp,
-    },
+    EntitlementsAttached(EntitlementChange),
     #[serde(rename = "license.entitlements.detached")]
-    EntitlementsDetached {
-        entitlement_ids: Vec<EntitlementId>,
-        at: Timestamp,
-    },
+    EntitlementsDetached(EntitlementChange),
 }
 
 impl DomainEvent for LicenseEvent {
@@ -80,8 +75,8 @@ impl DomainEvent for LicenseEvent {
             Self::UsageDecremented { .. } => "license.usage.decremented",
             Self::UsageReset { .. } => "license.usage.reset",
             Self::PolicyChanged { .. } => "license.policy.updated",
-            Self::EntitlementsAttached { .. } => "license.entitlements.attached",
-            Self::EntitlementsDetached { .. } => "license.entitlements.detached",
+            Self::EntitlementsAttached(_) => "license.entitlements.attached",
+            Self::EntitlementsDetached(_) => "license.entitlements.detached",
         }
         .into()
     }

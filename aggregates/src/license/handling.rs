@@ -268,41 +268,29 @@ impl Aggregate for License {
                     _ => Vec::new(),
                 }
             }
-            LicenseCommand::AttachEntitlements { entitlement_ids, at } => {
+            LicenseCommand::AttachEntitlements(change) => {
                 self.current()?;
-                let entitlement_ids = crate::distinct(entitlement_ids);
-                if entitlement_ids.iter().any(|id| self.entitlement_ids.contains(id)) {
-                    return Err(DomainError::unprocessable(
-                        "ENTITLEMENT_TAKEN",
-                        "already exists",
-                        Subject::Data,
-                    ));
-                }
-                vec![LicenseEvent::EntitlementsAttached { entitlement_ids, at }]
+                vec![LicenseEvent::EntitlementsAttached(
+                    change.attach_to(&self.entitlement_ids)?,
+                )]
             }
-            LicenseCommand::DetachEntitlements {
-                entitlement_ids,
-                inherited,
-                at,
-            } => {
+            LicenseCommand::DetachEntitlements { change, inherited } => {
                 self.current()?;
-                let entitlement_ids = crate::distinct(entitlement_ids);
                 if inherited.policy_id != self.policy_id {
                     return Err(stale_policy());
                 }
-                if entitlement_ids.iter().any(|id| inherited.entitlement_ids.contains(id)) {
+                if change
+                    .entitlement_ids
+                    .iter()
+                    .any(|id| inherited.entitlement_ids.contains(id))
+                {
                     return Err(DomainError::forbidden(
                         "cannot detach an entitlement attached through the license's policy",
                     ));
                 }
-                if let Some(missing) = entitlement_ids.iter().find(|id| !self.entitlement_ids.contains(id)) {
-                    return Err(DomainError::unprocessable(
-                        "ENTITLEMENT_NOT_FOUND",
-                        format!("entitlement '{missing}' is not attached"),
-                        Subject::Data,
-                    ));
-                }
-                vec![LicenseEvent::EntitlementsDetached { entitlement_ids, at }]
+                vec![LicenseEvent::EntitlementsDetached(
+                    change.detach_from(&self.entitlement_ids)?,
+                )]
             }
         };
         for event in events {
@@ -356,9 +344,9 @@ impl Aggregate for License {
                     a.expiry = expiry;
                 }
             }
-            LicenseEvent::EntitlementsAttached { entitlement_ids, .. } => self.entitlement_ids.extend(entitlement_ids),
-            LicenseEvent::EntitlementsDetached { entitlement_ids, .. } => {
-                self.entitlement_ids.retain(|id| !entitlement_ids.contains(id))
+            LicenseEvent::EntitlementsAttached(change) => self.entitlement_ids.extend(change.entitlement_ids),
+            LicenseEvent::EntitlementsDetached(change) => {
+                self.entitlement_ids.retain(|id| !change.entitlement_ids.contains(id))
             }
         }
     }

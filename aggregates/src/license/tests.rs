@@ -4,7 +4,9 @@
 
 use super::validation::{validate, LicenseFacts, Scope};
 use super::*;
+use crate::entitlement::EntitlementChange;
 use crate::policy::PolicyAttributes;
+use crate::EntitlementId;
 use crate::{NoServices, Timestamp};
 use cqrs_es::test::TestFramework;
 use serde_json::json;
@@ -336,12 +338,11 @@ fn a_snapshot_of_another_policy_is_refused() {
             at,
         },
         LicenseCommand::DetachEntitlements {
-            entitlement_ids: vec!["e1".into()],
+            change: change(&["e1"], at),
             inherited: PolicyEntitlements {
                 policy_id: other.id.clone(),
                 entitlement_ids: Vec::new(),
             },
-            at,
         },
     ];
     for command in commands {
@@ -362,24 +363,21 @@ fn a_snapshot_of_another_policy_is_refused() {
 fn an_entitlement_named_twice_is_attached_once() {
     let events = TestFramework::<License>::with(NoServices)
         .given(vec![created(None)])
-        .when(LicenseCommand::AttachEntitlements {
-            entitlement_ids: vec!["a".into(), "b".into(), "a".into()],
-            at: t("2024-01-02T00:00:00Z"),
-        })
+        .when(LicenseCommand::AttachEntitlements(change(
+            &["a", "b", "a"],
+            t("2024-01-02T00:00:00Z"),
+        )))
         .inspect_result()
         .unwrap();
     match &events[..] {
-        [LicenseEvent::EntitlementsAttached { entitlement_ids, .. }] => assert_eq!(entitlement_ids, &["a", "b"]),
+        [LicenseEvent::EntitlementsAttached(c)] => assert_eq!(c.entitlement_ids, &["a", "b"]),
         other => panic!("{other:?}"),
     }
 }
 
 #[test]
 fn an_inherited_entitlement_cannot_be_detached() {
-    let attached = LicenseEvent::EntitlementsAttached {
-        entitlement_ids: vec!["own".into()],
-        at: t("2024-01-02T00:00:00Z"),
-    };
+    let attached = LicenseEvent::EntitlementsAttached(change(&["own"], t("2024-01-02T00:00:00Z")));
     let inherited = PolicyEntitlements {
         policy_id: "pol".into(),
         entitlement_ids: vec!["from-policy".into()],
@@ -387,9 +385,8 @@ fn an_inherited_entitlement_cannot_be_detached() {
     let err = TestFramework::<License>::with(NoServices)
         .given(vec![created(None), attached.clone()])
         .when(LicenseCommand::DetachEntitlements {
-            entitlement_ids: vec!["own".into(), "from-policy".into()],
+            change: change(&["own", "from-policy"], t("2024-01-03T00:00:00Z")),
             inherited: inherited.clone(),
-            at: t("2024-01-03T00:00:00Z"),
         })
         .inspect_result()
         .expect_err("inherited");
@@ -397,12 +394,19 @@ fn an_inherited_entitlement_cannot_be_detached() {
     TestFramework::<License>::with(NoServices)
         .given(vec![created(None), attached])
         .when(LicenseCommand::DetachEntitlements {
-            entitlement_ids: vec!["own".into(), "own".into()],
+            change: change(&["own", "own"], t("2024-01-03T00:00:00Z")),
             inherited,
-            at: t("2024-01-03T00:00:00Z"),
         })
-        .then_expect_events(vec![LicenseEvent::EntitlementsDetached {
-            entitlement_ids: vec!["own".into()],
-            at: t("2024-01-03T00:00:00Z"),
-        }]);
+        .then_expect_events(vec![LicenseEvent::EntitlementsDetached(change(
+            &["own"],
+            t("2024-01-03T00:00:00Z"),
+        ))]);
+}
+
+/// An attach or detach of `ids` at `at`.
+fn change(ids: &[&str], at: Timestamp) -> EntitlementChange {
+    EntitlementChange {
+        entitlement_ids: ids.iter().map(|id| EntitlementId::from(*id)).collect(),
+        at,
+    }
 }

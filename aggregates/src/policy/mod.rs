@@ -6,6 +6,7 @@ mod attributes;
 pub use attributes::{check_max_machines, PolicyAttributes, BOOLEANS, CREATE_ONLY, ENUMS, INTEGERS, SUPPORTED_SCHEMES};
 
 use crate::claims;
+use crate::entitlement::EntitlementChange;
 use crate::event_sink::EventSink;
 use crate::vocabulary::HeartbeatBasis;
 use crate::{
@@ -55,14 +56,8 @@ pub enum PolicyCommand {
         key_id: PoolKeyId,
         at: Timestamp,
     },
-    AttachEntitlements {
-        entitlement_ids: Vec<EntitlementId>,
-        at: Timestamp,
-    },
-    DetachEntitlements {
-        entitlement_ids: Vec<EntitlementId>,
-        at: Timestamp,
-    },
+    AttachEntitlements(EntitlementChange),
+    DetachEntitlements(EntitlementChange),
 }
 
 /// Events of a policy, named as Keygen's webhook events.
@@ -106,15 +101,9 @@ pub enum PolicyEvent {
         popped_at: Timestamp,
     },
     #[serde(rename = "policy.entitlements.attached")]
-    EntitlementsAttached {
-        entitlement_ids: Vec<EntitlementId>,
-        at: Timestamp,
-    },
+    EntitlementsAttached(EntitlementChange),
     #[serde(rename = "policy.entitlements.detached")]
-    EntitlementsDetached {
-        entitlement_ids: Vec<EntitlementId>,
-        at: Timestamp,
-    },
+    EntitlementsDetached(EntitlementChange),
 }
 
 impl DomainEvent for PolicyEvent {
@@ -126,8 +115,8 @@ impl DomainEvent for PolicyEvent {
             Self::KeyCreated { .. } => "key.created",
             Self::KeyDeleted { .. } => "key.deleted",
             Self::PoolPopped { .. } => "policy.pool.popped",
-            Self::EntitlementsAttached { .. } => "policy.entitlements.attached",
-            Self::EntitlementsDetached { .. } => "policy.entitlements.detached",
+            Self::EntitlementsAttached(_) => "policy.entitlements.attached",
+            Self::EntitlementsDetached(_) => "policy.entitlements.detached",
         }
         .into()
     }
@@ -338,26 +327,13 @@ impl Aggregate for Policy {
                     popped_at: at,
                 }
             }
-            PolicyCommand::AttachEntitlements { entitlement_ids, at } => {
+            PolicyCommand::AttachEntitlements(change) => {
                 crate::live(&self.attributes, self.deleted)?;
-                let entitlement_ids = crate::distinct(entitlement_ids);
-                if entitlement_ids.iter().any(|id| self.entitlement_ids.contains(id)) {
-                    return Err(DomainError::invalid("entitlement", "TAKEN", "already exists").about(Subject::Data));
-                }
-                PolicyEvent::EntitlementsAttached { entitlement_ids, at }
+                PolicyEvent::EntitlementsAttached(change.attach_to(&self.entitlement_ids)?)
             }
-            PolicyCommand::DetachEntitlements { entitlement_ids, at } => {
+            PolicyCommand::DetachEntitlements(change) => {
                 crate::live(&self.attributes, self.deleted)?;
-                let entitlement_ids = crate::distinct(entitlement_ids);
-                if let Some(missing) = entitlement_ids.iter().find(|id| !self.entitlement_ids.contains(id)) {
-                    return Err(DomainError::invalid(
-                        "entitlement",
-                        "NOT_FOUND",
-                        format!("entitlement '{missing}' is not attached"),
-                    )
-                    .about(Subject::Data));
-                }
-                PolicyEvent::EntitlementsDetached { entitlement_ids, at }
+                PolicyEvent::EntitlementsDetached(change.detach_from(&self.entitlement_ids)?)
             }
         };
         sink.write(event, self).await;
@@ -382,9 +358,9 @@ impl Aggregate for Policy {
             PolicyEvent::KeyDeleted { key, .. } | PolicyEvent::PoolPopped { key, .. } => {
                 self.pool.retain(|k| k.id != key.id)
             }
-            PolicyEvent::EntitlementsAttached { entitlement_ids, .. } => self.entitlement_ids.extend(entitlement_ids),
-            PolicyEvent::EntitlementsDetached { entitlement_ids, .. } => {
-                self.entitlement_ids.retain(|id| !entitlement_ids.contains(id))
+            PolicyEvent::EntitlementsAttached(change) => self.entitlement_ids.extend(change.entitlement_ids),
+            PolicyEvent::EntitlementsDetached(change) => {
+                self.entitlement_ids.retain(|id| !change.entitlement_ids.contains(id))
             }
         }
     }

@@ -5,9 +5,10 @@ use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::jsonapi::JsonApiBody;
 use crate::state::{execute, AppState};
+use aggregates::entitlement::EntitlementChange;
 use aggregates::license::{LicenseCommand, PolicyEntitlements};
 use aggregates::policy::PolicyCommand;
-use aggregates::{EntitlementId, LicenseId, PolicyId};
+use aggregates::{EntitlementId, PolicyId};
 use projections::entitlements::{EntitlementRow, EntitlementSet};
 use projections::licenses::LicenseRow;
 
@@ -45,6 +46,25 @@ async fn attached(state: &AppState, auth: &Auth, ids: &[EntitlementId]) -> ApiRe
     Ok(rows)
 }
 
+/// The change an attach/detach body asks for: the entitlements it names, now.
+async fn change(state: &AppState, auth: &Auth, body: &JsonApiBody) -> ApiResult<EntitlementChange> {
+    Ok(EntitlementChange {
+        entitlement_ids: entitlement_ids(state, auth, body).await?,
+        at: state.now(),
+    })
+}
+
+/// Runs a command on a policy (already checked visible).
+async fn on_policy(state: &AppState, auth: &Auth, policy_id: &str, command: PolicyCommand) -> ApiResult<()> {
+    execute(
+        &state.frameworks.policy,
+        &PolicyId::from(policy_id),
+        command,
+        auth.metadata(),
+    )
+    .await
+}
+
 /// Attaches the body's entitlements to a policy, answering them.
 pub(crate) async fn attach_to_policy(
     state: &AppState,
@@ -52,18 +72,9 @@ pub(crate) async fn attach_to_policy(
     policy_id: &str,
     body: &JsonApiBody,
 ) -> ApiResult<Vec<EntitlementRow>> {
-    let ids = entitlement_ids(state, auth, body).await?;
-    let command = PolicyCommand::AttachEntitlements {
-        entitlement_ids: ids.clone(),
-        at: state.now(),
-    };
-    execute(
-        &state.frameworks.policy,
-        &PolicyId::from(policy_id),
-        command,
-        auth.metadata(),
-    )
-    .await?;
+    let change = change(state, auth, body).await?;
+    let ids = change.entitlement_ids.clone();
+    on_policy(state, auth, policy_id, PolicyCommand::AttachEntitlements(change)).await?;
     attached(state, auth, &ids).await
 }
 
@@ -74,17 +85,8 @@ pub(crate) async fn detach_from_policy(
     policy_id: &str,
     body: &JsonApiBody,
 ) -> ApiResult<()> {
-    let ids = entitlement_ids(state, auth, body).await?;
-    execute(
-        &state.frameworks.policy,
-        &PolicyId::from(policy_id),
-        PolicyCommand::DetachEntitlements {
-            entitlement_ids: ids,
-            at: state.now(),
-        },
-        auth.metadata(),
-    )
-    .await
+    let change = change(state, auth, body).await?;
+    on_policy(state, auth, policy_id, PolicyCommand::DetachEntitlements(change)).await
 }
 
 /// Attaches the body's entitlements to a license, answering them.
@@ -94,17 +96,9 @@ pub(crate) async fn attach_to_license(
     license: &LicenseRow,
     body: &JsonApiBody,
 ) -> ApiResult<Vec<EntitlementRow>> {
-    let ids = entitlement_ids(state, auth, body).await?;
-    execute(
-        &state.frameworks.license,
-        &LicenseId::from(&license.id),
-        LicenseCommand::AttachEntitlements {
-            entitlement_ids: ids.clone(),
-            at: state.now(),
-        },
-        auth.metadata(),
-    )
-    .await?;
+    let change = change(state, auth, body).await?;
+    let ids = change.entitlement_ids.clone();
+    super::license::run(state, auth, license, LicenseCommand::AttachEntitlements(change)).await?;
     attached(state, auth, &ids).await
 }
 
@@ -115,29 +109,19 @@ pub(crate) async fn detach_from_license(
     license: &LicenseRow,
     body: &JsonApiBody,
 ) -> ApiResult<()> {
-    let ids = entitlement_ids(state, auth, body).await?;
+    let change = change(state, auth, body).await?;
     // The license decides: entitlements inherited from its policy cannot be detached.
+    let policy_set = EntitlementSet::Policy(&license.policy_id);
+    let inherited = projections::entitlements::ids(&state.db, &auth.account.row.id, policy_set).await?;
     let inherited = PolicyEntitlements {
-        entitlement_ids: projections::entitlements::ids(
-            &state.db,
-            &auth.account.row.id,
-            EntitlementSet::Policy(&license.policy_id),
-        )
-        .await?
-        .into_iter()
-        .map(EntitlementId::from)
-        .collect(),
+        entitlement_ids: inherited.into_iter().map(EntitlementId::from).collect(),
         policy_id: PolicyId::from(&license.policy_id),
     };
-    execute(
-        &state.frameworks.license,
-        &LicenseId::from(&license.id),
-        LicenseCommand::DetachEntitlements {
-            entitlement_ids: ids,
-            inherited,
-            at: state.now(),
-        },
-        auth.metadata(),
+    super::license::run(
+        state,
+        auth,
+        license,
+        LicenseCommand::DetachEntitlements { change, inherited },
     )
     .await
 }
