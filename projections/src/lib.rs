@@ -21,7 +21,7 @@ pub use inline::{InlineFailures, InlineProjection};
 pub use page::{ListOrder, Page, PageRequest};
 pub use runner::{catch_up, catch_up_as, rebuild, run_catch_up, CATCH_UP_CHECKPOINT, DEFAULT_INTERVAL};
 
-use aggregates::EntitlementId;
+use aggregates::entitlement::EntitlementChange;
 use store::{on_pool, Database, StoreError};
 
 /// Microseconds since the epoch: how projections store time.
@@ -213,14 +213,13 @@ pub(crate) trait Statements {
         value: Option<i64>,
     ) -> Result<(), ProjectionError>;
 
-    /// Joins entitlements to a policy or license (`joins` is `policy_entitlements` or
-    /// `license_entitlements`), or (with `at` None) parts them.
+    /// Joins the entitlements of an attach to a policy or license, or parts those of a detach.
     async fn join_entitlements(
         &mut self,
         joins: Joins,
         owner: &str,
-        ids: &[EntitlementId],
-        at: Option<i64>,
+        change: &EntitlementChange,
+        attach: bool,
     ) -> Result<(), ProjectionError>;
 
     /// Appends an observation to its log.
@@ -236,6 +235,19 @@ pub(crate) struct Joins {
     pub table: &'static str,
     pub owner: &'static str,
     pub owners: &'static str,
+}
+
+impl Joins {
+    pub const POLICY: Joins = Joins {
+        table: "policy_entitlements",
+        owner: "policy_id",
+        owners: "policies",
+    };
+    pub const LICENSE: Joins = Joins {
+        table: "license_entitlements",
+        owner: "license_id",
+        owners: "licenses",
+    };
 }
 
 macro_rules! statements_for {
@@ -261,19 +273,19 @@ macro_rules! statements_for {
                 Ok(())
             }
 
-            async fn join_entitlements(&mut self, joins: Joins, owner_id: &str, ids: &[EntitlementId], at: Option<i64>) -> Result<(), ProjectionError> {
+            async fn join_entitlements(&mut self, joins: Joins, owner_id: &str, change: &EntitlementChange, attach: bool) -> Result<(), ProjectionError> {
                 let Joins { table, owner, owners } = joins;
-                let sql = match at {
-                    Some(_) => format!(
+                let sql = match attach {
+                    true => format!(
                         "insert into {table} ({owner}, entitlement_id, account_id, created_at) \
                          select $1, $2, account_id, $3 from {owners} where id = $1 on conflict do nothing"
                     ),
-                    None => format!("delete from {table} where {owner} = $1 and entitlement_id = $2"),
+                    false => format!("delete from {table} where {owner} = $1 and entitlement_id = $2"),
                 };
-                for entitlement_id in ids {
+                for entitlement_id in &change.entitlement_ids {
                     let mut query = sqlx::query(&sql).bind(owner_id).bind(entitlement_id.as_str());
-                    if let Some(at) = at {
-                        query = query.bind(at);
+                    if attach {
+                        query = query.bind(micros(&change.at));
                     }
                     query.execute(&mut *self).await?;
                 }

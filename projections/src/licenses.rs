@@ -188,13 +188,8 @@ pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), Proj
                         .execute(&mut *tx)
                         .await?;
                 }
-                LicenseEvent::EntitlementsAttached(c) => {
-                    tx.join_entitlements(ENTITLEMENTS, id, &c.entitlement_ids, Some(at))
-                        .await?;
-                }
-                LicenseEvent::EntitlementsDetached(c) => {
-                    tx.join_entitlements(ENTITLEMENTS, id, &c.entitlement_ids, None).await?
-                }
+                LicenseEvent::EntitlementsAttached(c) => tx.join_entitlements(Joins::LICENSE, id, &c, true).await?,
+                LicenseEvent::EntitlementsDetached(c) => tx.join_entitlements(Joins::LICENSE, id, &c, false).await?,
                 LicenseEvent::Created { .. } => {}
             }
         }
@@ -202,13 +197,6 @@ pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), Proj
         Ok(())
     })
 }
-
-/// The entitlements joined to a license.
-const ENTITLEMENTS: Joins = Joins {
-    table: "license_entitlements",
-    owner: "license_id",
-    owners: "licenses",
-};
 
 const COLUMNS: &str = "l.id, l.account_id, l.product_id, l.policy_id, l.key, l.name, l.expiry, l.suspended, \
     l.protected, l.limits, l.metadata, l.uses, l.last_check_in, l.created_at, l.updated_at, \

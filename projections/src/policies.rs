@@ -118,13 +118,8 @@ pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), Proj
                         .execute(&mut *tx)
                         .await?;
                 }
-                PolicyEvent::EntitlementsAttached(c) => {
-                    let at = Some(micros(&c.at));
-                    tx.join_entitlements(ENTITLEMENTS, id, &c.entitlement_ids, at).await?;
-                }
-                PolicyEvent::EntitlementsDetached(c) => {
-                    tx.join_entitlements(ENTITLEMENTS, id, &c.entitlement_ids, None).await?
-                }
+                PolicyEvent::EntitlementsAttached(c) => tx.join_entitlements(Joins::POLICY, id, &c, true).await?,
+                PolicyEvent::EntitlementsDetached(c) => tx.join_entitlements(Joins::POLICY, id, &c, false).await?,
                 PolicyEvent::Created { .. } => {}
             }
         }
@@ -132,13 +127,6 @@ pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), Proj
         Ok(())
     })
 }
-
-/// The entitlements joined to a policy.
-const ENTITLEMENTS: Joins = Joins {
-    table: "policy_entitlements",
-    owner: "policy_id",
-    owners: "policies",
-};
 
 const COLUMNS: &str = "id, account_id, product_id, attributes, created_at, updated_at";
 
