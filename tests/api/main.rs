@@ -8,6 +8,7 @@ mod dependents;
 mod entitlements;
 mod feed;
 mod helpers;
+mod layout;
 mod license_actions;
 mod licenses;
 mod malformed;
