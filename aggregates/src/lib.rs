@@ -64,12 +64,15 @@ pub fn validate_name(name: &str) -> Result<(), DomainError> {
     Ok(())
 }
 
-/// Keygen's rule for codes and similar aliases: present, not UUID-shaped, not reserved.
+/// Keygen's rule for codes and similar aliases: present (whitespace alone is blank), at most
+/// 255 characters of letters, digits, `_`, `-`, `.` and `:` (a code names a resource in paths and
+/// validation scopes), not UUID-shaped, not reserved.
 pub fn validate_code(attribute: &str, code: &str) -> Result<(), DomainError> {
-    if code.is_empty() {
+    if code.trim().is_empty() {
         return Err(DomainError::invalid(attribute, "MISSING", "can't be blank"));
     }
-    if code.len() > 255 || looks_like_uuid(code) || is_reserved_word(code) {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':');
+    if code.len() > 255 || !code.chars().all(allowed) || looks_like_uuid(code) || is_reserved_word(code) {
         return Err(DomainError::invalid(attribute, "INVALID", "is invalid"));
     }
     Ok(())

@@ -76,3 +76,39 @@ async fn entitlements_are_created_found_by_code_updated_and_deleted() {
     );
     app.create_entitlement("sso").await;
 }
+
+#[tokio::test]
+async fn product_and_entitlement_codes_follow_keygens_code_format() {
+    let app = spawn_app().await;
+    let cases = [
+        (" ", "CODE_MISSING"),
+        ("\t", "CODE_MISSING"),
+        ("\\", "CODE_INVALID"),
+        ("two words", "CODE_INVALID"),
+        ("tab\there", "CODE_INVALID"),
+        ("slash/code", "CODE_INVALID"),
+    ];
+    for collection in ["products", "entitlements"] {
+        for (code, expected) in cases {
+            let body = json!({"data": {"type": collection, "attributes": {"name": "N", "code": code}}});
+            let reply = app
+                .send(Method::POST, &app.path(collection), Some(app.admin()), Some(body))
+                .await;
+            assert_eq!(
+                (reply.status, reply.error_code(), reply.error_pointer()),
+                (StatusCode::UNPROCESSABLE_ENTITY, expected, "/data/attributes/code"),
+                "{collection} with code {code:?}"
+            );
+        }
+        assert_eq!(
+            app.get(collection).await.json["data"].as_array().unwrap().len(),
+            0,
+            "no {collection} was written"
+        );
+        let body = json!({"data": {"type": collection, "attributes": {"name": "N", "code": "pro-plan_v2.0:eu"}}});
+        let reply = app
+            .send(Method::POST, &app.path(collection), Some(app.admin()), Some(body))
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{collection}: {}", reply.json);
+    }
+}

@@ -52,7 +52,7 @@ async fn a_node_locked_policy_refuses_any_limit_but_one() {
     let app = spawn_app().await;
     let product = app.create_product("App", None).await;
     let pid = product["id"].as_str().unwrap();
-    for limit in [0, 2, 5] {
+    for limit in [-5, 0, 2, 5] {
         let reply = app
             .try_create_policy(pid, json!({"floating": false, "maxMachines": limit}))
             .await;

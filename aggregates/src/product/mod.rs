@@ -75,12 +75,7 @@ impl ProductAttributes {
             ));
         }
         if let Some(code) = &self.code {
-            if code.is_empty() {
-                return Err(DomainError::invalid("code", "MISSING", "can't be blank"));
-            }
-            if code.len() > 255 || crate::looks_like_uuid(code) || crate::is_reserved_word(code) {
-                return Err(DomainError::invalid("code", "INVALID", "is invalid"));
-            }
+            crate::validate_code("code", code)?;
         }
         if !DISTRIBUTION_STRATEGIES.contains(&self.distribution_strategy.as_str()) {
             return Err(DomainError::invalid(

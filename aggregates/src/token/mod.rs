@@ -122,6 +122,9 @@ impl Aggregate for Token {
                         "is too long (maximum is 255 characters)",
                     ));
                 }
+                if token.expiry.is_some_and(|expiry| expiry <= at) {
+                    return Err(DomainError::invalid("expiry", "INVALID", "must be in the future"));
+                }
                 crate::permissions::validate(&token.permissions)?;
                 TokenEvent::Generated { token, created_at: at }
             }
