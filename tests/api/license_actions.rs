@@ -313,3 +313,46 @@ async fn an_entitlement_named_twice_in_one_attach_is_attached_once() {
         assert_eq!(listed.json["data"].as_array().unwrap().len(), 2, "{owner}");
     }
 }
+
+#[tokio::test]
+async fn renewing_past_the_year_9999_is_a_422_and_the_last_expiry_reads_back() {
+    let app = spawn_app().await;
+    // The largest duration Keygen allows (about 68 years), from an expiry near the end of time.
+    let (_, license) = app
+        .licensed(
+            json!({"duration": 2_147_483_647, "renewalBasis": "FROM_EXPIRY"}),
+            json!({"expiry": "9990-01-01T00:00:00Z"}),
+        )
+        .await;
+    for _ in 0..2 {
+        let reply = action(&app, &license, "renew", None).await;
+        assert_eq!(
+            (reply.status, reply.error_code(), reply.error_pointer()),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "EXPIRY_INVALID",
+                "/data/attributes/expiry"
+            ),
+            "{}",
+            reply.json
+        );
+    }
+    let id = license["id"].as_str().unwrap();
+    let shown = app.get(&format!("licenses/{id}")).await;
+    assert_eq!(shown.json["data"]["attributes"]["expiry"], "9990-01-01T00:00:00.000Z");
+
+    // The latest expiry is printed in a form the API accepts back.
+    let (policy, _) = app.licensed(json!({}), json!({})).await;
+    let last = app
+        .create_license(
+            policy["id"].as_str().unwrap(),
+            json!({"expiry": "9999-12-31T23:59:59Z"}),
+        )
+        .await;
+    let printed = last["attributes"]["expiry"].clone();
+    assert_eq!(printed, "9999-12-31T23:59:59.000Z");
+    let path = app.path(&format!("licenses/{}", last["id"].as_str().unwrap()));
+    let body = json!({"data": {"type": "licenses", "attributes": {"expiry": printed}}});
+    let again = app.send(Method::PATCH, &path, Some(app.admin()), Some(body)).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.json);
+}

@@ -29,10 +29,14 @@ impl License {
 }
 
 /// The expiry a license starts with when its policy's basis is `basis` and it has none yet.
-fn started_expiry(policy: &PolicyAttributes, basis: ExpirationBasis, at: Timestamp) -> Option<Timestamp> {
+fn started_expiry(
+    policy: &PolicyAttributes,
+    basis: ExpirationBasis,
+    at: Timestamp,
+) -> Result<Option<Timestamp>, DomainError> {
     match policy.duration {
-        Some(duration) if policy.expiration_basis == basis => Some(expiry::advance(at, duration)),
-        _ => None,
+        Some(duration) if policy.expiration_basis == basis => expiry::advance(at, duration).map(Some),
+        _ => Ok(None),
     }
 }
 
@@ -70,7 +74,7 @@ impl Aggregate for License {
                 };
                 let mut license = LicenseAttributes::default().merged(&attributes)?;
                 if !attributes.contains_key("expiry") {
-                    license.expiry = started_expiry(&policy.attributes, ExpirationBasis::FromCreation, at);
+                    license.expiry = started_expiry(&policy.attributes, ExpirationBasis::FromCreation, at)?;
                 }
                 license.validate(&policy.attributes)?;
                 let last_check_in = policy.attributes.require_check_in.then_some(at);
@@ -153,7 +157,7 @@ impl Aggregate for License {
                     _ => expiry,
                 };
                 vec![LicenseEvent::Renewed {
-                    expiry: Some(expiry::advance(from, duration)),
+                    expiry: Some(expiry::advance(from, duration)?),
                     at,
                 }]
             }
@@ -188,7 +192,7 @@ impl Aggregate for License {
                 }
                 let mut events = vec![LicenseEvent::UsageIncremented { uses, at }];
                 if current.expiry.is_none() {
-                    if let Some(expiry) = started_expiry(&policy.attributes, ExpirationBasis::FromFirstUse, at) {
+                    if let Some(expiry) = started_expiry(&policy.attributes, ExpirationBasis::FromFirstUse, at)? {
                         events.push(LicenseEvent::Updated {
                             attributes: LicenseAttributes {
                                 expiry: Some(expiry),
@@ -239,7 +243,7 @@ impl Aggregate for License {
                     ));
                 }
                 let expiry = match b.transfer_strategy {
-                    TransferStrategy::ResetExpiry => b.duration.map(|d| expiry::advance(at, d)),
+                    TransferStrategy::ResetExpiry => b.duration.map(|d| expiry::advance(at, d)).transpose()?,
                     TransferStrategy::KeepExpiry => current.expiry,
                 };
                 vec![LicenseEvent::PolicyChanged {
@@ -254,7 +258,7 @@ impl Aggregate for License {
                 let current = self.current()?.clone();
                 match (
                     current.expiry,
-                    started_expiry(&policy.attributes, ExpirationBasis::FromFirstValidation, at),
+                    started_expiry(&policy.attributes, ExpirationBasis::FromFirstValidation, at)?,
                 ) {
                     (None, Some(expiry)) => {
                         vec![LicenseEvent::Updated {

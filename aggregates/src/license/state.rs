@@ -71,6 +71,9 @@ impl LicenseAttributes {
                 "is too long (maximum is 1024 characters)",
             ));
         }
+        if let Some(expiry) = self.expiry {
+            super::expiry::in_range(expiry)?;
+        }
         let l = &self.limits;
         crate::policy::check_max_machines(policy.floating, l.max_machines)?;
         for (attribute, value, min) in [

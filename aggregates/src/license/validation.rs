@@ -68,7 +68,7 @@ pub fn is_overdue(policy: &PolicyAttributes, last_check_in: Option<Timestamp>, n
     };
     match last_check_in {
         None => true,
-        Some(last) => advance_interval(last, interval, count) < now,
+        Some(last) => advance_interval(last, interval, count).is_some_and(|due| due < now),
     }
 }
 
@@ -79,7 +79,10 @@ pub fn next_check_in(policy: &PolicyAttributes, last_check_in: Option<Timestamp>
     else {
         return None;
     };
-    policy.require_check_in.then(|| advance_interval(last, interval, count))
+    policy
+        .require_check_in
+        .then(|| advance_interval(last, interval, count))
+        .flatten()
 }
 
 fn no_machines(policy: &PolicyAttributes, subject: &str) -> Outcome {
