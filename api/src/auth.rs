@@ -262,14 +262,20 @@ pub async fn authenticate_password(
     if email.contains('\0') || password.contains('\0') {
         return Err(credentials_error(legacy, "EMAIL_INVALID", "email must be valid"));
     }
-    let user = projections::users::find_by_email(&state.db, &account.row.id, email)
-        .await?
-        .ok_or_else(|| credentials_error(legacy, "EMAIL_INVALID", "email must be valid"))?;
-    let digest = user
-        .password_digest
-        .as_deref()
-        .ok_or_else(|| credentials_error(legacy, "PASSWORD_NOT_SUPPORTED", "user does not have a password"))?;
-    if !crate::crypto::verify_password(password, digest) {
+    let user = projections::users::find_by_email(&state.db, &account.row.id, email).await?;
+    // One argon2 check whatever the outcome, so the time taken does not tell which emails exist.
+    let digest = user.as_ref().and_then(|u| u.password_digest.as_deref());
+    let matches = crate::crypto::check_password(password, digest).await;
+    state.password_checks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let user = user.ok_or_else(|| credentials_error(legacy, "EMAIL_INVALID", "email must be valid"))?;
+    if user.password_digest.is_none() {
+        return Err(credentials_error(
+            legacy,
+            "PASSWORD_NOT_SUPPORTED",
+            "user does not have a password",
+        ));
+    }
+    if !matches {
         return Err(credentials_error(legacy, "PASSWORD_INVALID", "password must be valid"));
     }
     user_bearer(user)

@@ -106,6 +106,29 @@ pub fn hash_password(password: &str) -> String {
         .to_string()
 }
 
+/// A digest no password matches, with the same argon2 parameters as real ones: checked when a
+/// login names no user (or a user without a password), so that it costs what a real check costs.
+fn decoy_digest() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password(&hex::encode(rand::random::<[u8; 32]>())))
+}
+
+/// Checks a password against its digest, or against a decoy when there is none (always false
+/// then), off the async threads: argon2 takes tens of milliseconds by design.
+pub async fn check_password(password: &str, digest: Option<&str>) -> bool {
+    let password = password.to_string();
+    let digest = digest.map(str::to_string);
+    tokio::task::spawn_blocking(move || match digest {
+        Some(digest) => verify_password(&password, &digest),
+        None => {
+            verify_password(&password, decoy_digest());
+            false
+        }
+    })
+    .await
+    .unwrap_or(false)
+}
+
 /// Checks a password against its argon2 PHC string.
 pub fn verify_password(password: &str, digest: &str) -> bool {
     use argon2::password_hash::{PasswordHash, PasswordVerifier};

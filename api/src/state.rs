@@ -111,6 +111,9 @@ pub struct AppStateInner {
     pub inline_failures: Arc<InlineFailures>,
     /// The time requests decide with.
     pub clock: Clock,
+    /// How many passwords were checked with argon2 (a login checks exactly one, known email or
+    /// not, so its time does not tell whether the account exists).
+    pub password_checks: std::sync::atomic::AtomicU64,
     accounts: RwLock<HashMap<String, Arc<AccountContext>>>,
 }
 
@@ -140,6 +143,7 @@ impl AppState {
             inline_projections,
             inline_failures,
             clock: Clock::default(),
+            password_checks: Default::default(),
             accounts: RwLock::new(HashMap::new()),
         }))
     }

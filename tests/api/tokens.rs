@@ -60,6 +60,21 @@ async fn bad_credentials_get_keygens_codes() {
 }
 
 #[tokio::test]
+async fn a_login_checks_one_password_whether_or_not_the_email_exists() {
+    let app = spawn_app().await;
+    let checks = || app.state.password_checks.load(std::sync::atomic::Ordering::Relaxed);
+    for (email, password, code) in [
+        ("nobody@example.com", "x", "EMAIL_INVALID"),
+        ("admin@example.com", "wrong", "PASSWORD_INVALID"),
+    ] {
+        let before = checks();
+        let reply = login(&app, email, password).await;
+        assert_eq!(reply.error_code(), code);
+        assert_eq!(checks() - before, 1, "{email}: one argon2 check, as for any login");
+    }
+}
+
+#[tokio::test]
 async fn missing_and_invalid_tokens_are_401_with_codes() {
     let app = spawn_app().await;
     let none = app.send(Method::GET, &app.path("products"), None, None).await;
