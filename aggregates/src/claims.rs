@@ -16,6 +16,24 @@ pub const POLICY_LICENSES: &str = "policy.licenses:";
 
 use serde_json::Value;
 
+/// The scopes whose values are text a client chose (license and pool keys, product and
+/// entitlement codes, user emails, account slugs): they claim [`digest`]s of the text.
+pub const TEXT_SCOPES: &[&str] = &[
+    "license.key:",
+    "product.code:",
+    "entitlement.code:",
+    "user.email:",
+    "account.slug",
+];
+
+/// What a claim on client-chosen text holds: the SHA-256 of the text, in hex. A key may be
+/// 16 KiB, more than a database index row takes, and a unique violation is logged with the
+/// value it hit: the digest keeps both the row small and the key out of the database's log.
+pub fn digest(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
 /// What one event does to the claims table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClaimOp {

@@ -129,12 +129,41 @@ impl Database {
         &self.pool
     }
 
-    /// Applies the backend's migrations from `schemas/sql/<backend>`.
+    /// Applies the backend's migrations from `schemas/sql/<backend>`, then the rewrites SQL
+    /// cannot do on both backends.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match &self.pool {
             Pool::Postgres(pg) => sqlx::migrate!("../schemas/sql/postgres").run(pg).await?,
             Pool::Sqlite(sqlite) => sqlx::migrate!("../schemas/sql/sqlite").run(sqlite).await?,
         }
+        self.digest_text_claims().await
+    }
+
+    /// Once (migration 0005 marks it due): claims on client-chosen text made before claims held
+    /// digests get the digest of their value. Taking the mark is the first statement, so of two
+    /// nodes starting together one rewrites and the other finds nothing due.
+    async fn digest_text_claims(&self) -> Result<(), StoreError> {
+        let take_mark = "delete from claim_digests_due returning due";
+        let held = "select scope, value from claims";
+        let rewrite = "update claims set value = $1 where scope = $2 and value = $3";
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let due: Vec<i64> = sqlx::query_scalar(take_mark).fetch_all(&mut *tx).await?;
+            if !due.is_empty() {
+                let rows: Vec<(String, String)> = sqlx::query_as(held).fetch_all(&mut *tx).await?;
+                let text = |scope: &str| aggregates::claims::TEXT_SCOPES.iter().any(|p| scope.starts_with(p));
+                for (scope, value) in rows.into_iter().filter(|(scope, _)| text(scope)) {
+                    let digest = aggregates::claims::digest(&value);
+                    sqlx::query(rewrite)
+                        .bind(digest)
+                        .bind(&scope)
+                        .bind(&value)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            tx.commit().await?;
+        });
         Ok(())
     }
 

@@ -236,3 +236,37 @@ async fn a_policy_with_a_license_left_cannot_be_deleted_on_its_own() {
     let license_events = event_types(&app, license["id"].as_str().unwrap()).await;
     assert_eq!(license_events.last().map(String::as_str), Some("license.deleted"));
 }
+
+#[tokio::test]
+async fn claims_on_text_made_before_digests_are_rewritten_when_the_store_migrates() {
+    let app = spawn_app().await;
+    let (policy, _) = app.licensed(json!({}), json!({"key": "OLD-STYLE-KEY"})).await;
+    let policy_id = policy["id"].as_str().unwrap();
+    let product = app.create_product("Coded", Some("coded")).await;
+    assert_eq!(product["attributes"]["code"], "coded");
+    // As a store from before claims held digests: the text itself, and the rewrite due.
+    let digest = aggregates::claims::digest;
+    let undo = "update claims set value = $1 where value = $2";
+    let due = "insert into claim_digests_due (due) values (1)";
+    store::on_pool!(app.state.db, |pool| {
+        for text in ["OLD-STYLE-KEY", "coded"] {
+            let done = sqlx::query(undo)
+                .bind(text)
+                .bind(digest(text))
+                .execute(pool)
+                .await
+                .unwrap();
+            assert_eq!(done.rows_affected(), 1, "{text} was claimed by its digest");
+        }
+        sqlx::query(due).execute(pool).await.unwrap();
+    });
+    app.state.db.migrate().await.unwrap();
+    app.state.db.migrate().await.unwrap(); // a second start finds nothing due
+    let key_again = app.try_create_license(policy_id, json!({"key": "OLD-STYLE-KEY"})).await;
+    assert_eq!(key_again.error_code(), "KEY_TAKEN", "{}", key_again.json);
+    let body = json!({"data": {"type": "products", "attributes": {"name": "Again", "code": "CODED"}}});
+    let code_again = app
+        .send(Method::POST, &app.path("products"), Some(app.admin()), Some(body))
+        .await;
+    assert_eq!(code_again.error_code(), "CODE_TAKEN", "{}", code_again.json);
+}

@@ -102,6 +102,36 @@ async fn custom_keys_are_unique_per_account_even_in_parallel() {
 }
 
 #[tokio::test]
+async fn custom_keys_of_3000_and_16384_bytes_are_claimed_and_found_on_both_backends() {
+    let app = spawn_app().await;
+    let product = app.create_product("App", None).await;
+    let policy = app.create_policy(product["id"].as_str().unwrap(), json!({})).await;
+    let policy_id = policy["id"].as_str().unwrap();
+    for length in [3_000, 16_384] {
+        let key: String = (0..length).map(|i| (b'A' + (i % 26) as u8) as char).collect();
+        let created = app.try_create_license(policy_id, json!({ "key": key })).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{length}: {}", created.json);
+        let again = app.try_create_license(policy_id, json!({ "key": key })).await;
+        assert_eq!(
+            (again.status, again.error_code(), again.error_pointer()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "KEY_TAKEN", "/data/attributes/key"),
+            "{length}"
+        );
+        let validated = app
+            .send(
+                Method::POST,
+                &app.path("licenses/actions/validate-key"),
+                None,
+                Some(json!({"meta": {"key": key}})),
+            )
+            .await;
+        assert_eq!(validated.json["meta"]["code"], "VALID", "{length}: {}", validated.json);
+        let found = app.get(&format!("licenses/{key}")).await;
+        assert_eq!(found.json["data"]["id"], created.json["data"]["id"], "{length}");
+    }
+}
+
+#[tokio::test]
 async fn licenses_update_and_delete() {
     let app = spawn_app().await;
     let (_, license) = app

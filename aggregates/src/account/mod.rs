@@ -60,7 +60,7 @@ impl AccountEvent {
         match self {
             AccountEvent::Created { slug, .. } => vec![ClaimOp::Replace {
                 scope: "account.slug".into(),
-                value: Some(slug.to_ascii_lowercase()),
+                value: Some(crate::claims::digest(&slug.to_ascii_lowercase())),
                 code: "SLUG_TAKEN",
                 attribute: "slug",
             }],

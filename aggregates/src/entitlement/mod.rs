@@ -139,7 +139,7 @@ impl EntitlementEvent {
             } => {
                 vec![ClaimOp::Replace {
                     scope: format!("entitlement.code:{account_id}"),
-                    value: Some(attributes.code.to_lowercase()),
+                    value: Some(crate::claims::digest(&attributes.code.to_lowercase())),
                     code: "CODE_TAKEN",
                     attribute: "code",
                 }]

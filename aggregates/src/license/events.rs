@@ -103,7 +103,7 @@ impl LicenseEvent {
                     // key another license took first is refused, and a refused license took none.
                     Some(_) => ClaimOp::Take {
                         scope: license_key_scope(account_id),
-                        value: key.clone(),
+                        value: claims::digest(key),
                         from_type: crate::policy::Policy::TYPE_NAME,
                         from_id: policy_id.to_string(),
                         code: "POLICY_POOL_EMPTY",
@@ -111,7 +111,7 @@ impl LicenseEvent {
                     },
                     None => ClaimOp::Replace {
                         scope: license_key_scope(account_id),
-                        value: Some(key.clone()),
+                        value: Some(claims::digest(key)),
                         code: "KEY_TAKEN",
                         attribute: "key",
                     },

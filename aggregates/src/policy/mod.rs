@@ -155,17 +155,17 @@ impl PolicyEvent {
             ],
             Self::KeyCreated { account_id, key, .. } => vec![ClaimOp::Add {
                 scope: license_key_scope(account_id),
-                value: key.key.clone(),
+                value: claims::digest(&key.key),
                 code: "KEY_TAKEN",
                 attribute: "key",
             }],
             Self::KeyDeleted { account_id, key, .. } => vec![ClaimOp::Release {
                 scope: license_key_scope(account_id),
-                value: key.key.clone(),
+                value: claims::digest(&key.key),
             }],
             Self::PoolPopped { account_id, key, .. } => vec![ClaimOp::ReleaseHeld {
                 scope: license_key_scope(account_id),
-                value: key.key.clone(),
+                value: claims::digest(&key.key),
                 code: "POLICY_POOL_EMPTY",
                 relationship: "pool",
             }],

@@ -156,7 +156,7 @@ impl ProductEvent {
     pub fn claims(&self) -> Vec<ClaimOp> {
         let code_claim = |account_id: &str, code: &Option<String>| ClaimOp::Replace {
             scope: format!("product.code:{account_id}"),
-            value: code.as_ref().map(|c| c.to_lowercase()),
+            value: code.as_ref().map(|c| crate::claims::digest(&c.to_lowercase())),
             code: "CODE_TAKEN",
             attribute: "code",
         };

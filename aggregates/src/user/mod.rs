@@ -56,7 +56,7 @@ impl UserEvent {
         match self {
             UserEvent::Created { user, .. } => vec![ClaimOp::Replace {
                 scope: format!("user.email:{}", user.account_id),
-                value: Some(user.email.to_lowercase()),
+                value: Some(crate::claims::digest(&user.email.to_lowercase())),
                 code: "EMAIL_TAKEN",
                 attribute: "email",
             }],
