@@ -19,7 +19,7 @@ pub mod users;
 
 pub use inline::{InlineFailures, InlineProjection};
 pub use page::{ListOrder, Page, PageRequest};
-pub use runner::{catch_up, catch_up_as, rebuild, run_catch_up, CATCH_UP_CHECKPOINT, DEFAULT_INTERVAL};
+pub use runner::{catch_up, catch_up_with, rebuild, run_catch_up, CATCH_UP_CHECKPOINT, DEFAULT_INTERVAL};
 
 use aggregates::entitlement::EntitlementChange;
 use store::{on_pool, Database, StoreError};

@@ -2,39 +2,24 @@
 //! missed (a crash between commit and projection, another node's writes) reaches the read
 //! models; and the rebuild, which empties them and replays everything.
 //!
-//! One reader works the checkpoint at a time, in whichever process: it holds a lease on the
-//! checkpoint row, renewed as it goes, so a `projections rebuild` run beside a serving node and
-//! several worker nodes never step on each other.
+//! One reader works the checkpoint at a time, in whichever process: it holds the checkpoint's
+//! lock (`store::LockSession`) while it applies, so a `projections rebuild` run beside a
+//! serving node and several worker nodes never step on each other. The lock ends with its
+//! holder: a node killed mid-round leaves nothing for the next one to wait out.
 
 use crate::{EventRef, ProjectionError, Projector, TABLES};
 use std::time::{Duration, Instant};
-use store::{on_pool, Database};
+use store::{on_pool, Database, LockSession};
 use tokio::sync::watch;
 
 /// The checkpoint name of the read-model runner.
 pub const CATCH_UP_CHECKPOINT: &str = "projections";
 const BATCH: i64 = 500;
-const LEASE: Duration = Duration::from_secs(30);
-/// How long a rebuild waits for the lease or for old transactions before giving up.
+/// How long a rebuild or a one-off catch-up waits for the lock or for old transactions.
 const PATIENCE: Duration = Duration::from_secs(600);
 
-fn now_us() -> i64 {
-    chrono::Utc::now().timestamp_micros()
-}
-
-async fn lease(db: &Database, owner: &str) -> Result<bool, ProjectionError> {
-    Ok(db
-        .take_lease(
-            CATCH_UP_CHECKPOINT,
-            owner,
-            now_us(),
-            now_us() + LEASE.as_micros() as i64,
-        )
-        .await?)
-}
-
-/// Applies the feed after the checkpoint while `owner` holds the lease; returns how many.
-async fn apply_feed(db: &Database, owner: &str) -> Result<usize, ProjectionError> {
+/// Applies the feed after the checkpoint (the caller holds its lock); returns how many.
+async fn apply_feed(db: &Database) -> Result<usize, ProjectionError> {
     let projector = Projector::new(db.clone());
     let mut at = db.checkpoint(CATCH_UP_CHECKPOINT).await?;
     let mut applied = 0;
@@ -55,71 +40,81 @@ async fn apply_feed(db: &Database, owner: &str) -> Result<usize, ProjectionError
         applied += batch.len();
         at = last;
         db.save_checkpoint(CATCH_UP_CHECKPOINT, at).await?;
-        if !lease(db, owner).await? {
-            return Ok(applied); // the lease lapsed and someone else took over
-        }
     }
 }
 
-/// One round of catch-up for `owner`: `None` when another reader holds the lease.
-#[tracing::instrument(skip(db))]
-pub async fn catch_up_as(db: &Database, owner: &str) -> Result<Option<usize>, ProjectionError> {
-    if !lease(db, owner).await? {
+/// One round of catch-up on `session`: `None` when another reader holds the checkpoint.
+#[tracing::instrument(skip_all)]
+pub async fn catch_up_with(db: &Database, session: &mut LockSession) -> Result<Option<usize>, ProjectionError> {
+    if !session.try_lock(CATCH_UP_CHECKPOINT).await? {
         return Ok(None);
     }
-    let result = apply_feed(db, owner).await;
-    db.release_lease(CATCH_UP_CHECKPOINT, owner).await?;
+    let result = apply_feed(db).await;
+    session.unlock(CATCH_UP_CHECKPOINT).await?;
     result.map(Some)
 }
 
-async fn wait_for_lease(db: &Database, owner: &str) -> Result<(), ProjectionError> {
+/// A session holding the checkpoint's lock, waited for while another reader holds it.
+async fn locked(db: &Database) -> Result<LockSession, ProjectionError> {
+    let mut session = db.lock_session().await?;
     let started = Instant::now();
-    while !lease(db, owner).await? {
+    while !session.try_lock(CATCH_UP_CHECKPOINT).await? {
         if started.elapsed() > PATIENCE {
             return Err(ProjectionError::Busy("another reader holds the projection checkpoint"));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    Ok(())
+    Ok(session)
 }
 
-/// Applies every event after the checkpoint (waiting for the lease if another reader has it);
-/// returns how many were applied.
+/// Applies every event after the checkpoint (waiting while another reader holds it); returns
+/// how many were applied.
 pub async fn catch_up(db: &Database) -> Result<usize, ProjectionError> {
-    let owner = uuid::Uuid::new_v4().to_string();
-    wait_for_lease(db, &owner).await?;
-    let result = apply_feed(db, &owner).await;
-    db.release_lease(CATCH_UP_CHECKPOINT, &owner).await?;
+    let session = locked(db).await?;
+    let result = apply_feed(db).await;
+    session.close().await;
     result
 }
 
-/// Runs catch-up rounds every `interval` until `shutdown` turns true.
+/// Runs catch-up rounds every `interval` until `shutdown` turns true, on one lock session (a
+/// session that failed is dropped, which lets go of its lock, and a new one is opened).
 pub async fn run_catch_up(db: Database, interval: Duration, mut shutdown: watch::Receiver<bool>) {
-    let owner = format!("runner-{}", uuid::Uuid::new_v4());
+    let mut session: Option<LockSession> = None;
     loop {
-        if let Err(err) = catch_up_as(&db, &owner).await {
-            tracing::error!(%err, "projection catch-up failed; will retry");
+        if session.is_none() {
+            match db.lock_session().await {
+                Ok(opened) => session = Some(opened),
+                Err(err) => tracing::error!(%err, "cannot open a lock session; will retry"),
+            }
+        }
+        if let Some(open) = session.as_mut() {
+            if let Err(err) = catch_up_with(&db, open).await {
+                tracing::error!(%err, "projection catch-up failed; will retry");
+                session = None;
+            }
         }
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
-            _ = shutdown.changed() => return,
+            _ = shutdown.changed() => break,
         }
+    }
+    if let Some(open) = session {
+        open.close().await;
     }
 }
 
-/// Empties every read model and replays the whole feed into it, holding the checkpoint's lease
+/// Empties every read model and replays the whole feed into it, holding the checkpoint's lock
 /// throughout. Every event committed before the rebuild started is applied before it returns:
 /// on PostgreSQL it waits until every transaction that was open at the start has finished.
 #[tracing::instrument(skip(db))]
 pub async fn rebuild(db: &Database) -> Result<usize, ProjectionError> {
-    let owner = format!("rebuild-{}", uuid::Uuid::new_v4());
-    wait_for_lease(db, &owner).await?;
-    let result = rebuild_leased(db, &owner).await;
-    db.release_lease(CATCH_UP_CHECKPOINT, &owner).await?;
+    let session = locked(db).await?;
+    let result = rebuild_locked(db).await;
+    session.close().await;
     result
 }
 
-async fn rebuild_leased(db: &Database, owner: &str) -> Result<usize, ProjectionError> {
+async fn rebuild_locked(db: &Database) -> Result<usize, ProjectionError> {
     let horizon = db.horizon().await?;
     // The checkpoint goes back first: a crash after it leaves rows the runner re-applies
     // idempotently, never emptied tables with a checkpoint at the end of the feed.
@@ -129,7 +124,7 @@ async fn rebuild_leased(db: &Database, owner: &str) -> Result<usize, ProjectionE
         on_pool!(db, |pool| sqlx::query(&sql).execute(pool).await?.rows_affected());
     }
     let started = Instant::now();
-    let mut applied = apply_feed(db, owner).await?;
+    let mut applied = apply_feed(db).await?;
     while !db.horizon_passed(horizon).await? {
         if started.elapsed() > PATIENCE {
             return Err(ProjectionError::Busy(
@@ -137,10 +132,9 @@ async fn rebuild_leased(db: &Database, owner: &str) -> Result<usize, ProjectionE
             ));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
-        lease(db, owner).await?;
-        applied += apply_feed(db, owner).await?;
+        applied += apply_feed(db).await?;
     }
-    applied += apply_feed(db, owner).await?;
+    applied += apply_feed(db).await?;
     Ok(applied)
 }
 

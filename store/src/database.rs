@@ -38,6 +38,8 @@ pub enum StoreError {
     Json(#[from] serde_json::Error),
     #[error("the store holds an unreadable value: {0}")]
     Corrupt(String),
+    #[error("cannot take the lock file {0}")]
+    Lock(String),
 }
 
 /// The one pool a process opens on its store, typed to the backend: postgres-es / sqlite-es,

@@ -190,37 +190,4 @@ impl Database {
             rows.iter().map(to_event).collect()
         })
     }
-
-    /// Takes (or renews) the lease on a feed reader's checkpoint for `owner` until `until`
-    /// (µs); false when another owner holds an unexpired lease.
-    pub async fn take_lease(&self, name: &str, owner: &str, now: i64, until: i64) -> Result<bool, StoreError> {
-        let create = "insert into projection_checkpoints (name, last_xid, last_position) values ($1, 0, 0) \
-            on conflict (name) do nothing";
-        let take = "update projection_checkpoints set lease_owner = $2, lease_until = $4 \
-             where name = $1 and (lease_owner is null or lease_owner = $2 or lease_until is null or lease_until < $3)";
-        let taken = on_pool!(self, |pool| {
-            sqlx::query(create).bind(name).execute(pool).await?;
-            sqlx::query(take)
-                .bind(name)
-                .bind(owner)
-                .bind(now)
-                .bind(until)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        Ok(taken == 1)
-    }
-
-    /// Gives the lease back.
-    pub async fn release_lease(&self, name: &str, owner: &str) -> Result<(), StoreError> {
-        let sql = "update projection_checkpoints set lease_owner = null, lease_until = null where name = $1 and lease_owner = $2";
-        on_pool!(self, |pool| sqlx::query(sql)
-            .bind(name)
-            .bind(owner)
-            .execute(pool)
-            .await?
-            .rows_affected());
-        Ok(())
-    }
 }

@@ -5,11 +5,13 @@
 mod claims;
 mod database;
 mod feed;
+mod lock;
 mod repo;
 
 pub use claims::{ClaimConflict, DEPENDENTS_REMAIN};
 pub use database::{describe_url, Backend, Database, Pool, StoreError};
 pub use feed::{FeedEvent, FeedPosition, Horizon};
+pub use lock::LockSession;
 pub use repo::EventRepo;
 
 /// The cqrs-es framework for aggregate `A` over Keyledger's store.

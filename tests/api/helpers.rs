@@ -554,6 +554,12 @@ impl ServeProcess {
         self.wait()
     }
 
+    /// Kills the process with SIGKILL, as a crash would: nothing of it runs after.
+    pub fn kill(mut self) -> ServeOutput {
+        self.child.kill().expect("SIGKILL is sent");
+        self.wait()
+    }
+
     fn wait(mut self) -> ServeOutput {
         let status = self.child.wait().expect("the process ends");
         for reader in self.readers.drain(..) {

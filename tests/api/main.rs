@@ -3,6 +3,7 @@
 
 mod accounts;
 mod concurrency;
+mod crash;
 mod cross_account;
 mod dependents;
 mod entitlements;
