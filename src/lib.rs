@@ -188,10 +188,10 @@ pub fn start_with(state: AppState, listener: TcpListener, workers: WorkerOptions
     let addr = listener.local_addr()?;
     let (shutdown, rx) = watch::channel(false);
     let runner = workers::spawn(state.db.clone(), workers, rx.clone());
-    let app = api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let app = api::router(state.clone()).into_make_service();
     let mut stop = rx;
     let handle = tokio::spawn(async move {
-        let served = axum::serve(listener, app)
+        let served = axum::serve(api::listener::JsonApiListener(listener), app)
             .with_graceful_shutdown(async move {
                 let _ = stop.wait_for(|stopped| *stopped).await;
             })

@@ -12,6 +12,7 @@ pub mod crypto;
 pub mod error;
 mod extract;
 pub mod jsonapi;
+pub mod listener;
 pub mod middleware;
 mod render;
 mod resources;

@@ -209,3 +209,51 @@ async fn nul_characters_are_refused_not_stored() {
         .await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
 }
+
+/// Sends raw bytes to the server and reads its whole answer (status code and JSON body).
+async fn raw_request(app: &crate::helpers::TestApp, request: &[u8]) -> (u16, String, serde_json::Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer).to_string();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let content_type = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-type: "))
+        .unwrap_or("")
+        .to_string();
+    (
+        status,
+        content_type,
+        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn requests_hyper_cannot_parse_get_json_api_errors_with_codes() {
+    let app = spawn_app().await;
+    let long_uri = format!("GET /v1/ping?{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(70_000));
+    let big_header = format!(
+        "GET /v1/ping HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(500_000)
+    );
+    let cases: [(&[u8], u16, &str); 4] = [
+        (long_uri.as_bytes(), 414, "URI_TOO_LONG"),
+        (b"GET /v1/ping HTTP/1.1\r\nHost: a\x01b\r\n\r\n", 400, "REQUEST_INVALID"),
+        (b"NOT HTTP AT ALL\r\n\r\n", 400, "REQUEST_INVALID"),
+        (big_header.as_bytes(), 431, "HEADERS_TOO_LARGE"),
+    ];
+    for (request, status, code) in cases {
+        let (got, content_type, body) = raw_request(&app, request).await;
+        assert_eq!(got, status, "{code}: {body}");
+        assert_eq!(content_type, "application/vnd.api+json", "{code}");
+        assert_eq!(body["errors"][0]["code"], code, "{body}");
+        assert!(body["errors"][0]["title"].is_string() && body["errors"][0]["detail"].is_string());
+    }
+    // The server goes on answering well-formed requests.
+    assert_eq!(app.get("products").await.status, StatusCode::OK);
+}
