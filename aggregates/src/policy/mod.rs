@@ -316,11 +316,13 @@ impl Aggregate for Policy {
                         "policy does not use a pool",
                     ));
                 }
-                if self.pool.is_empty() {
-                    return Err(DomainError::invalid("policy_pool", "EMPTY", "pool is empty")
-                        .about(Subject::Relationship("pool".into())));
-                }
-                let key = self.pool_key(&key_id)?;
+                let empty = || {
+                    DomainError::invalid("policy_pool", "EMPTY", "pool is empty")
+                        .about(Subject::Relationship("pool".into()))
+                };
+                // A key another request popped, or a license took, meanwhile: the pool no longer
+                // holds it (the caller tries the next). A deleted policy stays NOT_FOUND above.
+                let key = self.pool_key(&key_id).map_err(|_| empty())?;
                 PolicyEvent::PoolPopped {
                     account_id,
                     key,

@@ -149,3 +149,41 @@ fn the_pool_pops_the_newest_key_and_then_is_empty() {
         .inspect_result();
     assert_eq!(result.unwrap_err().code, "POLICY_POOL_EMPTY");
 }
+
+#[test]
+fn a_key_taken_meanwhile_is_an_empty_pool_and_a_deleted_policy_is_not_found() {
+    let pool = created(json!({"name": "P", "use_pool": true}));
+    let at = chrono::DateTime::UNIX_EPOCH;
+    let key = PoolKey {
+        id: "k1".into(),
+        key: "first-key".into(),
+    };
+    let added = PolicyEvent::KeyCreated {
+        account_id: "a".into(),
+        key,
+        created_at: at,
+    };
+    let pop = |id: &str| PolicyCommand::PopKey { key_id: id.into(), at };
+    let taken = TestFramework::<Policy>::with(NoServices)
+        .given(vec![pool.clone(), added.clone()])
+        .when(pop("k-taken-by-a-license"))
+        .inspect_result();
+    assert_eq!(
+        taken.unwrap_err().code,
+        "POLICY_POOL_EMPTY",
+        "the caller tries the next key"
+    );
+    let deleted = PolicyEvent::Deleted {
+        account_id: "a".into(),
+        deleted_at: at,
+    };
+    let gone = TestFramework::<Policy>::with(NoServices)
+        .given(vec![pool, added, deleted])
+        .when(pop("k1"))
+        .inspect_result();
+    assert_eq!(
+        gone.unwrap_err().code,
+        "NOT_FOUND",
+        "a deleted policy is not an empty pool"
+    );
+}

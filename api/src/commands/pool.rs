@@ -37,9 +37,8 @@ pub(crate) async fn pop_key(state: &AppState, auth: &Auth, row: &PolicyRow) -> A
         {
             Ok(()) => return Ok(key),
             // Another request (a pop, or a license taking it) had this key first: try the next.
-            Err(err) if matches!(err.error.code.as_deref(), Some("NOT_FOUND" | "POLICY_POOL_EMPTY")) => {
-                tried.push(key.id)
-            }
+            // A policy deleted meanwhile is NOT_FOUND and answered as such.
+            Err(err) if err.error.code.as_deref() == Some("POLICY_POOL_EMPTY") => tried.push(key.id),
             Err(err) => return Err(err),
         }
     }
