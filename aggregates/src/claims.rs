@@ -26,13 +26,17 @@ pub const TEXT_SCOPES: &[&str] = &[
     "account.slug",
 ];
 
-/// What a claim on client-chosen text holds: the SHA-256 of the text, in hex. A key may be
-/// 16 KiB, more than a database index row takes, and a unique violation is logged with the
-/// value it hit: the digest keeps both the row small and the key out of the database's log.
+/// What a claim on client-chosen text holds: `sha256:` and the SHA-256 of the text in hex. A key
+/// may be 16 KiB, more than a database index row takes, and a unique violation is logged with
+/// the value it hit: the digest keeps both the row small and the key out of the database's log.
+/// The prefix tells a digest from text claimed before claims held digests.
 pub fn digest(text: &str) -> String {
     use sha2::{Digest, Sha256};
-    hex::encode(Sha256::digest(text.as_bytes()))
+    format!("{DIGEST_PREFIX}{}", hex::encode(Sha256::digest(text.as_bytes())))
 }
+
+/// What every [`digest`] starts with.
+pub const DIGEST_PREFIX: &str = "sha256:";
 
 /// What one event does to the claims table.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -265,8 +265,7 @@ pub async fn authenticate_password(
     let user = projections::users::find_by_email(&state.db, &account.row.id, email).await?;
     // One argon2 check whatever the outcome, so the time taken does not tell which emails exist.
     let digest = user.as_ref().and_then(|u| u.password_digest.as_deref());
-    let matches = crate::crypto::check_password(password, digest).await;
-    state.password_checks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let matches = crate::crypto::check_password(password, digest, state.password_checks.clone()).await;
     let user = user.ok_or_else(|| credentials_error(legacy, "EMAIL_INVALID", "email must be valid"))?;
     if user.password_digest.is_none() {
         return Err(credentials_error(

@@ -9,6 +9,8 @@ use ed25519_dalek::SigningKey;
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::Sha256;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// `KEYLEDGER_SECRET_KEY`: 32 bytes (64 hex characters) that seal every account's secrets.
 #[derive(Clone)]
@@ -108,21 +110,29 @@ pub fn hash_password(password: &str) -> String {
 
 /// A digest no password matches, with the same argon2 parameters as real ones: checked when a
 /// login names no user (or a user without a password), so that it costs what a real check costs.
-fn decoy_digest() -> &'static str {
+pub fn decoy_digest() -> &'static str {
     static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DECOY.get_or_init(|| hash_password(&hex::encode(rand::random::<[u8; 32]>())))
 }
 
 /// Checks a password against its digest, or against a decoy when there is none (always false
-/// then), off the async threads: argon2 takes tens of milliseconds by design.
-pub async fn check_password(password: &str, digest: Option<&str>) -> bool {
+/// then), off the async threads: argon2 takes tens of milliseconds by design. `checks` counts
+/// the argon2 verifications run.
+pub async fn check_password(password: &str, digest: Option<&str>, checks: Arc<AtomicU64>) -> bool {
     let password = password.to_string();
     let digest = digest.map(str::to_string);
-    tokio::task::spawn_blocking(move || match digest {
-        Some(digest) => verify_password(&password, &digest),
-        None => {
-            verify_password(&password, decoy_digest());
-            false
+    tokio::task::spawn_blocking(move || {
+        let verify = |digest: &str| {
+            checks.fetch_add(1, Ordering::Relaxed);
+            verify_password(&password, digest)
+        };
+        match digest {
+            Some(digest) => verify(&digest),
+            None => {
+                // The same work as a real check, and no user: never a match.
+                verify(decoy_digest());
+                false
+            }
         }
     })
     .await

@@ -113,7 +113,7 @@ pub struct AppStateInner {
     pub clock: Clock,
     /// How many passwords were checked with argon2 (a login checks exactly one, known email or
     /// not, so its time does not tell whether the account exists).
-    pub password_checks: std::sync::atomic::AtomicU64,
+    pub password_checks: Arc<std::sync::atomic::AtomicU64>,
     accounts: RwLock<HashMap<String, Arc<AccountContext>>>,
 }
 
@@ -133,6 +133,11 @@ const CONFLICT_RETRIES: usize = 3;
 
 impl AppState {
     pub fn new(db: Database, master: MasterKey) -> Self {
+        // The decoy digest a login checks for an unknown email is made now, beside the start, not
+        // by the first such login (which would then take twice as long as any other).
+        std::thread::spawn(|| {
+            crate::crypto::decoy_digest();
+        });
         let inline_projections = Arc::new(AtomicBool::new(true));
         let inline_failures = Arc::new(InlineFailures::default());
         let frameworks = Frameworks::new(&db, &inline_projections, &inline_failures);

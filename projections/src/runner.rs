@@ -18,8 +18,9 @@ const BATCH: i64 = 500;
 /// How long a rebuild or a one-off catch-up waits for the lock or for old transactions.
 const PATIENCE: Duration = Duration::from_secs(600);
 
-/// Applies the feed after the checkpoint (the caller holds its lock); returns how many.
-async fn apply_feed(db: &Database) -> Result<usize, ProjectionError> {
+/// Applies the feed after the checkpoint while `session` holds its lock; returns how many. The
+/// checkpoint moves through the session, so a holder whose lock ended stops there.
+async fn apply_feed(db: &Database, session: &mut LockSession) -> Result<usize, ProjectionError> {
     let projector = Projector::new(db.clone());
     let mut at = db.checkpoint(CATCH_UP_CHECKPOINT).await?;
     let mut applied = 0;
@@ -39,7 +40,7 @@ async fn apply_feed(db: &Database) -> Result<usize, ProjectionError> {
         }
         applied += batch.len();
         at = last;
-        db.save_checkpoint(CATCH_UP_CHECKPOINT, at).await?;
+        session.save_checkpoint(db, CATCH_UP_CHECKPOINT, at).await?;
     }
 }
 
@@ -49,7 +50,7 @@ pub async fn catch_up_with(db: &Database, session: &mut LockSession) -> Result<O
     if !session.try_lock(CATCH_UP_CHECKPOINT).await? {
         return Ok(None);
     }
-    let result = apply_feed(db).await;
+    let result = apply_feed(db, session).await;
     session.unlock(CATCH_UP_CHECKPOINT).await?;
     result.map(Some)
 }
@@ -70,8 +71,8 @@ async fn locked(db: &Database) -> Result<LockSession, ProjectionError> {
 /// Applies every event after the checkpoint (waiting while another reader holds it); returns
 /// how many were applied.
 pub async fn catch_up(db: &Database) -> Result<usize, ProjectionError> {
-    let session = locked(db).await?;
-    let result = apply_feed(db).await;
+    let mut session = locked(db).await?;
+    let result = apply_feed(db, &mut session).await;
     session.close().await;
     result
 }
@@ -108,23 +109,25 @@ pub async fn run_catch_up(db: Database, interval: Duration, mut shutdown: watch:
 /// on PostgreSQL it waits until every transaction that was open at the start has finished.
 #[tracing::instrument(skip(db))]
 pub async fn rebuild(db: &Database) -> Result<usize, ProjectionError> {
-    let session = locked(db).await?;
-    let result = rebuild_locked(db).await;
+    let mut session = locked(db).await?;
+    let result = rebuild_locked(db, &mut session).await;
     session.close().await;
     result
 }
 
-async fn rebuild_locked(db: &Database) -> Result<usize, ProjectionError> {
+async fn rebuild_locked(db: &Database, session: &mut LockSession) -> Result<usize, ProjectionError> {
     let horizon = db.horizon().await?;
     // The checkpoint goes back first: a crash after it leaves rows the runner re-applies
     // idempotently, never emptied tables with a checkpoint at the end of the feed.
-    db.save_checkpoint(CATCH_UP_CHECKPOINT, Default::default()).await?;
+    session
+        .save_checkpoint(db, CATCH_UP_CHECKPOINT, Default::default())
+        .await?;
     for table in TABLES {
         let sql = format!("delete from {table}");
         on_pool!(db, |pool| sqlx::query(&sql).execute(pool).await?.rows_affected());
     }
     let started = Instant::now();
-    let mut applied = apply_feed(db).await?;
+    let mut applied = apply_feed(db, session).await?;
     while !db.horizon_passed(horizon).await? {
         if started.elapsed() > PATIENCE {
             return Err(ProjectionError::Busy(
@@ -132,9 +135,9 @@ async fn rebuild_locked(db: &Database) -> Result<usize, ProjectionError> {
             ));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
-        applied += apply_feed(db).await?;
+        applied += apply_feed(db, session).await?;
     }
-    applied += apply_feed(db).await?;
+    applied += apply_feed(db, session).await?;
     Ok(applied)
 }
 

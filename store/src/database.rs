@@ -72,6 +72,13 @@ pub struct Database {
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The claims in `aggregates::claims::TEXT_SCOPES`, as patterns (none holds a `_` or `%`, so
+/// `like` matches them literally).
+const TEXT_CLAIMS: &str = "select scope, value from claims where (scope like 'license.key:%' \
+    or scope like 'product.code:%' or scope like 'entitlement.code:%' \
+    or scope like 'user.email:%' or scope = 'account.slug') \
+    and substr(value, 1, 7) <> 'sha256:' order by scope, value";
+
 impl Database {
     /// Connects to `postgres://…` or `sqlite://…` (the SQLite file is created when missing).
     /// A server that cannot be reached, a database that does not exist and a file that cannot
@@ -141,28 +148,25 @@ impl Database {
         self.digest_text_claims().await
     }
 
-    /// Once (migration 0005 marks it due): claims on client-chosen text made before claims held
-    /// digests get the digest of their value. Taking the mark is the first statement, so of two
-    /// nodes starting together one rewrites and the other finds nothing due.
+    /// Claims on client-chosen text that hold the text itself (made before claims held digests,
+    /// or by a node of an older version during a rolling upgrade) get its digest. Run at every
+    /// start; a value that is already a digest is left alone, so it never hashes twice, and rows
+    /// are rewritten in one order so two nodes starting together cannot deadlock.
     async fn digest_text_claims(&self) -> Result<(), StoreError> {
-        let take_mark = "delete from claim_digests_due returning due";
-        let held = "select scope, value from claims";
         let rewrite = "update claims set value = $1 where scope = $2 and value = $3";
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            let due: Vec<i64> = sqlx::query_scalar(take_mark).fetch_all(&mut *tx).await?;
-            if !due.is_empty() {
-                let rows: Vec<(String, String)> = sqlx::query_as(held).fetch_all(&mut *tx).await?;
-                let text = |scope: &str| aggregates::claims::TEXT_SCOPES.iter().any(|p| scope.starts_with(p));
-                for (scope, value) in rows.into_iter().filter(|(scope, _)| text(scope)) {
-                    let digest = aggregates::claims::digest(&value);
-                    sqlx::query(rewrite)
-                        .bind(digest)
-                        .bind(&scope)
-                        .bind(&value)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+            let rows: Vec<(String, String)> = sqlx::query_as(TEXT_CLAIMS).fetch_all(&mut *tx).await?;
+            let text = |scope: &str| aggregates::claims::TEXT_SCOPES.iter().any(|p| scope.starts_with(p));
+            let plain = |value: &str| !value.starts_with(aggregates::claims::DIGEST_PREFIX);
+            for (scope, value) in rows.into_iter().filter(|(scope, value)| text(scope) && plain(value)) {
+                let digest = aggregates::claims::digest(&value);
+                sqlx::query(rewrite)
+                    .bind(digest)
+                    .bind(&scope)
+                    .bind(&value)
+                    .execute(&mut *tx)
+                    .await?;
             }
             tx.commit().await?;
         });
@@ -231,6 +235,13 @@ mod tests {
         assert!(message.contains("db.example.invalid:6543"), "{message}");
         assert!(message.contains("failed to lookup address"), "{message}");
         assert!(!message.contains("secret-password"), "{message}");
+    }
+
+    #[test]
+    fn the_rewrite_reads_every_text_scope() {
+        for scope in aggregates::claims::TEXT_SCOPES {
+            assert!(TEXT_CLAIMS.contains(&format!("'{scope}")), "{scope}");
+        }
     }
 
     #[test]

@@ -38,6 +38,10 @@ const PG_FEED: &str = "select global_position, transaction_id::text as xid, aggr
 const SQLITE_FEED: &str = "select rowid as global_position, '0' as xid, aggregate_type, aggregate_id, \
     sequence, event_type, payload, metadata from events where rowid > $1 order by rowid limit $2";
 
+pub(crate) const SAVE_CHECKPOINT: &str = "insert into projection_checkpoints (name, last_xid, last_position) \
+    values ($1, $2, $3) \
+    on conflict (name) do update set last_xid = excluded.last_xid, last_position = excluded.last_position";
+
 /// A PostgreSQL transaction id (`xid8`, sent as text); one that does not parse is an error,
 /// never a silent zero that would move a reader back to the start of the feed.
 fn transaction_id(text: &str) -> Result<i64, StoreError> {
@@ -104,8 +108,7 @@ impl Database {
 
     /// Records how far a named feed reader has got.
     pub async fn save_checkpoint(&self, name: &str, at: FeedPosition) -> Result<(), StoreError> {
-        let sql = "insert into projection_checkpoints (name, last_xid, last_position) values ($1, $2, $3) \
-             on conflict (name) do update set last_xid = excluded.last_xid, last_position = excluded.last_position";
+        let sql = SAVE_CHECKPOINT;
         on_pool!(self, |pool| sqlx::query(sql)
             .bind(name)
             .bind(at.xid)

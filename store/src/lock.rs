@@ -6,7 +6,8 @@
 //! system releases with the process.
 
 use crate::database::Pool;
-use crate::{Database, StoreError};
+use crate::feed::SAVE_CHECKPOINT;
+use crate::{Database, FeedPosition, StoreError};
 use sqlx::{Connection, PgConnection};
 use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions, TryLockError};
@@ -103,6 +104,31 @@ impl LockSession {
             }
         }
         Ok(())
+    }
+
+    /// Records how far the reader holding the lock of checkpoint `name` has got. On PostgreSQL
+    /// the write goes through the lock's own session: if that session has ended (and the lock
+    /// with it, so another reader may have taken over), the write fails instead of moving the
+    /// checkpoint under the new holder.
+    pub async fn save_checkpoint(&mut self, db: &Database, name: &str, at: FeedPosition) -> Result<(), StoreError> {
+        if !self.held.contains(name) {
+            return Err(StoreError::Lock(format!(
+                "checkpoint {name} is not locked by this session"
+            )));
+        }
+        match &mut self.kind {
+            Kind::Postgres(conn) => {
+                sqlx::query(SAVE_CHECKPOINT)
+                    .bind(name)
+                    .bind(at.xid)
+                    .bind(at.position)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            }
+            // The file lock lasts as long as this process, which does the write.
+            Kind::Sqlite { .. } => db.save_checkpoint(name, at).await,
+        }
     }
 
     /// Ends the session, letting go of every lock it holds.

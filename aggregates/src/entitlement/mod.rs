@@ -60,9 +60,13 @@ pub struct EntitlementAttributes {
 }
 
 impl EntitlementAttributes {
-    fn validate(&self) -> Result<(), DomainError> {
+    /// Keygen's validations; the code's format only when it is new (`before` is the entitlement
+    /// as it was), so one stored before the format applied does not block other changes.
+    fn validate(&self, before: Option<&Self>) -> Result<(), DomainError> {
         crate::validate_name(&self.name)?;
-        crate::validate_code("code", &self.code)?;
+        if before.is_none_or(|b| b.code != self.code) {
+            crate::validate_code("code", &self.code)?;
+        }
         crate::metadata::validate(&self.metadata)
     }
 }
@@ -185,7 +189,7 @@ impl Aggregate for Entitlement {
                 if self.attributes.is_some() {
                     return Err(DomainError::already_exists());
                 }
-                attributes.validate()?;
+                attributes.validate(None)?;
                 EntitlementEvent::Created {
                     id,
                     account_id,
@@ -194,7 +198,8 @@ impl Aggregate for Entitlement {
                 }
             }
             EntitlementCommand::Update { patch, at } => {
-                let mut attributes = crate::live(&self.attributes, self.deleted)?.clone();
+                let before = crate::live(&self.attributes, self.deleted)?;
+                let mut attributes = before.clone();
                 if let Some(v) = patch.name {
                     attributes.name = v;
                 }
@@ -204,7 +209,7 @@ impl Aggregate for Entitlement {
                 if let Some(v) = patch.metadata {
                     attributes.metadata = v;
                 }
-                attributes.validate()?;
+                attributes.validate(Some(before))?;
                 EntitlementEvent::Updated {
                     account_id: self.account_id.clone(),
                     attributes,

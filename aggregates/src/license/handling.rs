@@ -76,7 +76,7 @@ impl Aggregate for License {
                 if !attributes.contains_key("expiry") {
                     license.expiry = started_expiry(&policy.attributes, ExpirationBasis::FromCreation, at)?;
                 }
-                license.validate(&policy.attributes)?;
+                license.validate(&policy.attributes, None)?;
                 let last_check_in = policy.attributes.require_check_in.then_some(at);
                 vec![LicenseEvent::Created {
                     id,
@@ -92,8 +92,9 @@ impl Aggregate for License {
             }
             LicenseCommand::Update { policy, changes, at } => {
                 self.governed_by(&policy)?;
-                let license = self.current()?.merged(&changes)?;
-                license.validate(&policy.attributes)?;
+                let before = self.current()?;
+                let license = before.merged(&changes)?;
+                license.validate(&policy.attributes, Some(before))?;
                 vec![LicenseEvent::Updated {
                     attributes: license,
                     updated_at: at,

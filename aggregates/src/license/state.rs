@@ -63,7 +63,9 @@ impl LicenseAttributes {
     }
 
     /// Keygen's validation of a license's own attributes against its policy.
-    pub fn validate(&self, policy: &PolicyAttributes) -> Result<(), DomainError> {
+    /// Keygen's rules for a license's attributes under `policy`; the expiry's bound only when
+    /// the expiry is new (`before` is the license as it was).
+    pub fn validate(&self, policy: &PolicyAttributes, before: Option<&Self>) -> Result<(), DomainError> {
         if self.name.as_ref().is_some_and(|n| n.len() > 1024) {
             return Err(DomainError::invalid(
                 "name",
@@ -71,7 +73,7 @@ impl LicenseAttributes {
                 "is too long (maximum is 1024 characters)",
             ));
         }
-        if let Some(expiry) = self.expiry {
+        if let Some(expiry) = self.expiry.filter(|_| before.is_none_or(|b| b.expiry != self.expiry)) {
             super::expiry::in_range(expiry)?;
         }
         let l = &self.limits;

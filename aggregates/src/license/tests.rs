@@ -410,3 +410,30 @@ fn change(ids: &[&str], at: Timestamp) -> EntitlementChange {
         at,
     }
 }
+
+#[test]
+fn an_expiry_stored_past_9999_does_not_block_other_changes() {
+    use chrono::TimeZone;
+    let far = chrono::Utc.with_ymd_and_hms(12_000, 1, 1, 0, 0, 0).unwrap();
+    let at = t("2024-01-02T00:00:00Z");
+    let rename = serde_json::from_value::<Map<String, Value>>(json!({"name": "Renamed"})).unwrap();
+    TestFramework::<License>::with(NoServices)
+        .given(vec![created(Some(far))])
+        .when(LicenseCommand::Update {
+            policy: policy(json!({})),
+            changes: rename,
+            at,
+        })
+        .inspect_result()
+        .expect("a rename keeps the stored expiry");
+    let moved = serde_json::from_value::<Map<String, Value>>(json!({"expiry": "9999-12-31T23:59:59Z"})).unwrap();
+    TestFramework::<License>::with(NoServices)
+        .given(vec![created(Some(far))])
+        .when(LicenseCommand::Update {
+            policy: policy(json!({})),
+            changes: moved,
+            at,
+        })
+        .inspect_result()
+        .expect("an expiry brought back within range is taken");
+}

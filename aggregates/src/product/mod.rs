@@ -62,8 +62,10 @@ impl ProductPatch {
 }
 
 impl ProductAttributes {
-    /// Keygen's validations for a product.
-    pub fn validate(&self) -> Result<(), DomainError> {
+    /// Keygen's validations for a product; the code's format only when the code is new
+    /// (`before` is the product as it was), so one stored before the format applied does not
+    /// block other changes.
+    pub fn validate(&self, before: Option<&Self>) -> Result<(), DomainError> {
         if self.name.trim().is_empty() {
             return Err(DomainError::invalid("name", "MISSING", "can't be blank"));
         }
@@ -74,7 +76,11 @@ impl ProductAttributes {
                 "is too long (maximum is 255 characters)",
             ));
         }
-        if let Some(code) = &self.code {
+        if let Some(code) = self
+            .code
+            .as_ref()
+            .filter(|_| before.is_none_or(|b| b.code != self.code))
+        {
             crate::validate_code("code", code)?;
         }
         if !DISTRIBUTION_STRATEGIES.contains(&self.distribution_strategy.as_str()) {
@@ -229,7 +235,7 @@ impl Aggregate for Product {
                 if self.id.is_some() {
                     return Err(DomainError::already_exists());
                 }
-                attributes.validate()?;
+                attributes.validate(None)?;
                 ProductEvent::Created {
                     id,
                     account_id,
@@ -238,8 +244,9 @@ impl Aggregate for Product {
                 }
             }
             ProductCommand::Update { patch, at } => {
-                let attributes = patch.apply_to(self.current()?.clone());
-                attributes.validate()?;
+                let before = self.current()?;
+                let attributes = patch.apply_to(before.clone());
+                attributes.validate(Some(before))?;
                 ProductEvent::Updated {
                     account_id: self.account_id.clone(),
                     attributes,
@@ -300,6 +307,41 @@ mod tests {
             attributes: attrs(),
             created_at: chrono::DateTime::UNIX_EPOCH,
         }
+    }
+
+    #[test]
+    fn a_code_stored_before_the_code_format_does_not_block_other_changes() {
+        let at = chrono::DateTime::UNIX_EPOCH;
+        let mut old = attrs();
+        old.code = Some("Pro Plan".into());
+        let stored = ProductEvent::Created {
+            id: "p1".into(),
+            account_id: "a1".into(),
+            attributes: old,
+            created_at: at,
+        };
+        let rename = ProductPatch {
+            name: Some("Renamed".into()),
+            ..Default::default()
+        };
+        TestFramework::<Product>::with(NoServices)
+            .given(vec![stored.clone()])
+            .when(ProductCommand::Update { patch: rename, at })
+            .inspect_result()
+            .expect("a rename keeps the stored code");
+        let recode = ProductPatch {
+            code: Some(Some("Still Spaced".into())),
+            ..Default::default()
+        };
+        let refused = TestFramework::<Product>::with(NoServices)
+            .given(vec![stored])
+            .when(ProductCommand::Update { patch: recode, at })
+            .inspect_result();
+        assert_eq!(
+            refused.unwrap_err().code,
+            "CODE_INVALID",
+            "a new code follows the format"
+        );
     }
 
     #[test]
