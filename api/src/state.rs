@@ -111,6 +111,8 @@ pub struct AppStateInner {
     pub inline_failures: Arc<InlineFailures>,
     /// The time requests decide with.
     pub clock: Clock,
+    /// Where observations (validations) are recorded, in batches.
+    pub observations: projections::writer::ObservationWriter,
     /// How many passwords were checked with argon2 (a login checks exactly one, known email or
     /// not, so its time does not tell whether the account exists).
     pub password_checks: Arc<std::sync::atomic::AtomicU64>,
@@ -138,6 +140,7 @@ impl AppState {
         std::thread::spawn(|| {
             crate::crypto::decoy_digest();
         });
+        let observations = projections::writer::ObservationWriter::spawn(db.clone(), Default::default());
         let inline_projections = Arc::new(AtomicBool::new(true));
         let inline_failures = Arc::new(InlineFailures::default());
         let frameworks = Frameworks::new(&db, &inline_projections, &inline_failures);
@@ -148,6 +151,7 @@ impl AppState {
             inline_projections,
             inline_failures,
             clock: Clock::default(),
+            observations,
             password_checks: Default::default(),
             accounts: RwLock::new(HashMap::new()),
         }))

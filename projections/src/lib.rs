@@ -16,6 +16,7 @@ pub mod products;
 mod runner;
 pub mod tokens;
 pub mod users;
+pub mod writer;
 
 pub use inline::{InlineFailures, InlineProjection};
 pub use page::{ListOrder, Page, PageRequest};
@@ -45,6 +46,9 @@ pub enum ProjectionError {
     Json(#[from] serde_json::Error),
     #[error("projections busy: {0}")]
     Busy(&'static str),
+    /// A batch this write was part of failed (the writer logged why).
+    #[error("the write failed: {0}")]
+    Failed(String),
 }
 
 /// The facts of one stored event a projection needs.
@@ -221,12 +225,6 @@ pub(crate) trait Statements {
         change: &EntitlementChange,
         attach: bool,
     ) -> Result<(), ProjectionError>;
-
-    /// Appends an observation to its log.
-    async fn insert_observation(&mut self, o: &observations::Observation<'_>) -> Result<(), ProjectionError>;
-
-    /// Records when a license was last validated.
-    async fn touch_validated(&mut self, account_id: &str, license_id: &str, at: i64) -> Result<(), ProjectionError>;
 }
 
 /// A join table of entitlements: its name, its owner column and the owners' table.
@@ -289,31 +287,6 @@ macro_rules! statements_for {
                     }
                     query.execute(&mut *self).await?;
                 }
-                Ok(())
-            }
-
-            async fn insert_observation(&mut self, o: &observations::Observation<'_>) -> Result<(), ProjectionError> {
-                sqlx::query(observations::INSERT)
-                    .bind(observations::new_id())
-                    .bind(o.account_id)
-                    .bind(o.event_type)
-                    .bind(o.resource_type)
-                    .bind(o.resource_id)
-                    .bind(o.payload.to_string())
-                    .bind(o.metadata.to_string())
-                    .bind(o.at)
-                    .execute(&mut *self)
-                    .await?;
-                Ok(())
-            }
-
-            async fn touch_validated(&mut self, account_id: &str, license_id: &str, at: i64) -> Result<(), ProjectionError> {
-                sqlx::query(observations::TOUCH_VALIDATED)
-                    .bind(license_id)
-                    .bind(account_id)
-                    .bind(at)
-                    .execute(&mut *self)
-                    .await?;
                 Ok(())
             }
         }

@@ -624,3 +624,71 @@ async fn a_store_failure_during_validate_key_is_a_5xx_never_not_found() {
         .await;
     assert!(with_token.status.is_server_error(), "{}", with_token.status);
 }
+
+/// Validates `key` from `count` parallel clients, anonymously; answers each reply.
+async fn validate_in_parallel(app: &std::sync::Arc<TestApp>, key: &str, count: usize) -> Vec<crate::helpers::Reply> {
+    let tasks: Vec<_> = (0..count)
+        .map(|_| {
+            let (app, key) = (app.clone(), key.to_string());
+            tokio::spawn(async move { validate_key(&app, json!({ "key": key })).await })
+        })
+        .collect();
+    let mut replies = Vec::new();
+    for task in tasks {
+        replies.push(task.await.unwrap());
+    }
+    replies
+}
+
+async fn succeeded(app: &TestApp) -> i64 {
+    projections::observations::count(&app.state.db, &app.account.account_id, "license.validation.succeeded")
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn parallel_validations_are_each_observed_once_and_last_validated_is_the_latest() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    let (_, license) = app.licensed(json!({}), json!({})).await;
+    let key = license["attributes"]["key"].as_str().unwrap();
+    let replies = validate_in_parallel(&app, key, 40).await;
+    let mut latest = String::new();
+    for reply in &replies {
+        assert_eq!(code(reply), ("VALID", true), "{}", reply.json);
+        let shown = reply.json["data"]["attributes"]["lastValidated"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        latest = latest.max(shown);
+    }
+    assert_eq!(
+        succeeded(&app).await,
+        40,
+        "one observation per validation, none lost or doubled"
+    );
+    let id = license["id"].as_str().unwrap();
+    let stored = app.get(&format!("licenses/{id}")).await;
+    assert_eq!(stored.json["data"]["attributes"]["lastValidated"], latest.as_str());
+}
+
+#[tokio::test]
+async fn with_the_observation_writer_held_validations_wait_then_complete_each_observed() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    let (_, license) = app.licensed(json!({}), json!({})).await;
+    let key = license["attributes"]["key"].as_str().unwrap().to_string();
+    app.state.observations.hold(true);
+    let waiting = {
+        let app = app.clone();
+        tokio::spawn(async move { validate_in_parallel(&app, &key, 10).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !waiting.is_finished(),
+        "no validation is answered before its observation commits"
+    );
+    assert_eq!(succeeded(&app).await, 0);
+    app.state.observations.hold(false);
+    let replies = waiting.await.unwrap();
+    assert!(replies.iter().all(|r| code(r) == ("VALID", true)));
+    assert_eq!(succeeded(&app).await, 10);
+}

@@ -12,7 +12,7 @@ use aggregates::LicenseId;
 use projections::entitlements::EntitlementSet;
 use projections::from_micros;
 use projections::licenses::LicenseRow;
-use projections::observations::Observation;
+use projections::writer::Observed;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -72,35 +72,33 @@ pub(crate) async fn validate_license(
     let pool = &state.db;
     let at_us = at.timestamp_micros();
     let mut row = row;
-    if quick {
-        projections::observations::touch_license_validated(pool, account_id, &row.id, at_us).await?;
-    } else {
-        let event_type = if outcome.valid {
-            "license.validation.succeeded"
-        } else {
-            "license.validation.failed"
-        };
-        let observation = Observation {
-            account_id,
-            event_type,
-            resource_type: "licenses",
-            resource_id: &row.id,
-            payload: json!({ "valid": outcome.valid, "code": outcome.code, "detail": outcome.detail, "scope": request.echo, "nonce": request.nonce }),
-            metadata: json!(metadata),
-            at: at_us,
-        };
-        projections::observations::record_validation(pool, &observation).await?;
-        if row.expiry.is_none()
-            && policy.duration.is_some()
-            && policy.expiration_basis == ExpirationBasis::FromFirstValidation
-        {
-            let snapshot = policy_snapshot(state, account_id, &row.policy_id).await?;
-            let command = LicenseCommand::StartExpiryOnValidation { policy: snapshot, at };
-            execute(&state.frameworks.license, &LicenseId::from(&row.id), command, metadata).await?;
-            row = projections::licenses::find(pool, account_id, &row.id)
-                .await?
-                .unwrap_or(row);
-        }
+    // A quick validation moves `lastValidated` but is not logged.
+    let event_type = match (quick, outcome.valid) {
+        (true, _) => None,
+        (false, true) => Some("license.validation.succeeded"),
+        (false, false) => Some("license.validation.failed"),
+    };
+    let observed = Observed {
+        account_id: account_id.to_string(),
+        event_type,
+        resource_type: "licenses",
+        resource_id: row.id.clone(),
+        payload: json!({ "valid": outcome.valid, "code": outcome.code, "detail": outcome.detail, "scope": request.echo, "nonce": request.nonce }),
+        metadata: json!(metadata),
+        at: at_us,
+    };
+    state.observations.record(observed).await?;
+    if !quick
+        && row.expiry.is_none()
+        && policy.duration.is_some()
+        && policy.expiration_basis == ExpirationBasis::FromFirstValidation
+    {
+        let snapshot = policy_snapshot(state, account_id, &row.policy_id).await?;
+        let command = LicenseCommand::StartExpiryOnValidation { policy: snapshot, at };
+        execute(&state.frameworks.license, &LicenseId::from(&row.id), command, metadata).await?;
+        row = projections::licenses::find(pool, account_id, &row.id)
+            .await?
+            .unwrap_or(row);
     }
     // The response shows this validation without reading the row again.
     row.last_validated = Some(at_us);

@@ -1,0 +1,175 @@
+//! The observation writer: every observation of a process (validations now; heartbeats,
+//! check-outs and downloads as they arrive) goes through one writer task, which commits whatever
+//! has queued as one transaction — one multi-row insert into `observations` and one upsert per
+//! license whose `lastValidated` moved. Each caller is answered when the batch holding its
+//! observation has committed, so a 200 still means the observation is durable, and a failed
+//! batch fails exactly its callers. The channel is bounded: when it is full, callers wait;
+//! nothing is dropped. One writer also means observation writes never compete with one another
+//! for SQLite's single write lock.
+
+use crate::ProjectionError;
+use std::collections::HashMap;
+use std::sync::Arc;
+use store::{on_pool, Database};
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// One observation, owned, as it travels to the writer. With `event_type` None it only moves
+/// operational state (a quick validation records `lastValidated` but no log entry).
+#[derive(Debug, Clone)]
+pub struct Observed {
+    pub account_id: String,
+    /// Keygen's event name, e.g. `license.validation.succeeded`.
+    pub event_type: Option<&'static str>,
+    pub resource_type: &'static str,
+    pub resource_id: String,
+    pub payload: serde_json::Value,
+    pub metadata: serde_json::Value,
+    /// Microseconds since the epoch.
+    pub at: i64,
+}
+
+/// How the writer batches.
+#[derive(Debug, Clone, Copy)]
+pub struct WriterSettings {
+    /// Observations queued before callers wait.
+    pub capacity: usize,
+    /// Observations committed in one transaction at most.
+    pub max_batch: usize,
+}
+
+impl Default for WriterSettings {
+    fn default() -> Self {
+        Self {
+            capacity: 4096,
+            max_batch: 256,
+        }
+    }
+}
+
+struct Job {
+    observed: Observed,
+    done: oneshot::Sender<Result<(), String>>,
+}
+
+/// The handle callers send observations through; cheap to clone.
+#[derive(Clone)]
+pub struct ObservationWriter {
+    jobs: mpsc::Sender<Job>,
+    /// While true the writer commits nothing (a test holds it to prove callers wait).
+    paused: Arc<watch::Sender<bool>>,
+}
+
+impl ObservationWriter {
+    /// Starts the writer task on `db`. It ends, after committing what is queued, when the last
+    /// handle is dropped.
+    pub fn spawn(db: Database, settings: WriterSettings) -> Self {
+        let (jobs, queue) = mpsc::channel(settings.capacity.max(1));
+        let (paused, pause) = watch::channel(false);
+        tokio::spawn(run(db, queue, pause, settings.max_batch.max(1)));
+        Self {
+            jobs,
+            paused: Arc::new(paused),
+        }
+    }
+
+    /// Records an observation; returns once it is committed.
+    pub async fn record(&self, observed: Observed) -> Result<(), ProjectionError> {
+        let (done, committed) = oneshot::channel();
+        self.jobs
+            .send(Job { observed, done })
+            .await
+            .map_err(|_| ProjectionError::Busy("the observation writer has stopped"))?;
+        match committed.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(reason)) => Err(ProjectionError::Failed(reason)),
+            Err(_) => Err(ProjectionError::Busy("the observation writer has stopped")),
+        }
+    }
+
+    /// Holds (true) or releases (false) the writer: while held it commits nothing and callers
+    /// wait. For tests of backpressure.
+    pub fn hold(&self, held: bool) {
+        self.paused.send_replace(held);
+    }
+}
+
+async fn run(db: Database, mut queue: mpsc::Receiver<Job>, mut pause: watch::Receiver<bool>, max_batch: usize) {
+    while let Some(first) = queue.recv().await {
+        let _ = pause.wait_for(|held| !*held).await;
+        let mut batch = vec![first];
+        while batch.len() < max_batch {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let observed: Vec<&Observed> = batch.iter().map(|job| &job.observed).collect();
+        let result = commit(&db, &observed).await.map_err(|err| {
+            tracing::error!(%err, observations = observed.len(), "observation batch failed");
+            err.to_string()
+        });
+        for job in batch {
+            let _ = job.done.send(result.clone());
+        }
+    }
+}
+
+const COLUMNS: usize = 8;
+
+/// Commits a batch: the log entries in one statement, then each license's latest validation.
+async fn commit(db: &Database, batch: &[&Observed]) -> Result<(), ProjectionError> {
+    let logged: Vec<&&Observed> = batch.iter().filter(|o| o.event_type.is_some()).collect();
+    let mut insert = String::from(
+        "insert into observations (id, account_id, event_type, resource_type, resource_id, payload, metadata, created_at) values ",
+    );
+    for i in 0..logged.len() {
+        let n = i * COLUMNS;
+        let row: Vec<String> = (1..=COLUMNS).map(|c| format!("${}", n + c)).collect();
+        insert.push_str(if i == 0 { "(" } else { ", (" });
+        insert.push_str(&row.join(", "));
+        insert.push(')');
+    }
+    // One row of operational state per license: the latest of its validations in the batch.
+    let mut latest: HashMap<(&str, &str), i64> = HashMap::new();
+    for o in batch.iter().filter(|o| o.resource_type == "licenses") {
+        let at = latest
+            .entry((o.account_id.as_str(), o.resource_id.as_str()))
+            .or_insert(o.at);
+        *at = (*at).max(o.at);
+    }
+    on_pool!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        if !logged.is_empty() {
+            let mut query = sqlx::query(&insert);
+            for o in &logged {
+                query = query
+                    .bind(crate::observations::new_id())
+                    .bind(o.account_id.as_str())
+                    .bind(o.event_type.unwrap_or_default())
+                    .bind(o.resource_type)
+                    .bind(o.resource_id.as_str())
+                    .bind(o.payload.to_string())
+                    .bind(o.metadata.to_string())
+                    .bind(o.at);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        for ((account_id, license_id), at) in &latest {
+            sqlx::query(TOUCH_VALIDATED)
+                .bind(*license_id)
+                .bind(*account_id)
+                .bind(*at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    })
+}
+
+/// A license's `lastValidated` moves forward only (batches may commit a late one after).
+const TOUCH_VALIDATED: &str = "insert into license_activity (license_id, account_id, last_validated) \
+    values ($1, $2, $3) on conflict (license_id) do update set last_validated = \
+    case when license_activity.last_validated is null \
+    or excluded.last_validated > license_activity.last_validated \
+    then excluded.last_validated else license_activity.last_validated end";
