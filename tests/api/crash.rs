@@ -1,5 +1,6 @@
-//! A node killed with SIGKILL while it applies the feed leaves nothing for the next node to wait
-//! out: the checkpoint's lock ends with the process that held it, not when a timer runs out.
+//! Nodes killed with SIGKILL (a child `keyledger serve`): one killed while it applies the feed
+//! leaves nothing for the next node to wait out, since the checkpoint's lock ends with the process
+//! that held it; one killed under validation load has recorded every validation it answered 200.
 
 use crate::helpers::{keyledger_command, spawn_app_without_runner, ServeProcess, TestApp};
 use aggregates::product::{ProductAttributes, ProductEvent};
@@ -113,4 +114,54 @@ async fn a_node_killed_while_it_applies_the_feed_holds_nothing_up_after_restart(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     second.stop();
+}
+
+#[tokio::test]
+async fn every_validation_answered_200_before_a_sigkill_is_observed_after_restart() {
+    let app = spawn_app_without_runner().await;
+    let (_, license) = app.licensed(serde_json::json!({}), serde_json::json!({})).await;
+    let key = license["attributes"]["key"].as_str().unwrap().to_string();
+    let node = serve(&app);
+    let url = format!(
+        "http://{}/v1/accounts/{}/licenses/actions/validate-key",
+        node.addr, app.account.account_slug
+    );
+    // Eight clients validate in a loop until the node dies under them.
+    let clients: Vec<_> = (0..8)
+        .map(|_| {
+            let (url, key) = (url.clone(), key.clone());
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                let mut answered = 0u64;
+                loop {
+                    let sent = client
+                        .post(&url)
+                        .header("Content-Type", "application/vnd.api+json")
+                        .body(serde_json::json!({"meta": {"key": key}}).to_string())
+                        .send()
+                        .await;
+                    match sent {
+                        Ok(reply) if reply.status() == StatusCode::OK => answered += 1,
+                        _ => return answered,
+                    }
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    node.kill();
+    let mut answered = 0;
+    for client in clients {
+        answered += client.await.unwrap();
+    }
+    assert!(answered > 0, "the node answered validations before it died");
+    serve(&app).stop();
+    let observed =
+        projections::observations::count(&app.state.db, &app.account.account_id, "license.validation.succeeded")
+            .await
+            .unwrap();
+    assert!(
+        observed as u64 >= answered,
+        "{answered} validations were answered 200 but only {observed} were observed"
+    );
 }
