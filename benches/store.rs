@@ -7,6 +7,7 @@
 #[path = "support/backends.rs"]
 mod backends;
 
+use aggregates::license::LicenseCommand;
 use aggregates::product::{ProductAttributes, ProductCommand};
 use api::state::{execute, now};
 use api::AppState;
@@ -14,6 +15,7 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
+use store::on_pool;
 
 fn command(account_id: &str, id: &str, n: usize) -> ProductCommand {
     let attributes = ProductAttributes {
@@ -91,14 +93,77 @@ async fn run(label: &str, database_url: &str, events: usize) {
     state.db.close().await;
 }
 
+/// Mean milliseconds of a license command (suspend and reinstate in turn) over `rounds`.
+async fn per_command(state: &AppState, license_id: &str, rounds: usize) -> f64 {
+    let id = aggregates::LicenseId::from(license_id);
+    let started = Instant::now();
+    for n in 0..rounds {
+        let command = match n % 2 {
+            0 => LicenseCommand::Suspend { at: now() },
+            _ => LicenseCommand::Reinstate { at: now() },
+        };
+        execute(&state.frameworks.license, &id, command, HashMap::new())
+            .await
+            .expect("license command");
+    }
+    started.elapsed().as_secs_f64() * 1000.0 / rounds as f64
+}
+
+/// What a command costs on a license with `aged` events, next to a new license, and with the
+/// snapshots taken away.
+async fn aging(label: &str, database_url: &str, aged: usize) {
+    let (state, account) = backends::with_settings(database_url, Default::default()).await;
+    let (licenses, _) = backends::licenses(&state, &account.account_id, serde_json::json!({}), 2).await;
+    let (fresh, old) = (&licenses[0].0, &licenses[1].0);
+    per_command(&state, old, aged).await;
+    let rounds = 200;
+    let fresh_ms = per_command(&state, fresh, rounds).await;
+    let aged_ms = per_command(&state, old, rounds).await;
+    // The same license loaded from its events alone: no snapshot to start from, none taken.
+    on_pool!(state.db, |pool| sqlx::query("delete from snapshots")
+        .execute(pool)
+        .await
+        .unwrap()
+        .rows_affected());
+    let settings = api::state::Settings {
+        snapshot_every: 0,
+        ..Default::default()
+    };
+    let (unsnapshotted, _) = backends::with_settings(database_url, settings).await;
+    let replayed_ms = per_command(&unsnapshotted, old, 20).await;
+    let events = aged + rounds + 1;
+    println!("| {label:<10} | new license            | {fresh_ms:>9.2} ms | 1.00 |");
+    println!(
+        "| {label:<10} | {events:>6} events          | {aged_ms:>9.2} ms | {:.2} |",
+        aged_ms / fresh_ms
+    );
+    println!(
+        "| {label:<10} | {events:>6}, no snapshots   | {replayed_ms:>9.2} ms | {:.2} |",
+        replayed_ms / fresh_ms
+    );
+    state.db.close().await;
+}
+
 #[tokio::main]
 async fn main() {
-    let events: usize = std::env::var("KEYLEDGER_BENCH_EVENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
+    let events = env_usize("KEYLEDGER_BENCH_EVENTS", 2000);
     println!("events per run: {events}; each command appends one event and claims one code");
     println!("| backend    | path                       | 1 client/s | 32 clients/s |");
     println!("|------------|----------------------------|------------|--------------|");
     backends::each(|label, url| async move { run(label, &url, events).await }).await;
+
+    let aged = env_usize("KEYLEDGER_BENCH_AGED_EVENTS", 10_000);
+    println!();
+    println!(
+        "a license command (suspend or reinstate) on a new license and on one with a long history, \
+         snapshots every {} events",
+        store::DEFAULT_SNAPSHOT_EVERY
+    );
+    println!("| backend    | license                | per command  | × new |");
+    println!("|------------|------------------------|--------------|-------|");
+    backends::each(|label, url| async move { aging(label, &url, aged).await }).await;
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }

@@ -7,8 +7,6 @@
 #[path = "support/backends.rs"]
 mod backends;
 
-use aggregates::license::{LicenseCommand, NewKey, PolicySnapshot};
-use aggregates::policy::PolicyAttributes;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,51 +14,8 @@ const LICENSES: usize = 1_000;
 
 async fn run(label: &str, database_url: &str, requests: usize, clients: usize) {
     let (state, account_id) = backends::with_account(database_url).await;
-    let product_id = uuid::Uuid::new_v4().to_string();
-    let policy_id = uuid::Uuid::new_v4().to_string();
-    let at = api::state::now();
-    let product = aggregates::product::ProductCommand::Create {
-        id: product_id.clone(),
-        account_id: account_id.clone(),
-        attributes: aggregates::product::ProductAttributes {
-            name: "Bench".into(),
-            code: None,
-            distribution_strategy: "LICENSED".into(),
-            url: None,
-            platforms: None,
-            permissions: vec!["*".into()],
-            metadata: Default::default(),
-        },
-        at,
-    };
-    state.frameworks.product.execute(&product_id, product).await.unwrap();
-    let policy = aggregates::policy::PolicyCommand::Create {
-        id: aggregates::PolicyId::from(policy_id.clone()),
-        account_id: aggregates::AccountId::from(account_id.clone()),
-        product_id: aggregates::ProductId::from(product_id.clone()),
-        attributes: serde_json::json!({"name": "Bench"}).as_object().unwrap().clone(),
-        account_protected: false,
-        at,
-    };
-    state.frameworks.policy.execute(&policy_id, policy).await.unwrap();
-    let snapshot = PolicySnapshot {
-        id: aggregates::PolicyId::from(policy_id),
-        product_id: aggregates::ProductId::from(product_id),
-        attributes: PolicyAttributes::defaults("Bench".into(), false),
-    };
-    let keys: Vec<String> = (0..LICENSES).map(|i| format!("BENCH-{i:06}")).collect();
-    for key in &keys {
-        let id = uuid::Uuid::new_v4().to_string();
-        let command = LicenseCommand::Create {
-            id: aggregates::LicenseId::from(id.clone()),
-            account_id: aggregates::AccountId::from(account_id.clone()),
-            policy: snapshot.clone(),
-            key: NewKey::Custom(key.clone()),
-            attributes: Default::default(),
-            at,
-        };
-        state.frameworks.license.execute(&id, command).await.unwrap();
-    }
+    let (licenses, _) = backends::licenses(&state, &account_id, serde_json::json!({}), LICENSES).await;
+    let keys: Vec<String> = licenses.into_iter().map(|(_, key)| key).collect();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let running = keyledger::start(state.clone(), listener).unwrap();
     let url = format!(

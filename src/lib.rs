@@ -132,6 +132,15 @@ fn write_private_file(path: &std::path::Path, contents: &str) -> std::io::Result
 /// account before anything runs: a wrong key is refused here, not answered with a 500 on every
 /// request.
 pub async fn build_state(database_url: &str, secret_key: Option<&str>) -> Result<AppState, StartError> {
+    build_state_with(database_url, secret_key, Default::default()).await
+}
+
+/// [`build_state`] with the operator's tuning.
+pub async fn build_state_with(
+    database_url: &str,
+    secret_key: Option<&str>,
+    settings: api::state::Settings,
+) -> Result<AppState, StartError> {
     let db = open_store(database_url).await?;
     let existing = projections::accounts::first(&db).await?;
     // The event store decides whether accounts exist: the read models may be mid-rebuild.
@@ -148,7 +157,7 @@ pub async fn build_state(database_url: &str, secret_key: Option<&str>) -> Result
             });
         }
     }
-    Ok(AppState::new(db, master))
+    Ok(AppState::with_settings(db, master, settings))
 }
 
 /// A running server: its address and the switch that stops it.

@@ -6,8 +6,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::{Parser, Subcommand};
 use keyledger::{
-    build_state, default_database_url, ensure_default_account, open_store, start_with, StartError, WorkerOptions,
-    DEFAULT_ADMIN_EMAIL,
+    build_state, build_state_with, default_database_url, ensure_default_account, open_store, start_with, StartError,
+    WorkerOptions, DEFAULT_ADMIN_EMAIL,
 };
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -33,6 +33,32 @@ struct Cli {
     command: Command,
 }
 
+/// How the server writes (README: Configuration).
+#[derive(clap::Args)]
+struct Tuning {
+    /// Events between two snapshots of an aggregate's state (0: none).
+    #[arg(long, env = "KEYLEDGER_SNAPSHOT_EVERY", default_value_t = store::DEFAULT_SNAPSHOT_EVERY)]
+    snapshot_every: u64,
+    /// Observations (validations) committed in one transaction at most.
+    #[arg(long, env = "KEYLEDGER_OBSERVATION_BATCH", default_value_t = 256)]
+    observation_batch: usize,
+    /// Milliseconds the observation writer waits for more after the first of a batch.
+    #[arg(long, env = "KEYLEDGER_OBSERVATION_LINGER_MS", default_value_t = 0)]
+    observation_linger_ms: u64,
+}
+
+impl Tuning {
+    fn settings(&self) -> api::state::Settings {
+        let mut settings = api::state::Settings {
+            snapshot_every: self.snapshot_every,
+            ..Default::default()
+        };
+        settings.observations.max_batch = self.observation_batch.max(1);
+        settings.observations.linger = std::time::Duration::from_millis(self.observation_linger_ms);
+        settings
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Runs the API and its background runners.
@@ -49,6 +75,8 @@ enum Command {
         /// On an empty store: the admin's password (generated and printed once when unset).
         #[arg(long, env = "KEYLEDGER_ADMIN_PASSWORD", hide_env_values = true)]
         admin_password: Option<String>,
+        #[command(flatten)]
+        tuning: Tuning,
     },
     /// Creates an account with its first admin; prints its id, admin token and public key.
     Setup {
@@ -194,9 +222,10 @@ async fn run(cli: Cli) -> Result<(), StartError> {
             role,
             admin_email,
             admin_password,
+            tuning,
         } => {
             let shutdown = shutdown_signal()?;
-            let state = build_state(&database_url, secret_key).await?;
+            let state = build_state_with(&database_url, secret_key, tuning.settings()).await?;
             let version = env!("CARGO_PKG_VERSION");
             let backend = store::describe_url(&database_url);
             if role == Role::Worker {

@@ -109,22 +109,35 @@ pub trait Identified {
     type Id: AsRef<str> + fmt::Display + Send + Sync;
 }
 
+/// The version of an aggregate's serialized state, which the store keeps as a snapshot every so
+/// many events. A snapshot of another shape is ignored and the state is replayed from events,
+/// so bump it whenever a field of the state is added, removed, renamed or changes meaning
+/// (`snapshot_shapes_are_pinned` fails when the state's top-level fields change and the shape did
+/// not; a change inside a field is for the author to see. A snapshot that no longer deserializes
+/// is ignored either way).
+pub trait Snapshotted {
+    const SHAPE: u32;
+}
+
 macro_rules! identified {
-    ($($aggregate:ty => $id:ty),*) => {$(
+    ($($aggregate:ty => $id:ty, shape $shape:literal),*) => {$(
         impl Identified for $aggregate {
             type Id = $id;
+        }
+        impl Snapshotted for $aggregate {
+            const SHAPE: u32 = $shape;
         }
     )*};
 }
 
 identified!(
-    crate::account::Account => AccountId,
-    crate::product::Product => ProductId,
-    crate::policy::Policy => PolicyId,
-    crate::license::License => LicenseId,
-    crate::entitlement::Entitlement => EntitlementId,
-    crate::token::Token => TokenId,
-    crate::user::User => UserId
+    crate::account::Account => AccountId, shape 1,
+    crate::product::Product => ProductId, shape 1,
+    crate::policy::Policy => PolicyId, shape 1,
+    crate::license::License => LicenseId, shape 1,
+    crate::entitlement::Entitlement => EntitlementId, shape 1,
+    crate::token::Token => TokenId, shape 1,
+    crate::user::User => UserId, shape 1
 );
 
 #[cfg(test)]
@@ -161,5 +174,46 @@ mod tests {
             }
             other => panic!("read as {other:?}"),
         }
+    }
+
+    /// The top-level fields of an aggregate's state, as a snapshot stores them, with its shape.
+    fn shape_of<A: Default + serde::Serialize + Snapshotted>() -> (u32, String) {
+        let state = serde_json::to_value(A::default()).unwrap();
+        let fields: Vec<&str> = state.as_object().unwrap().keys().map(String::as_str).collect();
+        (A::SHAPE, fields.join(" "))
+    }
+
+    /// When this fails, the state of an aggregate changed: bump its shape in `identified!` (old
+    /// snapshots are then ignored) and write the new fields here.
+    #[test]
+    fn snapshot_shapes_are_pinned() {
+        use crate::{account, entitlement, license, policy, product, token, user};
+        let pinned = [
+            (shape_of::<account::Account>(), (1, "id slug")),
+            (shape_of::<product::Product>(), (1, "account_id attributes deleted id")),
+            (
+                shape_of::<policy::Policy>(),
+                (1, "account_id attributes deleted entitlement_ids pool product_id"),
+            ),
+            (
+                shape_of::<license::License>(),
+                (
+                    1,
+                    "account_id attributes deleted entitlement_ids last_check_in policy_id product_id uses",
+                ),
+            ),
+            (
+                shape_of::<entitlement::Entitlement>(),
+                (1, "account_id attributes deleted"),
+            ),
+            (shape_of::<token::Token>(), (1, "id revoked")),
+            (shape_of::<user::User>(), (1, "id")),
+        ];
+        let changed: Vec<String> = pinned
+            .iter()
+            .filter(|((shape, fields), pinned)| (*shape, fields.as_str()) != *pinned)
+            .map(|((shape, fields), pinned)| format!("now ({shape}, {fields:?}), pinned {pinned:?}"))
+            .collect();
+        assert!(changed.is_empty(), "{changed:#?}");
     }
 }

@@ -20,7 +20,9 @@ pub mod vocabulary;
 pub use claims::ClaimOp;
 pub use cqrs_es::event_sink;
 pub use error::{DomainError, Subject};
-pub use ids::{AccountId, EntitlementId, Identified, LicenseId, PolicyId, PoolKeyId, ProductId, TokenId, UserId};
+pub use ids::{
+    AccountId, EntitlementId, Identified, LicenseId, PolicyId, PoolKeyId, ProductId, Snapshotted, TokenId, UserId,
+};
 
 /// Timestamps in commands and events: UTC, microsecond precision in storage.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;

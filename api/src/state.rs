@@ -6,9 +6,8 @@ use crate::error::{ApiError, ApiResult};
 use aggregates::entitlement::Entitlement;
 use aggregates::license::License;
 use aggregates::policy::Policy;
-use aggregates::Identified;
 use aggregates::{account::Account, product::Product, token::Token, user::User, DomainError, NoServices};
-use cqrs_es::persist::PersistedEventStore;
+use aggregates::{Identified, Snapshotted};
 use cqrs_es::{Aggregate, AggregateError, CqrsFramework, Query};
 use ed25519_dalek::SigningKey;
 use projections::accounts::AccountRow;
@@ -16,18 +15,18 @@ use projections::{InlineFailures, InlineProjection, Projector};
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, RwLock};
-use store::{Database, Framework};
+use store::{Database, Framework, SnapshotStore};
 
 /// A framework with the per-aggregate locks of its process (see [`execute`]) and what it needs
 /// to repair a failed inline projection before answering.
-pub struct Handle<A: Aggregate> {
+pub struct Handle<A: Aggregate + Snapshotted> {
     framework: Framework<A>,
     locks: Arc<AggregateLocks>,
     inline_failures: Arc<InlineFailures>,
     projector: Projector,
 }
 
-impl<A: Aggregate> std::ops::Deref for Handle<A> {
+impl<A: Aggregate + Snapshotted> std::ops::Deref for Handle<A> {
     type Target = Framework<A>;
     fn deref(&self) -> &Self::Target {
         &self.framework
@@ -47,19 +46,20 @@ pub struct Frameworks {
 
 fn handle<A>(
     db: &Database,
+    settings: &Settings,
     inline: &Arc<AtomicBool>,
     locks: &Arc<AggregateLocks>,
     failures: &Arc<InlineFailures>,
 ) -> Handle<A>
 where
-    A: Aggregate<Services = NoServices>,
+    A: Aggregate<Services = NoServices> + Snapshotted,
 {
     let projector = Projector::new(db.clone());
     let inline = InlineProjection::new(projector.clone(), inline.clone(), failures.clone());
     let queries: Vec<Box<dyn Query<A>>> = vec![Box::new(inline)];
     Handle {
         framework: CqrsFramework::new(
-            PersistedEventStore::new_event_store(db.event_repo()),
+            SnapshotStore::new(db.event_repo(), settings.snapshot_every),
             queries,
             NoServices,
         ),
@@ -71,16 +71,34 @@ where
 
 impl Frameworks {
     /// Builds the frameworks; while `inline` is off, read models only move with the catch-up runner.
-    pub fn new(db: &Database, inline: &Arc<AtomicBool>, failures: &Arc<InlineFailures>) -> Self {
+    pub fn new(db: &Database, settings: &Settings, inline: &Arc<AtomicBool>, failures: &Arc<InlineFailures>) -> Self {
         let locks = Arc::new(AggregateLocks::default());
         Self {
-            account: handle(db, inline, &locks, failures),
-            user: handle(db, inline, &locks, failures),
-            token: handle(db, inline, &locks, failures),
-            product: handle(db, inline, &locks, failures),
-            entitlement: handle(db, inline, &locks, failures),
-            policy: handle(db, inline, &locks, failures),
-            license: handle(db, inline, &locks, failures),
+            account: handle(db, settings, inline, &locks, failures),
+            user: handle(db, settings, inline, &locks, failures),
+            token: handle(db, settings, inline, &locks, failures),
+            product: handle(db, settings, inline, &locks, failures),
+            entitlement: handle(db, settings, inline, &locks, failures),
+            policy: handle(db, settings, inline, &locks, failures),
+            license: handle(db, settings, inline, &locks, failures),
+        }
+    }
+}
+
+/// What an operator may tune about how the API writes.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// Events between two snapshots of an aggregate's state (0: none).
+    pub snapshot_every: u64,
+    /// How the observation writer batches.
+    pub observations: projections::writer::WriterSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            snapshot_every: store::DEFAULT_SNAPSHOT_EVERY,
+            observations: Default::default(),
         }
     }
 }
@@ -135,15 +153,19 @@ const CONFLICT_RETRIES: usize = 3;
 
 impl AppState {
     pub fn new(db: Database, master: MasterKey) -> Self {
+        Self::with_settings(db, master, Settings::default())
+    }
+
+    pub fn with_settings(db: Database, master: MasterKey, settings: Settings) -> Self {
         // The decoy digest a login checks for an unknown email is made now, beside the start, not
         // by the first such login (which would then take twice as long as any other).
         std::thread::spawn(|| {
             crate::crypto::decoy_digest();
         });
-        let observations = projections::writer::ObservationWriter::spawn(db.clone(), Default::default());
+        let observations = projections::writer::ObservationWriter::spawn(db.clone(), settings.observations);
         let inline_projections = Arc::new(AtomicBool::new(true));
         let inline_failures = Arc::new(InlineFailures::default());
-        let frameworks = Frameworks::new(&db, &inline_projections, &inline_failures);
+        let frameworks = Frameworks::new(&db, &settings, &inline_projections, &inline_failures);
         Self(Arc::new(AppStateInner {
             db,
             master,
@@ -232,7 +254,7 @@ pub async fn execute<A>(
     metadata: HashMap<String, String>,
 ) -> ApiResult<()>
 where
-    A: Aggregate<Error = DomainError> + Identified,
+    A: Aggregate<Error = DomainError> + Identified + Snapshotted,
     A::Command: Clone,
 {
     let aggregate_id = aggregate_id.as_ref();

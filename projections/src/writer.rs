@@ -35,6 +35,10 @@ pub struct WriterSettings {
     pub capacity: usize,
     /// Observations committed in one transaction at most.
     pub max_batch: usize,
+    /// How long the writer waits for more observations after the first of a batch. Zero by
+    /// default: under load a batch forms by itself while the previous one commits, and an idle
+    /// server should not add latency to a lone validation.
+    pub linger: std::time::Duration,
 }
 
 impl Default for WriterSettings {
@@ -42,6 +46,7 @@ impl Default for WriterSettings {
         Self {
             capacity: 4096,
             max_batch: 256,
+            linger: std::time::Duration::ZERO,
         }
     }
 }
@@ -65,7 +70,7 @@ impl ObservationWriter {
     pub fn spawn(db: Database, settings: WriterSettings) -> Self {
         let (jobs, queue) = mpsc::channel(settings.capacity.max(1));
         let (paused, pause) = watch::channel(false);
-        tokio::spawn(run(db, queue, pause, settings.max_batch.max(1)));
+        tokio::spawn(run(db, queue, pause, settings));
         Self {
             jobs,
             paused: Arc::new(paused),
@@ -93,14 +98,20 @@ impl ObservationWriter {
     }
 }
 
-async fn run(db: Database, mut queue: mpsc::Receiver<Job>, mut pause: watch::Receiver<bool>, max_batch: usize) {
+async fn run(db: Database, mut queue: mpsc::Receiver<Job>, mut pause: watch::Receiver<bool>, settings: WriterSettings) {
+    let max_batch = settings.max_batch.max(1);
     while let Some(first) = queue.recv().await {
         let _ = pause.wait_for(|held| !*held).await;
+        let lingered = tokio::time::Instant::now() + settings.linger;
         let mut batch = vec![first];
         while batch.len() < max_batch {
             match queue.try_recv() {
                 Ok(job) => batch.push(job),
-                Err(_) => break,
+                Err(_) if settings.linger.is_zero() => break,
+                Err(_) => match tokio::time::timeout_at(lingered, queue.recv()).await {
+                    Ok(Some(job)) => batch.push(job),
+                    Ok(None) | Err(_) => break,
+                },
             }
         }
         let observed: Vec<&Observed> = batch.iter().map(|job| &job.observed).collect();

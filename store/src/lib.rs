@@ -7,12 +7,14 @@ mod database;
 mod feed;
 mod lock;
 mod repo;
+mod snapshots;
 
 pub use claims::{ClaimConflict, DEPENDENTS_REMAIN};
 pub use database::{describe_url, Backend, Database, Pool, StoreError};
 pub use feed::{FeedEvent, FeedPosition, Horizon};
 pub use lock::LockSession;
 pub use repo::EventRepo;
+pub use snapshots::{SnapshotStore, StoredSnapshot, DEFAULT_SNAPSHOT_EVERY};
 
 /// The cqrs-es framework for aggregate `A` over Keyledger's store.
-pub type Framework<A> = cqrs_es::CqrsFramework<A, cqrs_es::persist::PersistedEventStore<EventRepo, A>>;
+pub type Framework<A> = cqrs_es::CqrsFramework<A, SnapshotStore<A>>;

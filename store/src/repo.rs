@@ -5,6 +5,7 @@
 
 use crate::claims::{self, ClaimStatement};
 use crate::database::Pool;
+use crate::snapshots::StoredSnapshot;
 use crate::Database;
 use cqrs_es::persist::{PersistedEventRepository, PersistenceError, ReplayStream, SerializedEvent, SerializedSnapshot};
 use cqrs_es::Aggregate;
@@ -72,6 +73,7 @@ async fn persist_in<DB>(
     events: &[SerializedEvent],
     statements: Vec<ClaimStatement>,
     require: &'static str,
+    snapshot: Option<StoredSnapshot>,
 ) -> Result<(), PersistenceError>
 where
     DB: sqlx::Database,
@@ -195,7 +197,62 @@ where
             (Err(err), _) => return Err(from_sqlx(err)),
         }
     }
+    if let Some(snapshot) = snapshot {
+        sqlx::query(UPSERT_SNAPSHOT)
+            .bind(aggregate_type)
+            .bind(aggregate_id)
+            .bind(snapshot.shape)
+            .bind(snapshot.last_sequence)
+            .bind(snapshot.payload)
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+    }
     tx.commit().await.map_err(from_sqlx)
+}
+
+const UPSERT_SNAPSHOT: &str = "insert into snapshots (aggregate_type, aggregate_id, shape, last_sequence, payload) \
+    values ($1, $2, $3, $4, $5) on conflict (aggregate_type, aggregate_id) do update \
+    set shape = excluded.shape, last_sequence = excluded.last_sequence, payload = excluded.payload";
+
+const SELECT_SNAPSHOT: &str =
+    "select shape, last_sequence, payload from snapshots where aggregate_type = $1 and aggregate_id = $2";
+
+impl EventRepo {
+    /// Commits events, their claims and (when given) the aggregate's snapshot after them, in one
+    /// transaction.
+    pub(crate) async fn commit(
+        &self,
+        events: &[SerializedEvent],
+        snapshot: Option<StoredSnapshot>,
+    ) -> Result<(), PersistenceError> {
+        let statements = claims::statements(events)?;
+        match self.db.pool() {
+            Pool::Postgres(pool) => persist_in(pool, events, statements, claims::REQUIRE_POSTGRES, snapshot).await,
+            Pool::Sqlite(pool) => persist_in(pool, events, statements, claims::REQUIRE_SQLITE, snapshot).await,
+        }
+    }
+
+    /// The stored snapshot of one aggregate, of whatever shape.
+    pub async fn snapshot(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+    ) -> Result<Option<StoredSnapshot>, PersistenceError> {
+        let row: Option<(i64, i64, String)> = crate::on_pool!(self.db, |pool| {
+            sqlx::query_as(SELECT_SNAPSHOT)
+                .bind(aggregate_type)
+                .bind(aggregate_id)
+                .fetch_optional(pool)
+                .await
+                .map_err(from_sqlx)?
+        });
+        Ok(row.map(|(shape, last_sequence, payload)| StoredSnapshot {
+            shape,
+            last_sequence,
+            payload,
+        }))
+    }
 }
 
 impl PersistedEventRepository for EventRepo {
@@ -217,7 +274,7 @@ impl PersistedEventRepository for EventRepo {
         }
     }
 
-    /// Snapshots are not used: cqrs-es 0.5 double-applies events when it writes them.
+    /// Snapshots are read by `SnapshotStore`, which knows the shape they must have.
     async fn get_snapshot<A: Aggregate>(
         &self,
         _aggregate_id: &str,
@@ -230,14 +287,11 @@ impl PersistedEventRepository for EventRepo {
         events: &[SerializedEvent],
         snapshot_update: Option<(String, Value, usize)>,
     ) -> Result<(), PersistenceError> {
+        // cqrs-es's own snapshots double-apply events (see `SnapshotStore`).
         if snapshot_update.is_some() {
-            return Err(unknown(std::io::Error::other("snapshot stores are not supported")));
+            return Err(unknown(std::io::Error::other("use SnapshotStore for snapshots")));
         }
-        let statements = claims::statements(events)?;
-        match self.db.pool() {
-            Pool::Postgres(pool) => persist_in(pool, events, statements, claims::REQUIRE_POSTGRES).await,
-            Pool::Sqlite(pool) => persist_in(pool, events, statements, claims::REQUIRE_SQLITE).await,
-        }
+        self.commit(events, None).await
     }
 
     async fn stream_events<A: Aggregate>(&self, aggregate_id: &str) -> Result<ReplayStream, PersistenceError> {

@@ -126,6 +126,11 @@ pub async fn spawn_app_without_runner() -> TestApp {
     spawn_app_with("acme", false).await
 }
 
+/// Starts the server with the given tuning (snapshot interval, observation batches).
+pub async fn spawn_app_with_settings(settings: api::state::Settings) -> TestApp {
+    spawn_app_configured("acme", true, settings).await
+}
+
 /// Logs to stderr when `KEYLEDGER_TEST_LOG` is set (e.g. `KEYLEDGER_TEST_LOG=debug`): inline
 /// projection failures and internal errors are only visible there.
 fn init_test_logs() {
@@ -141,11 +146,15 @@ fn init_test_logs() {
 }
 
 async fn spawn_app_with(slug: &str, catch_up_runner: bool) -> TestApp {
+    spawn_app_configured(slug, catch_up_runner, Default::default()).await
+}
+
+async fn spawn_app_configured(slug: &str, catch_up_runner: bool, settings: api::state::Settings) -> TestApp {
     init_test_logs();
     let database = fresh_database().await;
     let database_url = database.url.clone();
     let secret = api::crypto::MasterKey::generate_hex();
-    let state = keyledger::build_state(&database_url, Some(&secret))
+    let state = keyledger::build_state_with(&database_url, Some(&secret), settings)
         .await
         .expect("store opens");
     let account = api::bootstrap::create_account(&state, "Acme", slug, "admin@example.com", "correct horse")

@@ -21,5 +21,6 @@ mod profile;
 mod projections;
 mod sdk;
 mod signatures;
+mod snapshots;
 mod tokens;
 mod validation;

@@ -192,7 +192,7 @@ async fn with_the_inline_path_off_reads_converge_once_the_runner_has_run() {
 }
 
 /// Policies with a pool and entitlements, licenses through their actions.
-async fn licensing_scenario(app: &crate::helpers::TestApp, product_id: &str) {
+pub(crate) async fn licensing_scenario(app: &crate::helpers::TestApp, product_id: &str) {
     let ok = |status: StatusCode| assert!(status.is_success(), "{status}");
     let pooled = app.create_policy(product_id, json!({"usePool": true})).await;
     let pooled_id = pooled["id"].as_str().unwrap();

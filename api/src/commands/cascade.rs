@@ -47,7 +47,7 @@ where
 /// Removes a dependent; one already gone (the read model lagging behind its removal) is done.
 async fn remove<A>(handle: &Handle<A>, id: &A::Id, command: A::Command, auth: &Auth) -> ApiResult<()>
 where
-    A: Aggregate<Error = DomainError> + Identified,
+    A: Aggregate<Error = DomainError> + Identified + aggregates::Snapshotted,
     A::Command: Clone,
 {
     match execute(handle, id, command, auth.metadata()).await {
