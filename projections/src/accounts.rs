@@ -1,6 +1,6 @@
 //! The `accounts` read model.
 
-use crate::{fetch_row, micros, EventRef, ProjectionError};
+use crate::{fetch_row, micros, on_conn, Conn, EventRef, ProjectionError};
 use aggregates::account::AccountEvent;
 use store::{on_pool, Database};
 
@@ -18,9 +18,9 @@ pub struct AccountRow {
     pub updated_at: i64,
 }
 
-pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), ProjectionError> {
-    on_pool!(db, |pool| {
-        match serde_json::from_value::<AccountEvent>(event.payload.clone())? {
+pub(crate) async fn apply(conn: &mut Conn<'_>, event: EventRef<'_>) -> Result<(), ProjectionError> {
+    on_conn!(conn, |c| {
+        match event.decode::<AccountEvent>()? {
             AccountEvent::Created {
                 id,
                 name,
@@ -43,7 +43,7 @@ pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), Proj
                 .bind(keys.token_secret_sealed)
                 .bind(micros(&created_at))
                 .bind(event.sequence)
-                .execute(pool)
+                .execute(&mut *c)
                 .await?;
             }
         }

@@ -1,9 +1,9 @@
 //! The `entitlements` read model.
 
 use crate::filter::{Bind, Filter, Source};
-use crate::{fetch_row, json_text, micros, EventRef, Page, PageRequest, ProjectionError, Statements};
+use crate::{fetch_row, json_text, micros, on_conn, Conn, EventRef, Page, PageRequest, ProjectionError, Statements};
 use aggregates::entitlement::EntitlementEvent;
-use store::{on_pool, Database};
+use store::Database;
 
 /// An entitlement row.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -17,9 +17,9 @@ pub struct EntitlementRow {
     pub updated_at: i64,
 }
 
-pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), ProjectionError> {
-    on_pool!(db, |pool| {
-        let payload: EntitlementEvent = serde_json::from_value(event.payload.clone())?;
+pub(crate) async fn apply(conn: &mut Conn<'_>, event: EventRef<'_>) -> Result<(), ProjectionError> {
+    on_conn!(conn, |c| {
+        let payload: EntitlementEvent = event.decode()?;
         if let EntitlementEvent::Created {
             id,
             account_id,
@@ -38,18 +38,16 @@ pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), Proj
             .bind(json_text(&a.metadata)?)
             .bind(micros(&created_at))
             .bind(event.sequence)
-            .execute(pool)
+            .execute(&mut *c)
             .await?;
             return Ok(());
         }
-        let mut tx = pool.begin().await?;
         let at = match &payload {
             EntitlementEvent::Updated { updated_at, .. } => micros(updated_at),
             EntitlementEvent::Deleted { deleted_at, .. } => micros(deleted_at),
             EntitlementEvent::Created { .. } => unreachable!("handled above"),
         };
-        if tx
-            .advance("entitlements", event.aggregate_id, event.sequence, Some(at))
+        if c.advance("entitlements", event.aggregate_id, event.sequence, Some(at))
             .await?
         {
             match payload {
@@ -59,20 +57,19 @@ pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), Proj
                         .bind(a.code)
                         .bind(json_text(&a.metadata)?)
                         .bind(event.aggregate_id)
-                        .execute(&mut *tx)
+                        .execute(&mut *c)
                         .await?;
                 }
                 EntitlementEvent::Deleted { .. } => {
                     sqlx::query("update entitlements set deleted_at = $1 where id = $2")
                         .bind(at)
                         .bind(event.aggregate_id)
-                        .execute(&mut *tx)
+                        .execute(&mut *c)
                         .await?;
                 }
                 EntitlementEvent::Created { .. } => {}
             }
         }
-        tx.commit().await?;
         Ok(())
     })
 }

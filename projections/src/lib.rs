@@ -60,6 +60,13 @@ pub struct EventRef<'a> {
     pub payload: &'a serde_json::Value,
 }
 
+impl EventRef<'_> {
+    /// The payload as its aggregate's event (read in place, not copied).
+    pub fn decode<E: serde::de::DeserializeOwned>(&self) -> Result<E, serde_json::Error> {
+        E::deserialize(self.payload)
+    }
+}
+
 /// Applies events to every read model.
 #[derive(Clone, Debug)]
 pub struct Projector {
@@ -71,12 +78,13 @@ impl Projector {
         Self { db }
     }
 
-    /// Applies one event to the table of its aggregate type; unknown types are skipped. Rows
-    /// built from deltas take events strictly in sequence, so when earlier events of the same
-    /// aggregate have not reached the row yet (another node committed them, or their inline
-    /// apply failed), they are read from the store and applied first.
+    /// Applies one event (the inline path) in a transaction of its own; unknown types are
+    /// skipped. Rows built from deltas take events strictly in sequence, so when earlier events
+    /// of the same aggregate have not reached the row yet (another node committed them, or their
+    /// inline apply failed), they are read from the store and applied first.
     #[tracing::instrument(skip_all, fields(aggregate = event.aggregate_type, id = event.aggregate_id, sequence = event.sequence))]
     pub async fn apply(&self, event: EventRef<'_>) -> Result<(), ProjectionError> {
+        let mut missing = Vec::new();
         if let Some(table) = delta_table(event.aggregate_type) {
             let sql = format!("select last_sequence from {table} where id = $1");
             let last: Option<i64> = on_pool!(self.db, |pool| {
@@ -86,11 +94,22 @@ impl Projector {
                     .await?
             });
             if let Some(last) = last.filter(|last| *last < event.sequence - 1) {
-                self.apply_stored(event.aggregate_type, event.aggregate_id, last, event.sequence)
+                missing = self
+                    .db
+                    .aggregate_events(event.aggregate_type, event.aggregate_id, last, event.sequence)
                     .await?;
             }
         }
-        self.apply_one(event).await
+        on_pool!(self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            let mut conn = Conn::from(&mut *tx);
+            for stored in &missing {
+                apply_one(&mut conn, EventRef::from(stored)).await?;
+            }
+            apply_one(&mut conn, event).await?;
+            tx.commit().await?;
+        });
+        Ok(())
     }
 
     /// Brings one aggregate's rows up to its last committed event by applying its whole stream
@@ -98,47 +117,89 @@ impl Projector {
     /// its response must show what was committed, not a 404.
     #[tracing::instrument(skip(self))]
     pub async fn settle(&self, aggregate_type: &str, aggregate_id: &str) -> Result<(), ProjectionError> {
-        self.apply_stored(aggregate_type, aggregate_id, 0, i64::MAX).await
-    }
-
-    /// Applies the stored events of one aggregate with `after < sequence < before`, in order.
-    async fn apply_stored(
-        &self,
-        aggregate_type: &str,
-        aggregate_id: &str,
-        after: i64,
-        before: i64,
-    ) -> Result<(), ProjectionError> {
         let events = self
             .db
-            .aggregate_events(aggregate_type, aggregate_id, after, before)
+            .aggregate_events(aggregate_type, aggregate_id, 0, i64::MAX)
             .await?;
-        for event in &events {
-            self.apply_one(EventRef {
-                aggregate_type: &event.aggregate_type,
-                aggregate_id: &event.aggregate_id,
-                sequence: event.sequence,
-                payload: &event.payload,
-            })
-            .await?;
-        }
-        Ok(())
+        self.apply_batch(&events).await
     }
 
-    async fn apply_one(&self, event: EventRef<'_>) -> Result<(), ProjectionError> {
-        let db = &self.db;
-        match event.aggregate_type {
-            aggregates::account::Account::TYPE_NAME => accounts::apply(db, event).await,
-            aggregates::user::User::TYPE_NAME => users::apply(db, event).await,
-            aggregates::token::Token::TYPE_NAME => tokens::apply(db, event).await,
-            aggregates::product::Product::TYPE_NAME => products::apply(db, event).await,
-            aggregates::entitlement::Entitlement::TYPE_NAME => entitlements::apply(db, event).await,
-            aggregates::policy::Policy::TYPE_NAME => policies::apply(db, event).await,
-            aggregates::license::License::TYPE_NAME => licenses::apply(db, event).await,
-            _ => Ok(()),
+    /// Applies events in the order given, in one transaction. For the feed, whose order keeps
+    /// each aggregate's events in sequence, and for one aggregate's stored stream.
+    pub async fn apply_batch(&self, events: &[store::FeedEvent]) -> Result<(), ProjectionError> {
+        on_pool!(self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            let mut conn = Conn::from(&mut *tx);
+            for event in events {
+                apply_one(&mut conn, EventRef::from(event)).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+}
+
+impl<'a> From<&'a store::FeedEvent> for EventRef<'a> {
+    fn from(event: &'a store::FeedEvent) -> Self {
+        EventRef {
+            aggregate_type: &event.aggregate_type,
+            aggregate_id: &event.aggregate_id,
+            sequence: event.sequence,
+            payload: &event.payload,
         }
     }
 }
+
+/// Applies one event to the rows of its aggregate type on `conn`.
+async fn apply_one(conn: &mut Conn<'_>, event: EventRef<'_>) -> Result<(), ProjectionError> {
+    match event.aggregate_type {
+        aggregates::account::Account::TYPE_NAME => accounts::apply(conn, event).await,
+        aggregates::user::User::TYPE_NAME => users::apply(conn, event).await,
+        aggregates::token::Token::TYPE_NAME => tokens::apply(conn, event).await,
+        aggregates::product::Product::TYPE_NAME => products::apply(conn, event).await,
+        aggregates::entitlement::Entitlement::TYPE_NAME => entitlements::apply(conn, event).await,
+        aggregates::policy::Policy::TYPE_NAME => policies::apply(conn, event).await,
+        aggregates::license::License::TYPE_NAME => licenses::apply(conn, event).await,
+        _ => Ok(()),
+    }
+}
+
+/// A connection inside a transaction, on either backend: projections apply on one, so the
+/// inline path commits one event's rows together and the catch-up runner a whole batch.
+pub(crate) enum Conn<'a> {
+    Postgres(&'a mut sqlx::PgConnection),
+    Sqlite(&'a mut sqlx::SqliteConnection),
+}
+
+impl<'a> From<&'a mut sqlx::PgConnection> for Conn<'a> {
+    fn from(c: &'a mut sqlx::PgConnection) -> Self {
+        Conn::Postgres(c)
+    }
+}
+
+impl<'a> From<&'a mut sqlx::SqliteConnection> for Conn<'a> {
+    fn from(c: &'a mut sqlx::SqliteConnection) -> Self {
+        Conn::Sqlite(c)
+    }
+}
+
+/// Runs `body` with `$c` bound to the typed connection of a [`Conn`], compiled once per backend
+/// (as `store::on_pool!` does for pools).
+macro_rules! on_conn {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::Conn::Postgres(inner) => {
+                let $c: &mut sqlx::PgConnection = &mut **inner;
+                $body
+            }
+            $crate::Conn::Sqlite(inner) => {
+                let $c: &mut sqlx::SqliteConnection = &mut **inner;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on_conn;
 
 /// The table of an aggregate type whose rows are built from deltas (see [`advance`]).
 fn delta_table(aggregate_type: &str) -> Option<&'static str> {
@@ -163,25 +224,6 @@ pub const TABLES: &[&str] = &[
     "licenses",
     "license_entitlements",
 ];
-
-/// Marks a row built from snapshots gone (`column` is `deleted_at` or `revoked_at`) at `at`,
-/// unless a later event of its aggregate has reached it already.
-pub(crate) async fn mark_gone(
-    db: &Database,
-    table: &str,
-    column: &str,
-    at: i64,
-    event: &EventRef<'_>,
-) -> Result<(), ProjectionError> {
-    let sql = format!(
-        "update {table} set {column} = $1, updated_at = $1, last_sequence = $2 where id = $3 and last_sequence < $2"
-    );
-    on_pool!(db, |pool| {
-        let query = sqlx::query(&sql).bind(at).bind(event.sequence).bind(event.aggregate_id);
-        query.execute(pool).await?.rows_affected()
-    });
-    Ok(())
-}
 
 /// The row, if any, a query whose parameters are all text returns (the `find` queries).
 pub(crate) async fn fetch_row<T>(db: &Database, sql: &str, params: &[&str]) -> Result<Option<T>, ProjectionError>
@@ -215,6 +257,16 @@ pub(crate) trait Statements {
         id: &str,
         column: &str,
         value: Option<i64>,
+    ) -> Result<(), ProjectionError>;
+
+    /// Marks a row built from snapshots gone (`column` is `deleted_at` or `revoked_at`) at `at`,
+    /// unless a later event of its aggregate has reached it already.
+    async fn mark_gone(
+        &mut self,
+        table: &str,
+        column: &str,
+        at: i64,
+        event: &EventRef<'_>,
     ) -> Result<(), ProjectionError>;
 
     /// Joins the entitlements of an attach to a policy or license, or parts those of a detach.
@@ -268,6 +320,15 @@ macro_rules! statements_for {
             async fn set_column(&mut self, table: &str, id: &str, column: &str, value: Option<i64>) -> Result<(), ProjectionError> {
                 let sql = format!("update {table} set {column} = $2 where id = $1");
                 sqlx::query(&sql).bind(id).bind(value).execute(&mut *self).await?;
+                Ok(())
+            }
+
+            async fn mark_gone(&mut self, table: &str, column: &str, at: i64, event: &EventRef<'_>) -> Result<(), ProjectionError> {
+                let sql = format!(
+                    "update {table} set {column} = $1, updated_at = $1, last_sequence = $2 where id = $3 and last_sequence < $2"
+                );
+                let query = sqlx::query(&sql).bind(at).bind(event.sequence).bind(event.aggregate_id);
+                query.execute(&mut *self).await?;
                 Ok(())
             }
 

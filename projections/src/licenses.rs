@@ -2,12 +2,14 @@
 //! filters. `license_activity` (last validation) is operational state written by observations.
 
 use crate::filter::{Bind, Filter, Source};
-use crate::{fetch_row, json_text, micros, EventRef, Joins, Page, PageRequest, ProjectionError, Statements};
+use crate::{
+    fetch_row, json_text, micros, on_conn, Conn, EventRef, Joins, Page, PageRequest, ProjectionError, Statements,
+};
 use aggregates::entitlement::EntitlementChange;
 use aggregates::license::{LicenseAttributes, LicenseEvent, LicenseLimits};
 use aggregates::policy::PolicyAttributes;
 use sqlx::query::Query;
-use store::{on_pool, Backend, Database};
+use store::{Backend, Database};
 
 /// A license row with what rendering needs beside it: its policy's attributes and activity.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -89,9 +91,9 @@ fn columns(attributes: &LicenseAttributes) -> Result<Columns, ProjectionError> {
     })
 }
 
-pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), ProjectionError> {
-    on_pool!(db, |pool| {
-        let payload: LicenseEvent = serde_json::from_value(event.payload.clone())?;
+pub(crate) async fn apply(conn: &mut Conn<'_>, event: EventRef<'_>) -> Result<(), ProjectionError> {
+    on_conn!(conn, |c| {
+        let payload: LicenseEvent = event.decode()?;
         if let LicenseEvent::Created {
             id,
             account_id,
@@ -111,17 +113,18 @@ pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), Proj
                 )
                 .bind(micros(&created_at))
                 .bind(key_id.into_string())
-                .execute(pool)
+                .execute(&mut *c)
                 .await?;
             }
-            let c = columns(&attributes)?;
+            let values = columns(&attributes)?;
             let query = sqlx::query(
                 "insert into licenses (id, name, expiry, suspended, protected, limits, metadata, account_id, \
                  product_id, policy_id, key, uses, last_check_in, created_at, updated_at, last_sequence) \
                  values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $13, $14) on conflict (id) do nothing",
             )
             .bind(id.into_string());
-            c.bind(query)
+            values
+                .bind(query)
                 .bind(account_id.into_string())
                 .bind(product_id.into_string())
                 .bind(policy_id.into_string())
@@ -129,7 +132,7 @@ pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), Proj
                 .bind(last_check_in.as_ref().map(micros))
                 .bind(micros(&created_at))
                 .bind(event.sequence)
-                .execute(pool)
+                .execute(&mut *c)
                 .await?;
             return Ok(());
         }
@@ -151,29 +154,28 @@ pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), Proj
             LicenseEvent::Created { .. } => unreachable!("handled above"),
         };
         let at = micros(&at);
-        let mut tx = pool.begin().await?;
-        if tx.advance("licenses", id, event.sequence, Some(at)).await? {
+        if c.advance("licenses", id, event.sequence, Some(at)).await? {
             let set = |assignments: &str| format!("update licenses set {assignments} where id = $1");
             match payload {
                 LicenseEvent::Updated { attributes, .. } => {
                     let sql = set("name = $2, expiry = $3, suspended = $4, protected = $5, limits = $6, metadata = $7");
                     let query = sqlx::query(&sql).bind(id);
-                    columns(&attributes)?.bind(query).execute(&mut *tx).await?;
+                    columns(&attributes)?.bind(query).execute(&mut *c).await?;
                 }
                 LicenseEvent::Deleted { .. } | LicenseEvent::Revoked { .. } => {
-                    tx.set_column("licenses", id, "deleted_at", Some(at)).await?;
+                    c.set_column("licenses", id, "deleted_at", Some(at)).await?;
                 }
-                LicenseEvent::Suspended { .. } => tx.set_column("licenses", id, "suspended", Some(1)).await?,
-                LicenseEvent::Reinstated { .. } => tx.set_column("licenses", id, "suspended", Some(0)).await?,
+                LicenseEvent::Suspended { .. } => c.set_column("licenses", id, "suspended", Some(1)).await?,
+                LicenseEvent::Reinstated { .. } => c.set_column("licenses", id, "suspended", Some(0)).await?,
                 LicenseEvent::Renewed { expiry, .. } => {
-                    tx.set_column("licenses", id, "expiry", expiry.as_ref().map(micros))
+                    c.set_column("licenses", id, "expiry", expiry.as_ref().map(micros))
                         .await?;
                 }
-                LicenseEvent::CheckedIn { .. } => tx.set_column("licenses", id, "last_check_in", Some(at)).await?,
+                LicenseEvent::CheckedIn { .. } => c.set_column("licenses", id, "last_check_in", Some(at)).await?,
                 LicenseEvent::UsageIncremented { uses, .. } | LicenseEvent::UsageDecremented { uses, .. } => {
-                    tx.set_column("licenses", id, "uses", Some(uses)).await?;
+                    c.set_column("licenses", id, "uses", Some(uses)).await?;
                 }
-                LicenseEvent::UsageReset { .. } => tx.set_column("licenses", id, "uses", Some(0)).await?,
+                LicenseEvent::UsageReset { .. } => c.set_column("licenses", id, "uses", Some(0)).await?,
                 LicenseEvent::PolicyChanged {
                     product_id,
                     policy_id,
@@ -185,15 +187,18 @@ pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), Proj
                         .bind(product_id.into_string())
                         .bind(policy_id.into_string())
                         .bind(expiry.as_ref().map(micros))
-                        .execute(&mut *tx)
+                        .execute(&mut *c)
                         .await?;
                 }
-                LicenseEvent::EntitlementsAttached(c) => tx.join_entitlements(Joins::LICENSE, id, &c, true).await?,
-                LicenseEvent::EntitlementsDetached(c) => tx.join_entitlements(Joins::LICENSE, id, &c, false).await?,
+                LicenseEvent::EntitlementsAttached(change) => {
+                    c.join_entitlements(Joins::LICENSE, id, &change, true).await?
+                }
+                LicenseEvent::EntitlementsDetached(change) => {
+                    c.join_entitlements(Joins::LICENSE, id, &change, false).await?
+                }
                 LicenseEvent::Created { .. } => {}
             }
         }
-        tx.commit().await?;
         Ok(())
     })
 }

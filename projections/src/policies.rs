@@ -1,9 +1,11 @@
 //! The `policies`, `policy_entitlements` and `pool_keys` read models.
 
 use crate::filter::{Filter, Source};
-use crate::{fetch_row, json_text, micros, EventRef, Joins, Page, PageRequest, ProjectionError, Statements};
+use crate::{
+    fetch_row, json_text, micros, on_conn, Conn, EventRef, Joins, Page, PageRequest, ProjectionError, Statements,
+};
 use aggregates::policy::{PolicyAttributes, PolicyEvent};
-use store::{on_pool, Database};
+use store::Database;
 
 /// A policy row; `attributes` is the full attribute set as JSON.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -35,9 +37,9 @@ pub struct PoolKeyRow {
     pub updated_at: i64,
 }
 
-pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), ProjectionError> {
-    on_pool!(db, |pool| {
-        let payload: PolicyEvent = serde_json::from_value(event.payload.clone())?;
+pub(crate) async fn apply(conn: &mut Conn<'_>, event: EventRef<'_>) -> Result<(), ProjectionError> {
+    on_conn!(conn, |c| {
+        let payload: PolicyEvent = event.decode()?;
         if let PolicyEvent::Created {
             id,
             account_id,
@@ -57,37 +59,36 @@ pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), Proj
             .bind(json_text(&attributes)?)
             .bind(micros(&created_at))
             .bind(event.sequence)
-            .execute(pool)
+            .execute(&mut *c)
             .await?;
             return Ok(());
         }
         let id = event.aggregate_id;
-        let mut tx = pool.begin().await?;
         let touched = match &payload {
             PolicyEvent::Updated { updated_at, .. } => Some(micros(updated_at)),
             PolicyEvent::Deleted { deleted_at, .. } => Some(micros(deleted_at)),
             _ => None,
         };
-        if tx.advance("policies", id, event.sequence, touched).await? {
+        if c.advance("policies", id, event.sequence, touched).await? {
             match payload {
                 PolicyEvent::Updated { attributes, .. } => {
                     sqlx::query("update policies set name = $1, attributes = $2 where id = $3")
                         .bind(attributes.name.clone())
                         .bind(json_text(&attributes)?)
                         .bind(id)
-                        .execute(&mut *tx)
+                        .execute(&mut *c)
                         .await?;
                 }
                 PolicyEvent::Deleted { deleted_at, .. } => {
                     sqlx::query("update policies set deleted_at = $1 where id = $2")
                         .bind(micros(&deleted_at))
                         .bind(id)
-                        .execute(&mut *tx)
+                        .execute(&mut *c)
                         .await?;
                     sqlx::query("update pool_keys set deleted_at = $1 where policy_id = $2 and deleted_at is null")
                         .bind(micros(&deleted_at))
                         .bind(id)
-                        .execute(&mut *tx)
+                        .execute(&mut *c)
                         .await?;
                 }
                 PolicyEvent::KeyCreated {
@@ -105,7 +106,7 @@ pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), Proj
                     .bind(id)
                     .bind(key.key)
                     .bind(micros(&created_at))
-                    .execute(&mut *tx)
+                    .execute(&mut *c)
                     .await?;
                 }
                 PolicyEvent::KeyDeleted {
@@ -115,15 +116,18 @@ pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), Proj
                     sqlx::query("update pool_keys set deleted_at = $1, updated_at = $1 where id = $2")
                         .bind(micros(&at))
                         .bind(key.id.into_string())
-                        .execute(&mut *tx)
+                        .execute(&mut *c)
                         .await?;
                 }
-                PolicyEvent::EntitlementsAttached(c) => tx.join_entitlements(Joins::POLICY, id, &c, true).await?,
-                PolicyEvent::EntitlementsDetached(c) => tx.join_entitlements(Joins::POLICY, id, &c, false).await?,
+                PolicyEvent::EntitlementsAttached(change) => {
+                    c.join_entitlements(Joins::POLICY, id, &change, true).await?
+                }
+                PolicyEvent::EntitlementsDetached(change) => {
+                    c.join_entitlements(Joins::POLICY, id, &change, false).await?
+                }
                 PolicyEvent::Created { .. } => {}
             }
         }
-        tx.commit().await?;
         Ok(())
     })
 }

@@ -2,9 +2,9 @@
 //! `product.created` cannot bring one back) and are filtered from every query.
 
 use crate::filter::{Filter, Source};
-use crate::{fetch_row, mark_gone, micros, EventRef, Page, PageRequest, ProjectionError};
+use crate::{fetch_row, micros, on_conn, Conn, EventRef, Page, PageRequest, ProjectionError, Statements};
 use aggregates::product::{ProductAttributes, ProductEvent};
-use store::{on_pool, Database};
+use store::Database;
 
 /// A product row; list-valued attributes are JSON text.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -36,10 +36,10 @@ fn encode(a: &ProductAttributes) -> Result<Encoded, serde_json::Error> {
     })
 }
 
-pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), ProjectionError> {
-    on_pool!(db, |pool| {
+pub(crate) async fn apply(conn: &mut Conn<'_>, event: EventRef<'_>) -> Result<(), ProjectionError> {
+    on_conn!(conn, |c| {
         // Created and Updated bind the same values in the same order.
-        let (sql, id, account_id, a, at) = match serde_json::from_value::<ProductEvent>(event.payload.clone())? {
+        let (sql, id, account_id, a, at) = match event.decode::<ProductEvent>()? {
             ProductEvent::Created {
                 id,
                 account_id,
@@ -58,7 +58,8 @@ pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), Proj
                 updated_at,
             ),
             ProductEvent::Deleted { deleted_at, .. } => {
-                mark_gone(db, "products", "deleted_at", micros(&deleted_at), &event).await?;
+                c.mark_gone("products", "deleted_at", micros(&deleted_at), &event)
+                    .await?;
                 return Ok(());
             }
         };
@@ -75,7 +76,7 @@ pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), Proj
             .bind(e.metadata)
             .bind(micros(&at))
             .bind(event.sequence)
-            .execute(pool)
+            .execute(&mut *c)
             .await?;
         Ok(())
     })

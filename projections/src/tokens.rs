@@ -1,9 +1,9 @@
 //! The `tokens` read model: digests only, never raw tokens.
 
 use crate::filter::{Filter, Source};
-use crate::{fetch_row, mark_gone, micros, EventRef, Page, PageRequest, ProjectionError};
+use crate::{fetch_row, micros, on_conn, Conn, EventRef, Page, PageRequest, ProjectionError, Statements};
 use aggregates::token::TokenEvent;
-use store::{on_pool, Database};
+use store::Database;
 
 /// A live (unrevoked) token row.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -21,9 +21,9 @@ pub struct TokenRow {
     pub updated_at: i64,
 }
 
-pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), ProjectionError> {
-    on_pool!(db, |pool| {
-        match serde_json::from_value::<TokenEvent>(event.payload.clone())? {
+pub(crate) async fn apply(conn: &mut Conn<'_>, event: EventRef<'_>) -> Result<(), ProjectionError> {
+    on_conn!(conn, |c| {
+        match event.decode::<TokenEvent>()? {
             TokenEvent::Generated { token: t, created_at } => {
                 sqlx::query(
                     "insert into tokens (id, account_id, bearer_type, bearer_id, kind, digest, name, expiry, \
@@ -41,7 +41,7 @@ pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), Proj
                 .bind(serde_json::to_string(&t.permissions)?)
                 .bind(micros(&created_at))
                 .bind(event.sequence)
-                .execute(pool)
+                .execute(&mut *c)
                 .await?;
             }
             TokenEvent::Regenerated {
@@ -58,11 +58,11 @@ pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), Proj
                 .bind(micros(&updated_at))
                 .bind(event.sequence)
                 .bind(event.aggregate_id)
-                .execute(pool)
+                .execute(&mut *c)
                 .await?;
             }
             TokenEvent::Revoked { revoked_at } => {
-                mark_gone(db, "tokens", "revoked_at", micros(&revoked_at), &event).await?;
+                c.mark_gone("tokens", "revoked_at", micros(&revoked_at), &event).await?;
             }
         }
         Ok(())

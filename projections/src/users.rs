@@ -1,8 +1,8 @@
 //! The `users` read model.
 
-use crate::{fetch_row, micros, EventRef, ProjectionError};
+use crate::{fetch_row, micros, on_conn, Conn, EventRef, ProjectionError};
 use aggregates::user::UserEvent;
-use store::{on_pool, Database};
+use store::Database;
 
 /// A user row.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -18,9 +18,9 @@ pub struct UserRow {
     pub updated_at: i64,
 }
 
-pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), ProjectionError> {
-    on_pool!(db, |pool| {
-        match serde_json::from_value::<UserEvent>(event.payload.clone())? {
+pub(crate) async fn apply(conn: &mut Conn<'_>, event: EventRef<'_>) -> Result<(), ProjectionError> {
+    on_conn!(conn, |c| {
+        match event.decode::<UserEvent>()? {
             UserEvent::Created { user: u, created_at } => {
                 sqlx::query(
                     "insert into users (id, account_id, email, role, first_name, last_name, password_digest, \
@@ -36,7 +36,7 @@ pub(crate) async fn apply(db: &Database, event: EventRef<'_>) -> Result<(), Proj
                 .bind(u.password_digest)
                 .bind(micros(&created_at))
                 .bind(event.sequence)
-                .execute(pool)
+                .execute(&mut *c)
                 .await?;
             }
         }
