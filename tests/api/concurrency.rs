@@ -51,15 +51,10 @@ async fn parallel_updates_from_two_nodes_all_succeed_through_retries() {
             };
             tokio::spawn(async move {
                 let body = json!({"data": {"type": "products", "attributes": {"metadata": {"writer": i}}}});
-                app.client
-                    .patch(format!("{base}{}", app.path(&format!("products/{id}"))))
-                    .bearer_auth(app.admin())
-                    .header("Content-Type", "application/vnd.api+json")
-                    .body(body.to_string())
-                    .send()
+                let path = app.path(&format!("products/{id}"));
+                app.send_to(&base, Method::PATCH, &path, Some(app.admin()), Some(body))
                     .await
-                    .unwrap()
-                    .status()
+                    .status
             })
         })
         .collect();
@@ -94,19 +89,9 @@ async fn usage_increments_from_two_nodes_collide_retry_and_never_pass_max_uses()
             };
             tokio::spawn(async move {
                 let path = app.path(&format!("licenses/{id}/actions/increment-usage"));
-                let response = app
-                    .client
-                    .post(format!("{base}{path}"))
-                    .bearer_auth(app.admin())
-                    .send()
-                    .await
-                    .unwrap();
-                let status = response.status();
-                let body: serde_json::Value = response.json().await.unwrap();
-                (
-                    status,
-                    body["errors"][0]["code"].as_str().unwrap_or_default().to_string(),
-                )
+                let reply = app.send_to(&base, Method::POST, &path, Some(app.admin()), None).await;
+                let code = reply.json["errors"][0]["code"].as_str().unwrap_or_default();
+                (reply.status, code.to_string())
             })
         })
         .collect();
@@ -160,18 +145,16 @@ async fn thirty_parallel_pooled_creates_on_two_nodes_get_exactly_the_ten_keys() 
             tokio::spawn(async move {
                 let body = json!({"data": {"type": "licenses",
                     "relationships": {"policy": {"data": {"type": "policies", "id": policy_id}}}}});
-                let response = app
-                    .client
-                    .post(format!("{base}{}", app.path("licenses")))
-                    .bearer_auth(app.admin())
-                    .header("Content-Type", "application/vnd.api+json")
-                    .body(body.to_string())
-                    .send()
-                    .await
-                    .unwrap();
-                let status = response.status();
-                let body: serde_json::Value = response.json().await.unwrap();
-                (status, body)
+                let reply = app
+                    .send_to(
+                        &base,
+                        Method::POST,
+                        &app.path("licenses"),
+                        Some(app.admin()),
+                        Some(body),
+                    )
+                    .await;
+                (reply.status, reply.json)
             })
         })
         .collect();

@@ -237,9 +237,21 @@ impl TestApp {
 
     /// Sends a request with an optional bearer token and JSON body.
     pub async fn send(&self, method: Method, target: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+        self.send_to(&self.base, method, target, token, body).await
+    }
+
+    /// [`TestApp::send`] to another node of the same store (`base` from `second_node`).
+    pub async fn send_to(
+        &self,
+        base: &str,
+        method: Method,
+        target: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
         let mut request = self
             .client
-            .request(method.clone(), format!("{}{target}", self.base))
+            .request(method.clone(), format!("{base}{target}"))
             .header("Accept", "application/vnd.api+json");
         if let Some(token) = token {
             request = request.bearer_auth(token);

@@ -14,6 +14,7 @@ mod license_actions;
 mod licenses;
 mod malformed;
 mod max_machines;
+mod nodes;
 mod operator;
 mod policies;
 mod products;
