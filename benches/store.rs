@@ -93,15 +93,16 @@ async fn run(label: &str, database_url: &str, events: usize) {
     state.db.close().await;
 }
 
-/// Rows per multi-row statement in the bench's bulk inserts (well under SQLite's 32,766
-/// parameters).
-const ROWS_PER_STATEMENT: usize = 500;
+/// Parameters per multi-row statement in the bench's bulk inserts. sqlx binds SQLite parameters
+/// by name, and SQLite finds a name by walking the statement's list, so binding costs grow with
+/// the square of a statement's parameters: a few hundred rows a statement is the fast end.
+const PARAMETERS_PER_STATEMENT: usize = 240;
 
 /// Inserts `rows` (each `columns` values) with multi-row statements in one transaction.
 async fn insert_rows(db: &store::Database, head: &str, columns: usize, rows: &[Vec<serde_json::Value>]) {
     on_pool!(db, |pool| {
         let mut tx = pool.begin().await.unwrap();
-        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        for chunk in rows.chunks(PARAMETERS_PER_STATEMENT / columns) {
             let mut sql = String::from(head);
             for (r, _) in chunk.iter().enumerate() {
                 let row: Vec<String> = (1..=columns).map(|c| format!("${}", r * columns + c)).collect();

@@ -126,20 +126,31 @@ async fn run(db: Database, mut queue: mpsc::Receiver<Job>, mut pause: watch::Rec
 }
 
 const COLUMNS: usize = 8;
+/// Observations per insert statement. sqlx binds SQLite parameters by name, and SQLite finds a
+/// name by walking the statement's list, so one statement of a whole batch (2,048 parameters)
+/// would spend its time binding; statements of 30 rows do not.
+const ROWS_PER_INSERT: usize = 30;
 
-/// Commits a batch: the log entries in one statement, then each license's latest validation.
+/// `head values (…), (…) tail` for `rows` rows of `columns` parameters.
+fn values_sql(head: &str, columns: usize, rows: usize, tail: &str) -> String {
+    let mut sql = format!("{head} values ");
+    for i in 0..rows {
+        let n = i * columns;
+        let row: Vec<String> = (1..=columns).map(|c| format!("${}", n + c)).collect();
+        sql.push_str(if i == 0 { "(" } else { ", (" });
+        sql.push_str(&row.join(", "));
+        sql.push(')');
+    }
+    sql.push_str(tail);
+    sql
+}
+
+const INSERT_OBSERVATIONS: &str =
+    "insert into observations (id, account_id, event_type, resource_type, resource_id, payload, metadata, created_at)";
+
+/// Commits a batch: the log entries in a few statements, then each license's latest validation.
 async fn commit(db: &Database, batch: &[&Observed]) -> Result<(), ProjectionError> {
     let logged: Vec<&&Observed> = batch.iter().filter(|o| o.event_type.is_some()).collect();
-    let mut insert = String::from(
-        "insert into observations (id, account_id, event_type, resource_type, resource_id, payload, metadata, created_at) values ",
-    );
-    for i in 0..logged.len() {
-        let n = i * COLUMNS;
-        let row: Vec<String> = (1..=COLUMNS).map(|c| format!("${}", n + c)).collect();
-        insert.push_str(if i == 0 { "(" } else { ", (" });
-        insert.push_str(&row.join(", "));
-        insert.push(')');
-    }
     // One row of operational state per license: the latest of its validations in the batch.
     let mut latest: HashMap<(&str, &str), i64> = HashMap::new();
     for o in batch.iter().filter(|o| o.resource_type == "licenses") {
@@ -150,9 +161,10 @@ async fn commit(db: &Database, batch: &[&Observed]) -> Result<(), ProjectionErro
     }
     on_pool!(db, |pool| {
         let mut tx = pool.begin().await?;
-        if !logged.is_empty() {
+        for chunk in logged.chunks(ROWS_PER_INSERT) {
+            let insert = values_sql(INSERT_OBSERVATIONS, COLUMNS, chunk.len(), "");
             let mut query = sqlx::query(&insert);
-            for o in &logged {
+            for o in chunk {
                 query = query
                     .bind(crate::observations::new_id())
                     .bind(o.account_id.as_str())
@@ -165,22 +177,24 @@ async fn commit(db: &Database, batch: &[&Observed]) -> Result<(), ProjectionErro
             }
             query.execute(&mut *tx).await?;
         }
-        for ((account_id, license_id), at) in &latest {
-            sqlx::query(TOUCH_VALIDATED)
-                .bind(*license_id)
-                .bind(*account_id)
-                .bind(*at)
-                .execute(&mut *tx)
-                .await?;
+        let latest: Vec<_> = latest.into_iter().collect();
+        for chunk in latest.chunks(ROWS_PER_INSERT) {
+            let touch = values_sql(TOUCH_VALIDATED, 3, chunk.len(), TOUCH_VALIDATED_TAIL);
+            let mut query = sqlx::query(&touch);
+            for ((account_id, license_id), at) in chunk {
+                query = query.bind(*license_id).bind(*account_id).bind(*at);
+            }
+            query.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
     })
 }
 
-/// A license's `lastValidated` moves forward only (batches may commit a late one after).
-const TOUCH_VALIDATED: &str = "insert into license_activity (license_id, account_id, last_validated) \
-    values ($1, $2, $3) on conflict (license_id) do update set last_validated = \
+/// A license's `lastValidated` moves forward only (batches may commit a late one after). One row
+/// per license in a statement (`latest` has one per license).
+const TOUCH_VALIDATED: &str = "insert into license_activity (license_id, account_id, last_validated)";
+const TOUCH_VALIDATED_TAIL: &str = " on conflict (license_id) do update set last_validated = \
     case when license_activity.last_validated is null \
     or excluded.last_validated > license_activity.last_validated \
     then excluded.last_validated else license_activity.last_validated end";
