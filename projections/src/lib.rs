@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod entitlements;
 mod filter;
 mod inline;
+mod license_rows;
 pub mod licenses;
 pub mod observations;
 pub mod page;
@@ -23,7 +24,7 @@ pub use page::{ListOrder, Page, PageRequest};
 pub use runner::{catch_up, catch_up_with, rebuild, run_catch_up, CATCH_UP_CHECKPOINT, DEFAULT_INTERVAL};
 
 use aggregates::entitlement::EntitlementChange;
-use store::{on_pool, Database, StoreError};
+use store::{on_pool, BeginWrite, Database, StoreError};
 
 /// Microseconds since the epoch: how projections store time.
 pub fn micros(ts: &aggregates::Timestamp) -> i64 {
@@ -101,7 +102,7 @@ impl Projector {
             }
         }
         on_pool!(self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let mut conn = Conn::from(&mut *tx);
             for stored in &missing {
                 apply_one(&mut conn, EventRef::from(stored)).await?;
@@ -125,13 +126,26 @@ impl Projector {
     }
 
     /// Applies events in the order given, in one transaction. For the feed, whose order keeps
-    /// each aggregate's events in sequence, and for one aggregate's stored stream.
+    /// each aggregate's events in sequence, and for one aggregate's stored stream. A run of
+    /// license events (most of any store) is folded into its rows and written a row at a time.
     pub async fn apply_batch(&self, events: &[store::FeedEvent]) -> Result<(), ProjectionError> {
         on_pool!(self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let mut conn = Conn::from(&mut *tx);
-            for event in events {
-                apply_one(&mut conn, EventRef::from(event)).await?;
+            let mut run: Vec<EventRef<'_>> = Vec::new();
+            for event in events.iter().map(EventRef::from) {
+                if event.aggregate_type == aggregates::license::License::TYPE_NAME {
+                    run.push(event);
+                    continue;
+                }
+                if !run.is_empty() {
+                    license_rows::apply_run(&mut conn, &run).await?;
+                    run.clear();
+                }
+                apply_one(&mut conn, event).await?;
+            }
+            if !run.is_empty() {
+                license_rows::apply_run(&mut conn, &run).await?;
             }
             tx.commit().await?;
         });
@@ -169,6 +183,18 @@ async fn apply_one(conn: &mut Conn<'_>, event: EventRef<'_>) -> Result<(), Proje
 pub(crate) enum Conn<'a> {
     Postgres(&'a mut sqlx::PgConnection),
     Sqlite(&'a mut sqlx::SqliteConnection),
+}
+
+impl Conn<'_> {
+    /// The most parameters a multi-row statement should bind. sqlx binds SQLite parameters by
+    /// name, and SQLite finds a name by walking the statement's list, so binding grows with the
+    /// square of the count there; PostgreSQL binds by position.
+    pub(crate) fn parameters_per_statement(&self) -> usize {
+        match self {
+            Conn::Postgres(_) => 4096,
+            Conn::Sqlite(_) => 240,
+        }
+    }
 }
 
 impl<'a> From<&'a mut sqlx::PgConnection> for Conn<'a> {
@@ -250,15 +276,6 @@ pub(crate) trait Statements {
     async fn advance(&mut self, table: &str, id: &str, sequence: i64, at: Option<i64>)
         -> Result<bool, ProjectionError>;
 
-    /// Sets one integer column (or clears it, with None) of the row `id` of `table`.
-    async fn set_column(
-        &mut self,
-        table: &str,
-        id: &str,
-        column: &str,
-        value: Option<i64>,
-    ) -> Result<(), ProjectionError>;
-
     /// Marks a row built from snapshots gone (`column` is `deleted_at` or `revoked_at`) at `at`,
     /// unless a later event of its aggregate has reached it already.
     async fn mark_gone(
@@ -315,12 +332,6 @@ macro_rules! statements_for {
                     .execute(&mut *self)
                     .await?;
                 Ok(done.rows_affected() == 1)
-            }
-
-            async fn set_column(&mut self, table: &str, id: &str, column: &str, value: Option<i64>) -> Result<(), ProjectionError> {
-                let sql = format!("update {table} set {column} = $2 where id = $1");
-                sqlx::query(&sql).bind(id).bind(value).execute(&mut *self).await?;
-                Ok(())
             }
 
             async fn mark_gone(&mut self, table: &str, column: &str, at: i64, event: &EventRef<'_>) -> Result<(), ProjectionError> {

@@ -2,13 +2,9 @@
 //! filters. `license_activity` (last validation) is operational state written by observations.
 
 use crate::filter::{Bind, Filter, Source};
-use crate::{
-    fetch_row, json_text, micros, on_conn, Conn, EventRef, Joins, Page, PageRequest, ProjectionError, Statements,
-};
-use aggregates::entitlement::EntitlementChange;
-use aggregates::license::{LicenseAttributes, LicenseEvent, LicenseLimits};
+use crate::{fetch_row, Conn, EventRef, Page, PageRequest, ProjectionError};
+use aggregates::license::LicenseLimits;
 use aggregates::policy::PolicyAttributes;
-use sqlx::query::Query;
 use store::{Backend, Database};
 
 /// A license row with what rendering needs beside it: its policy's attributes and activity.
@@ -50,157 +46,8 @@ impl LicenseRow {
     }
 }
 
-/// A license's attributes as column values.
-struct Columns {
-    name: Option<String>,
-    expiry: Option<i64>,
-    suspended: i64,
-    protected: Option<i64>,
-    limits: String,
-    metadata: String,
-}
-
-impl Columns {
-    /// Binds name, expiry, suspended, protected, limits and metadata, in that order.
-    fn bind<'q, DB>(self, query: Query<'q, DB, DB::Arguments<'q>>) -> Query<'q, DB, DB::Arguments<'q>>
-    where
-        DB: sqlx::Database,
-        Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-        String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-        Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-        i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    {
-        query
-            .bind(self.name)
-            .bind(self.expiry)
-            .bind(self.suspended)
-            .bind(self.protected)
-            .bind(self.limits)
-            .bind(self.metadata)
-    }
-}
-
-fn columns(attributes: &LicenseAttributes) -> Result<Columns, ProjectionError> {
-    Ok(Columns {
-        name: attributes.name.clone(),
-        expiry: attributes.expiry.as_ref().map(micros),
-        suspended: attributes.suspended as i64,
-        protected: attributes.protected.map(i64::from),
-        limits: json_text(&attributes.limits)?,
-        metadata: json_text(&attributes.metadata)?,
-    })
-}
-
 pub(crate) async fn apply(conn: &mut Conn<'_>, event: EventRef<'_>) -> Result<(), ProjectionError> {
-    on_conn!(conn, |c| {
-        let payload: LicenseEvent = event.decode()?;
-        if let LicenseEvent::Created {
-            id,
-            account_id,
-            product_id,
-            policy_id,
-            key,
-            pooled_key_id,
-            attributes,
-            last_check_in,
-            created_at,
-        } = payload
-        {
-            if let Some(key_id) = pooled_key_id {
-                // The key left its pool in the license's commit.
-                sqlx::query(
-                    "update pool_keys set deleted_at = $1, updated_at = $1 where id = $2 and deleted_at is null",
-                )
-                .bind(micros(&created_at))
-                .bind(key_id.into_string())
-                .execute(&mut *c)
-                .await?;
-            }
-            let values = columns(&attributes)?;
-            let query = sqlx::query(
-                "insert into licenses (id, name, expiry, suspended, protected, limits, metadata, account_id, \
-                 product_id, policy_id, key, uses, last_check_in, created_at, updated_at, last_sequence) \
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $13, $14) on conflict (id) do nothing",
-            )
-            .bind(id.into_string());
-            values
-                .bind(query)
-                .bind(account_id.into_string())
-                .bind(product_id.into_string())
-                .bind(policy_id.into_string())
-                .bind(key)
-                .bind(last_check_in.as_ref().map(micros))
-                .bind(micros(&created_at))
-                .bind(event.sequence)
-                .execute(&mut *c)
-                .await?;
-            return Ok(());
-        }
-        let id = event.aggregate_id;
-        let at = match &payload {
-            LicenseEvent::Updated { updated_at, .. } => *updated_at,
-            LicenseEvent::Deleted { deleted_at } => *deleted_at,
-            LicenseEvent::Revoked { revoked_at } => *revoked_at,
-            LicenseEvent::Suspended { at }
-            | LicenseEvent::Reinstated { at }
-            | LicenseEvent::Renewed { at, .. }
-            | LicenseEvent::CheckedIn { at }
-            | LicenseEvent::UsageIncremented { at, .. }
-            | LicenseEvent::UsageDecremented { at, .. }
-            | LicenseEvent::UsageReset { at }
-            | LicenseEvent::PolicyChanged { at, .. }
-            | LicenseEvent::EntitlementsAttached(EntitlementChange { at, .. })
-            | LicenseEvent::EntitlementsDetached(EntitlementChange { at, .. }) => *at,
-            LicenseEvent::Created { .. } => unreachable!("handled above"),
-        };
-        let at = micros(&at);
-        if c.advance("licenses", id, event.sequence, Some(at)).await? {
-            let set = |assignments: &str| format!("update licenses set {assignments} where id = $1");
-            match payload {
-                LicenseEvent::Updated { attributes, .. } => {
-                    let sql = set("name = $2, expiry = $3, suspended = $4, protected = $5, limits = $6, metadata = $7");
-                    let query = sqlx::query(&sql).bind(id);
-                    columns(&attributes)?.bind(query).execute(&mut *c).await?;
-                }
-                LicenseEvent::Deleted { .. } | LicenseEvent::Revoked { .. } => {
-                    c.set_column("licenses", id, "deleted_at", Some(at)).await?;
-                }
-                LicenseEvent::Suspended { .. } => c.set_column("licenses", id, "suspended", Some(1)).await?,
-                LicenseEvent::Reinstated { .. } => c.set_column("licenses", id, "suspended", Some(0)).await?,
-                LicenseEvent::Renewed { expiry, .. } => {
-                    c.set_column("licenses", id, "expiry", expiry.as_ref().map(micros))
-                        .await?;
-                }
-                LicenseEvent::CheckedIn { .. } => c.set_column("licenses", id, "last_check_in", Some(at)).await?,
-                LicenseEvent::UsageIncremented { uses, .. } | LicenseEvent::UsageDecremented { uses, .. } => {
-                    c.set_column("licenses", id, "uses", Some(uses)).await?;
-                }
-                LicenseEvent::UsageReset { .. } => c.set_column("licenses", id, "uses", Some(0)).await?,
-                LicenseEvent::PolicyChanged {
-                    product_id,
-                    policy_id,
-                    expiry,
-                    ..
-                } => {
-                    sqlx::query(&set("product_id = $2, policy_id = $3, expiry = $4"))
-                        .bind(id)
-                        .bind(product_id.into_string())
-                        .bind(policy_id.into_string())
-                        .bind(expiry.as_ref().map(micros))
-                        .execute(&mut *c)
-                        .await?;
-                }
-                LicenseEvent::EntitlementsAttached(change) => {
-                    c.join_entitlements(Joins::LICENSE, id, &change, true).await?
-                }
-                LicenseEvent::EntitlementsDetached(change) => {
-                    c.join_entitlements(Joins::LICENSE, id, &change, false).await?
-                }
-                LicenseEvent::Created { .. } => {}
-            }
-        }
-        Ok(())
-    })
+    crate::license_rows::apply_run(conn, &[event]).await
 }
 
 const COLUMNS: &str = "l.id, l.account_id, l.product_id, l.policy_id, l.key, l.name, l.expiry, l.suspended, \

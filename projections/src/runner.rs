@@ -16,7 +16,7 @@ use tokio::sync::watch;
 pub const CATCH_UP_CHECKPOINT: &str = "projections";
 /// Events applied in one transaction (the feed keeps each aggregate's events in sequence, so a
 /// batch needs no gap checks).
-const BATCH: i64 = 1000;
+const BATCH: i64 = 4000;
 /// How long a rebuild or a one-off catch-up waits for the lock or for old transactions.
 const PATIENCE: Duration = Duration::from_secs(600);
 

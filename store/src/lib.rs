@@ -10,7 +10,7 @@ mod repo;
 mod snapshots;
 
 pub use claims::{ClaimConflict, DEPENDENTS_REMAIN};
-pub use database::{describe_url, Backend, Database, Pool, StoreError};
+pub use database::{describe_url, Backend, BeginWrite, Database, Pool, StoreError};
 pub use feed::{FeedEvent, FeedPosition, Horizon};
 pub use lock::LockSession;
 pub use repo::EventRepo;

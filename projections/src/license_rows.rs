@@ -1,0 +1,278 @@
+//! How license events reach the `licenses` rows: each event is folded into the row in memory
+//! (`fold`, a pure function), and rows are read and written a batch at a time. The inline path
+//! folds one event into one row; the catch-up runner and rebuild fold a run of license events
+//! (thousands) into the rows they touch and write each row once, with multi-row statements.
+//!
+//! The rules are the delta rules of every such table: an event applies only when it is the next
+//! of its license (`last_sequence = sequence - 1`), a create only when the row is absent, and a
+//! row is never written back to an older sequence. `license_entitlements` and the pool key a
+//! license took change beside their license, in event order, after its row is written.
+
+use crate::{micros, on_conn, Conn, EventRef, Joins, ProjectionError, Statements};
+use aggregates::entitlement::EntitlementChange;
+use aggregates::license::{LicenseAttributes, LicenseEvent};
+use std::collections::HashMap;
+
+/// A `licenses` row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct Row {
+    id: String,
+    account_id: String,
+    product_id: String,
+    policy_id: String,
+    key: String,
+    name: Option<String>,
+    expiry: Option<i64>,
+    suspended: i64,
+    protected: Option<i64>,
+    limits: String,
+    metadata: String,
+    uses: i64,
+    last_check_in: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+    deleted_at: Option<i64>,
+    last_sequence: i64,
+}
+
+const COLUMNS: &str = "id, account_id, product_id, policy_id, key, name, expiry, suspended, protected, limits, \
+    metadata, uses, last_check_in, created_at, updated_at, deleted_at, last_sequence";
+const WIDTH: usize = 17;
+
+/// What an event changes beside its license's row, in event order.
+enum Beside {
+    /// The pooled key the license took leaves its pool.
+    TakeKey { key_id: String, at: i64 },
+    /// Entitlements join (or part from) the license.
+    Entitlements {
+        license_id: String,
+        change: EntitlementChange,
+        attach: bool,
+    },
+}
+
+/// The license's attributes onto its row.
+fn set_attributes(row: &mut Row, attributes: &LicenseAttributes) -> Result<(), ProjectionError> {
+    row.name = attributes.name.clone();
+    row.expiry = attributes.expiry.as_ref().map(micros);
+    row.suspended = attributes.suspended as i64;
+    row.protected = attributes.protected.map(i64::from);
+    row.limits = crate::json_text(&attributes.limits)?;
+    row.metadata = crate::json_text(&attributes.metadata)?;
+    Ok(())
+}
+
+/// Folds one event into `rows` (the rows of the licenses it may touch, absent ones missing);
+/// returns whether a row changed. What changes beside the row goes to `beside`.
+fn fold(
+    rows: &mut HashMap<String, Row>,
+    event: EventRef<'_>,
+    beside: &mut Vec<Beside>,
+) -> Result<bool, ProjectionError> {
+    let payload: LicenseEvent = event.decode()?;
+    if let LicenseEvent::Created {
+        id,
+        account_id,
+        product_id,
+        policy_id,
+        key,
+        pooled_key_id,
+        attributes,
+        last_check_in,
+        created_at,
+    } = payload
+    {
+        let created_at = micros(&created_at);
+        if let Some(key_id) = pooled_key_id {
+            beside.push(Beside::TakeKey {
+                key_id: key_id.into_string(),
+                at: created_at,
+            });
+        }
+        let id = id.into_string();
+        if rows.contains_key(&id) {
+            return Ok(false);
+        }
+        let mut row = Row {
+            id: id.clone(),
+            account_id: account_id.into_string(),
+            product_id: product_id.into_string(),
+            policy_id: policy_id.into_string(),
+            key,
+            name: None,
+            expiry: None,
+            suspended: 0,
+            protected: None,
+            limits: String::new(),
+            metadata: String::new(),
+            uses: 0,
+            last_check_in: last_check_in.as_ref().map(micros),
+            created_at,
+            updated_at: created_at,
+            deleted_at: None,
+            last_sequence: event.sequence,
+        };
+        set_attributes(&mut row, &attributes)?;
+        rows.insert(id, row);
+        return Ok(true);
+    }
+    let Some(row) = rows.get_mut(event.aggregate_id) else {
+        return Ok(false);
+    };
+    if row.last_sequence != event.sequence - 1 {
+        return Ok(false);
+    }
+    let at = match &payload {
+        LicenseEvent::Updated { updated_at, .. } => *updated_at,
+        LicenseEvent::Deleted { deleted_at } => *deleted_at,
+        LicenseEvent::Revoked { revoked_at } => *revoked_at,
+        LicenseEvent::Suspended { at }
+        | LicenseEvent::Reinstated { at }
+        | LicenseEvent::Renewed { at, .. }
+        | LicenseEvent::CheckedIn { at }
+        | LicenseEvent::UsageIncremented { at, .. }
+        | LicenseEvent::UsageDecremented { at, .. }
+        | LicenseEvent::UsageReset { at }
+        | LicenseEvent::PolicyChanged { at, .. }
+        | LicenseEvent::EntitlementsAttached(EntitlementChange { at, .. })
+        | LicenseEvent::EntitlementsDetached(EntitlementChange { at, .. }) => *at,
+        LicenseEvent::Created { .. } => unreachable!("handled above"),
+    };
+    let at = micros(&at);
+    row.last_sequence = event.sequence;
+    row.updated_at = at;
+    match payload {
+        LicenseEvent::Updated { attributes, .. } => set_attributes(row, &attributes)?,
+        LicenseEvent::Deleted { .. } | LicenseEvent::Revoked { .. } => row.deleted_at = Some(at),
+        LicenseEvent::Suspended { .. } => row.suspended = 1,
+        LicenseEvent::Reinstated { .. } => row.suspended = 0,
+        LicenseEvent::Renewed { expiry, .. } => row.expiry = expiry.as_ref().map(micros),
+        LicenseEvent::CheckedIn { .. } => row.last_check_in = Some(at),
+        LicenseEvent::UsageIncremented { uses, .. } | LicenseEvent::UsageDecremented { uses, .. } => row.uses = uses,
+        LicenseEvent::UsageReset { .. } => row.uses = 0,
+        LicenseEvent::PolicyChanged {
+            product_id,
+            policy_id,
+            expiry,
+            ..
+        } => {
+            row.product_id = product_id.into_string();
+            row.policy_id = policy_id.into_string();
+            row.expiry = expiry.as_ref().map(micros);
+        }
+        LicenseEvent::EntitlementsAttached(change) => beside.push(Beside::Entitlements {
+            license_id: row.id.clone(),
+            change,
+            attach: true,
+        }),
+        LicenseEvent::EntitlementsDetached(change) => beside.push(Beside::Entitlements {
+            license_id: row.id.clone(),
+            change,
+            attach: false,
+        }),
+        LicenseEvent::Created { .. } => {}
+    }
+    Ok(true)
+}
+
+/// `$first, $first+1, …` for `count` parameters, in parentheses.
+fn placeholders(first: usize, count: usize) -> String {
+    let list: Vec<String> = (first..first + count).map(|n| format!("${n}")).collect();
+    format!("({})", list.join(", "))
+}
+
+/// Applies license events, in order, on `conn`: the rows they touch are read once (locked on
+/// PostgreSQL, so no other writer moves them meanwhile), folded, and written once.
+pub(crate) async fn apply_run(conn: &mut Conn<'_>, events: &[EventRef<'_>]) -> Result<(), ProjectionError> {
+    let mut ids: Vec<&str> = events.iter().map(|e| e.aggregate_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let per_statement = conn.parameters_per_statement();
+    // PostgreSQL locks the rows it reads; SQLite's writer holds the whole file already.
+    let lock = match conn {
+        Conn::Postgres(_) => " for update",
+        Conn::Sqlite(_) => "",
+    };
+    let mut rows: HashMap<String, Row> = HashMap::with_capacity(ids.len());
+    on_conn!(conn, |c| {
+        for chunk in ids.chunks(per_statement) {
+            let sql = format!(
+                "select {COLUMNS} from licenses where id in {}{lock}",
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query_as::<_, Row>(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&mut *c).await? {
+                rows.insert(row.id.clone(), row);
+            }
+        }
+    });
+    let mut beside = Vec::new();
+    let mut changed: Vec<String> = Vec::new();
+    for event in events {
+        if fold(&mut rows, *event, &mut beside)? {
+            changed.push(event.aggregate_id.to_string());
+        }
+    }
+    changed.sort_unstable();
+    changed.dedup();
+    let changed: Vec<&Row> = changed.iter().filter_map(|id| rows.get(id)).collect();
+    on_conn!(conn, |c| {
+        for chunk in changed.chunks((per_statement / WIDTH).max(1)) {
+            let values: Vec<String> = (0..chunk.len()).map(|r| placeholders(r * WIDTH + 1, WIDTH)).collect();
+            let sql = format!(
+                "insert into licenses ({COLUMNS}) values {} on conflict (id) do update set \
+                 account_id = excluded.account_id, product_id = excluded.product_id, policy_id = excluded.policy_id, \
+                 key = excluded.key, name = excluded.name, expiry = excluded.expiry, suspended = excluded.suspended, \
+                 protected = excluded.protected, limits = excluded.limits, metadata = excluded.metadata, \
+                 uses = excluded.uses, last_check_in = excluded.last_check_in, created_at = excluded.created_at, \
+                 updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, \
+                 last_sequence = excluded.last_sequence where licenses.last_sequence < excluded.last_sequence",
+                values.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for row in chunk {
+                query = query
+                    .bind(&row.id)
+                    .bind(&row.account_id)
+                    .bind(&row.product_id)
+                    .bind(&row.policy_id)
+                    .bind(&row.key)
+                    .bind(&row.name)
+                    .bind(row.expiry)
+                    .bind(row.suspended)
+                    .bind(row.protected)
+                    .bind(&row.limits)
+                    .bind(&row.metadata)
+                    .bind(row.uses)
+                    .bind(row.last_check_in)
+                    .bind(row.created_at)
+                    .bind(row.updated_at)
+                    .bind(row.deleted_at)
+                    .bind(row.last_sequence);
+            }
+            query.execute(&mut *c).await?;
+        }
+        for change in &beside {
+            match change {
+                Beside::TakeKey { key_id, at } => {
+                    sqlx::query(
+                        "update pool_keys set deleted_at = $1, updated_at = $1 where id = $2 and deleted_at is null",
+                    )
+                    .bind(*at)
+                    .bind(key_id)
+                    .execute(&mut *c)
+                    .await?;
+                }
+                Beside::Entitlements {
+                    license_id,
+                    change,
+                    attach,
+                } => c.join_entitlements(Joins::LICENSE, license_id, change, *attach).await?,
+            }
+        }
+    });
+    Ok(())
+}
