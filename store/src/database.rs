@@ -71,10 +71,6 @@ pub struct Database {
 }
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
-/// How much of a SQLite file each connection maps (the file's size, when smaller, is all).
-const SQLITE_MMAP_BYTES: u64 = 1 << 30;
-/// The most page cache each SQLite connection keeps, in KiB (it grows only as pages are used).
-const SQLITE_CACHE_KIB: u64 = 32 * 1024;
 
 /// The claims in `aggregates::claims::TEXT_SCOPES`, as patterns (none holds a `_` or `%`, so
 /// `like` matches them literally).
@@ -111,12 +107,7 @@ impl Database {
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(BUSY_TIMEOUT)
-                // Reads through a memory map instead of a pread and a page-cache copy per page,
-                // and a page cache large enough that a write transaction of a few thousand rows
-                // does not spill into the WAL before it commits (both measured: see README).
-                .pragma("mmap_size", SQLITE_MMAP_BYTES.to_string())
-                .pragma("cache_size", format!("-{SQLITE_CACHE_KIB}"));
+                .busy_timeout(BUSY_TIMEOUT);
             let open_error = |err: sqlx::Error| StoreError::SqliteOpen {
                 path: options.get_filename().to_path_buf(),
                 reason: err.to_string(),
