@@ -132,8 +132,18 @@ async fn run(label: &str, database_url: &str, requests: usize, clients: usize) {
     let scope_codes: Vec<&str> = codes.iter().map(|(_, code)| *code).collect();
     let scope = json!({"product": product, "entitlements": scope_codes});
     let probe = json!({"meta": {"key": keys[0], "scope": scope}});
-    let answer = admin(&base, &token, reqwest::Method::POST, "licenses/actions/validate-key", probe).await;
-    assert_eq!(answer["meta"]["code"], "VALID", "the scoped validation passes: {answer}");
+    let answer = admin(
+        &base,
+        &token,
+        reqwest::Method::POST,
+        "licenses/actions/validate-key",
+        probe,
+    )
+    .await;
+    assert_eq!(
+        answer["meta"]["code"], "VALID",
+        "the scoped validation passes: {answer}"
+    );
     measure(label, "validate-key, scoped", &base, requests, clients, move |n| Call {
         method: reqwest::Method::POST,
         path: validate.clone(),
