@@ -19,13 +19,8 @@ use store::on_pool;
 
 fn command(account_id: &str, id: &str, n: usize) -> ProductCommand {
     let attributes = ProductAttributes {
-        name: format!("Bench {n}"),
         code: Some(format!("bench-{n}")),
-        distribution_strategy: "LICENSED".into(),
-        url: None,
-        platforms: None,
-        permissions: vec!["*".into()],
-        metadata: Default::default(),
+        ..ProductAttributes::named(format!("Bench {n}"))
     };
     ProductCommand::Create {
         id: id.into(),

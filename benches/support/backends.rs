@@ -70,15 +70,7 @@ pub async fn licenses(
     let product = aggregates::product::ProductCommand::Create {
         id: product_id.clone(),
         account_id: account_id.into(),
-        attributes: aggregates::product::ProductAttributes {
-            name: "Bench".into(),
-            code: None,
-            distribution_strategy: "LICENSED".into(),
-            url: None,
-            platforms: None,
-            permissions: vec!["*".into()],
-            metadata: Default::default(),
-        },
+        attributes: aggregates::product::ProductAttributes::named("Bench"),
         at,
     };
     state.frameworks.product.execute(&product_id, product).await.unwrap();

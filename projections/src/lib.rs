@@ -47,6 +47,9 @@ pub enum ProjectionError {
     Json(#[from] serde_json::Error),
     #[error("projections busy: {0}")]
     Busy(&'static str),
+    /// A rebuild gave up waiting for older transactions; says which were still open.
+    #[error("transactions older than the rebuild are still open: {0}")]
+    Stalled(String),
     /// A batch this write was part of failed (the writer logged why).
     #[error("the write failed: {0}")]
     Failed(String),
@@ -101,16 +104,8 @@ impl Projector {
                     .await?;
             }
         }
-        on_pool!(self.db, |pool| {
-            let mut tx = pool.begin_write().await?;
-            let mut conn = Conn::from(&mut *tx);
-            for stored in &missing {
-                apply_one(&mut conn, EventRef::from(stored)).await?;
-            }
-            apply_one(&mut conn, event).await?;
-            tx.commit().await?;
-        });
-        Ok(())
+        let events: Vec<EventRef<'_>> = missing.iter().map(EventRef::from).chain([event]).collect();
+        self.apply_in_order(&events).await
     }
 
     /// Brings one aggregate's rows up to its last committed event by applying its whole stream
@@ -125,24 +120,30 @@ impl Projector {
         self.apply_batch(&events).await
     }
 
-    /// Applies events in the order given, in one transaction. For the feed, whose order keeps
-    /// each aggregate's events in sequence, and for one aggregate's stored stream. A run of
-    /// license events (most of any store) is folded into its rows and written a row at a time.
+    /// Applies feed events in the order given, in one transaction. For the feed, whose order
+    /// keeps each aggregate's events in sequence, and for one aggregate's stored stream.
     pub async fn apply_batch(&self, events: &[store::FeedEvent]) -> Result<(), ProjectionError> {
+        let events: Vec<EventRef<'_>> = events.iter().map(EventRef::from).collect();
+        self.apply_in_order(&events).await
+    }
+
+    /// Applies events in the order given, in one transaction. A run of license events (most of
+    /// any store) is folded into its rows, each row written once.
+    async fn apply_in_order(&self, events: &[EventRef<'_>]) -> Result<(), ProjectionError> {
         on_pool!(self.db, |pool| {
             let mut tx = pool.begin_write().await?;
             let mut conn = Conn::from(&mut *tx);
             let mut run: Vec<EventRef<'_>> = Vec::new();
-            for event in events.iter().map(EventRef::from) {
+            for event in events {
                 if event.aggregate_type == aggregates::license::License::TYPE_NAME {
-                    run.push(event);
+                    run.push(*event);
                     continue;
                 }
                 if !run.is_empty() {
                     license_rows::apply_run(&mut conn, &run).await?;
                     run.clear();
                 }
-                apply_one(&mut conn, event).await?;
+                apply_one(&mut conn, *event).await?;
             }
             if !run.is_empty() {
                 license_rows::apply_run(&mut conn, &run).await?;
@@ -164,7 +165,8 @@ impl<'a> From<&'a store::FeedEvent> for EventRef<'a> {
     }
 }
 
-/// Applies one event to the rows of its aggregate type on `conn`.
+/// Applies one event to the rows of its aggregate type on `conn` (license events go through
+/// `license_rows::apply_run`).
 async fn apply_one(conn: &mut Conn<'_>, event: EventRef<'_>) -> Result<(), ProjectionError> {
     match event.aggregate_type {
         aggregates::account::Account::TYPE_NAME => accounts::apply(conn, event).await,
@@ -173,7 +175,7 @@ async fn apply_one(conn: &mut Conn<'_>, event: EventRef<'_>) -> Result<(), Proje
         aggregates::product::Product::TYPE_NAME => products::apply(conn, event).await,
         aggregates::entitlement::Entitlement::TYPE_NAME => entitlements::apply(conn, event).await,
         aggregates::policy::Policy::TYPE_NAME => policies::apply(conn, event).await,
-        aggregates::license::License::TYPE_NAME => licenses::apply(conn, event).await,
+        aggregates::license::License::TYPE_NAME => license_rows::apply_run(conn, &[event]).await,
         _ => Ok(()),
     }
 }
@@ -207,6 +209,16 @@ impl<'a> From<&'a mut sqlx::SqliteConnection> for Conn<'a> {
     fn from(c: &'a mut sqlx::SqliteConnection) -> Self {
         Conn::Sqlite(c)
     }
+}
+
+/// `($1, …, $width), ($width+1, …), …` for `rows` rows of `width` parameters: the values of a
+/// multi-row statement (or, with one row, an `in` list).
+pub(crate) fn value_rows(rows: usize, width: usize) -> String {
+    let row = |r: usize| {
+        let params: Vec<String> = (1..=width).map(|c| format!("${}", r * width + c)).collect();
+        format!("({})", params.join(", "))
+    };
+    (0..rows).map(row).collect::<Vec<_>>().join(", ")
 }
 
 /// Runs `body` with `$c` bound to the typed connection of a [`Conn`], compiled once per backend

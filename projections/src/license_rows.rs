@@ -8,7 +8,7 @@
 //! row is never written back to an older sequence. `license_entitlements` and the pool key a
 //! license took change beside their license, in event order, after its row is written.
 
-use crate::{micros, on_conn, Conn, EventRef, Joins, ProjectionError, Statements};
+use crate::{micros, on_conn, value_rows, Conn, EventRef, Joins, ProjectionError, Statements};
 use aggregates::entitlement::EntitlementChange;
 use aggregates::license::{LicenseAttributes, LicenseEvent};
 use std::collections::HashMap;
@@ -35,9 +35,39 @@ struct Row {
     last_sequence: i64,
 }
 
-const COLUMNS: &str = "id, account_id, product_id, policy_id, key, name, expiry, suspended, protected, limits, \
-    metadata, uses, last_check_in, created_at, updated_at, deleted_at, last_sequence";
-const WIDTH: usize = 17;
+/// The columns of [`Row`], in the order statements bind them (`id` first).
+const COLUMNS: &[&str] = &[
+    "id",
+    "account_id",
+    "product_id",
+    "policy_id",
+    "key",
+    "name",
+    "expiry",
+    "suspended",
+    "protected",
+    "limits",
+    "metadata",
+    "uses",
+    "last_check_in",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+    "last_sequence",
+];
+
+/// Writes `rows` rows of [`COLUMNS`]: new ones inserted, existing ones replaced unless they are
+/// at a later sequence already.
+fn upsert_sql(rows: usize) -> String {
+    let set: Vec<String> = COLUMNS[1..].iter().map(|c| format!("{c} = excluded.{c}")).collect();
+    format!(
+        "insert into licenses ({}) values {} on conflict (id) do update set {} \
+         where licenses.last_sequence < excluded.last_sequence",
+        COLUMNS.join(", "),
+        value_rows(rows, COLUMNS.len()),
+        set.join(", ")
+    )
+}
 
 /// What an event changes beside its license's row, in event order.
 enum Beside {
@@ -175,12 +205,6 @@ fn fold(
     Ok(true)
 }
 
-/// `$first, $first+1, …` for `count` parameters, in parentheses.
-fn placeholders(first: usize, count: usize) -> String {
-    let list: Vec<String> = (first..first + count).map(|n| format!("${n}")).collect();
-    format!("({})", list.join(", "))
-}
-
 /// Applies license events, in order, on `conn`: the rows they touch are read once (locked on
 /// PostgreSQL, so no other writer moves them meanwhile), folded, and written once.
 pub(crate) async fn apply_run(conn: &mut Conn<'_>, events: &[EventRef<'_>]) -> Result<(), ProjectionError> {
@@ -197,8 +221,9 @@ pub(crate) async fn apply_run(conn: &mut Conn<'_>, events: &[EventRef<'_>]) -> R
     on_conn!(conn, |c| {
         for chunk in ids.chunks(per_statement) {
             let sql = format!(
-                "select {COLUMNS} from licenses where id in {}{lock}",
-                placeholders(1, chunk.len())
+                "select {} from licenses where id in {}{lock}",
+                COLUMNS.join(", "),
+                value_rows(1, chunk.len())
             );
             let mut query = sqlx::query_as::<_, Row>(&sql);
             for id in chunk {
@@ -220,18 +245,8 @@ pub(crate) async fn apply_run(conn: &mut Conn<'_>, events: &[EventRef<'_>]) -> R
     changed.dedup();
     let changed: Vec<&Row> = changed.iter().filter_map(|id| rows.get(id)).collect();
     on_conn!(conn, |c| {
-        for chunk in changed.chunks((per_statement / WIDTH).max(1)) {
-            let values: Vec<String> = (0..chunk.len()).map(|r| placeholders(r * WIDTH + 1, WIDTH)).collect();
-            let sql = format!(
-                "insert into licenses ({COLUMNS}) values {} on conflict (id) do update set \
-                 account_id = excluded.account_id, product_id = excluded.product_id, policy_id = excluded.policy_id, \
-                 key = excluded.key, name = excluded.name, expiry = excluded.expiry, suspended = excluded.suspended, \
-                 protected = excluded.protected, limits = excluded.limits, metadata = excluded.metadata, \
-                 uses = excluded.uses, last_check_in = excluded.last_check_in, created_at = excluded.created_at, \
-                 updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, \
-                 last_sequence = excluded.last_sequence where licenses.last_sequence < excluded.last_sequence",
-                values.join(", ")
-            );
+        for chunk in changed.chunks((per_statement / COLUMNS.len()).max(1)) {
+            let sql = upsert_sql(chunk.len());
             let mut query = sqlx::query(&sql);
             for row in chunk {
                 query = query

@@ -2,7 +2,7 @@
 //! filters. `license_activity` (last validation) is operational state written by observations.
 
 use crate::filter::{Bind, Filter, Source};
-use crate::{fetch_row, Conn, EventRef, Page, PageRequest, ProjectionError};
+use crate::{fetch_row, Page, PageRequest, ProjectionError};
 use aggregates::license::LicenseLimits;
 use aggregates::policy::PolicyAttributes;
 use store::{Backend, Database};
@@ -44,10 +44,6 @@ impl LicenseRow {
     pub fn metadata(&self) -> Result<serde_json::Value, ProjectionError> {
         Ok(serde_json::from_str(&self.metadata)?)
     }
-}
-
-pub(crate) async fn apply(conn: &mut Conn<'_>, event: EventRef<'_>) -> Result<(), ProjectionError> {
-    crate::license_rows::apply_run(conn, &[event]).await
 }
 
 const COLUMNS: &str = "l.id, l.account_id, l.product_id, l.policy_id, l.key, l.name, l.expiry, l.suspended, \

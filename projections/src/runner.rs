@@ -123,9 +123,8 @@ async fn rebuild_locked(db: &Database, session: &mut LockSession) -> Result<usiz
     let mut applied = apply_feed(db, session).await?;
     while !db.horizon_passed(horizon).await? {
         if started.elapsed() > PATIENCE {
-            return Err(ProjectionError::Busy(
-                "transactions older than the rebuild are still open",
-            ));
+            let open = db.open_transactions().await?;
+            return Err(ProjectionError::Stalled(open.join("; ")));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
         applied += apply_feed(db, session).await?;

@@ -1,13 +1,13 @@
 //! The observation writer: every observation of a process (validations now; heartbeats,
 //! check-outs and downloads as they arrive) goes through one writer task, which commits whatever
-//! has queued as one transaction — one multi-row insert into `observations` and one upsert per
-//! license whose `lastValidated` moved. Each caller is answered when the batch holding its
+//! has queued as one transaction — multi-row inserts into `observations` and a multi-row upsert
+//! of the `lastValidated` of each license it touches. Each caller is answered when the batch holding its
 //! observation has committed, so a 200 still means the observation is durable, and a failed
 //! batch fails exactly its callers. The channel is bounded: when it is full, callers wait;
 //! nothing is dropped. One writer also means observation writes never compete with one another
 //! for SQLite's single write lock.
 
-use crate::ProjectionError;
+use crate::{value_rows, Conn, ProjectionError};
 use std::collections::HashMap;
 use std::sync::Arc;
 use store::{on_pool, Database};
@@ -126,24 +126,6 @@ async fn run(db: Database, mut queue: mpsc::Receiver<Job>, mut pause: watch::Rec
 }
 
 const COLUMNS: usize = 8;
-/// Observations per insert statement. sqlx binds SQLite parameters by name, and SQLite finds a
-/// name by walking the statement's list, so one statement of a whole batch (2,048 parameters)
-/// would spend its time binding; statements of 30 rows do not.
-const ROWS_PER_INSERT: usize = 30;
-
-/// `head values (…), (…) tail` for `rows` rows of `columns` parameters.
-fn values_sql(head: &str, columns: usize, rows: usize, tail: &str) -> String {
-    let mut sql = format!("{head} values ");
-    for i in 0..rows {
-        let n = i * columns;
-        let row: Vec<String> = (1..=columns).map(|c| format!("${}", n + c)).collect();
-        sql.push_str(if i == 0 { "(" } else { ", (" });
-        sql.push_str(&row.join(", "));
-        sql.push(')');
-    }
-    sql.push_str(tail);
-    sql
-}
 
 const INSERT_OBSERVATIONS: &str =
     "insert into observations (id, account_id, event_type, resource_type, resource_id, payload, metadata, created_at)";
@@ -161,8 +143,9 @@ async fn commit(db: &Database, batch: &[&Observed]) -> Result<(), ProjectionErro
     }
     on_pool!(db, |pool| {
         let mut tx = pool.begin().await?;
-        for chunk in logged.chunks(ROWS_PER_INSERT) {
-            let insert = values_sql(INSERT_OBSERVATIONS, COLUMNS, chunk.len(), "");
+        let per_statement = Conn::from(&mut *tx).parameters_per_statement();
+        for chunk in logged.chunks(per_statement / COLUMNS) {
+            let insert = format!("{INSERT_OBSERVATIONS} values {}", value_rows(chunk.len(), COLUMNS));
             let mut query = sqlx::query(&insert);
             for o in chunk {
                 query = query
@@ -178,8 +161,11 @@ async fn commit(db: &Database, batch: &[&Observed]) -> Result<(), ProjectionErro
             query.execute(&mut *tx).await?;
         }
         let latest: Vec<_> = latest.into_iter().collect();
-        for chunk in latest.chunks(ROWS_PER_INSERT) {
-            let touch = values_sql(TOUCH_VALIDATED, 3, chunk.len(), TOUCH_VALIDATED_TAIL);
+        for chunk in latest.chunks(per_statement / 3) {
+            let touch = format!(
+                "{TOUCH_VALIDATED} values {}{TOUCH_VALIDATED_TAIL}",
+                value_rows(chunk.len(), 3)
+            );
             let mut query = sqlx::query(&touch);
             for ((account_id, license_id), at) in chunk {
                 query = query.bind(*license_id).bind(*account_id).bind(*at);

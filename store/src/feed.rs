@@ -170,6 +170,19 @@ impl Database {
         }
     }
 
+    /// The transactions still open on the server, oldest first, for an operator to find what
+    /// holds a rebuild or the feed back (the feed's horizon is the whole server's, so another
+    /// database's transaction counts): database, state and age, never the statement's text.
+    pub async fn open_transactions(&self) -> Result<Vec<String>, StoreError> {
+        let sql = "select coalesce(datname, '?') || ' pid ' || pid || ' ' || coalesce(state, '?') || ' for ' || \
+            cast(date_trunc('second', now() - xact_start) as text) from pg_stat_activity \
+            where xact_start is not null and pid <> pg_backend_pid() order by xact_start";
+        match self.pool() {
+            Pool::Postgres(pg) => Ok(sqlx::query_scalar(sql).fetch_all(pg).await?),
+            Pool::Sqlite(_) => Ok(Vec::new()),
+        }
+    }
+
     /// The committed events of one aggregate with `after < sequence < before`, in order (the
     /// projector fills a gap with them).
     pub async fn aggregate_events(

@@ -219,6 +219,11 @@ const SELECT_SNAPSHOT: &str =
     "select shape, last_sequence, payload from snapshots where aggregate_type = $1 and aggregate_id = $2";
 
 impl EventRepo {
+    /// The store this repository reads and writes.
+    pub(crate) fn database(&self) -> &Database {
+        &self.db
+    }
+
     /// Commits events, their claims and (when given) the aggregate's snapshot after them, in one
     /// transaction.
     pub(crate) async fn commit(

@@ -19,7 +19,7 @@
 
 use crate::repo::EventRepo;
 use aggregates::Snapshotted;
-use cqrs_es::persist::{EventStoreAggregateContext, PersistedEventRepository, PersistenceError, SerializedEvent};
+use cqrs_es::persist::{EventStoreAggregateContext, PersistenceError, SerializedEvent};
 use cqrs_es::{Aggregate, AggregateError, EventEnvelope};
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -66,19 +66,33 @@ impl<A: Aggregate + Snapshotted> SnapshotStore<A> {
         Ok((aggregate, sequence))
     }
 
+    /// The events of `aggregate_id` after `sequence`, in order (a bound parameter: postgres-es
+    /// and sqlite-es would write the number into the statement's text, a new prepared statement
+    /// for every sequence).
     async fn events_after(
         &self,
         aggregate_id: &str,
         sequence: usize,
     ) -> Result<Vec<EventEnvelope<A>>, AggregateError<A::Error>> {
-        let serialized = match sequence {
-            0 => self.repo.get_events::<A>(aggregate_id).await?,
-            after => self.repo.get_last_events::<A>(aggregate_id, after).await?,
+        let stored = self
+            .repo
+            .database()
+            .aggregate_events(A::TYPE, aggregate_id, sequence as i64, i64::MAX)
+            .await
+            .map_err(|err| PersistenceError::UnknownError(Box::new(err)))?;
+        let envelope = |event: crate::FeedEvent| -> Result<EventEnvelope<A>, serde_json::Error> {
+            Ok(EventEnvelope {
+                aggregate_id: event.aggregate_id,
+                sequence: event.sequence as usize,
+                payload: serde_json::from_value(event.payload)?,
+                metadata: serde_json::from_value(event.metadata)?,
+            })
         };
-        Ok(serialized
+        Ok(stored
             .into_iter()
-            .map(EventEnvelope::try_from)
-            .collect::<Result<_, PersistenceError>>()?)
+            .map(envelope)
+            .collect::<Result<_, _>>()
+            .map_err(PersistenceError::from)?)
     }
 
     /// The snapshot to start from, if there is a usable one.

@@ -25,15 +25,7 @@ async fn committed_unprojected(app: &TestApp) -> String {
             let event = ProductEvent::Created {
                 id: last.clone(),
                 account_id: app.account.account_id.clone(),
-                attributes: ProductAttributes {
-                    name: format!("Pending {n}"),
-                    code: None,
-                    distribution_strategy: "LICENSED".into(),
-                    url: None,
-                    platforms: None,
-                    permissions: vec!["*".into()],
-                    metadata: Default::default(),
-                },
+                attributes: ProductAttributes::named(format!("Pending {n}")),
                 created_at: chrono::Utc::now(),
             };
             let payload = serde_json::to_string(&event).unwrap();

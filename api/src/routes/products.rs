@@ -54,15 +54,7 @@ async fn create(Call { state, auth }: Call, body: JsonApiBody) -> ApiResult<Resp
     let a = &data.attributes;
     let name = a.required_string("name")?;
     let patch = patch_from(a)?;
-    let attributes = ProductAttributes {
-        name,
-        code: patch.code.flatten(),
-        distribution_strategy: patch.distribution_strategy.unwrap_or_else(|| "LICENSED".into()),
-        url: patch.url.flatten(),
-        platforms: patch.platforms.flatten(),
-        permissions: patch.permissions.unwrap_or_else(|| vec!["*".into()]),
-        metadata: patch.metadata.unwrap_or_default(),
-    };
+    let attributes = patch.apply_to(ProductAttributes::named(name));
     let id = uuid::Uuid::new_v4().to_string();
     let command = ProductCommand::Create {
         id: id.clone(),
