@@ -1,7 +1,9 @@
 //! The `entitlements` read model.
 
 use crate::filter::{Bind, Filter, Source};
-use crate::{fetch_row, json_text, micros, on_conn, Conn, EventRef, Page, PageRequest, ProjectionError, Statements};
+use crate::{
+    fetch_row, json_text, micros, oldest_of, on_conn, Conn, EventRef, Page, PageRequest, ProjectionError, Statements,
+};
 use aggregates::entitlement::EntitlementEvent;
 use store::Database;
 
@@ -82,11 +84,12 @@ pub async fn find(
     account_id: &str,
     id_or_code: &str,
 ) -> Result<Option<EntitlementRow>, ProjectionError> {
-    let sql = format!(
-        "select {COLUMNS} from entitlements e where e.account_id = $1 and e.deleted_at is null \
-         and (e.id = $2 or lower(e.code) = $3) order by e.created_at limit 1"
-    );
-    fetch_row(db, &sql, &[account_id, id_or_code, &id_or_code.to_lowercase()]).await
+    fetch_row(db, &find_sql(), &[account_id, id_or_code, &id_or_code.to_lowercase()]).await
+}
+
+pub(crate) fn find_sql() -> String {
+    let select = format!("select {COLUMNS} from entitlements e where e.account_id = $1 and e.deleted_at is null and");
+    oldest_of(&select, "e.id = $2", "lower(e.code) = $3", "created_at")
 }
 
 /// Which entitlements to list.

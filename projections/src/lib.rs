@@ -12,6 +12,8 @@ mod license_rows;
 pub mod licenses;
 pub mod observations;
 pub mod page;
+#[cfg(test)]
+mod plans;
 pub mod policies;
 pub mod products;
 mod runner;
@@ -262,6 +264,15 @@ pub const TABLES: &[&str] = &[
     "licenses",
     "license_entitlements",
 ];
+
+/// The oldest row of `select` (a query ending in `where …`) matching either `by_id` or
+/// `by_alias`: each condition is searched by its own index, and only the matches are sorted.
+/// (Written as `(id = $2 or key = $2) order by created_at`, SQLite walks the account's rows in
+/// `created_at` order instead, testing each: one lookup cost as much as the account was large.)
+/// `order` is a column of the select's result.
+pub(crate) fn oldest_of(select: &str, by_id: &str, by_alias: &str, order: &str) -> String {
+    format!("select * from ({select} {by_id} union all {select} {by_alias}) m order by m.{order} limit 1")
+}
 
 /// The row, if any, a query whose parameters are all text returns (the `find` queries).
 pub(crate) async fn fetch_row<T>(db: &Database, sql: &str, params: &[&str]) -> Result<Option<T>, ProjectionError>

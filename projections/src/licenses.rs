@@ -2,7 +2,7 @@
 //! filters. `license_activity` (last validation) is operational state written by observations.
 
 use crate::filter::{Bind, Filter, Source};
-use crate::{fetch_row, Page, PageRequest, ProjectionError};
+use crate::{fetch_row, oldest_of, Page, PageRequest, ProjectionError};
 use aggregates::license::LicenseLimits;
 use aggregates::policy::PolicyAttributes;
 use store::{Backend, Database};
@@ -57,19 +57,21 @@ const FROM: &str = "from licenses l join policies p on p.id = l.policy_id and p.
 
 /// A live license by id or by key.
 pub async fn find(db: &Database, account_id: &str, id_or_key: &str) -> Result<Option<LicenseRow>, ProjectionError> {
-    let sql = format!(
-        "select {COLUMNS} {FROM} where l.account_id = $1 and l.deleted_at is null and (l.id = $2 or l.key = $2) \
-         order by l.created_at limit 1"
-    );
-    fetch_row(db, &sql, &[account_id, id_or_key]).await
+    fetch_row(db, &find_sql(), &[account_id, id_or_key]).await
+}
+
+pub(crate) fn find_sql() -> String {
+    let select = format!("select {COLUMNS} {FROM} where l.account_id = $1 and l.deleted_at is null and");
+    oldest_of(&select, "l.id = $2", "l.key = $2", "created_at")
 }
 
 /// A live license by key only (license-key authentication, validate-key).
 pub async fn find_by_key(db: &Database, account_id: &str, key: &str) -> Result<Option<LicenseRow>, ProjectionError> {
-    let sql = format!(
-        "select {COLUMNS} {FROM} where l.account_id = $1 and l.deleted_at is null and l.key = $2 order by l.created_at limit 1"
-    );
-    fetch_row(db, &sql, &[account_id, key]).await
+    fetch_row(db, &find_by_key_sql(), &[account_id, key]).await
+}
+
+pub(crate) fn find_by_key_sql() -> String {
+    format!("select {COLUMNS} {FROM} where l.account_id = $1 and l.deleted_at is null and l.key = $2 order by l.created_at limit 1")
 }
 
 /// Keygen's license list filters.

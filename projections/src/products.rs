@@ -2,7 +2,7 @@
 //! `product.created` cannot bring one back) and are filtered from every query.
 
 use crate::filter::{Filter, Source};
-use crate::{fetch_row, micros, on_conn, Conn, EventRef, Page, PageRequest, ProjectionError, Statements};
+use crate::{fetch_row, micros, oldest_of, on_conn, Conn, EventRef, Page, PageRequest, ProjectionError, Statements};
 use aggregates::product::{ProductAttributes, ProductEvent};
 use store::Database;
 
@@ -95,11 +95,12 @@ const COLUMNS: &str = "id, account_id, name, code, distribution_strategy, url, p
 
 /// A live product of the account by id or by code (oldest match wins, as in Keygen).
 pub async fn find(db: &Database, account_id: &str, id_or_code: &str) -> Result<Option<ProductRow>, ProjectionError> {
-    let sql = format!(
-        "select {COLUMNS} from products where account_id = $1 and deleted_at is null \
-         and (id = $2 or lower(code) = $3) order by created_at limit 1"
-    );
-    fetch_row(db, &sql, &[account_id, id_or_code, &id_or_code.to_lowercase()]).await
+    fetch_row(db, &find_sql(), &[account_id, id_or_code, &id_or_code.to_lowercase()]).await
+}
+
+pub(crate) fn find_sql() -> String {
+    let select = format!("select {COLUMNS} from products where account_id = $1 and deleted_at is null and");
+    oldest_of(&select, "id = $2", "lower(code) = $3", "created_at")
 }
 
 /// Live products of the account; `only` restricts the list to one product (a product bearer).
