@@ -2,9 +2,9 @@
 //!
 //! PostgreSQL hands out `global_position` values at insert time, not at commit, so a reader
 //! that trusted them alone could pass over an event whose transaction commits late. The feed
-//! therefore reads only events whose transaction is older than every transaction still open
-//! (`pg_snapshot_xmin`) and orders by (transaction id, position). SQLite has one writer at a
-//! time, so its `rowid` already follows commit order.
+//! therefore reads only events whose transaction is older than every transaction still open in
+//! this database ([`PG_BOUND`]) and orders by (transaction id, position). SQLite has one writer
+//! at a time, so its `rowid` already follows commit order.
 
 use crate::{on_pool, Database, Pool, StoreError};
 use serde_json::Value;
@@ -32,8 +32,24 @@ pub struct FeedEvent {
 const PG_FEED: &str = "select global_position, transaction_id::text as xid, aggregate_type, aggregate_id, \
     sequence, event_type, payload::text as payload, metadata::text as metadata from events \
     where (transaction_id > $1::text::xid8 or (transaction_id = $1::text::xid8 and global_position > $2)) \
-      and transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+      and transaction_id < $4::text::xid8 \
     order by transaction_id, global_position limit $3";
+
+/// The feed's bound: the oldest transaction still open in this database, or, when none is, the
+/// snapshot's `xmax` (every transaction below it has finished). Only this database's
+/// transactions can write its events, so only they count: a long transaction in another
+/// database on the same server (`pg_snapshot_xmin` is server-wide) does not hold the feed or a
+/// rebuild back. `pg_stat_activity` names each session's transaction id (32 bits, as `xid`),
+/// which the snapshot's in-progress list holds as `xid8`; they are matched on the low 32 bits.
+/// (A role sees the transaction ids of its own sessions only: the events' writers are assumed
+/// to be Keyledger's own role.)
+pub(crate) const PG_BOUND: &str = "with s as (select pg_current_snapshot() as snap), \
+    mine as (select backend_xid::text::bigint as xid from pg_stat_activity \
+             where datname = current_database() and backend_xid is not null) \
+    select coalesce( \
+      (select min(x::text::bigint) from s, pg_snapshot_xip(s.snap) as x \
+       where x::text::bigint % 4294967296 in (select xid from mine)), \
+      (select pg_snapshot_xmax(snap)::text::bigint from s))::text";
 
 const SQLITE_FEED: &str = "select rowid as global_position, '0' as xid, aggregate_type, aggregate_id, \
     sequence, event_type, payload, metadata from events where rowid > $1 order by rowid limit $2";
@@ -47,6 +63,12 @@ pub(crate) const SAVE_CHECKPOINT: &str = "insert into projection_checkpoints (na
 fn transaction_id(text: &str) -> Result<i64, StoreError> {
     text.parse()
         .map_err(|_| StoreError::Corrupt(format!("transaction id {text:?} is not a number")))
+}
+
+/// [`PG_BOUND`] now.
+async fn pg_bound(pg: &sqlx::PgPool) -> Result<i64, StoreError> {
+    let bound: String = sqlx::query_scalar(PG_BOUND).fetch_one(pg).await?;
+    transaction_id(&bound)
 }
 
 fn to_event<R: Row>(row: &R) -> Result<FeedEvent, StoreError>
@@ -77,10 +99,12 @@ impl Database {
     pub async fn read_feed(&self, after: FeedPosition, limit: i64) -> Result<Vec<FeedEvent>, StoreError> {
         match self.pool() {
             Pool::Postgres(pg) => {
+                let bound = pg_bound(pg).await?;
                 let rows = sqlx::query(PG_FEED)
                     .bind(after.xid.to_string())
                     .bind(after.position)
                     .bind(limit)
+                    .bind(bound.to_string())
                     .fetch_all(pg)
                     .await?;
                 rows.iter().map(to_event).collect()
@@ -160,19 +184,14 @@ impl Database {
     /// that they committed. SQLite has one writer at a time: always true there.
     pub async fn horizon_passed(&self, horizon: Horizon) -> Result<bool, StoreError> {
         match self.pool() {
-            Pool::Postgres(pg) => {
-                let xmin: String = sqlx::query_scalar("select pg_snapshot_xmin(pg_current_snapshot())::text")
-                    .fetch_one(pg)
-                    .await?;
-                Ok(transaction_id(&xmin)? >= horizon.0)
-            }
+            Pool::Postgres(pg) => Ok(pg_bound(pg).await? >= horizon.0),
             Pool::Sqlite(_) => Ok(true),
         }
     }
 
     /// The transactions still open on the server, oldest first, for an operator to find what
-    /// holds a rebuild or the feed back (the feed's horizon is the whole server's, so another
-    /// database's transaction counts): database, state and age, never the statement's text.
+    /// holds a rebuild or the feed back (only this database's count; the others are listed for
+    /// context): database, state and age, never the statement's text.
     pub async fn open_transactions(&self) -> Result<Vec<String>, StoreError> {
         let sql = "select coalesce(datname, '?') || ' pid ' || pid || ' ' || coalesce(state, '?') || ' for ' || \
             cast(date_trunc('second', now() - xact_start) as text) from pg_stat_activity \

@@ -61,3 +61,33 @@ async fn a_late_commit_is_held_back_then_delivered_in_order() {
     }
     assert_eq!(delivered, ["first", "second"]);
 }
+
+#[tokio::test]
+async fn a_transaction_open_in_another_database_holds_neither_the_feed_nor_a_rebuild_back() {
+    if !on_postgres() {
+        return; // SQLite has no other databases on a server
+    }
+    let app = spawn_app().await;
+    let neighbour = crate::helpers::fresh_database().await;
+    let other = sqlx::PgPool::connect(&neighbour.url).await.unwrap();
+    let mut open = other.begin().await.unwrap();
+    // A transaction id, and a transaction left open as long as the test runs.
+    let _: i64 = sqlx::query_scalar("select pg_current_xact_id()::text::bigint")
+        .fetch_one(&mut *open)
+        .await
+        .unwrap();
+
+    let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    insert_event(&mut tx, "after-the-neighbour").await;
+    tx.commit().await.unwrap();
+    let delivered = app.state.db.read_feed(FeedPosition::default(), 10_000).await.unwrap();
+    assert!(
+        delivered.iter().any(|e| e.aggregate_id == "after-the-neighbour"),
+        "an event committed after another database's open transaction is delivered"
+    );
+    let rebuilt = tokio::time::timeout(std::time::Duration::from_secs(30), projections::rebuild(&app.state.db)).await;
+    assert!(matches!(rebuilt, Ok(Ok(_))), "{rebuilt:?}");
+    open.rollback().await.unwrap();
+    other.close().await;
+}
