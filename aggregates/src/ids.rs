@@ -101,6 +101,8 @@ ids! {
     UserId;
     /// A pre-made key in a policy's pool.
     PoolKeyId;
+    /// A machine (a device a license is activated on).
+    MachineId;
 }
 
 /// The type of id an aggregate is stored under: `execute` takes only that type, so a command
@@ -134,7 +136,7 @@ identified!(
     crate::account::Account => AccountId, shape 1,
     crate::product::Product => ProductId, shape 1,
     crate::policy::Policy => PolicyId, shape 1,
-    crate::license::License => LicenseId, shape 1,
+    crate::license::License => LicenseId, shape 2,
     crate::entitlement::Entitlement => EntitlementId, shape 1,
     crate::token::Token => TokenId, shape 1,
     crate::user::User => UserId, shape 1
@@ -198,8 +200,8 @@ mod tests {
             (
                 shape_of::<license::License>(),
                 (
-                    1,
-                    "account_id attributes deleted entitlement_ids last_check_in policy_id product_id uses",
+                    2,
+                    "account_id attributes deleted entitlement_ids last_check_in machines policy_id product_id uses",
                 ),
             ),
             (

@@ -9,6 +9,7 @@ pub mod entitlement;
 pub mod error;
 pub mod ids;
 pub mod license;
+pub mod machine;
 pub mod metadata;
 pub mod permissions;
 pub mod policy;
@@ -21,7 +22,8 @@ pub use claims::ClaimOp;
 pub use cqrs_es::event_sink;
 pub use error::{DomainError, Subject};
 pub use ids::{
-    AccountId, EntitlementId, Identified, LicenseId, PolicyId, PoolKeyId, ProductId, Snapshotted, TokenId, UserId,
+    AccountId, EntitlementId, Identified, LicenseId, MachineId, PolicyId, PoolKeyId, ProductId, Snapshotted, TokenId,
+    UserId,
 };
 
 /// Timestamps in commands and events: UTC, microsecond precision in storage.

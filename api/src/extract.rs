@@ -107,3 +107,26 @@ pub(crate) fn related_not_found(name: &str) -> ApiError {
         Some(format!("/data/relationships/{name}")),
     )
 }
+
+/// The `metadata[key]=value` filters of a list query, keys in snake_case (Keygen's metadata keys
+/// are stored so); a key of anything but letters, digits and `_` is a 400.
+pub(crate) fn metadata_filters(query: &HashMap<String, String>) -> ApiResult<Vec<(String, String)>> {
+    let mut metadata = Vec::new();
+    for (name, value) in query {
+        if let Some(key) = name.strip_prefix("metadata[").and_then(|k| k.strip_suffix(']')) {
+            let key = match crate::jsonapi::deep_snake(serde_json::json!({ key: 0 })) {
+                serde_json::Value::Object(m) => m.keys().next().cloned().unwrap_or_default(),
+                _ => String::new(),
+            };
+            if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(ApiError::bad_request(
+                    "metadata key is invalid",
+                    "PARAMETER_INVALID",
+                    Some(Source::Parameter(name.clone())),
+                ));
+            }
+            metadata.push((key, value.clone()));
+        }
+    }
+    Ok(metadata)
+}

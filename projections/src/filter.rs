@@ -4,7 +4,7 @@
 use crate::{Page, PageRequest, ProjectionError};
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
-use store::{on_pool, Database};
+use store::{on_pool, Backend, Database};
 
 /// The table a list reads and the name its columns go by in the query (alias or table name).
 #[derive(Debug, Clone, Copy)]
@@ -51,6 +51,23 @@ impl Filter {
     pub fn eq(&mut self, column: &str, value: &str) {
         let p = self.param(Bind::Text(value.to_string()));
         self.push(format!("{column} = {p}"));
+    }
+
+    /// Adds `metadata[key] = value` on the JSON text in `column` (Keygen compares the value as
+    /// text; `true` and `false` match booleans).
+    pub fn metadata(&mut self, backend: Backend, column: &str, key: &str, value: &str) {
+        let k = self.param(Bind::Text(key.to_string()));
+        let v = self.param(Bind::Text(value.to_string()));
+        self.push(match backend {
+            Backend::Postgres => format!("(cast({column} as jsonb) ->> cast({k} as text)) = cast({v} as text)"),
+            Backend::Sqlite => {
+                let path = format!("'$.\"' || {k} || '\"'");
+                format!(
+                    "(case json_type({column}, {path}) when 'true' then 'true' when 'false' then 'false' \
+                     else cast(json_extract({column}, {path}) as text) end) = {v}"
+                )
+            }
+        });
     }
 
     fn clause(&self) -> String {

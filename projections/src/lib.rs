@@ -10,6 +10,7 @@ mod filter;
 mod inline;
 mod license_rows;
 pub mod licenses;
+pub mod machines;
 pub mod observations;
 pub mod page;
 #[cfg(test)]
@@ -17,15 +18,16 @@ mod plans;
 pub mod policies;
 pub mod products;
 mod runner;
+mod statements;
 pub mod tokens;
 pub mod users;
+pub(crate) use statements::{Joins, Statements};
 pub mod writer;
 
 pub use inline::{InlineFailures, InlineProjection};
 pub use page::{ListOrder, Page, PageRequest};
 pub use runner::{catch_up, catch_up_with, rebuild, run_catch_up, CATCH_UP_CHECKPOINT, DEFAULT_INTERVAL};
 
-use aggregates::entitlement::EntitlementChange;
 use store::{on_pool, BeginWrite, Database, StoreError};
 
 /// Microseconds since the epoch: how projections store time.
@@ -263,6 +265,7 @@ pub const TABLES: &[&str] = &[
     "pool_keys",
     "licenses",
     "license_entitlements",
+    "machines",
 ];
 
 /// The oldest row of `select` (a query ending in `where …`) matching either `by_id` or
@@ -288,107 +291,6 @@ where
         Ok(query.fetch_optional(pool).await?)
     })
 }
-
-/// Statements that run inside a transaction started under [`on_pool!`]: written once, compiled
-/// for each backend's connection.
-pub(crate) trait Statements {
-    /// Moves a row's `last_sequence` to `sequence` when `sequence` is the very next event of its
-    /// aggregate. False otherwise: an event already applied changes nothing, and an event that
-    /// arrives ahead of a missing one waits for the catch-up runner, which applies the feed in
-    /// order. (These rows are built from deltas, so skipping one would lose it for good.)
-    async fn advance(&mut self, table: &str, id: &str, sequence: i64, at: Option<i64>)
-        -> Result<bool, ProjectionError>;
-
-    /// Marks a row built from snapshots gone (`column` is `deleted_at` or `revoked_at`) at `at`,
-    /// unless a later event of its aggregate has reached it already.
-    async fn mark_gone(
-        &mut self,
-        table: &str,
-        column: &str,
-        at: i64,
-        event: &EventRef<'_>,
-    ) -> Result<(), ProjectionError>;
-
-    /// Joins the entitlements of an attach to a policy or license, or parts those of a detach.
-    async fn join_entitlements(
-        &mut self,
-        joins: Joins,
-        owner: &str,
-        change: &EntitlementChange,
-        attach: bool,
-    ) -> Result<(), ProjectionError>;
-}
-
-/// A join table of entitlements: its name, its owner column and the owners' table.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Joins {
-    pub table: &'static str,
-    pub owner: &'static str,
-    pub owners: &'static str,
-}
-
-impl Joins {
-    pub const POLICY: Joins = Joins {
-        table: "policy_entitlements",
-        owner: "policy_id",
-        owners: "policies",
-    };
-    pub const LICENSE: Joins = Joins {
-        table: "license_entitlements",
-        owner: "license_id",
-        owners: "licenses",
-    };
-}
-
-macro_rules! statements_for {
-    ($($connection:ty),*) => {$(
-        impl Statements for $connection {
-            async fn advance(&mut self, table: &str, id: &str, sequence: i64, at: Option<i64>) -> Result<bool, ProjectionError> {
-                let sql = format!(
-                    "update {table} set last_sequence = $1, updated_at = coalesce($2, updated_at) \
-                     where id = $3 and last_sequence = $1 - 1"
-                );
-                let done = sqlx::query(&sql)
-                    .bind(sequence)
-                    .bind(at)
-                    .bind(id)
-                    .execute(&mut *self)
-                    .await?;
-                Ok(done.rows_affected() == 1)
-            }
-
-            async fn mark_gone(&mut self, table: &str, column: &str, at: i64, event: &EventRef<'_>) -> Result<(), ProjectionError> {
-                let sql = format!(
-                    "update {table} set {column} = $1, updated_at = $1, last_sequence = $2 where id = $3 and last_sequence < $2"
-                );
-                let query = sqlx::query(&sql).bind(at).bind(event.sequence).bind(event.aggregate_id);
-                query.execute(&mut *self).await?;
-                Ok(())
-            }
-
-            async fn join_entitlements(&mut self, joins: Joins, owner_id: &str, change: &EntitlementChange, attach: bool) -> Result<(), ProjectionError> {
-                let Joins { table, owner, owners } = joins;
-                let sql = match attach {
-                    true => format!(
-                        "insert into {table} ({owner}, entitlement_id, account_id, created_at) \
-                         select $1, $2, account_id, $3 from {owners} where id = $1 on conflict do nothing"
-                    ),
-                    false => format!("delete from {table} where {owner} = $1 and entitlement_id = $2"),
-                };
-                for entitlement_id in &change.entitlement_ids {
-                    let mut query = sqlx::query(&sql).bind(owner_id).bind(entitlement_id.as_str());
-                    if attach {
-                        query = query.bind(micros(&change.at));
-                    }
-                    query.execute(&mut *self).await?;
-                }
-                Ok(())
-            }
-        }
-    )*};
-}
-
-statements_for!(sqlx::PgConnection, sqlx::SqliteConnection);
 
 /// JSON text of a serializable value.
 pub(crate) fn json_text<T: serde::Serialize>(value: &T) -> Result<String, ProjectionError> {

@@ -10,7 +10,7 @@
 
 use crate::{micros, on_conn, value_rows, Conn, EventRef, Joins, ProjectionError, Statements};
 use aggregates::entitlement::EntitlementChange;
-use aggregates::license::{LicenseAttributes, LicenseEvent};
+use aggregates::license::{LicenseAttributes, LicenseEvent, MachineSlot};
 use std::collections::HashMap;
 
 /// A `licenses` row.
@@ -33,6 +33,10 @@ struct Row {
     updated_at: i64,
     deleted_at: Option<i64>,
     last_sequence: i64,
+    machines_count: i64,
+    machines_cores: i64,
+    machines_memory: i64,
+    machines_disk: i64,
 }
 
 /// The columns of [`Row`], in the order statements bind them (`id` first).
@@ -54,6 +58,10 @@ const COLUMNS: &[&str] = &[
     "updated_at",
     "deleted_at",
     "last_sequence",
+    "machines_count",
+    "machines_cores",
+    "machines_memory",
+    "machines_disk",
 ];
 
 /// Writes `rows` rows of [`COLUMNS`]: new ones inserted, existing ones replaced unless they are
@@ -79,6 +87,20 @@ enum Beside {
         change: EntitlementChange,
         attach: bool,
     },
+    /// A machine was activated on the license.
+    Activated(Box<crate::machines::MachineRow>),
+    /// A machine was deactivated.
+    Deactivated { machine_id: String },
+    /// The license is gone, and its machines with it.
+    Gone { license_id: String },
+}
+
+/// The machine's sizes onto its license's totals, added (`sign` 1) or taken away (-1).
+fn count_machine(row: &mut Row, machine: &MachineSlot, sign: i64) {
+    row.machines_count += sign;
+    row.machines_cores += sign * machine.cores.unwrap_or(0);
+    row.machines_memory += sign * machine.memory.unwrap_or(0);
+    row.machines_disk += sign * machine.disk.unwrap_or(0);
 }
 
 /// The license's attributes onto its row.
@@ -141,6 +163,10 @@ fn fold(
             updated_at: created_at,
             deleted_at: None,
             last_sequence: event.sequence,
+            machines_count: 0,
+            machines_cores: 0,
+            machines_memory: 0,
+            machines_disk: 0,
         };
         set_attributes(&mut row, &attributes)?;
         rows.insert(id, row);
@@ -166,14 +192,28 @@ fn fold(
         | LicenseEvent::PolicyChanged { at, .. }
         | LicenseEvent::EntitlementsAttached(EntitlementChange { at, .. })
         | LicenseEvent::EntitlementsDetached(EntitlementChange { at, .. }) => *at,
+        LicenseEvent::MachineActivated { created_at, .. } => *created_at,
+        LicenseEvent::MachineDeactivated { at, .. } => *at,
         LicenseEvent::Created { .. } => unreachable!("handled above"),
     };
     let at = micros(&at);
     row.last_sequence = event.sequence;
-    row.updated_at = at;
+    // A machine's activation changes the license's counts, not the license (Keygen keeps
+    // `updated` as it was).
+    if !matches!(
+        payload,
+        LicenseEvent::MachineActivated { .. } | LicenseEvent::MachineDeactivated { .. }
+    ) {
+        row.updated_at = at;
+    }
     match payload {
         LicenseEvent::Updated { attributes, .. } => set_attributes(row, &attributes)?,
-        LicenseEvent::Deleted { .. } | LicenseEvent::Revoked { .. } => row.deleted_at = Some(at),
+        LicenseEvent::Deleted { .. } | LicenseEvent::Revoked { .. } => {
+            row.deleted_at = Some(at);
+            beside.push(Beside::Gone {
+                license_id: row.id.clone(),
+            });
+        }
         LicenseEvent::Suspended { .. } => row.suspended = 1,
         LicenseEvent::Reinstated { .. } => row.suspended = 0,
         LicenseEvent::Renewed { expiry, .. } => row.expiry = expiry.as_ref().map(micros),
@@ -200,6 +240,24 @@ fn fold(
             change,
             attach: false,
         }),
+        LicenseEvent::MachineActivated {
+            machine, attributes, ..
+        } => {
+            count_machine(row, &machine, 1);
+            beside.push(Beside::Activated(Box::new(crate::machines::MachineRow::activated(
+                row.account_id.clone(),
+                row.id.clone(),
+                machine,
+                attributes,
+                at,
+            )?)));
+        }
+        LicenseEvent::MachineDeactivated { machine, .. } => {
+            count_machine(row, &machine, -1);
+            beside.push(Beside::Deactivated {
+                machine_id: machine.id.into_string(),
+            });
+        }
         LicenseEvent::Created { .. } => {}
     }
     Ok(true)
@@ -266,7 +324,11 @@ pub(crate) async fn apply_run(conn: &mut Conn<'_>, events: &[EventRef<'_>]) -> R
                     .bind(row.created_at)
                     .bind(row.updated_at)
                     .bind(row.deleted_at)
-                    .bind(row.last_sequence);
+                    .bind(row.last_sequence)
+                    .bind(row.machines_count)
+                    .bind(row.machines_cores)
+                    .bind(row.machines_memory)
+                    .bind(row.machines_disk);
             }
             query.execute(&mut *c).await?;
         }
@@ -286,6 +348,19 @@ pub(crate) async fn apply_run(conn: &mut Conn<'_>, events: &[EventRef<'_>]) -> R
                     change,
                     attach,
                 } => c.join_entitlements(Joins::LICENSE, license_id, change, *attach).await?,
+                Beside::Activated(machine) => c.insert_machine(machine).await?,
+                Beside::Deactivated { machine_id } => {
+                    sqlx::query("delete from machines where id = $1")
+                        .bind(machine_id)
+                        .execute(&mut *c)
+                        .await?;
+                }
+                Beside::Gone { license_id } => {
+                    sqlx::query("delete from machines where license_id = $1")
+                        .bind(license_id)
+                        .execute(&mut *c)
+                        .await?;
+                }
             }
         }
     });
@@ -293,75 +368,4 @@ pub(crate) async fn apply_run(conn: &mut Conn<'_>, events: &[EventRef<'_>]) -> R
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use aggregates::{AccountId, LicenseId, PolicyId, ProductId};
-
-    fn at(second: i64) -> aggregates::Timestamp {
-        chrono::DateTime::from_timestamp(1_700_000_000 + second, 0).unwrap()
-    }
-
-    fn created() -> LicenseEvent {
-        LicenseEvent::Created {
-            id: LicenseId::from("L1"),
-            account_id: AccountId::from("A1"),
-            product_id: ProductId::from("P1"),
-            policy_id: PolicyId::from("Y1"),
-            key: "KEY-1".into(),
-            pooled_key_id: None,
-            attributes: LicenseAttributes::default(),
-            last_check_in: None,
-            created_at: at(1),
-        }
-    }
-
-    /// Folds `(sequence, event)` pairs of license L1 into `rows`, in order; which applied.
-    fn fold_all(rows: &mut HashMap<String, Row>, events: &[(i64, LicenseEvent)]) -> Vec<bool> {
-        let mut beside = Vec::new();
-        events
-            .iter()
-            .map(|(sequence, event)| {
-                let payload = serde_json::to_value(event).unwrap();
-                let event = EventRef {
-                    aggregate_type: "license",
-                    aggregate_id: "L1",
-                    sequence: *sequence,
-                    payload: &payload,
-                };
-                fold(rows, event, &mut beside).unwrap()
-            })
-            .collect()
-    }
-
-    #[test]
-    fn an_event_applies_only_as_the_next_of_its_license() {
-        let mut rows = HashMap::new();
-        let applied = fold_all(
-            &mut rows,
-            &[
-                (1, created()),
-                (2, LicenseEvent::UsageIncremented { uses: 1, at: at(2) }),
-                // Already applied: a repeat changes nothing.
-                (2, LicenseEvent::UsageIncremented { uses: 5, at: at(9) }),
-                // Ahead of a missing one: waits (the feed brings it in order).
-                (4, LicenseEvent::Reinstated { at: at(4) }),
-                (3, LicenseEvent::Suspended { at: at(3) }),
-                // A create of a row that exists changes nothing.
-                (1, created()),
-            ],
-        );
-        assert_eq!(applied, [true, true, false, false, true, false]);
-        let row = &rows["L1"];
-        assert_eq!((row.uses, row.suspended, row.last_sequence), (1, 1, 3));
-        assert_eq!(row.updated_at, micros(&at(3)));
-        assert_eq!(row.created_at, micros(&at(1)));
-    }
-
-    #[test]
-    fn an_event_of_a_license_without_a_row_changes_nothing() {
-        let mut rows = HashMap::new();
-        let applied = fold_all(&mut rows, &[(2, LicenseEvent::Suspended { at: at(2) })]);
-        assert_eq!(applied, [false]);
-        assert!(rows.is_empty());
-    }
-}
+mod tests;

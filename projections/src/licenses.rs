@@ -5,7 +5,7 @@ use crate::filter::{Bind, Filter, Source};
 use crate::{fetch_row, oldest_of, Page, PageRequest, ProjectionError};
 use aggregates::license::LicenseLimits;
 use aggregates::policy::PolicyAttributes;
-use store::{Backend, Database};
+use store::Database;
 
 /// A license row with what rendering needs beside it: its policy's attributes and activity.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -27,6 +27,11 @@ pub struct LicenseRow {
     pub updated_at: i64,
     pub policy_attributes: String,
     pub last_validated: Option<i64>,
+    /// The license's active machines and the sum of their sizes.
+    pub machines_count: i64,
+    pub machines_cores: i64,
+    pub machines_memory: i64,
+    pub machines_disk: i64,
 }
 
 impl LicenseRow {
@@ -48,7 +53,8 @@ impl LicenseRow {
 
 const COLUMNS: &str = "l.id, l.account_id, l.product_id, l.policy_id, l.key, l.name, l.expiry, l.suspended, \
     l.protected, l.limits, l.metadata, l.uses, l.last_check_in, l.created_at, l.updated_at, \
-    p.attributes as policy_attributes, a.last_validated";
+    p.attributes as policy_attributes, a.last_validated, l.machines_count, l.machines_cores, l.machines_memory, \
+    l.machines_disk";
 /// Licenses whose policy or product is gone are gone too (their deletion cascades; this also
 /// hides one created in the instant a cascade ran).
 const FROM: &str = "from licenses l join policies p on p.id = l.policy_id and p.deleted_at is null \
@@ -122,21 +128,6 @@ fn status_condition(w: &mut Filter, status: &str, now: i64) -> Option<String> {
     })
 }
 
-fn metadata_condition(w: &mut Filter, backend: Backend, key: &str, value: &str) -> String {
-    let k = w.param(Bind::Text(key.to_string()));
-    let v = w.param(Bind::Text(value.to_string()));
-    match backend {
-        Backend::Postgres => format!("(cast(l.metadata as jsonb) ->> cast({k} as text)) = cast({v} as text)"),
-        Backend::Sqlite => {
-            let path = format!("'$.\"' || {k} || '\"'");
-            format!(
-                "(case json_type(l.metadata, {path}) when 'true' then 'true' when 'false' then 'false' \
-                 else cast(json_extract(l.metadata, {path}) as text) end) = {v}"
-            )
-        }
-    }
-}
-
 /// A page of live licenses matching `filter`; `now` (µs) decides statuses.
 pub async fn list(
     db: &Database,
@@ -187,8 +178,7 @@ pub async fn list(
         w.push(format!("l.expiry > {p}"));
     }
     for (key, value) in &filter.metadata {
-        let condition = metadata_condition(&mut w, db.backend(), key, value);
-        w.push(condition);
+        w.metadata(db.backend(), "l.metadata", key, value);
     }
     w.page(
         db,

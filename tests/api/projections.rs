@@ -281,7 +281,31 @@ pub(crate) async fn licensing_scenario(app: &crate::helpers::TestApp, product_id
         )
         .await
         .status);
+    // Machines: activated, deactivated and activated again on one license; one goes with its
+    // license's revocation.
+    let first = crate::machines::activate(app, app.admin(), id, "rebuild-fp-1", json!({"cores": 2})).await;
+    ok(first.status);
+    let first_id = first.json["data"]["id"].as_str().unwrap();
+    ok(app
+        .send(
+            Method::DELETE,
+            &app.path(&format!("machines/{first_id}")),
+            Some(app.admin()),
+            None,
+        )
+        .await
+        .status);
+    let second = json!({"cores": 4, "name": "Kept", "platform": "Linux", "metadata": {"rack": "b12"}});
+    ok(crate::machines::activate(app, app.admin(), id, "rebuild-fp-2", second)
+        .await
+        .status);
     let gone = app.create_license(policy_id, json!({})).await;
+    let gone_id = gone["id"].as_str().unwrap();
+    ok(
+        crate::machines::activate(app, app.admin(), gone_id, "rebuild-fp-3", json!({}))
+            .await
+            .status,
+    );
     ok(app
         .send(
             Method::DELETE,

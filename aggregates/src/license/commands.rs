@@ -102,6 +102,17 @@ pub enum LicenseCommand {
         policy: PolicySnapshot,
         at: Timestamp,
     },
+    /// Activates a machine on the license, within the policy's limits.
+    ActivateMachine {
+        policy: PolicySnapshot,
+        machine: super::NewMachine,
+        at: Timestamp,
+    },
+    /// Deactivates (deletes) one of the license's machines.
+    DeactivateMachine {
+        machine_id: crate::MachineId,
+        at: Timestamp,
+    },
     AttachEntitlements(EntitlementChange),
     DetachEntitlements {
         change: EntitlementChange,

@@ -1,6 +1,6 @@
 //! What happened to a license, named as Keygen's webhook events, and the claims each makes.
 
-use super::LicenseAttributes;
+use super::{LicenseAttributes, MachineAttributes, MachineSlot};
 use crate::entitlement::EntitlementChange;
 use crate::policy::license_key_scope;
 use crate::{claims, AccountId, ClaimOp, LicenseId, PolicyId, PoolKeyId, ProductId, Timestamp};
@@ -54,6 +54,16 @@ pub enum LicenseEvent {
         expiry: Option<Timestamp>,
         at: Timestamp,
     },
+    /// A machine was activated on the license (Keygen's `machine.created`).
+    #[serde(rename = "machine.created")]
+    MachineActivated {
+        machine: MachineSlot,
+        attributes: MachineAttributes,
+        created_at: Timestamp,
+    },
+    /// A machine was deactivated (Keygen's `machine.deleted`).
+    #[serde(rename = "machine.deleted")]
+    MachineDeactivated { machine: MachineSlot, at: Timestamp },
     #[serde(rename = "license.entitlements.attached")]
     EntitlementsAttached(EntitlementChange),
     #[serde(rename = "license.entitlements.detached")]
@@ -75,6 +85,8 @@ impl DomainEvent for LicenseEvent {
             Self::UsageDecremented { .. } => "license.usage.decremented",
             Self::UsageReset { .. } => "license.usage.reset",
             Self::PolicyChanged { .. } => "license.policy.updated",
+            Self::MachineActivated { .. } => "machine.created",
+            Self::MachineDeactivated { .. } => "machine.deleted",
             Self::EntitlementsAttached(_) => "license.entitlements.attached",
             Self::EntitlementsDetached(_) => "license.entitlements.detached",
         }
@@ -119,6 +131,24 @@ impl LicenseEvent {
                 ops
             }
             Self::PolicyChanged { policy_id, .. } => under_policy(policy_id),
+            // A fingerprint unique beyond its license is claimed in the scope decided at
+            // activation, and given up with the machine.
+            Self::MachineActivated { machine, .. } => match &machine.claim {
+                Some(scope) => vec![ClaimOp::Add {
+                    scope: scope.clone(),
+                    value: claims::digest(&machine.fingerprint),
+                    code: "FINGERPRINT_TAKEN",
+                    attribute: "fingerprint",
+                }],
+                None => Vec::new(),
+            },
+            Self::MachineDeactivated { machine, .. } => match &machine.claim {
+                Some(scope) => vec![ClaimOp::Release {
+                    scope: scope.clone(),
+                    value: claims::digest(&machine.fingerprint),
+                }],
+                None => Vec::new(),
+            },
             Self::Deleted { .. } | Self::Revoked { .. } => vec![ClaimOp::ReleaseAll],
             _ => Vec::new(),
         }

@@ -40,6 +40,26 @@ fn started_expiry(
     }
 }
 
+/// The update that starts a license's expiry when its policy's basis is `basis` and it has none
+/// yet.
+fn start_expiry(
+    current: &LicenseAttributes,
+    policy: &PolicyAttributes,
+    basis: ExpirationBasis,
+    at: Timestamp,
+) -> Result<Option<LicenseEvent>, DomainError> {
+    Ok(match (current.expiry, started_expiry(policy, basis, at)?) {
+        (None, Some(expiry)) => Some(LicenseEvent::Updated {
+            attributes: LicenseAttributes {
+                expiry: Some(expiry),
+                ..current.clone()
+            },
+            updated_at: at,
+        }),
+        _ => None,
+    })
+}
+
 impl Aggregate for License {
     const TYPE: &'static str = Self::TYPE_NAME;
     type Command = LicenseCommand;
@@ -192,17 +212,12 @@ impl Aggregate for License {
                     ));
                 }
                 let mut events = vec![LicenseEvent::UsageIncremented { uses, at }];
-                if current.expiry.is_none() {
-                    if let Some(expiry) = started_expiry(&policy.attributes, ExpirationBasis::FromFirstUse, at)? {
-                        events.push(LicenseEvent::Updated {
-                            attributes: LicenseAttributes {
-                                expiry: Some(expiry),
-                                ..current
-                            },
-                            updated_at: at,
-                        });
-                    }
-                }
+                events.extend(start_expiry(
+                    &current,
+                    &policy.attributes,
+                    ExpirationBasis::FromFirstUse,
+                    at,
+                )?);
                 events
             }
             LicenseCommand::DecrementUsage { by, at } => {
@@ -256,22 +271,28 @@ impl Aggregate for License {
             }
             LicenseCommand::StartExpiryOnValidation { policy, at } => {
                 self.governed_by(&policy)?;
+                let basis = ExpirationBasis::FromFirstValidation;
+                start_expiry(self.current()?, &policy.attributes, basis, at)?
+                    .into_iter()
+                    .collect()
+            }
+            LicenseCommand::ActivateMachine { policy, machine, at } => {
+                self.governed_by(&policy)?;
+                let claim = self.activate(&policy.attributes, &machine)?;
                 let current = self.current()?.clone();
-                match (
-                    current.expiry,
-                    started_expiry(&policy.attributes, ExpirationBasis::FromFirstValidation, at)?,
-                ) {
-                    (None, Some(expiry)) => {
-                        vec![LicenseEvent::Updated {
-                            attributes: LicenseAttributes {
-                                expiry: Some(expiry),
-                                ..current
-                            },
-                            updated_at: at,
-                        }]
-                    }
-                    _ => Vec::new(),
-                }
+                let mut events = vec![LicenseEvent::MachineActivated {
+                    machine: super::MachineSlot { claim, ..machine.slot },
+                    attributes: machine.attributes,
+                    created_at: at,
+                }];
+                // The first activation starts the clock of a policy whose basis it is.
+                let basis = ExpirationBasis::FromFirstActivation;
+                events.extend(start_expiry(&current, &policy.attributes, basis, at)?);
+                events
+            }
+            LicenseCommand::DeactivateMachine { machine_id, at } => {
+                let machine = self.slot(&machine_id)?.clone();
+                vec![LicenseEvent::MachineDeactivated { machine, at }]
             }
             LicenseCommand::AttachEntitlements(change) => {
                 self.current()?;
@@ -348,6 +369,9 @@ impl Aggregate for License {
                 if let Some(a) = self.attributes.as_mut() {
                     a.expiry = expiry;
                 }
+            }
+            LicenseEvent::MachineActivated { .. } | LicenseEvent::MachineDeactivated { .. } => {
+                self.apply_machine(&event)
             }
             LicenseEvent::EntitlementsAttached(change) => self.entitlement_ids.extend(change.entitlement_ids),
             LicenseEvent::EntitlementsDetached(change) => {

@@ -10,12 +10,17 @@ mod events;
 pub mod expiry;
 mod handling;
 pub mod keys;
+mod machine_validation;
+pub mod machines;
 mod state;
 pub mod validation;
 
 pub use commands::{LicenseCommand, NewKey, PolicyEntitlements, PolicySnapshot};
 pub use events::LicenseEvent;
+pub use machines::{MachineAttributes, MachineSlot, NewMachine};
 pub use state::{License, LicenseAttributes, LicenseLimits};
 
+#[cfg(test)]
+mod machine_tests;
 #[cfg(test)]
 mod tests;

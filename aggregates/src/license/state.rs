@@ -108,6 +108,9 @@ pub struct License {
     pub uses: i64,
     pub last_check_in: Option<Timestamp>,
     pub entitlement_ids: Vec<EntitlementId>,
+    /// The license's active machines.
+    #[serde(default)]
+    pub machines: Vec<super::MachineSlot>,
     pub deleted: bool,
 }
 

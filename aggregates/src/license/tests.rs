@@ -12,13 +12,13 @@ use cqrs_es::test::TestFramework;
 use serde_json::json;
 use serde_json::{Map, Value};
 
-fn t(s: &str) -> Timestamp {
+pub(super) fn t(s: &str) -> Timestamp {
     chrono::DateTime::parse_from_rfc3339(s)
         .unwrap()
         .with_timezone(&chrono::Utc)
 }
 
-fn policy(changes: Value) -> PolicySnapshot {
+pub(super) fn policy(changes: Value) -> PolicySnapshot {
     let attributes = PolicyAttributes::defaults("P".into(), false)
         .merged(changes.as_object().unwrap())
         .unwrap();
@@ -29,7 +29,7 @@ fn policy(changes: Value) -> PolicySnapshot {
     }
 }
 
-fn created(expiry: Option<Timestamp>) -> LicenseEvent {
+pub(super) fn created(expiry: Option<Timestamp>) -> LicenseEvent {
     LicenseEvent::Created {
         id: "lic".into(),
         account_id: "acct".into(),
@@ -184,7 +184,8 @@ fn facts() -> LicenseFacts {
         expiry: None,
         last_check_in: None,
         entitlement_codes: vec!["a".into()],
-        machine_count: 0,
+        limits: LicenseLimits::default(),
+        machines: validation::MachineFacts::default(),
     }
 }
 

@@ -3,6 +3,8 @@
 //! models know, and it changes nothing.
 
 use super::expiry::advance_interval;
+use super::machine_validation::{check_components, check_fingerprints, check_machine, check_strict};
+pub use super::machine_validation::{MachineFact, MachineFacts};
 use crate::policy::PolicyAttributes;
 use crate::vocabulary::ExpirationStrategy;
 use crate::Timestamp;
@@ -33,8 +35,10 @@ pub struct LicenseFacts {
     pub last_check_in: Option<Timestamp>,
     /// Codes of the license's entitlements (the policy's and its own).
     pub entitlement_codes: Vec<String>,
-    /// Machines activated on the license (none until machines exist).
-    pub machine_count: usize,
+    /// The limits in force (the license's own over its policy's).
+    pub limits: super::LicenseLimits,
+    /// The license's active machines.
+    pub machines: MachineFacts,
 }
 
 /// The result: `valid`, Keygen's detail string and code.
@@ -85,20 +89,6 @@ pub fn next_check_in(policy: &PolicyAttributes, last_check_in: Option<Timestamp>
         .flatten()
 }
 
-fn no_machines(policy: &PolicyAttributes, subject: &str) -> Outcome {
-    if policy.floating {
-        fail(
-            &format!("{subject} is not activated (has no associated machines)"),
-            "NO_MACHINES",
-        )
-    } else {
-        fail(
-            &format!("{subject} is not activated (has no associated machine)"),
-            "NO_MACHINE",
-        )
-    }
-}
-
 /// The scope block: each key present is compared; each absent key the policy requires fails.
 fn check_scope(license: &LicenseFacts, policy: &PolicyAttributes, scope: &Scope) -> Option<Outcome> {
     if let Some(Some(_)) = &scope.environment {
@@ -140,45 +130,49 @@ fn check_scope(license: &LicenseFacts, policy: &PolicyAttributes, scope: &Scope)
         }
     }
     match &scope.machine {
-        Some(_) if license.machine_count == 0 => return Some(no_machines(policy, "machine")),
-        Some(_) => return Some(fail("machine scope does not match", "MACHINE_SCOPE_MISMATCH")),
+        Some(id) => {
+            if let Some(outcome) = check_machine(&license.machines, policy, id) {
+                return Some(outcome);
+            }
+        }
         None if policy.require_machine_scope => {
             return Some(fail("machine scope is required", "MACHINE_SCOPE_REQUIRED"))
         }
         None => {}
     }
+    // `fingerprint` wins when both keys are given.
     let fingerprints: Option<Vec<&String>> = match (&scope.fingerprint, &scope.fingerprints) {
         (Some(f), _) => Some(vec![f]),
         (None, Some(fs)) => Some(fs.iter().collect()),
         (None, None) => None,
     };
     match fingerprints {
-        Some(fs) if fs.is_empty() => return Some(fail("fingerprint scope is empty", "FINGERPRINT_SCOPE_EMPTY")),
-        Some(_) if license.machine_count == 0 => return Some(no_machines(policy, "fingerprint")),
-        Some(_) => {
-            return Some(fail(
-                "fingerprint is not activated (does not match any associated machines)",
-                "FINGERPRINT_SCOPE_MISMATCH",
-            ))
+        Some(given) => {
+            if let Some(outcome) = check_fingerprints(&license.machines, policy, &given) {
+                return Some(outcome);
+            }
         }
         None if policy.require_fingerprint_scope => {
             return Some(fail("fingerprint scope is required", "FINGERPRINT_SCOPE_REQUIRED"))
         }
         None => {}
     }
-    match &scope.components {
-        Some(_) if scope.fingerprint.is_none() => {
+    match (&scope.components, &scope.fingerprint) {
+        (Some(_), None) => {
             return Some(fail(
                 "fingerprint scope is required when using the components scope",
                 "FINGERPRINT_SCOPE_REQUIRED",
             ))
         }
-        Some(c) if c.is_empty() => return Some(fail("components scope is empty", "COMPONENTS_SCOPE_EMPTY")),
-        Some(_) => return Some(fail("components scope does not match", "COMPONENTS_SCOPE_MISMATCH")),
-        None if policy.require_components_scope => {
+        (Some(components), Some(fingerprint)) => {
+            if let Some(outcome) = check_components(&license.machines, policy, fingerprint, components) {
+                return Some(outcome);
+            }
+        }
+        (None, _) if policy.require_components_scope => {
             return Some(fail("components scope is required", "COMPONENTS_SCOPE_REQUIRED"))
         }
-        None => {}
+        (None, _) => {}
     }
     // No releases exist yet, so no checksum or version can match.
     match &scope.checksum {
@@ -228,12 +222,10 @@ pub fn validate(license: &LicenseFacts, policy: &PolicyAttributes, scope: Option
             return outcome;
         }
     }
-    if policy.strict && license.machine_count == 0 {
-        return if policy.floating {
-            fail("must have at least 1 associated machine", "NO_MACHINES")
-        } else {
-            fail("must have exactly 1 associated machine", "NO_MACHINE")
-        };
+    if policy.strict {
+        if let Some(outcome) = check_strict(&license.machines, policy, &license.limits) {
+            return outcome;
+        }
     }
     if expired {
         return expired_outcome(policy);

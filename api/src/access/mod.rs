@@ -5,6 +5,7 @@ pub(crate) mod account;
 pub(crate) mod entitlement;
 pub(crate) mod key;
 pub(crate) mod license;
+pub(crate) mod machine;
 pub(crate) mod policy;
 pub(crate) mod product;
 pub(crate) mod token;

@@ -5,8 +5,10 @@
 use super::license::policy_snapshot;
 use crate::error::ApiResult;
 use crate::state::{execute, AppState};
-use aggregates::license::validation::{validate, LicenseFacts, Outcome, Scope};
+use aggregates::license::validation::{validate, LicenseFacts, MachineFact, MachineFacts, Outcome, Scope};
 use aggregates::license::LicenseCommand;
+use aggregates::machine::heartbeat;
+use aggregates::policy::PolicyAttributes;
 use aggregates::vocabulary::ExpirationBasis;
 use aggregates::LicenseId;
 use projections::entitlements::EntitlementSet;
@@ -29,6 +31,34 @@ pub(crate) struct Validated {
     pub row: LicenseRow,
     pub outcome: Outcome,
     pub at: aggregates::Timestamp,
+}
+
+/// Whether a scope compares the license's machines one by one.
+fn names_machines(scope: &Scope) -> bool {
+    scope.machine.is_some() || scope.fingerprint.is_some() || scope.fingerprints.is_some() || scope.components.is_some()
+}
+
+/// The license's machines as validation compares them, with their heartbeat status at `now`.
+async fn machine_facts(
+    state: &AppState,
+    row: &LicenseRow,
+    policy: &PolicyAttributes,
+    now: aggregates::Timestamp,
+) -> ApiResult<Vec<MachineFact>> {
+    let machines = projections::machines::of_license(&state.db, &row.id).await?;
+    Ok(machines
+        .into_iter()
+        .map(|m| {
+            let created = from_micros(m.created_at);
+            let last = heartbeat::last_heartbeat(policy, created, None);
+            MachineFact {
+                heartbeat: heartbeat::status(policy, created, last, now),
+                id: m.id,
+                fingerprint: m.fingerprint,
+                components: Vec::new(),
+            }
+        })
+        .collect())
 }
 
 /// Validates `row` and records the observation; a quick validation (no scope) only touches
@@ -60,7 +90,17 @@ pub(crate) async fn validate_license(
             }
             _ => Vec::new(),
         },
-        machine_count: 0,
+        limits: row.limits()?.over(&policy.limits),
+        machines: MachineFacts {
+            count: row.machines_count,
+            cores: row.machines_cores,
+            memory: row.machines_memory,
+            disk: row.machines_disk,
+            listed: match request.scope.as_ref() {
+                Some(scope) if !quick && names_machines(scope) => machine_facts(state, &row, &policy, at).await?,
+                _ => Vec::new(),
+            },
+        },
     };
     let no_scope = Scope::default();
     let scope = if quick {

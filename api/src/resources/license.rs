@@ -1,6 +1,6 @@
 //! The license resource, with the effective values its policy supplies.
 
-use super::links::{account_path, account_relationships};
+use super::links::{account_path, account_relationships, empty_to_one};
 use crate::error::ApiResult;
 use crate::jsonapi::{deep_camel, resource, timestamp, to_many, to_one};
 use aggregates::license::validation::{next_check_in, status};
@@ -80,21 +80,20 @@ pub(crate) fn license_resource(row: &LicenseRow, now: aggregates::Timestamp) -> 
         "policy".into(),
         to_one("policies", &row.policy_id, Some(link("policy"))),
     );
-    r.insert(
-        "group".into(),
-        json!({ "data": null, "links": { "related": link("group") } }),
-    );
-    r.insert(
-        "owner".into(),
-        json!({ "data": null, "links": { "related": link("owner") } }),
-    );
+    r.insert("group".into(), empty_to_one(link("group")));
+    r.insert("owner".into(), empty_to_one(link("owner")));
     r.insert(
         "users".into(),
         json!({ "links": { "related": link("users") }, "meta": { "count": 0 } }),
     );
     r.insert(
         "machines".into(),
-        json!({ "links": { "related": link("machines") }, "meta": { "cores": 0, "memory": 0, "disk": 0, "count": 0 } }),
+        json!({ "links": { "related": link("machines") }, "meta": {
+            "cores": row.machines_cores,
+            "memory": row.machines_memory,
+            "disk": row.machines_disk,
+            "count": row.machines_count,
+        } }),
     );
     r.insert("tokens".into(), to_many(link("tokens")));
     r.insert("entitlements".into(), to_many(link("entitlements")));

@@ -25,3 +25,9 @@ pub(crate) fn related(account_id: &str, collection: &str, id: &str) -> Value {
         Some(account_path(account_id, &format!("{collection}/{id}"))),
     )
 }
+
+/// A to-one relationship that is empty, with its related link (Keygen renders `group` and
+/// `owner` so when there is none).
+pub(crate) fn empty_to_one(related: String) -> Value {
+    serde_json::json!({ "data": null, "links": { "related": related } })
+}

@@ -150,20 +150,7 @@ fn license_filter(query: &HashMap<String, String>) -> ApiResult<LicenseFilter> {
             Some(Source::Parameter("status".into())),
         ));
     }
-    let mut metadata = Vec::new();
-    for (name, value) in query {
-        if let Some(key) = name.strip_prefix("metadata[").and_then(|k| k.strip_suffix(']')) {
-            let key = snake(key);
-            if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err(ApiError::bad_request(
-                    "metadata key is invalid",
-                    "PARAMETER_INVALID",
-                    Some(Source::Parameter(name.clone())),
-                ));
-            }
-            metadata.push((key, value.clone()));
-        }
-    }
+    let metadata = crate::extract::metadata_filters(query)?;
     Ok(LicenseFilter {
         product: query.get("product").cloned(),
         policy: query.get("policy").cloned(),
@@ -176,13 +163,6 @@ fn license_filter(query: &HashMap<String, String>) -> ApiResult<LicenseFilter> {
         metadata,
         only: None,
     })
-}
-
-fn snake(key: &str) -> String {
-    match crate::jsonapi::deep_snake(json!({ key: 0 })) {
-        Value::Object(m) => m.keys().next().cloned().unwrap_or_default(),
-        _ => String::new(),
-    }
 }
 
 /// A page of the licenses `filter` selects among those the caller sees, at `path` (below the

@@ -8,6 +8,7 @@ mod entitlements;
 mod keys;
 mod license_actions;
 mod licenses;
+mod machines;
 mod policies;
 mod products;
 mod tokens;
@@ -34,6 +35,7 @@ pub fn router(state: AppState) -> Router {
             .merge(keys::routes())
             .merge(licenses::routes())
             .merge(license_actions::routes())
+            .merge(machines::routes())
             .merge(validation::routes())
             .fallback(not_found)
             .method_not_allowed_fallback(not_found)

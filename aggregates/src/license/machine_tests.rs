@@ -1,0 +1,169 @@
+//! Given/when/then tests of the license's decisions on its machines.
+
+use super::tests::{created, policy, t};
+use super::*;
+use crate::claims::{digest, ClaimOp};
+use crate::{DomainError, MachineId, NoServices};
+use cqrs_es::test::TestFramework;
+use serde_json::json;
+
+fn machine(id: &str, fingerprint: &str, cores: Option<i64>) -> NewMachine {
+    NewMachine {
+        slot: MachineSlot {
+            id: MachineId::from(id),
+            fingerprint: fingerprint.into(),
+            cores,
+            memory: None,
+            disk: None,
+            claim: None,
+        },
+        attributes: MachineAttributes::default(),
+    }
+}
+
+fn activated(id: &str, fingerprint: &str, cores: Option<i64>, claim: Option<&str>) -> LicenseEvent {
+    LicenseEvent::MachineActivated {
+        machine: MachineSlot {
+            claim: claim.map(str::to_owned),
+            ..machine(id, fingerprint, cores).slot
+        },
+        attributes: MachineAttributes::default(),
+        created_at: t("2024-01-02T00:00:00Z"),
+    }
+}
+
+fn activate(policy_changes: serde_json::Value, new: NewMachine) -> LicenseCommand {
+    LicenseCommand::ActivateMachine {
+        policy: policy(policy_changes),
+        machine: new,
+        at: t("2024-01-02T00:00:00Z"),
+    }
+}
+
+fn refused(code: &str) -> impl Fn(&DomainError) -> bool + '_ {
+    move |err| err.code == code
+}
+
+#[test]
+fn a_machine_within_the_limit_is_activated_and_the_next_one_over_it_refused() {
+    let floating = json!({"floating": true, "max_machines": 2});
+    TestFramework::<License>::with(NoServices)
+        .given(vec![created(None)])
+        .when(activate(floating.clone(), machine("m1", "fp-1", Some(2))))
+        .then_expect_events(vec![activated("m1", "fp-1", Some(2), None)]);
+    let error = TestFramework::<License>::with(NoServices)
+        .given(vec![
+            created(None),
+            activated("m1", "fp-1", None, None),
+            activated("m2", "fp-2", None, None),
+        ])
+        .when(activate(floating, machine("m3", "fp-3", None)))
+        .inspect_result()
+        .unwrap_err();
+    assert!(refused("MACHINE_LIMIT_EXCEEDED")(&error), "{error:?}");
+    assert_eq!(
+        error.detail,
+        "machine count has exceeded maximum allowed for license (2)"
+    );
+}
+
+#[test]
+fn a_deactivated_machine_frees_its_slot_and_its_fingerprint() {
+    let node_locked = json!({});
+    let deactivated = LicenseEvent::MachineDeactivated {
+        machine: machine("m1", "fp-1", None).slot,
+        at: t("2024-01-03T00:00:00Z"),
+    };
+    TestFramework::<License>::with(NoServices)
+        .given(vec![created(None), activated("m1", "fp-1", None, None), deactivated])
+        .when(activate(node_locked, machine("m2", "fp-1", None)))
+        .then_expect_events(vec![activated("m2", "fp-1", None, None)]);
+}
+
+#[test]
+fn a_fingerprint_is_unique_on_its_license_and_claimed_in_the_scope_its_policy_names() {
+    let error = TestFramework::<License>::with(NoServices)
+        .given(vec![created(None), activated("m1", "fp-1", None, None)])
+        .when(activate(json!({"floating": true}), machine("m2", "fp-1", None)))
+        .inspect_result()
+        .unwrap_err();
+    assert!(refused("FINGERPRINT_TAKEN")(&error), "{error:?}");
+    let per_policy = json!({"floating": true, "machine_uniqueness_strategy": "UNIQUE_PER_POLICY"});
+    let events = TestFramework::<License>::with(NoServices)
+        .given(vec![created(None)])
+        .when(activate(per_policy, machine("m1", "fp-1", None)))
+        .inspect_result()
+        .unwrap();
+    assert_eq!(
+        events[0].claims(),
+        vec![ClaimOp::Add {
+            scope: "machine.fingerprint:policy:pol".into(),
+            value: digest("fp-1"),
+            code: "FINGERPRINT_TAKEN",
+            attribute: "fingerprint",
+        }]
+    );
+    // Deactivation gives the claim up, in the scope it was made in.
+    let events = TestFramework::<License>::with(NoServices)
+        .given(vec![created(None), events[0].clone()])
+        .when(LicenseCommand::DeactivateMachine {
+            machine_id: "m1".into(),
+            at: t("2024-01-03T00:00:00Z"),
+        })
+        .inspect_result()
+        .unwrap();
+    assert_eq!(
+        events[0].claims(),
+        vec![ClaimOp::Release {
+            scope: "machine.fingerprint:policy:pol".into(),
+            value: digest("fp-1"),
+        }]
+    );
+}
+
+#[test]
+fn cores_over_the_limit_are_refused_unless_the_overage_allows_them() {
+    let given = vec![created(None), activated("m1", "fp-1", Some(6), None)];
+    let error = TestFramework::<License>::with(NoServices)
+        .given(given.clone())
+        .when(activate(
+            json!({"floating": true, "max_cores": 8}),
+            machine("m2", "fp-2", Some(3)),
+        ))
+        .inspect_result()
+        .unwrap_err();
+    assert_eq!(error.code, "MACHINE_CORE_LIMIT_EXCEEDED");
+    assert_eq!(
+        error.detail,
+        "machine core count has exceeded maximum allowed for license (8)"
+    );
+    TestFramework::<License>::with(NoServices)
+        .given(given)
+        .when(activate(
+            json!({"floating": true, "max_cores": 8, "overage_strategy": "ALLOW_2X_OVERAGE"}),
+            machine("m2", "fp-2", Some(3)),
+        ))
+        .then_expect_events(vec![activated("m2", "fp-2", Some(3), None)]);
+}
+
+#[test]
+fn a_deleted_license_activates_nothing_and_an_unknown_machine_is_not_deactivated() {
+    let deleted = LicenseEvent::Deleted {
+        deleted_at: t("2024-01-03T00:00:00Z"),
+    };
+    let error = TestFramework::<License>::with(NoServices)
+        .given(vec![created(None), deleted])
+        .when(activate(json!({}), machine("m1", "fp-1", None)))
+        .inspect_result()
+        .unwrap_err();
+    assert_eq!(error, DomainError::not_found());
+    let error = TestFramework::<License>::with(NoServices)
+        .given(vec![created(None)])
+        .when(LicenseCommand::DeactivateMachine {
+            machine_id: "m9".into(),
+            at: t("2024-01-03T00:00:00Z"),
+        })
+        .inspect_result()
+        .unwrap_err();
+    assert_eq!(error, DomainError::not_found());
+}

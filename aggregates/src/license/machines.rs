@@ -1,0 +1,258 @@
+//! A license's machine slots: activation and deactivation are the license's decisions (DESIGN
+//! D3), because the limits they obey — `maxMachines`, `maxCores`, `maxMemory`, `maxDisk` and
+//! per-license fingerprint uniqueness — are facts of all the license's machines together. The
+//! license holds each active machine's id, fingerprint and sizes; the machine's own attributes
+//! travel in the activation event for the machine's read model.
+//!
+//! Fingerprints unique wider than one license (per policy, product or account) are claims the
+//! activation event makes, in the scope its policy named when it was decided.
+
+use super::{License, LicenseEvent};
+use crate::policy::PolicyAttributes;
+use crate::vocabulary::{OverageStrategy, UniquenessStrategy};
+use crate::{AccountId, DomainError, MachineId, Subject};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// What the license keeps of each of its active machines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MachineSlot {
+    pub id: MachineId,
+    pub fingerprint: String,
+    pub cores: Option<i64>,
+    pub memory: Option<i64>,
+    pub disk: Option<i64>,
+    /// The scope its fingerprint is claimed in beyond the license (per policy, product or
+    /// account), as decided at activation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<String>,
+}
+
+/// The attributes of a machine that are its own (the license does not decide on them).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MachineAttributes {
+    pub name: Option<String>,
+    pub ip: Option<String>,
+    pub hostname: Option<String>,
+    pub platform: Option<String>,
+    pub metadata: Map<String, Value>,
+}
+
+/// A machine asking to be activated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMachine {
+    pub slot: MachineSlot,
+    pub attributes: MachineAttributes,
+}
+
+/// The largest fingerprint Keygen takes (bytes).
+const MAX_FINGERPRINT: usize = 4096;
+
+/// Keygen's overage rule: whether `count` may stand against `limit` under `strategy`.
+pub fn within_overage(strategy: OverageStrategy, count: i64, limit: i64) -> bool {
+    // Compared in quarters so 1.25× and 1.5× need no floating point.
+    let (count4, limit4) = (count * 4, limit * 4);
+    count <= limit
+        || match strategy {
+            OverageStrategy::AlwaysAllow => true,
+            OverageStrategy::Allow125x => count4 <= limit * 5,
+            OverageStrategy::Allow15x => count4 <= limit4 + limit * 2,
+            OverageStrategy::Allow2x => count <= limit * 2,
+            OverageStrategy::NoOverage => false,
+        }
+}
+
+/// The claim scope of a fingerprint under `strategy`, when it is wider than the license.
+pub fn fingerprint_scope(strategy: UniquenessStrategy, account: &AccountId, license: &License) -> Option<String> {
+    match strategy {
+        UniquenessStrategy::UniquePerAccount => Some(format!("machine.fingerprint:account:{account}")),
+        UniquenessStrategy::UniquePerProduct => Some(format!("machine.fingerprint:product:{}", license.product_id)),
+        UniquenessStrategy::UniquePerPolicy => Some(format!("machine.fingerprint:policy:{}", license.policy_id)),
+        UniquenessStrategy::UniquePerLicense | UniquenessStrategy::UniquePerMachine => None,
+    }
+}
+
+/// The detail Keygen gives a fingerprint taken within `strategy`'s scope.
+pub fn fingerprint_taken_detail(strategy: UniquenessStrategy) -> &'static str {
+    match strategy {
+        UniquenessStrategy::UniquePerAccount => "has already been taken for this account",
+        UniquenessStrategy::UniquePerProduct => "has already been taken for this product",
+        UniquenessStrategy::UniquePerPolicy => "has already been taken for this policy",
+        UniquenessStrategy::UniquePerLicense | UniquenessStrategy::UniquePerMachine => "has already been taken",
+    }
+}
+
+fn check_fingerprint(fingerprint: &str) -> Result<(), DomainError> {
+    if fingerprint.trim().is_empty() {
+        return Err(DomainError::invalid("fingerprint", "MISSING", "can't be blank"));
+    }
+    if fingerprint.len() > MAX_FINGERPRINT {
+        return Err(DomainError::invalid(
+            "fingerprint",
+            "TOO_LONG",
+            format!("is too long (maximum is {MAX_FINGERPRINT} characters)"),
+        ));
+    }
+    if crate::is_reserved_word(fingerprint) {
+        return Err(DomainError::invalid("fingerprint", "NOT_ALLOWED", "is reserved"));
+    }
+    Ok(())
+}
+
+fn check_sizes(slot: &MachineSlot) -> Result<(), DomainError> {
+    for (attribute, value, max) in [
+        ("cores", slot.cores, i64::from(i32::MAX)),
+        ("memory", slot.memory, i64::MAX),
+        ("disk", slot.disk, i64::MAX),
+    ] {
+        match value {
+            Some(n) if n < 1 => {
+                return Err(DomainError::invalid(
+                    attribute,
+                    "INVALID",
+                    "must be greater than or equal to 1",
+                ))
+            }
+            Some(n) if n > max => {
+                return Err(DomainError::invalid(
+                    attribute,
+                    "INVALID",
+                    format!("must be less than or equal to {max}"),
+                ))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// A total of the machines' sizes (`what`) over the limit: Keygen's error for it.
+fn size_limit_exceeded(code: &str, what: &str, limit: i64) -> DomainError {
+    DomainError::unprocessable(
+        code,
+        format!("machine {what} count has exceeded maximum allowed for license ({limit})"),
+        Subject::Data,
+    )
+}
+
+impl License {
+    /// The limits in force on this license's machines under `policy`.
+    fn machine_limits(&self, policy: &PolicyAttributes) -> Result<super::LicenseLimits, DomainError> {
+        Ok(self.current()?.limits.over(&policy.limits))
+    }
+
+    /// Decides whether `machine` may join this license's machines, as Keygen decides it.
+    pub(super) fn activate(
+        &self,
+        policy: &PolicyAttributes,
+        machine: &NewMachine,
+    ) -> Result<Option<String>, DomainError> {
+        let limits = self.machine_limits(policy)?;
+        let slot = &machine.slot;
+        check_fingerprint(&slot.fingerprint)?;
+        check_sizes(slot)?;
+        crate::metadata::validate(&machine.attributes.metadata)?;
+        if self.machines.iter().any(|m| m.id == slot.id) {
+            return Err(DomainError::already_exists());
+        }
+        if self.machines.iter().any(|m| m.fingerprint == slot.fingerprint) {
+            return Err(DomainError::invalid(
+                "fingerprint",
+                "TAKEN",
+                fingerprint_taken_detail(UniquenessStrategy::UniquePerLicense),
+            ));
+        }
+        let overage = policy.overage_strategy;
+        // The first machine is always allowed; node-locked policies hold maxMachines at 1.
+        if let Some(limit) = limits.max_machines {
+            let next = self.machines.len() as i64 + 1;
+            if !self.machines.is_empty() && !within_overage(overage, next, limit) {
+                return Err(DomainError::unprocessable(
+                    "MACHINE_LIMIT_EXCEEDED",
+                    format!("machine count has exceeded maximum allowed for license ({limit})"),
+                    Subject::Data,
+                ));
+            }
+        }
+        for (limit, this, of, code, what) in [
+            (
+                limits.max_cores,
+                slot.cores,
+                (|m: &MachineSlot| m.cores) as fn(&MachineSlot) -> Option<i64>,
+                "MACHINE_CORE_LIMIT_EXCEEDED",
+                "core",
+            ),
+            (
+                limits.max_memory,
+                slot.memory,
+                |m| m.memory,
+                "MACHINE_MEMORY_LIMIT_EXCEEDED",
+                "memory",
+            ),
+            (
+                limits.max_disk,
+                slot.disk,
+                |m| m.disk,
+                "MACHINE_DISK_LIMIT_EXCEEDED",
+                "disk",
+            ),
+        ] {
+            let Some(limit) = limit else { continue };
+            let total = self.machines.iter().filter_map(of).sum::<i64>() + this.unwrap_or(0);
+            if !within_overage(overage, total, limit) {
+                return Err(size_limit_exceeded(code, what, limit));
+            }
+        }
+        Ok(fingerprint_scope(
+            policy.machine_uniqueness_strategy,
+            &self.account_id,
+            self,
+        ))
+    }
+
+    /// The slot of an active machine of this license.
+    pub(super) fn slot(&self, id: &MachineId) -> Result<&MachineSlot, DomainError> {
+        self.current()?;
+        self.machines
+            .iter()
+            .find(|m| &m.id == id)
+            .ok_or_else(DomainError::not_found)
+    }
+
+    pub(super) fn apply_machine(&mut self, event: &LicenseEvent) {
+        match event {
+            LicenseEvent::MachineActivated { machine, .. } => self.machines.push(machine.clone()),
+            LicenseEvent::MachineDeactivated { machine, .. } => self.machines.retain(|m| m.id != machine.id),
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overage_allows_what_keygens_formula_allows() {
+        use OverageStrategy::*;
+        for (strategy, limit, largest) in [
+            (NoOverage, 4, 4),
+            (Allow125x, 4, 5),
+            (Allow125x, 8, 10),
+            (Allow15x, 4, 6),
+            (Allow15x, 2, 3),
+            (Allow2x, 1, 2),
+            (Allow2x, 5, 10),
+        ] {
+            assert!(
+                within_overage(strategy, largest, limit),
+                "{strategy:?} {limit} {largest}"
+            );
+            assert!(
+                !within_overage(strategy, largest + 1, limit),
+                "{strategy:?} {limit} {largest}"
+            );
+        }
+        assert!(within_overage(AlwaysAllow, 1_000, 1));
+    }
+}

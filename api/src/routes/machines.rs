@@ -1,0 +1,186 @@
+//! Machines: activate (create), retrieve by id or fingerprint, deactivate (delete), list with
+//! Keygen's filters, and a license's machines. Activation and deactivation are commands on the
+//! license, which decides on its limits.
+
+use crate::access::license::visible_license;
+use crate::access::machine::{limit_to_visible, may_activate, visible_machine};
+use crate::commands::license::{policy_snapshot, run};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{metadata_filters, related_not_found, required_relationship, Call, ListPage, ResourceId};
+use crate::jsonapi::JsonApiBody;
+use crate::render::{created, paged, single};
+use crate::resources::{account_path, machine_resource};
+use crate::state::AppState;
+use aggregates::license::machines::fingerprint_taken_detail;
+use aggregates::license::{LicenseCommand, MachineAttributes, MachineSlot, NewMachine};
+use aggregates::vocabulary::UniquenessStrategy;
+use aggregates::MachineId;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use projections::licenses::LicenseRow;
+use projections::machines::MachineFilter;
+use projections::PageRequest;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/machines", get(index).post(create))
+        .route("/machines/{id}", get(show).delete(destroy))
+        .route("/licenses/{id}/machines", get(license_machines))
+}
+
+/// A machine with `fingerprint` already in the scope `strategy` names beyond `license`, as the
+/// read model shows it. Claims hold the scope under concurrent activations of one strategy; this
+/// finds a machine activated under another policy's narrower strategy, as Keygen's check does.
+async fn taken_beyond(
+    state: &AppState,
+    license: &LicenseRow,
+    strategy: UniquenessStrategy,
+    fingerprint: &str,
+) -> ApiResult<bool> {
+    let mut filter = MachineFilter {
+        fingerprint: Some(fingerprint.to_string()),
+        ..MachineFilter::default()
+    };
+    match strategy {
+        UniquenessStrategy::UniquePerAccount => {}
+        UniquenessStrategy::UniquePerProduct => filter.product = Some(license.product_id.clone()),
+        UniquenessStrategy::UniquePerPolicy => filter.policy = Some(license.policy_id.clone()),
+        UniquenessStrategy::UniquePerLicense | UniquenessStrategy::UniquePerMachine => return Ok(false),
+    }
+    let page = PageRequest {
+        number: Some(1),
+        size: 1,
+        order: projections::ListOrder::default(),
+        cursor: None,
+    };
+    let found = projections::machines::list(&state.db, &license.account_id, &filter, page).await?;
+    Ok(found.total > 0)
+}
+
+fn fingerprint_taken(strategy: UniquenessStrategy) -> ApiError {
+    ApiError::unprocessable(
+        "FINGERPRINT_TAKEN",
+        fingerprint_taken_detail(strategy),
+        Some("/data/attributes/fingerprint".into()),
+    )
+}
+
+async fn create(Call { state, auth }: Call, body: JsonApiBody) -> ApiResult<Response> {
+    let data = body.resource("machines", "machine")?;
+    data.permit_relationships(&["license"])?;
+    let a = &data.attributes;
+    a.permit(&[
+        "fingerprint",
+        "name",
+        "ip",
+        "hostname",
+        "platform",
+        "cores",
+        "memory",
+        "disk",
+        "metadata",
+    ])?;
+    let fingerprint = a.required_string("fingerprint")?;
+    let machine = NewMachine {
+        slot: MachineSlot {
+            id: MachineId::generate(),
+            fingerprint,
+            cores: a.integer("cores")?.value(),
+            memory: a.integer("memory")?.value(),
+            disk: a.integer("disk")?.value(),
+            claim: None,
+        },
+        attributes: MachineAttributes {
+            name: a.string("name")?.value(),
+            ip: a.string("ip")?.value(),
+            hostname: a.string("hostname")?.value(),
+            platform: a.string("platform")?.value(),
+            metadata: a.object("metadata")?.value().unwrap_or_default(),
+        },
+    };
+    let license_id = required_relationship(&data, "license", &["licenses", "license"])?;
+    let license = visible_license(&state, &auth, &license_id)
+        .await
+        .map_err(|_| related_not_found("license"))?;
+    may_activate(&auth)?;
+    let policy = policy_snapshot(&state, &auth.account.row.id, &license.policy_id).await?;
+    let strategy = policy.attributes.machine_uniqueness_strategy;
+    if taken_beyond(&state, &license, strategy, &machine.slot.fingerprint).await? {
+        return Err(fingerprint_taken(strategy));
+    }
+    let id = machine.slot.id.to_string();
+    let command = LicenseCommand::ActivateMachine {
+        policy,
+        machine,
+        at: state.now(),
+    };
+    run(&state, &auth, &license, command).await.map_err(|err| {
+        if err.error.code.as_deref() == Some("FINGERPRINT_TAKEN") {
+            fingerprint_taken(strategy)
+        } else {
+            err
+        }
+    })?;
+    let view = visible_machine(&state, &auth, &id).await?;
+    Ok(created(machine_resource(&view, state.now())?))
+}
+
+async fn show(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiResult<Response> {
+    let view = visible_machine(&state, &auth, &id).await?;
+    Ok(single(StatusCode::OK, machine_resource(&view, state.now())?))
+}
+
+async fn destroy(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiResult<StatusCode> {
+    let view = visible_machine(&state, &auth, &id).await?;
+    may_activate(&auth)?;
+    let license = visible_license(&state, &auth, &view.row.license_id).await?;
+    let command = LicenseCommand::DeactivateMachine {
+        machine_id: MachineId::from(&view.row.id),
+        at: state.now(),
+    };
+    run(&state, &auth, &license, command).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn machine_filter(list: &ListPage) -> ApiResult<MachineFilter> {
+    let q = &list.query;
+    Ok(MachineFilter {
+        license: q.get("license").cloned(),
+        key: q.get("key").cloned(),
+        fingerprint: q.get("fingerprint").cloned(),
+        product: q.get("product").cloned(),
+        policy: q.get("policy").cloned(),
+        metadata: metadata_filters(q)?,
+        ..MachineFilter::default()
+    })
+}
+
+/// A page of the machines `filter` selects among those the caller sees, at `path` (below the
+/// account) for pagination links.
+async fn list_with(call: &Call, mut filter: MachineFilter, list: ListPage, path: &str) -> ApiResult<Response> {
+    let Call { state, auth } = call;
+    limit_to_visible(auth, &mut filter)?;
+    let account_id = &auth.account.row.id;
+    let result = projections::machines::list(&state.db, account_id, &filter, list.page).await?;
+    let now = state.now();
+    let items = result
+        .items
+        .iter()
+        .map(|view| machine_resource(view, now))
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(paged(items, &account_path(account_id, path), &list, result.total))
+}
+
+async fn index(call: Call, list: ListPage) -> ApiResult<Response> {
+    let filter = machine_filter(&list)?;
+    list_with(&call, filter, list, "machines").await
+}
+
+async fn license_machines(call: Call, ResourceId(id): ResourceId, list: ListPage) -> ApiResult<Response> {
+    let license = visible_license(&call.state, &call.auth, &id).await?.id;
+    let mut filter = machine_filter(&list)?;
+    filter.only_license = Some(license.clone());
+    list_with(&call, filter, list, &format!("licenses/{license}/machines")).await
+}
