@@ -196,6 +196,9 @@ pub fn start(state: AppState, listener: TcpListener) -> Result<Running, StartErr
 pub fn start_with(state: AppState, listener: TcpListener, workers: WorkerOptions) -> Result<Running, StartError> {
     let addr = listener.local_addr()?;
     let (shutdown, rx) = watch::channel(false);
+    let heartbeats = workers
+        .heartbeats
+        .map(|interval| tokio::spawn(api::run_heartbeats(state.clone(), interval, rx.clone())));
     let runner = workers::spawn(state.db.clone(), workers, rx.clone());
     let app = api::router(state.clone()).into_make_service();
     let mut stop = rx;
@@ -206,6 +209,9 @@ pub fn start_with(state: AppState, listener: TcpListener, workers: WorkerOptions
             })
             .await;
         let _ = runner.await;
+        if let Some(heartbeats) = heartbeats {
+            let _ = heartbeats.await;
+        }
         served
     });
     Ok(Running {

@@ -45,9 +45,16 @@ struct Tuning {
     /// Milliseconds the observation writer waits for more after the first of a batch.
     #[arg(long, env = "KEYLEDGER_OBSERVATION_LINGER_MS", default_value_t = 0)]
     observation_linger_ms: u64,
+    /// Seconds between two scans for machines whose heartbeat deadline passed (worker roles).
+    #[arg(long, env = "KEYLEDGER_HEARTBEAT_SCAN_SECONDS", default_value_t = workers::DEFAULT_HEARTBEAT_SCAN.as_secs())]
+    heartbeat_scan_seconds: u64,
 }
 
 impl Tuning {
+    fn heartbeat_scan(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.heartbeat_scan_seconds.max(1))
+    }
+
     fn settings(&self) -> api::state::Settings {
         let mut settings = api::state::Settings {
             snapshot_every: self.snapshot_every,
@@ -230,11 +237,13 @@ async fn run(cli: Cli) -> Result<(), StartError> {
             let backend = store::describe_url(&database_url);
             if role == Role::Worker {
                 let (stop, rx) = tokio::sync::watch::channel(false);
+                let heartbeats = tokio::spawn(api::run_heartbeats(state.clone(), tuning.heartbeat_scan(), rx.clone()));
                 let workers = workers::spawn(state.db.clone(), WorkerOptions::default(), rx);
                 tracing::info!(version, %backend, role = "worker", "keyledger workers running");
                 shutdown.await;
                 let _ = stop.send(true);
                 let _ = workers.await;
+                let _ = heartbeats.await;
                 return Ok(());
             }
             // Bound before the first start's account is made: a taken port must not cost the
@@ -250,6 +259,7 @@ async fn run(cli: Cli) -> Result<(), StartError> {
             }
             let options = WorkerOptions {
                 catch_up: role == Role::All,
+                heartbeats: (role == Role::All).then(|| tuning.heartbeat_scan()),
                 ..Default::default()
             };
             let running = start_with(state, listener, options)?;

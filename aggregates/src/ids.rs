@@ -139,7 +139,8 @@ identified!(
     crate::license::License => LicenseId, shape 2,
     crate::entitlement::Entitlement => EntitlementId, shape 1,
     crate::token::Token => TokenId, shape 1,
-    crate::user::User => UserId, shape 1
+    crate::user::User => UserId, shape 1,
+    crate::machine::Machine => MachineId, shape 1
 );
 
 #[cfg(test)]
@@ -189,7 +190,7 @@ mod tests {
     /// snapshots are then ignored) and write the new fields here.
     #[test]
     fn snapshot_shapes_are_pinned() {
-        use crate::{account, entitlement, license, policy, product, token, user};
+        use crate::{account, entitlement, license, machine, policy, product, token, user};
         let pinned = [
             (shape_of::<account::Account>(), (1, "id slug")),
             (shape_of::<product::Product>(), (1, "account_id attributes deleted id")),
@@ -210,6 +211,7 @@ mod tests {
             ),
             (shape_of::<token::Token>(), (1, "id revoked")),
             (shape_of::<user::User>(), (1, "id")),
+            (shape_of::<machine::Machine>(), (1, "dead started")),
         ];
         let changed: Vec<String> = pinned
             .iter()

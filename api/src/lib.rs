@@ -19,5 +19,6 @@ mod resources;
 mod routes;
 pub mod state;
 
+pub use commands::heartbeat::{run as run_heartbeats, sweep as sweep_heartbeats};
 pub use routes::router;
 pub use state::AppState;

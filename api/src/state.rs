@@ -42,6 +42,7 @@ pub struct Frameworks {
     pub entitlement: Handle<Entitlement>,
     pub policy: Handle<Policy>,
     pub license: Handle<License>,
+    pub machine: Handle<aggregates::machine::Machine>,
 }
 
 fn handle<A>(
@@ -81,6 +82,7 @@ impl Frameworks {
             entitlement: handle(db, settings, inline, &locks, failures),
             policy: handle(db, settings, inline, &locks, failures),
             license: handle(db, settings, inline, &locks, failures),
+            machine: handle(db, settings, inline, &locks, failures),
         }
     }
 }

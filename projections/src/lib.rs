@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod entitlements;
 mod filter;
+pub mod heartbeats;
 mod inline;
 mod license_rows;
 pub mod licenses;

@@ -87,8 +87,8 @@ enum Beside {
         change: EntitlementChange,
         attach: bool,
     },
-    /// A machine was activated on the license.
-    Activated(Box<crate::machines::MachineRow>),
+    /// A machine was activated on the license, with its first heartbeat deadline.
+    Activated(Box<crate::machines::MachineRow>, Option<i64>),
     /// A machine was deactivated.
     Deactivated { machine_id: String },
     /// The license is gone, and its machines with it.
@@ -241,16 +241,23 @@ fn fold(
             attach: false,
         }),
         LicenseEvent::MachineActivated {
-            machine, attributes, ..
+            machine,
+            attributes,
+            heartbeat_deadline,
+            ..
         } => {
             count_machine(row, &machine, 1);
-            beside.push(Beside::Activated(Box::new(crate::machines::MachineRow::activated(
+            let machine = crate::machines::MachineRow::activated(
                 row.account_id.clone(),
                 row.id.clone(),
                 machine,
                 attributes,
                 at,
-            )?)));
+            )?;
+            beside.push(Beside::Activated(
+                Box::new(machine),
+                heartbeat_deadline.as_ref().map(micros),
+            ));
         }
         LicenseEvent::MachineDeactivated { machine, .. } => {
             count_machine(row, &machine, -1);
@@ -348,18 +355,22 @@ pub(crate) async fn apply_run(conn: &mut Conn<'_>, events: &[EventRef<'_>]) -> R
                     change,
                     attach,
                 } => c.join_entitlements(Joins::LICENSE, license_id, change, *attach).await?,
-                Beside::Activated(machine) => c.insert_machine(machine).await?,
+                Beside::Activated(machine, deadline) => c.insert_machine(machine, *deadline).await?,
                 Beside::Deactivated { machine_id } => {
-                    sqlx::query("delete from machines where id = $1")
-                        .bind(machine_id)
-                        .execute(&mut *c)
-                        .await?;
+                    for table in ["machines where id", "machine_heartbeats where machine_id"] {
+                        sqlx::query(&format!("delete from {table} = $1"))
+                            .bind(machine_id)
+                            .execute(&mut *c)
+                            .await?;
+                    }
                 }
                 Beside::Gone { license_id } => {
-                    sqlx::query("delete from machines where license_id = $1")
-                        .bind(license_id)
-                        .execute(&mut *c)
-                        .await?;
+                    for table in ["machines", "machine_heartbeats"] {
+                        sqlx::query(&format!("delete from {table} where license_id = $1"))
+                            .bind(license_id)
+                            .execute(&mut *c)
+                            .await?;
+                    }
                 }
             }
         }

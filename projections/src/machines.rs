@@ -3,8 +3,11 @@
 //! of the license's stream, because the license decides on its machines' limits.
 
 use crate::filter::{Bind, Filter, Source};
+use crate::from_micros;
 use crate::{fetch_row, oldest_of, Page, PageRequest, ProjectionError};
 use aggregates::license::{MachineAttributes, MachineSlot};
+use aggregates::machine::heartbeat;
+use aggregates::policy::PolicyAttributes;
 use store::Database;
 
 /// A `machines` row.
@@ -68,6 +71,11 @@ impl MachineRow {
     }
 }
 
+/// A new machine's heartbeat row; a rebuild replaying its activation keeps the row it has.
+pub(crate) const INSERT_HEARTBEAT: &str =
+    "insert into machine_heartbeats (machine_id, account_id, license_id, deadline) \
+    values ($1, $2, $3, $4) on conflict (machine_id) do nothing";
+
 /// A machine with what rendering needs beside it: its license's product, policy, limits and the
 /// policy's attributes.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -78,6 +86,10 @@ pub struct MachineView {
     pub policy_id: String,
     pub license_limits: String,
     pub policy_attributes: String,
+    /// The last ping (operational state, `machine_heartbeats`).
+    pub last_ping: Option<i64>,
+    /// When a worker found the machine dead (cleared by a revival or a reset).
+    pub dead_at: Option<i64>,
 }
 
 impl MachineView {
@@ -91,6 +103,30 @@ impl MachineView {
         Ok(serde_json::from_str(&self.license_limits)?)
     }
 
+    /// The machine's last heartbeat under `policy`: its last ping, or its creation when the
+    /// policy counts from creation.
+    pub fn last_heartbeat(&self, policy: &PolicyAttributes) -> Option<aggregates::Timestamp> {
+        heartbeat::last_heartbeat(
+            policy,
+            from_micros(self.row.created_at),
+            self.last_ping.map(from_micros),
+        )
+    }
+
+    /// The machine's heartbeat status at `now`; dead once a worker found it so, until it is
+    /// revived or reset.
+    pub fn heartbeat(&self, policy: &PolicyAttributes, now: aggregates::Timestamp) -> heartbeat::Status {
+        if self.dead_at.is_some() {
+            return heartbeat::Status::Dead;
+        }
+        heartbeat::status(
+            policy,
+            from_micros(self.row.created_at),
+            self.last_heartbeat(policy),
+            now,
+        )
+    }
+
     /// The machine's metadata (an object).
     pub fn metadata(&self) -> Result<serde_json::Value, ProjectionError> {
         Ok(serde_json::from_str(&self.row.metadata)?)
@@ -99,9 +135,9 @@ impl MachineView {
 
 const COLUMNS: &str = "m.id, m.account_id, m.license_id, m.fingerprint, m.cores, m.memory, m.disk, m.name, m.ip, \
     m.hostname, m.platform, m.metadata, m.created_at, m.updated_at, m.last_sequence, l.product_id, l.policy_id, \
-    l.limits as license_limits, p.attributes as policy_attributes";
+    l.limits as license_limits, p.attributes as policy_attributes, h.last_heartbeat as last_ping, h.dead_at";
 const FROM: &str = "from machines m join licenses l on l.id = m.license_id and l.deleted_at is null \
-    join policies p on p.id = l.policy_id";
+    join policies p on p.id = l.policy_id left join machine_heartbeats h on h.machine_id = m.id";
 
 /// A machine of the account by id or by fingerprint (the oldest match wins, as in Keygen).
 pub async fn find(
@@ -118,8 +154,8 @@ pub(crate) fn find_sql() -> String {
 }
 
 /// Every active machine of a license, oldest first (what validation's scopes compare against).
-pub async fn of_license(db: &Database, license_id: &str) -> Result<Vec<MachineRow>, ProjectionError> {
-    let sql = format!("select {ROW_COLUMNS} from machines where license_id = $1 order by created_at, id");
+pub async fn of_license(db: &Database, license_id: &str) -> Result<Vec<MachineView>, ProjectionError> {
+    let sql = format!("select {COLUMNS} {FROM} where m.license_id = $1 order by m.created_at, m.id");
     store::on_pool!(db, |pool| Ok(sqlx::query_as(&sql)
         .bind(license_id)
         .fetch_all(pool)

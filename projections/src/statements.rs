@@ -24,8 +24,13 @@ pub(crate) trait Statements {
         event: &EventRef<'_>,
     ) -> Result<(), ProjectionError>;
 
-    /// Inserts a machine's row (one already there stays as it is).
-    async fn insert_machine(&mut self, row: &machines::MachineRow) -> Result<(), ProjectionError>;
+    /// Inserts a machine's row and its heartbeat's (operational state: the first deadline);
+    /// rows already there stay as they are.
+    async fn insert_machine(
+        &mut self,
+        row: &machines::MachineRow,
+        deadline: Option<i64>,
+    ) -> Result<(), ProjectionError>;
 
     /// Joins the entitlements of an attach to a policy or license, or parts those of a detach.
     async fn join_entitlements(
@@ -84,7 +89,14 @@ macro_rules! statements_for {
                 Ok(())
             }
 
-            async fn insert_machine(&mut self, row: &machines::MachineRow) -> Result<(), ProjectionError> {
+            async fn insert_machine(&mut self, row: &machines::MachineRow, deadline: Option<i64>) -> Result<(), ProjectionError> {
+                sqlx::query(machines::INSERT_HEARTBEAT)
+                    .bind(&row.id)
+                    .bind(&row.account_id)
+                    .bind(&row.license_id)
+                    .bind(deadline)
+                    .execute(&mut *self)
+                    .await?;
                 sqlx::query(&machines::MachineRow::insert_sql())
                     .bind(&row.id)
                     .bind(&row.account_id)

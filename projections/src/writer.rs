@@ -26,6 +26,8 @@ pub struct Observed {
     pub metadata: serde_json::Value,
     /// Microseconds since the epoch.
     pub at: i64,
+    /// For a machine's ping: its new deadline (µs); the ping moves the machine's heartbeat.
+    pub deadline: Option<i64>,
 }
 
 /// How the writer batches.
@@ -141,8 +143,24 @@ async fn commit(db: &Database, batch: &[&Observed]) -> Result<(), ProjectionErro
             .or_insert(o.at);
         *at = (*at).max(o.at);
     }
+    // One heartbeat per machine: its latest ping in the batch.
+    let mut pinged: HashMap<&str, (i64, i64)> = HashMap::new();
+    for o in batch.iter().filter(|o| o.resource_type == "machines") {
+        if let Some(deadline) = o.deadline {
+            let latest = pinged.entry(o.resource_id.as_str()).or_insert((o.at, deadline));
+            *latest = (latest.0.max(o.at), latest.1.max(deadline));
+        }
+    }
     on_pool!(db, |pool| {
         let mut tx = pool.begin().await?;
+        for (machine_id, (at, deadline)) in &pinged {
+            sqlx::query(TOUCH_HEARTBEAT)
+                .bind(*at)
+                .bind(*deadline)
+                .bind(*machine_id)
+                .execute(&mut *tx)
+                .await?;
+        }
         let per_statement = Conn::from(&mut *tx).parameters_per_statement();
         for chunk in logged.chunks(per_statement / COLUMNS) {
             let insert = format!("{INSERT_OBSERVATIONS} values {}", value_rows(chunk.len(), COLUMNS));
@@ -176,6 +194,11 @@ async fn commit(db: &Database, batch: &[&Observed]) -> Result<(), ProjectionErro
         Ok(())
     })
 }
+
+/// A ping moves its machine's last heartbeat and deadline forward (never back: batches may commit
+/// a late one after) and clears a death; a machine deactivated meanwhile has no row to move.
+const TOUCH_HEARTBEAT: &str = "update machine_heartbeats set last_heartbeat = $1, deadline = $2, dead_at = null, \
+    claimed_until = null where machine_id = $3 and (last_heartbeat is null or last_heartbeat < $1)";
 
 /// A license's `lastValidated` moves forward only (batches may commit a late one after). One row
 /// per license in a statement (`latest` has one per license).

@@ -166,6 +166,8 @@ async fn spawn_app_configured(slug: &str, catch_up_runner: bool, settings: api::
         listener,
         keyledger::WorkerOptions {
             catch_up: catch_up_runner,
+            // Tests sweep heartbeats themselves (`api::sweep_heartbeats`), after moving the clock.
+            heartbeats: None,
             ..Default::default()
         },
     )
@@ -457,7 +459,11 @@ impl TestApp {
             .await
             .expect("store opens");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let running = keyledger::start(state, listener).expect("server starts");
+        let options = keyledger::WorkerOptions {
+            heartbeats: None,
+            ..Default::default()
+        };
+        let running = keyledger::start_with(state, listener, options).expect("server starts");
         (format!("http://127.0.0.1:{}", running.addr.port()), running)
     }
 }

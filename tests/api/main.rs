@@ -8,6 +8,7 @@ mod cross_account;
 mod dependents;
 mod entitlements;
 mod feed;
+mod heartbeats;
 mod helpers;
 mod layout;
 mod license_actions;

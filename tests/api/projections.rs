@@ -296,9 +296,11 @@ pub(crate) async fn licensing_scenario(app: &crate::helpers::TestApp, product_id
         .await
         .status);
     let second = json!({"cores": 4, "name": "Kept", "platform": "Linux", "metadata": {"rack": "b12"}});
-    ok(crate::machines::activate(app, app.admin(), id, "rebuild-fp-2", second)
-        .await
-        .status);
+    let kept = crate::machines::activate(app, app.admin(), id, "rebuild-fp-2", second).await;
+    ok(kept.status);
+    let kept_id = kept.json["data"]["id"].as_str().unwrap();
+    let ping = app.path(&format!("machines/{kept_id}/actions/ping"));
+    ok(app.send(Method::POST, &ping, Some(app.admin()), None).await.status);
     let gone = app.create_license(policy_id, json!({})).await;
     let gone_id = gone["id"].as_str().unwrap();
     ok(

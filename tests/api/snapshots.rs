@@ -5,7 +5,7 @@
 use crate::helpers::{spawn_app_with_settings, TestApp};
 use crate::projections::licensing_scenario;
 use aggregates::{account::Account, entitlement::Entitlement, license::License, policy::Policy};
-use aggregates::{product::Product, token::Token, user::User, Snapshotted};
+use aggregates::{machine::Machine, product::Product, token::Token, user::User, Snapshotted};
 use cqrs_es::{Aggregate, EventStore};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -47,6 +47,7 @@ async fn every_stream_loads_alike(db: &Database) -> BTreeSet<String> {
             Entitlement::TYPE_NAME => loads_alike::<Entitlement>(db, id).await,
             Policy::TYPE_NAME => loads_alike::<Policy>(db, id).await,
             License::TYPE_NAME => loads_alike::<License>(db, id).await,
+            Machine::TYPE_NAME => loads_alike::<Machine>(db, id).await,
             other => panic!("a stream of an unknown aggregate type {other}"),
         };
         if had {
@@ -93,6 +94,7 @@ async fn with_a_snapshot_after_every_event_each_aggregate_loads_as_replayed() {
         Entitlement::TYPE_NAME,
         Policy::TYPE_NAME,
         License::TYPE_NAME,
+        Machine::TYPE_NAME,
     ]
     .map(String::from)
     .into();

@@ -12,13 +12,21 @@ pub struct WorkerOptions {
     /// Apply the global feed to the read models every `catch_up_interval`.
     pub catch_up: bool,
     pub catch_up_interval: Duration,
+    /// Decide machines whose heartbeat deadline passed, every so often (`None`: not in this
+    /// process). The binary runs this loop (`api::run_heartbeats`): it executes commands.
+    pub heartbeats: Option<Duration>,
 }
+
+/// How often a worker looks for machines whose heartbeat deadline passed, by default: a death
+/// is recorded within this long after its deadline.
+pub const DEFAULT_HEARTBEAT_SCAN: Duration = Duration::from_secs(10);
 
 impl Default for WorkerOptions {
     fn default() -> Self {
         Self {
             catch_up: true,
             catch_up_interval: projections::DEFAULT_INTERVAL,
+            heartbeats: Some(DEFAULT_HEARTBEAT_SCAN),
         }
     }
 }

@@ -59,6 +59,10 @@ pub enum LicenseEvent {
     MachineActivated {
         machine: MachineSlot,
         attributes: MachineAttributes,
+        /// When the machine dies without a ping: one heartbeat duration after its creation, when
+        /// its policy requires heartbeats or counts them from creation.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        heartbeat_deadline: Option<Timestamp>,
         created_at: Timestamp,
     },
     /// A machine was deactivated (Keygen's `machine.deleted`).

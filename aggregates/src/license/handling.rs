@@ -283,6 +283,7 @@ impl Aggregate for License {
                 let mut events = vec![LicenseEvent::MachineActivated {
                     machine: super::MachineSlot { claim, ..machine.slot },
                     attributes: machine.attributes,
+                    heartbeat_deadline: crate::machine::heartbeat::first_deadline(&policy.attributes, at),
                     created_at: at,
                 }];
                 // The first activation starts the clock of a policy whose basis it is.

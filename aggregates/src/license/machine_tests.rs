@@ -28,6 +28,7 @@ fn activated(id: &str, fingerprint: &str, cores: Option<i64>, claim: Option<&str
             ..machine(id, fingerprint, cores).slot
         },
         attributes: MachineAttributes::default(),
+        heartbeat_deadline: None,
         created_at: t("2024-01-02T00:00:00Z"),
     }
 }

@@ -45,6 +45,13 @@ pub fn last_heartbeat(
     last_ping.or((policy.heartbeat_basis == HeartbeatBasis::FromCreation).then_some(created_at))
 }
 
+/// The deadline a new machine starts with: one duration after its creation when its policy
+/// requires heartbeats or counts them from creation; none otherwise (it has not started).
+pub fn first_deadline(policy: &PolicyAttributes, created_at: Timestamp) -> Option<Timestamp> {
+    (policy.require_heartbeat || policy.heartbeat_basis == HeartbeatBasis::FromCreation)
+        .then(|| created_at + Duration::seconds(duration(policy)))
+}
+
 /// Keygen's status: a machine that never had a heartbeat has not started, unless its policy
 /// requires heartbeats and one duration has passed since its creation; one whose last heartbeat
 /// is within a duration is alive; any other is dead.

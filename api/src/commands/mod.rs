@@ -4,6 +4,7 @@
 
 pub(crate) mod cascade;
 pub(crate) mod entitlement;
+pub mod heartbeat;
 pub(crate) mod license;
 pub(crate) mod pool;
 pub(crate) mod token;

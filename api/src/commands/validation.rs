@@ -7,7 +7,6 @@ use crate::error::ApiResult;
 use crate::state::{execute, AppState};
 use aggregates::license::validation::{validate, LicenseFacts, MachineFact, MachineFacts, Outcome, Scope};
 use aggregates::license::LicenseCommand;
-use aggregates::machine::heartbeat;
 use aggregates::policy::PolicyAttributes;
 use aggregates::vocabulary::ExpirationBasis;
 use aggregates::LicenseId;
@@ -48,15 +47,11 @@ async fn machine_facts(
     let machines = projections::machines::of_license(&state.db, &row.id).await?;
     Ok(machines
         .into_iter()
-        .map(|m| {
-            let created = from_micros(m.created_at);
-            let last = heartbeat::last_heartbeat(policy, created, None);
-            MachineFact {
-                heartbeat: heartbeat::status(policy, created, last, now),
-                id: m.id,
-                fingerprint: m.fingerprint,
-                components: Vec::new(),
-            }
+        .map(|m| MachineFact {
+            heartbeat: m.heartbeat(policy, now),
+            id: m.row.id,
+            fingerprint: m.row.fingerprint,
+            components: Vec::new(),
         })
         .collect())
 }
@@ -126,6 +121,7 @@ pub(crate) async fn validate_license(
         payload: json!({ "valid": outcome.valid, "code": outcome.code, "detail": outcome.detail, "scope": request.echo, "nonce": request.nonce }),
         metadata: json!(metadata),
         at: at_us,
+        deadline: None,
     };
     state.observations.record(observed).await?;
     if !quick

@@ -4,17 +4,24 @@ use super::links::{account_path, account_relationships, empty_to_one, related};
 use crate::error::ApiResult;
 use crate::jsonapi::{deep_camel, resource, timestamp, to_many};
 use aggregates::machine::heartbeat;
-use projections::from_micros;
 use projections::machines::MachineView;
 use serde_json::{json, Map, Value};
 
 /// The machine resource as of `now` (its heartbeat status depends on the time).
 pub(crate) fn machine_resource(view: &MachineView, now: aggregates::Timestamp) -> ApiResult<Value> {
+    machine_resource_as(view, now, false)
+}
+
+/// The machine resource; `revived` in the answer to the ping that brought it back to life
+/// (its status reads `RESURRECTED` there, and only there).
+pub(crate) fn machine_resource_as(view: &MachineView, now: aggregates::Timestamp, revived: bool) -> ApiResult<Value> {
     let row = &view.row;
     let policy = view.policy()?;
-    let created = from_micros(row.created_at);
-    let last_heartbeat = heartbeat::last_heartbeat(&policy, created, None);
-    let status = heartbeat::status(&policy, created, last_heartbeat, now);
+    let last_heartbeat = view.last_heartbeat(&policy);
+    let status = match revived {
+        true => heartbeat::Status::Resurrected,
+        false => view.heartbeat(&policy, now),
+    };
     let duration = heartbeat::duration(&policy);
     let max_processes = view.license_limits()?.max_processes.or(policy.limits.max_processes);
     let mut a = Map::new();

@@ -17,7 +17,7 @@ pub(crate) use entitlement::entitlement_resource;
 pub(crate) use key::key_resource;
 pub(crate) use license::license_resource;
 pub(crate) use links::account_path;
-pub(crate) use machine::machine_resource;
+pub(crate) use machine::{machine_resource, machine_resource_as};
 pub(crate) use policy::policy_resource;
 pub(crate) use product::product_resource;
 pub(crate) use token::token_resource;

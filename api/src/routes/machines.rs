@@ -9,7 +9,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{metadata_filters, related_not_found, required_relationship, Call, ListPage, ResourceId};
 use crate::jsonapi::JsonApiBody;
 use crate::render::{created, paged, single};
-use crate::resources::{account_path, machine_resource};
+use crate::resources::{account_path, machine_resource, machine_resource_as};
 use crate::state::AppState;
 use aggregates::license::machines::fingerprint_taken_detail;
 use aggregates::license::{LicenseCommand, MachineAttributes, MachineSlot, NewMachine};
@@ -17,7 +17,7 @@ use aggregates::vocabulary::UniquenessStrategy;
 use aggregates::MachineId;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use projections::licenses::LicenseRow;
 use projections::machines::MachineFilter;
@@ -28,6 +28,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/machines", get(index).post(create))
         .route("/machines/{id}", get(show).delete(destroy))
         .route("/licenses/{id}/machines", get(license_machines))
+        .route("/machines/{id}/actions/ping", post(ping))
+        .route("/machines/{id}/actions/ping-heartbeat", post(ping))
+        .route("/machines/{id}/actions/reset", post(reset))
+        .route("/machines/{id}/actions/reset-heartbeat", post(reset))
 }
 
 /// A machine with `fingerprint` already in the scope `strategy` names beyond `license`, as the
@@ -183,4 +187,26 @@ async fn license_machines(call: Call, ResourceId(id): ResourceId, list: ListPage
     let mut filter = machine_filter(&list)?;
     filter.only_license = Some(license.clone());
     list_with(&call, filter, list, &format!("licenses/{license}/machines")).await
+}
+
+async fn ping(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiResult<Response> {
+    let view = visible_machine(&state, &auth, &id).await?;
+    may_activate(&auth)?;
+    let revived = crate::commands::heartbeat::ping(&state, &view, auth.metadata()).await?;
+    let view = visible_machine(&state, &auth, &view.row.id).await?;
+    Ok(single(
+        StatusCode::OK,
+        machine_resource_as(&view, state.now(), revived)?,
+    ))
+}
+
+/// Admins and the license's product reset a heartbeat; the license itself may not.
+async fn reset(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiResult<Response> {
+    let view = visible_machine(&state, &auth, &id).await?;
+    if matches!(auth.bearer, crate::auth::Bearer::License { .. }) {
+        return Err(ApiError::forbidden("bearer lacks permission to reset heartbeats"));
+    }
+    crate::commands::heartbeat::reset(&state, &view, auth.metadata()).await?;
+    let view = visible_machine(&state, &auth, &view.row.id).await?;
+    Ok(single(StatusCode::OK, machine_resource(&view, state.now())?))
 }

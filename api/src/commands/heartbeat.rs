@@ -1,0 +1,226 @@
+//! Machine heartbeats: a ping (an observation that moves the machine's deadline, and an event
+//! only when it starts or revives the heartbeat), a reset, and the worker's sweep that finds
+//! machines whose deadline passed, records each death once and deactivates the dead a policy
+//! culls. The deadline lives in `machine_heartbeats` (operational state, not rebuilt).
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::{execute, AppState};
+use aggregates::license::LicenseCommand;
+use aggregates::machine::heartbeat::{self, Status};
+use aggregates::machine::MachineCommand;
+use aggregates::policy::PolicyAttributes;
+use aggregates::vocabulary::{HeartbeatCullStrategy, HeartbeatResurrectionStrategy};
+use aggregates::{LicenseId, MachineId, Timestamp};
+use chrono::Duration;
+use projections::machines::MachineView;
+use projections::writer::Observed;
+use serde_json::json;
+use std::collections::HashMap;
+
+/// How long a dead machine may still be revived by a ping under `strategy` (`None`: never;
+/// `ALWAYS_REVIVE` is unbounded and never culled).
+fn revive_window(strategy: HeartbeatResurrectionStrategy) -> Option<Duration> {
+    use HeartbeatResurrectionStrategy::*;
+    match strategy {
+        AlwaysRevive => Some(Duration::MAX),
+        Revive15Minutes => Some(Duration::minutes(15)),
+        Revive10Minutes => Some(Duration::minutes(10)),
+        Revive5Minutes => Some(Duration::minutes(5)),
+        Revive2Minutes => Some(Duration::minutes(2)),
+        Revive1Minute => Some(Duration::minutes(1)),
+        NoRevive => None,
+    }
+}
+
+/// Whether a ping at `now` may revive this dead machine: the policy revives, and within its
+/// window after the missed heartbeat (a machine that never pinged has no window, except under
+/// `ALWAYS_REVIVE`).
+fn may_revive(view: &MachineView, policy: &PolicyAttributes, now: Timestamp) -> bool {
+    let strategy = policy.heartbeat_resurrection_strategy;
+    match (revive_window(strategy), view.last_ping) {
+        (None, _) => false,
+        (Some(_), _) if strategy == HeartbeatResurrectionStrategy::AlwaysRevive => true,
+        (Some(_), None) => false,
+        (Some(window), Some(_)) => view
+            .last_heartbeat(policy)
+            .is_some_and(|last| now <= last + Duration::seconds(heartbeat::duration(policy)) + window),
+    }
+}
+
+/// Pings a machine: starts, keeps or revives its heartbeat. Answers whether it was revived; a
+/// dead machine its policy does not revive is 422 `MACHINE_HEARTBEAT_DEAD`.
+pub(crate) async fn ping(state: &AppState, view: &MachineView, metadata: HashMap<String, String>) -> ApiResult<bool> {
+    let policy = view.policy()?;
+    let now = state.now();
+    let id = MachineId::from(&view.row.id);
+    let revived = match view.heartbeat(&policy, now) {
+        Status::Dead if may_revive(view, &policy, now) => {
+            execute(
+                &state.frameworks.machine,
+                &id,
+                MachineCommand::Resurrect { at: now },
+                metadata.clone(),
+            )
+            .await?;
+            true
+        }
+        Status::Dead => {
+            return Err(ApiError::unprocessable(
+                "MACHINE_HEARTBEAT_DEAD",
+                "is dead",
+                Some("/data".into()),
+            ))
+        }
+        _ => {
+            execute(
+                &state.frameworks.machine,
+                &id,
+                MachineCommand::Ping { at: now },
+                metadata.clone(),
+            )
+            .await?;
+            false
+        }
+    };
+    let deadline = now + Duration::seconds(heartbeat::duration(&policy));
+    let observed = Observed {
+        account_id: view.row.account_id.clone(),
+        event_type: Some(if revived {
+            "machine.heartbeat.resurrected"
+        } else {
+            "machine.heartbeat.ping"
+        }),
+        resource_type: "machines",
+        resource_id: view.row.id.clone(),
+        payload: json!({ "licenseId": view.row.license_id }),
+        metadata: json!(metadata),
+        at: now.timestamp_micros(),
+        deadline: Some(deadline.timestamp_micros()),
+    };
+    state.observations.record(observed).await?;
+    Ok(revived)
+}
+
+/// Resets a machine's heartbeat: it has not started again, or is dead at once when its policy
+/// requires heartbeats and one duration has passed since its creation.
+pub(crate) async fn reset(state: &AppState, view: &MachineView, metadata: HashMap<String, String>) -> ApiResult<()> {
+    let policy = view.policy()?;
+    let now = state.now();
+    let id = MachineId::from(&view.row.id);
+    execute(
+        &state.frameworks.machine,
+        &id,
+        MachineCommand::Reset { at: now },
+        metadata,
+    )
+    .await?;
+    let created = projections::from_micros(view.row.created_at);
+    let deadline = heartbeat::first_deadline(&policy, created).map(|t| t.timestamp_micros());
+    projections::heartbeats::reset(&state.db, &view.row.id, deadline).await?;
+    Ok(())
+}
+
+/// How long a worker holds a claimed heartbeat while it decides.
+const CLAIM: Duration = Duration::seconds(60);
+
+/// Claims up to `limit` heartbeats due at `now` for [`CLAIM`].
+async fn claim_due(state: &AppState, now: i64, limit: i64) -> ApiResult<Vec<(String, String)>> {
+    let until = now + CLAIM.num_microseconds().unwrap_or(i64::MAX);
+    Ok(projections::heartbeats::claim_due(&state.db, now, until, limit).await?)
+}
+
+async fn settle(state: &AppState, machine_id: &str, dead_at: Option<i64>, deadline: Option<i64>) -> ApiResult<()> {
+    Ok(projections::heartbeats::settle(&state.db, machine_id, dead_at, deadline).await?)
+}
+
+/// Decides one claimed heartbeat: a ping that raced the scan wins (the row is re-read); else the
+/// machine dies once, and is deactivated now or when its revive window closes, or kept.
+async fn decide(state: &AppState, account_id: &str, machine_id: &str, now: Timestamp) -> ApiResult<()> {
+    let Some(view) = projections::machines::find(&state.db, account_id, machine_id).await? else {
+        return Ok(()); // deactivated meanwhile: its row is gone with it
+    };
+    let policy = view.policy()?;
+    let metadata = HashMap::from([("account_id".to_string(), account_id.to_string())]);
+    if view.dead_at.is_none() {
+        if view.heartbeat(&policy, now) != Status::Dead {
+            // Pinged (or reset) since the scan: its deadline moved.
+            let deadline = view
+                .last_heartbeat(&policy)
+                .map(|t| t + Duration::seconds(heartbeat::duration(&policy)));
+            return settle(state, machine_id, None, deadline.map(|t| t.timestamp_micros())).await;
+        }
+        let id = MachineId::from(machine_id);
+        execute(
+            &state.frameworks.machine,
+            &id,
+            MachineCommand::Die { at: now },
+            metadata.clone(),
+        )
+        .await?;
+    }
+    let cull_at = match (
+        policy.heartbeat_cull_strategy,
+        revive_window(policy.heartbeat_resurrection_strategy),
+    ) {
+        (HeartbeatCullStrategy::KeepDead, _) | (_, Some(Duration::MAX)) => None,
+        (HeartbeatCullStrategy::DeactivateDead, None) => Some(now),
+        (HeartbeatCullStrategy::DeactivateDead, Some(window)) => Some(
+            view.last_heartbeat(&policy)
+                .map(|last| last + Duration::seconds(heartbeat::duration(&policy)) + window)
+                .unwrap_or(now),
+        ),
+    };
+    match cull_at {
+        Some(at) if at <= now => {
+            let license = LicenseId::from(&view.row.license_id);
+            let command = LicenseCommand::DeactivateMachine {
+                machine_id: MachineId::from(machine_id),
+                at: now,
+            };
+            match execute(&state.frameworks.license, &license, command, metadata).await {
+                Err(err) if err.status == axum::http::StatusCode::NOT_FOUND => Ok(()),
+                other => other,
+            }
+        }
+        later => {
+            settle(
+                state,
+                machine_id,
+                Some(now.timestamp_micros()),
+                later.map(|t| t.timestamp_micros()),
+            )
+            .await
+        }
+    }
+}
+
+/// One sweep: every heartbeat due now is decided. Answers how many were.
+pub async fn sweep(state: &AppState) -> ApiResult<usize> {
+    let mut decided = 0;
+    loop {
+        let now = state.now();
+        let claimed = claim_due(state, now.timestamp_micros(), 100).await?;
+        if claimed.is_empty() {
+            return Ok(decided);
+        }
+        for (machine_id, account_id) in &claimed {
+            if let Err(err) = decide(state, account_id, machine_id, now).await {
+                tracing::error!(machine_id, error = %err.error.detail, "heartbeat decision failed; will retry");
+            }
+            decided += 1;
+        }
+    }
+}
+
+/// Sweeps every `interval` until `shutdown` turns true.
+pub async fn run(state: AppState, interval: std::time::Duration, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        if let Err(err) = sweep(&state).await {
+            tracing::error!(error = %err.error.detail, "heartbeat sweep failed; will retry");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = shutdown.changed() => break,
+        }
+    }
+}
