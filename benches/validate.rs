@@ -7,91 +7,14 @@
 
 #[path = "support/backends.rs"]
 mod backends;
+#[path = "support/http.rs"]
+mod http;
 
+use http::{admin, measure, Call};
 use serde_json::{json, Value};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 const LICENSES: usize = 1_000;
-
-/// One request of a path under load: method, path after the account, bearer, body.
-#[derive(Clone)]
-struct Call {
-    method: reqwest::Method,
-    path: String,
-    token: Option<String>,
-    body: Option<String>,
-}
-
-/// Sends `requests` calls (`call(n)` for the n-th) from `clients` concurrent clients; prints
-/// a row of the table.
-async fn measure<F>(label: &str, path: &str, base: &str, requests: usize, clients: usize, call: F)
-where
-    F: Fn(usize) -> Call + Send + Sync + 'static,
-{
-    let client = reqwest::Client::new();
-    let call = Arc::new(call);
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..clients)
-        .map(|c| {
-            let (client, call, base) = (client.clone(), call.clone(), base.to_string());
-            tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                for n in (c..requests).step_by(clients) {
-                    let Call {
-                        method,
-                        path,
-                        token,
-                        body,
-                    } = call(n);
-                    let mut request = client
-                        .request(method, format!("{base}{path}"))
-                        .header("Accept", "application/vnd.api+json");
-                    if let Some(token) = token {
-                        request = request.bearer_auth(token);
-                    }
-                    if let Some(body) = body {
-                        request = request.header("Content-Type", "application/vnd.api+json").body(body);
-                    }
-                    let t = Instant::now();
-                    let reply = request.send().await.unwrap();
-                    let status = reply.status();
-                    let bytes = reply.bytes().await.unwrap();
-                    assert!(status.is_success(), "{status}: {}", String::from_utf8_lossy(&bytes));
-                    latencies.push(t.elapsed());
-                }
-                latencies
-            })
-        })
-        .collect();
-    let mut latencies: Vec<Duration> = Vec::with_capacity(requests);
-    for t in tasks {
-        latencies.extend(t.await.unwrap());
-    }
-    let elapsed = started.elapsed();
-    latencies.sort();
-    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
-    println!(
-        "| {label:<10} | {path:<24} | {clients:>7} | {requests:>8} | {:>8.0} | {:>8.2} | {:>8.2} |",
-        requests as f64 / elapsed.as_secs_f64(),
-        pct(0.50).as_secs_f64() * 1000.0,
-        pct(0.99).as_secs_f64() * 1000.0
-    );
-}
-
-/// Sends one admin request during setup; its JSON.
-async fn admin(base: &str, token: &str, method: reqwest::Method, path: &str, body: Value) -> Value {
-    let reply = reqwest::Client::new()
-        .request(method, format!("{base}/v1/accounts/bench/{path}"))
-        .bearer_auth(token)
-        .header("Content-Type", "application/vnd.api+json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert!(reply.status().is_success(), "{path}: {}", reply.status());
-    reply.json().await.unwrap_or(Value::Null)
-}
 
 async fn run(label: &str, database_url: &str, requests: usize, clients: usize) {
     let (state, account) = backends::with_settings(database_url, Default::default()).await;
@@ -165,13 +88,9 @@ async fn run(label: &str, database_url: &str, requests: usize, clients: usize) {
 
 #[tokio::main]
 async fn main() {
-    let env = |name: &str, default: usize| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
-    let (requests, clients) = (
-        env("KEYLEDGER_BENCH_REQUESTS", 10_000),
-        env("KEYLEDGER_BENCH_CLIENTS", 32),
-    );
-    println!("over loopback HTTP, {LICENSES} licenses; each validation a full one, recorded");
-    println!("| backend    | path                     | clients | requests | req/s    | p50 ms   | p99 ms   |");
-    println!("|------------|--------------------------|---------|----------|----------|----------|----------|");
+    let (requests, clients) = http::load(10_000);
+    http::print_header(&format!(
+        "over loopback HTTP, {LICENSES} licenses; each validation a full one, recorded"
+    ));
     backends::each(|label, url| async move { run(label, &url, requests, clients).await }).await;
 }

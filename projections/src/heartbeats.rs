@@ -7,6 +7,7 @@ use store::{on_pool, Backend, Database};
 
 /// A reset: no ping any more, not dead, and the deadline a new machine would have.
 pub async fn reset(db: &Database, machine_id: &str, deadline: Option<i64>) -> Result<(), ProjectionError> {
+    let _turn = db.write_turn().await;
     let sql = "update machine_heartbeats set last_heartbeat = null, dead_at = null, claimed_until = null, \
         deadline = $1 where machine_id = $2";
     on_pool!(db, |pool| sqlx::query(sql)
@@ -37,6 +38,7 @@ pub async fn claim_due(
           and (claimed_until is null or claimed_until < $2) order by deadline limit $3{skip_locked}) \
          returning machine_id, account_id"
     );
+    let _turn = db.write_turn().await;
     Ok(on_pool!(db, |pool| sqlx::query_as(&sql)
         .bind(until)
         .bind(now)
@@ -53,6 +55,7 @@ pub async fn settle(
     dead_at: Option<i64>,
     deadline: Option<i64>,
 ) -> Result<(), ProjectionError> {
+    let _turn = db.write_turn().await;
     let sql = "update machine_heartbeats set dead_at = coalesce(dead_at, $1), deadline = $2, claimed_until = null \
         where machine_id = $3";
     on_pool!(db, |pool| sqlx::query(sql)

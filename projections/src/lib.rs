@@ -135,6 +135,7 @@ impl Projector {
     /// Applies events in the order given, in one transaction. A run of license events (most of
     /// any store) is folded into its rows, each row written once.
     async fn apply_in_order(&self, events: &[EventRef<'_>]) -> Result<(), ProjectionError> {
+        let _turn = self.db.write_turn().await;
         on_pool!(self.db, |pool| {
             let mut tx = pool.begin_write().await?;
             let mut conn = Conn::from(&mut *tx);

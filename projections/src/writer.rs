@@ -151,6 +151,7 @@ async fn commit(db: &Database, batch: &[&Observed]) -> Result<(), ProjectionErro
             *latest = (latest.0.max(o.at), latest.1.max(deadline));
         }
     }
+    let _turn = db.write_turn().await;
     on_pool!(db, |pool| {
         let mut tx = pool.begin().await?;
         for (machine_id, (at, deadline)) in &pinged {

@@ -232,6 +232,7 @@ impl EventRepo {
         snapshot: Option<StoredSnapshot>,
     ) -> Result<(), PersistenceError> {
         let statements = claims::statements(events)?;
+        let _turn = self.db.write_turn().await;
         match self.db.pool() {
             Pool::Postgres(pool) => persist_in(pool, events, statements, claims::REQUIRE_POSTGRES, snapshot).await,
             Pool::Sqlite(pool) => persist_in(pool, events, statements, claims::REQUIRE_SQLITE, snapshot).await,

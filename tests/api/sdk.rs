@@ -1,6 +1,7 @@
 //! An unchanged Keygen SDK (keygen-rs 0.14) against Keyledger, configured as an app would be:
 //! it validates licenses, authenticates with the license key it validates (and sees Keygen's
-//! errors when that key may not authenticate), reads its profile and pings the service —
+//! errors when that key may not authenticate), reads its profile and pings the service, and
+//! activates, pings, lists and deactivates a machine —
 //! verifying every response's `Keygen-Signature` with the account's public key throughout.
 
 use crate::helpers::{spawn_app, TestApp};
@@ -220,4 +221,50 @@ async fn keygen_rs_pings_the_account_scoped_path() {
     })
     .expect("client");
     assert!(forged.service_info().await.is_err(), "the ping's signature is checked");
+}
+
+#[tokio::test]
+async fn keygen_rs_activates_pings_lists_validates_with_a_fingerprint_and_deactivates() {
+    let app = spawn_app().await;
+    let (_, license) = app
+        .licensed(
+            json!({"authenticationStrategy": "LICENSE", "floating": true, "maxMachines": 2,
+                   "requireHeartbeat": true, "heartbeatBasis": "FROM_FIRST_PING"}),
+            json!({}),
+        )
+        .await;
+    let license_id = license["id"].as_str().unwrap();
+    let client = KeygenClient::new(with_key(&app, &license)).expect("client");
+    let licenses = client.licenses();
+    let machine = licenses
+        .activate(license_id, "sdk-fingerprint", &[])
+        .await
+        .expect("the SDK activates a machine and accepts the signed answer");
+    assert_eq!(machine.fingerprint, "sdk-fingerprint");
+    assert_eq!(machine.heartbeat_status, "NOT_STARTED");
+    assert!(machine.require_heartbeat);
+
+    let fingerprint = LicenseValidationRequest::for_fingerprint("sdk-fingerprint".into());
+    let before = licenses.validate(license_id, &fingerprint).await.expect("validates");
+    assert_eq!(before.meta.code, "HEARTBEAT_NOT_STARTED");
+    let pinged = machine.ping().await.expect("the SDK pings");
+    assert_eq!(pinged.heartbeat_status, "ALIVE");
+    let after = licenses.validate(license_id, &fingerprint).await.expect("validates");
+    assert!(after.meta.valid, "{:?}", after.meta);
+    assert_eq!(after.meta.code, "VALID");
+    let elsewhere = LicenseValidationRequest::for_fingerprint("another-machine".into());
+    let mismatch = licenses.validate(license_id, &elsewhere).await.expect("validates");
+    assert_eq!(mismatch.meta.code, "FINGERPRINT_SCOPE_MISMATCH");
+
+    let listed = licenses
+        .machines(license_id, None)
+        .await
+        .expect("the SDK lists machines");
+    assert_eq!(listed.data.len(), 1);
+    assert_eq!(listed.data[0].id, machine.id);
+    machine.deactivate().await.expect("the SDK deactivates");
+    let listed = licenses.machines(license_id, None).await.expect("lists");
+    assert!(listed.data.is_empty());
+    let gone = licenses.validate(license_id, &fingerprint).await.expect("validates");
+    assert_eq!(gone.meta.code, "NO_MACHINES");
 }

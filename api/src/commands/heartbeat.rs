@@ -49,7 +49,11 @@ fn may_revive(view: &MachineView, policy: &PolicyAttributes, now: Timestamp) -> 
 
 /// Pings a machine: starts, keeps or revives its heartbeat. Answers whether it was revived; a
 /// dead machine its policy does not revive is 422 `MACHINE_HEARTBEAT_DEAD`.
-pub(crate) async fn ping(state: &AppState, view: &MachineView, metadata: HashMap<String, String>) -> ApiResult<bool> {
+pub(crate) async fn ping(
+    state: &AppState,
+    view: &mut MachineView,
+    metadata: HashMap<String, String>,
+) -> ApiResult<bool> {
     let policy = view.policy()?;
     let now = state.now();
     let id = MachineId::from(&view.row.id);
@@ -71,6 +75,10 @@ pub(crate) async fn ping(state: &AppState, view: &MachineView, metadata: HashMap
                 Some("/data".into()),
             ))
         }
+        // A ping while alive after an earlier ping is no transition: only the observation.
+        // (The ping that set `last_ping` committed the start of this life before it; a reset
+        // clears `last_ping`.)
+        Status::Alive if view.last_ping.is_some() => false,
         _ => {
             execute(
                 &state.frameworks.machine,
@@ -98,6 +106,9 @@ pub(crate) async fn ping(state: &AppState, view: &MachineView, metadata: HashMap
         deadline: Some(deadline.timestamp_micros()),
     };
     state.observations.record(observed).await?;
+    // The answer shows this ping without reading the machine again.
+    view.last_ping = Some(now.timestamp_micros());
+    view.dead_at = None;
     Ok(revived)
 }
 

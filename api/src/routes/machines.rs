@@ -190,10 +190,9 @@ async fn license_machines(call: Call, ResourceId(id): ResourceId, list: ListPage
 }
 
 async fn ping(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiResult<Response> {
-    let view = visible_machine(&state, &auth, &id).await?;
+    let mut view = visible_machine(&state, &auth, &id).await?;
     may_activate(&auth)?;
-    let revived = crate::commands::heartbeat::ping(&state, &view, auth.metadata()).await?;
-    let view = visible_machine(&state, &auth, &view.row.id).await?;
+    let revived = crate::commands::heartbeat::ping(&state, &mut view, auth.metadata()).await?;
     Ok(single(
         StatusCode::OK,
         machine_resource_as(&view, state.now(), revived)?,
