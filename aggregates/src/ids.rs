@@ -140,7 +140,7 @@ identified!(
     crate::entitlement::Entitlement => EntitlementId, shape 1,
     crate::token::Token => TokenId, shape 1,
     crate::user::User => UserId, shape 1,
-    crate::machine::Machine => MachineId, shape 1
+    crate::machine::Machine => MachineId, shape 2
 );
 
 #[cfg(test)]
@@ -211,7 +211,7 @@ mod tests {
             ),
             (shape_of::<token::Token>(), (1, "id revoked")),
             (shape_of::<user::User>(), (1, "id")),
-            (shape_of::<machine::Machine>(), (1, "dead started")),
+            (shape_of::<machine::Machine>(), (2, "attributes dead started")),
         ];
         let changed: Vec<String> = pinned
             .iter()

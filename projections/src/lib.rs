@@ -182,6 +182,7 @@ async fn apply_one(conn: &mut Conn<'_>, event: EventRef<'_>) -> Result<(), Proje
         aggregates::entitlement::Entitlement::TYPE_NAME => entitlements::apply(conn, event).await,
         aggregates::policy::Policy::TYPE_NAME => policies::apply(conn, event).await,
         aggregates::license::License::TYPE_NAME => license_rows::apply_run(conn, &[event]).await,
+        aggregates::machine::Machine::TYPE_NAME => machines::apply(conn, event).await,
         _ => Ok(()),
     }
 }

@@ -89,6 +89,8 @@ enum Beside {
     },
     /// A machine was activated on the license, with its first heartbeat deadline.
     Activated(Box<crate::machines::MachineRow>, Option<i64>),
+    /// A machine's sizes changed.
+    Resized { machine: MachineSlot, at: i64 },
     /// A machine was deactivated.
     Deactivated { machine_id: String },
     /// The license is gone, and its machines with it.
@@ -193,7 +195,7 @@ fn fold(
         | LicenseEvent::EntitlementsAttached(EntitlementChange { at, .. })
         | LicenseEvent::EntitlementsDetached(EntitlementChange { at, .. }) => *at,
         LicenseEvent::MachineActivated { created_at, .. } => *created_at,
-        LicenseEvent::MachineDeactivated { at, .. } => *at,
+        LicenseEvent::MachineDeactivated { at, .. } | LicenseEvent::MachineResized { at, .. } => *at,
         LicenseEvent::Created { .. } => unreachable!("handled above"),
     };
     let at = micros(&at);
@@ -202,7 +204,9 @@ fn fold(
     // `updated` as it was).
     if !matches!(
         payload,
-        LicenseEvent::MachineActivated { .. } | LicenseEvent::MachineDeactivated { .. }
+        LicenseEvent::MachineActivated { .. }
+            | LicenseEvent::MachineDeactivated { .. }
+            | LicenseEvent::MachineResized { .. }
     ) {
         row.updated_at = at;
     }
@@ -258,6 +262,11 @@ fn fold(
                 Box::new(machine),
                 heartbeat_deadline.as_ref().map(micros),
             ));
+        }
+        LicenseEvent::MachineResized { from, to, .. } => {
+            count_machine(row, &from, -1);
+            count_machine(row, &to, 1);
+            beside.push(Beside::Resized { machine: to, at });
         }
         LicenseEvent::MachineDeactivated { machine, .. } => {
             count_machine(row, &machine, -1);
@@ -356,6 +365,18 @@ pub(crate) async fn apply_run(conn: &mut Conn<'_>, events: &[EventRef<'_>]) -> R
                     attach,
                 } => c.join_entitlements(Joins::LICENSE, license_id, change, *attach).await?,
                 Beside::Activated(machine, deadline) => c.insert_machine(machine, *deadline).await?,
+                Beside::Resized { machine, at } => {
+                    sqlx::query(
+                        "update machines set cores = $1, memory = $2, disk = $3, updated_at = $4 where id = $5",
+                    )
+                    .bind(machine.cores)
+                    .bind(machine.memory)
+                    .bind(machine.disk)
+                    .bind(*at)
+                    .bind(machine.id.as_str())
+                    .execute(&mut *c)
+                    .await?;
+                }
                 Beside::Deactivated { machine_id } => {
                     for table in ["machines where id", "machine_heartbeats where machine_id"] {
                         sqlx::query(&format!("delete from {table} = $1"))

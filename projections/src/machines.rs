@@ -214,3 +214,42 @@ pub async fn list(
     };
     w.page(db, COLUMNS, FROM, source, page).await
 }
+
+/// Applies an event of a machine's own stream to its row: its attributes when they change; every
+/// event moves the row's `last_sequence` (the row holds the whole of what each event says, so an
+/// older one never overwrites a newer).
+pub(crate) async fn apply(conn: &mut crate::Conn<'_>, event: crate::EventRef<'_>) -> Result<(), ProjectionError> {
+    use aggregates::machine::MachineEvent;
+    let update = match event.decode::<MachineEvent>()? {
+        MachineEvent::Updated { attributes, at } => Some((attributes, crate::micros(&at))),
+        _ => None,
+    };
+    crate::on_conn!(conn, |c| {
+        match &update {
+            Some((a, at)) => {
+                sqlx::query(
+                    "update machines set name = $1, ip = $2, hostname = $3, platform = $4, metadata = $5, \
+                     updated_at = $6, last_sequence = $7 where id = $8 and last_sequence < $7",
+                )
+                .bind(&a.name)
+                .bind(&a.ip)
+                .bind(&a.hostname)
+                .bind(&a.platform)
+                .bind(crate::json_text(&a.metadata)?)
+                .bind(*at)
+                .bind(event.sequence)
+                .bind(event.aggregate_id)
+                .execute(&mut *c)
+                .await?
+            }
+            None => {
+                sqlx::query("update machines set last_sequence = $1 where id = $2 and last_sequence < $1")
+                    .bind(event.sequence)
+                    .bind(event.aggregate_id)
+                    .execute(&mut *c)
+                    .await?
+            }
+        };
+    });
+    Ok(())
+}

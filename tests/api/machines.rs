@@ -287,3 +287,82 @@ async fn malformed_activations_are_refused_with_a_pointer_and_change_nothing() {
     );
     assert_eq!(machines_meta(&app, license_id).await["count"], 0);
 }
+
+async fn patch(app: &TestApp, token: &str, machine_id: &str, attributes: Value) -> Reply {
+    let body = json!({"data": {"type": "machines", "attributes": attributes}});
+    app.send(
+        Method::PATCH,
+        &app.path(&format!("machines/{machine_id}")),
+        Some(token),
+        Some(body),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_machine_is_updated_its_sizes_within_the_licenses_limits() {
+    let app = spawn_app().await;
+    let policy = json!({"floating": true, "maxCores": 8, "authenticationStrategy": "MIXED"});
+    let (_, license) = app.licensed(policy, json!({})).await;
+    let first = activate(
+        &app,
+        app.admin(),
+        id(&license),
+        "fp-1",
+        json!({"cores": 4, "name": "One"}),
+    )
+    .await;
+    let first = id(&first.json["data"]).to_string();
+    activate(&app, app.admin(), id(&license), "fp-2", json!({"cores": 4})).await;
+
+    let changes = json!({"name": "Renamed", "platform": "Linux", "metadata": {"rackSlot": "c3"}, "cores": 2});
+    let updated = patch(&app, app.admin(), &first, changes).await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.json);
+    let a = &updated.json["data"]["attributes"];
+    assert_eq!(
+        (&a["name"], &a["platform"], &a["cores"]),
+        (&json!("Renamed"), &json!("Linux"), &json!(2))
+    );
+    assert_eq!(a["metadata"], json!({"rackSlot": "c3"}));
+    assert_eq!(a["fingerprint"], "fp-1");
+    assert_eq!(machines_meta(&app, id(&license)).await["cores"], 6);
+    // Unchanged attributes stay.
+    let again = patch(&app, app.admin(), &first, json!({"hostname": "box"})).await;
+    assert_eq!(again.json["data"]["attributes"]["name"], "Renamed");
+
+    let over = patch(&app, app.admin(), &first, json!({"cores": 5})).await;
+    assert_eq!(
+        (over.status, over.error_code(), over.error_pointer()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "MACHINE_CORE_LIMIT_EXCEEDED", "/data")
+    );
+    assert_eq!(machines_meta(&app, id(&license)).await["cores"], 6);
+
+    let (_, license_token) = app.license_token(id(&license)).await;
+    let own = patch(&app, &license_token, &first, json!({"name": "Mine"})).await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.json);
+    let sizes = patch(&app, &license_token, &first, json!({"cores": 1})).await;
+    assert_eq!(
+        (sizes.status, sizes.error_pointer()),
+        (StatusCode::BAD_REQUEST, "/data/attributes/cores")
+    );
+    let unknown = patch(&app, app.admin(), &first, json!({"fingerprint": "fp-9"})).await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_protected_license_may_not_update_its_machines() {
+    let app = spawn_app().await;
+    let (_, license) = app
+        .licensed(
+            json!({"floating": true, "protected": true, "authenticationStrategy": "MIXED"}),
+            json!({}),
+        )
+        .await;
+    let machine = activate(&app, app.admin(), id(&license), "fp-1", json!({})).await;
+    let machine = id(&machine.json["data"]).to_string();
+    let (_, license_token) = app.license_token(id(&license)).await;
+    let refused = patch(&app, &license_token, &machine, json!({"name": "Mine"})).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.json);
+    let admin = patch(&app, app.admin(), &machine, json!({"name": "Admin's"})).await;
+    assert_eq!(admin.status, StatusCode::OK);
+}

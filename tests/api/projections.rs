@@ -301,6 +301,12 @@ pub(crate) async fn licensing_scenario(app: &crate::helpers::TestApp, product_id
     let kept_id = kept.json["data"]["id"].as_str().unwrap();
     let ping = app.path(&format!("machines/{kept_id}/actions/ping"));
     ok(app.send(Method::POST, &ping, Some(app.admin()), None).await.status);
+    let renamed = json!({"data": {"type": "machines", "attributes": {"name": "Renamed", "cores": 3}}});
+    let machine = app.path(&format!("machines/{kept_id}"));
+    ok(app
+        .send(Method::PATCH, &machine, Some(app.admin()), Some(renamed))
+        .await
+        .status);
     let gone = app.create_license(policy_id, json!({})).await;
     let gone_id = gone["id"].as_str().unwrap();
     ok(

@@ -108,6 +108,13 @@ pub enum LicenseCommand {
         machine: super::NewMachine,
         at: Timestamp,
     },
+    /// Changes the sizes of one of the license's machines (`machine` holds its new cores, memory
+    /// and disk), within the policy's limits.
+    ResizeMachine {
+        policy: PolicySnapshot,
+        machine: super::MachineSlot,
+        at: Timestamp,
+    },
     /// Deactivates (deletes) one of the license's machines.
     DeactivateMachine {
         machine_id: crate::MachineId,

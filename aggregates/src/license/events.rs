@@ -68,6 +68,14 @@ pub enum LicenseEvent {
     /// A machine was deactivated (Keygen's `machine.deleted`).
     #[serde(rename = "machine.deleted")]
     MachineDeactivated { machine: MachineSlot, at: Timestamp },
+    /// A machine's cores, memory or disk changed (Keygen's `machine.updated`; its own attributes
+    /// change in its own stream).
+    #[serde(rename = "machine.resized")]
+    MachineResized {
+        from: MachineSlot,
+        to: MachineSlot,
+        at: Timestamp,
+    },
     #[serde(rename = "license.entitlements.attached")]
     EntitlementsAttached(EntitlementChange),
     #[serde(rename = "license.entitlements.detached")]
@@ -91,6 +99,7 @@ impl DomainEvent for LicenseEvent {
             Self::PolicyChanged { .. } => "license.policy.updated",
             Self::MachineActivated { .. } => "machine.created",
             Self::MachineDeactivated { .. } => "machine.deleted",
+            Self::MachineResized { .. } => "machine.updated",
             Self::EntitlementsAttached(_) => "license.entitlements.attached",
             Self::EntitlementsDetached(_) => "license.entitlements.detached",
         }

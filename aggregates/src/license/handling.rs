@@ -1,7 +1,9 @@
 //! How a license decides: each command checked against the license's state and the policy
 //! facts it carries, and each event applied to that state.
 
-use super::{expiry, keys, License, LicenseAttributes, LicenseCommand, LicenseEvent, NewKey, PolicySnapshot};
+use super::{
+    expiry, keys, License, LicenseAttributes, LicenseCommand, LicenseEvent, MachineSlot, NewKey, PolicySnapshot,
+};
 use crate::event_sink::EventSink;
 use crate::policy::PolicyAttributes;
 use crate::vocabulary::{ExpirationBasis, RenewalBasis, TransferStrategy};
@@ -291,6 +293,16 @@ impl Aggregate for License {
                 events.extend(start_expiry(&current, &policy.attributes, basis, at)?);
                 events
             }
+            LicenseCommand::ResizeMachine { policy, machine, at } => {
+                self.governed_by(&policy)?;
+                let from = self.resize(&policy.attributes, &machine)?;
+                let to = MachineSlot {
+                    fingerprint: from.fingerprint.clone(),
+                    claim: from.claim.clone(),
+                    ..machine
+                };
+                vec![LicenseEvent::MachineResized { from, to, at }]
+            }
             LicenseCommand::DeactivateMachine { machine_id, at } => {
                 let machine = self.slot(&machine_id)?.clone();
                 vec![LicenseEvent::MachineDeactivated { machine, at }]
@@ -371,9 +383,9 @@ impl Aggregate for License {
                     a.expiry = expiry;
                 }
             }
-            LicenseEvent::MachineActivated { .. } | LicenseEvent::MachineDeactivated { .. } => {
-                self.apply_machine(&event)
-            }
+            LicenseEvent::MachineActivated { .. }
+            | LicenseEvent::MachineDeactivated { .. }
+            | LicenseEvent::MachineResized { .. } => self.apply_machine(&event),
             LicenseEvent::EntitlementsAttached(change) => self.entitlement_ids.extend(change.entitlement_ids),
             LicenseEvent::EntitlementsDetached(change) => {
                 self.entitlement_ids.retain(|id| !change.entitlement_ids.contains(id))

@@ -38,6 +38,32 @@ pub struct MachineAttributes {
     pub metadata: Map<String, Value>,
 }
 
+impl MachineAttributes {
+    /// These attributes with `changes` (snake_case keys) laid over them.
+    pub fn merged(&self, changes: &Map<String, Value>) -> Result<Self, DomainError> {
+        crate::merge_attributes(self, changes, "machine")
+    }
+
+    /// Keygen's rules: names and the like at most 255 bytes, metadata within its limits.
+    pub fn validate(&self) -> Result<(), DomainError> {
+        for (attribute, value) in [
+            ("name", &self.name),
+            ("ip", &self.ip),
+            ("hostname", &self.hostname),
+            ("platform", &self.platform),
+        ] {
+            if value.as_ref().is_some_and(|v| v.len() > 255) {
+                return Err(DomainError::invalid(
+                    attribute,
+                    "TOO_LONG",
+                    "is too long (maximum is 255 characters)",
+                ));
+            }
+        }
+        crate::metadata::validate(&self.metadata)
+    }
+}
+
 /// A machine asking to be activated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewMachine {
@@ -151,7 +177,7 @@ impl License {
         let slot = &machine.slot;
         check_fingerprint(&slot.fingerprint)?;
         check_sizes(slot)?;
-        crate::metadata::validate(&machine.attributes.metadata)?;
+        machine.attributes.validate()?;
         if self.machines.iter().any(|m| m.id == slot.id) {
             return Err(DomainError::already_exists());
         }
@@ -174,40 +200,51 @@ impl License {
                 ));
             }
         }
-        for (limit, this, of, code, what) in [
-            (
-                limits.max_cores,
-                slot.cores,
-                (|m: &MachineSlot| m.cores) as fn(&MachineSlot) -> Option<i64>,
-                "MACHINE_CORE_LIMIT_EXCEEDED",
-                "core",
-            ),
-            (
-                limits.max_memory,
-                slot.memory,
-                |m| m.memory,
-                "MACHINE_MEMORY_LIMIT_EXCEEDED",
-                "memory",
-            ),
-            (
-                limits.max_disk,
-                slot.disk,
-                |m| m.disk,
-                "MACHINE_DISK_LIMIT_EXCEEDED",
-                "disk",
-            ),
-        ] {
-            let Some(limit) = limit else { continue };
-            let total = self.machines.iter().filter_map(of).sum::<i64>() + this.unwrap_or(0);
-            if !within_overage(overage, total, limit) {
-                return Err(size_limit_exceeded(code, what, limit));
-            }
-        }
+        self.check_sizes_beside(&limits, overage, slot)?;
         Ok(fingerprint_scope(
             policy.machine_uniqueness_strategy,
             &self.account_id,
             self,
         ))
+    }
+
+    /// The machines' cores, memory and disk, with `slot` beside the other machines (a new one, or
+    /// one resized), against the limits in force and the overage allowed.
+    fn check_sizes_beside(
+        &self,
+        limits: &super::LicenseLimits,
+        overage: OverageStrategy,
+        slot: &MachineSlot,
+    ) -> Result<(), DomainError> {
+        type Size = fn(&MachineSlot) -> Option<i64>;
+        let sizes: [(Option<i64>, Size, &str, &str); 3] = [
+            (limits.max_cores, |m| m.cores, "MACHINE_CORE_LIMIT_EXCEEDED", "core"),
+            (
+                limits.max_memory,
+                |m| m.memory,
+                "MACHINE_MEMORY_LIMIT_EXCEEDED",
+                "memory",
+            ),
+            (limits.max_disk, |m| m.disk, "MACHINE_DISK_LIMIT_EXCEEDED", "disk"),
+        ];
+        for (limit, of, code, what) in sizes {
+            let Some(limit) = limit else { continue };
+            let others: i64 = self.machines.iter().filter(|m| m.id != slot.id).filter_map(of).sum();
+            if !within_overage(overage, others + of(slot).unwrap_or(0), limit) {
+                return Err(size_limit_exceeded(code, what, limit));
+            }
+        }
+        Ok(())
+    }
+
+    /// Decides new sizes (`cores`, `memory`, `disk`) for one of this license's machines; answers
+    /// the machine as it was.
+    pub(super) fn resize(&self, policy: &PolicyAttributes, to: &MachineSlot) -> Result<MachineSlot, DomainError> {
+        let limits = self.machine_limits(policy)?;
+        let from = self.slot(&to.id)?.clone();
+        check_sizes(to)?;
+        self.check_sizes_beside(&limits, policy.overage_strategy, to)?;
+        Ok(from)
     }
 
     /// The slot of an active machine of this license.
@@ -223,6 +260,11 @@ impl License {
         match event {
             LicenseEvent::MachineActivated { machine, .. } => self.machines.push(machine.clone()),
             LicenseEvent::MachineDeactivated { machine, .. } => self.machines.retain(|m| m.id != machine.id),
+            LicenseEvent::MachineResized { to, .. } => {
+                if let Some(slot) = self.machines.iter_mut().find(|m| m.id == to.id) {
+                    *slot = to.clone();
+                }
+            }
             _ => {}
         }
     }

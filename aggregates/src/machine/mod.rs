@@ -7,14 +7,23 @@
 pub mod heartbeat;
 
 use crate::event_sink::EventSink;
+use crate::license::MachineAttributes;
 use crate::{DomainError, NoServices, Timestamp};
 use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 
-/// Commands on a machine's heartbeat. The API decides from the machine's heartbeat status
-/// which one a ping is; the aggregate keeps each transition to once per life.
+/// Commands on a machine: its own attributes and its heartbeat. The API decides from the
+/// machine's heartbeat status which one a ping is; the aggregate keeps each transition to once
+/// per life.
 #[derive(Debug, Clone)]
 pub enum MachineCommand {
+    /// Changes the machine's own attributes (snake_case `changes` over its current ones;
+    /// `activated` are those it was activated with, which the license's stream holds).
+    Update {
+        activated: MachineAttributes,
+        changes: serde_json::Map<String, serde_json::Value>,
+        at: Timestamp,
+    },
     /// A ping: starts the heartbeat when it has not started in this life (else changes nothing).
     Ping { at: Timestamp },
     /// A ping that revives a dead machine (the policy's resurrection strategy allowed it).
@@ -28,6 +37,11 @@ pub enum MachineCommand {
 /// What happened to a machine's heartbeat, named as Keygen's webhook events.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum MachineEvent {
+    #[serde(rename = "machine.updated")]
+    Updated {
+        attributes: MachineAttributes,
+        at: Timestamp,
+    },
     #[serde(rename = "machine.heartbeat.ping")]
     HeartbeatStarted { at: Timestamp },
     #[serde(rename = "machine.heartbeat.resurrected")]
@@ -41,6 +55,7 @@ pub enum MachineEvent {
 impl DomainEvent for MachineEvent {
     fn event_type(&self) -> String {
         match self {
+            Self::Updated { .. } => "machine.updated",
             Self::HeartbeatStarted { .. } => "machine.heartbeat.ping",
             Self::Resurrected { .. } => "machine.heartbeat.resurrected",
             Self::HeartbeatReset { .. } => "machine.heartbeat.reset",
@@ -53,9 +68,11 @@ impl DomainEvent for MachineEvent {
     }
 }
 
-/// A machine's heartbeat lifecycle.
+/// A machine's own attributes (once changed) and heartbeat lifecycle.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Machine {
+    /// Its attributes since its first update (before that, those it was activated with).
+    pub attributes: Option<MachineAttributes>,
     /// The heartbeat started in this life (a ping since creation or the last reset).
     pub started: bool,
     /// Dead, and not revived since.
@@ -81,6 +98,12 @@ impl Aggregate for Machine {
         sink: &EventSink<Self>,
     ) -> Result<(), Self::Error> {
         let event = match command {
+            MachineCommand::Update { activated, changes, at } => {
+                let current = self.attributes.clone().unwrap_or(activated);
+                let attributes = current.merged(&changes)?;
+                attributes.validate()?;
+                Some(MachineEvent::Updated { attributes, at })
+            }
             MachineCommand::Ping { .. } if self.dead => {
                 return Err(DomainError::unprocessable(
                     "MACHINE_HEARTBEAT_DEAD",
@@ -105,7 +128,11 @@ impl Aggregate for Machine {
                 self.started = true;
                 self.dead = false;
             }
-            MachineEvent::HeartbeatReset { .. } => *self = Self::default(),
+            MachineEvent::Updated { attributes, .. } => self.attributes = Some(attributes),
+            MachineEvent::HeartbeatReset { .. } => {
+                self.started = false;
+                self.dead = false;
+            }
             MachineEvent::Died { .. } => self.dead = true,
         }
     }

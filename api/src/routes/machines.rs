@@ -10,9 +10,10 @@ use crate::extract::{metadata_filters, related_not_found, required_relationship,
 use crate::jsonapi::JsonApiBody;
 use crate::render::{created, paged, single};
 use crate::resources::{account_path, machine_resource, machine_resource_as};
-use crate::state::AppState;
+use crate::state::{execute, AppState};
 use aggregates::license::machines::fingerprint_taken_detail;
 use aggregates::license::{LicenseCommand, MachineAttributes, MachineSlot, NewMachine};
+use aggregates::machine::MachineCommand;
 use aggregates::vocabulary::UniquenessStrategy;
 use aggregates::MachineId;
 use axum::http::StatusCode;
@@ -26,7 +27,7 @@ use projections::PageRequest;
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/machines", get(index).post(create))
-        .route("/machines/{id}", get(show).delete(destroy))
+        .route("/machines/{id}", get(show).patch(update).delete(destroy))
         .route("/licenses/{id}/machines", get(license_machines))
         .route("/machines/{id}/actions/ping", post(ping))
         .route("/machines/{id}/actions/ping-heartbeat", post(ping))
@@ -133,6 +134,84 @@ async fn create(Call { state, auth }: Call, body: JsonApiBody) -> ApiResult<Resp
 
 async fn show(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiResult<Response> {
     let view = visible_machine(&state, &auth, &id).await?;
+    Ok(single(StatusCode::OK, machine_resource(&view, state.now())?))
+}
+
+/// Changes a machine: its own attributes (any bearer that sees it; a license only its name, ip,
+/// hostname and platform, and not when protected) and, for admins and products, its metadata
+/// and its sizes, which its license checks against its limits.
+async fn update(Call { state, auth }: Call, ResourceId(id): ResourceId, body: JsonApiBody) -> ApiResult<Response> {
+    let view = visible_machine(&state, &auth, &id).await?;
+    may_activate(&auth)?;
+    let data = body.resource("machines", "machine")?;
+    data.no_relationships()?;
+    let a = &data.attributes;
+    let privileged = !matches!(auth.bearer, crate::auth::Bearer::License { .. });
+    let own = ["name", "ip", "hostname", "platform"];
+    let sizes = ["cores", "memory", "disk"];
+    let mut allowed = own.to_vec();
+    if privileged {
+        allowed.push("metadata");
+        allowed.extend(sizes);
+    }
+    a.permit(&allowed)?;
+    let license = visible_license(&state, &auth, &view.row.license_id).await?;
+    if !privileged && license.protected.map(|p| p != 0).unwrap_or(view.policy()?.protected) {
+        return Err(ApiError::forbidden("a protected license may not update its machines"));
+    }
+    let changes = a.changes(|k| {
+        Ok(match k {
+            "metadata" => a.object(k)?.value().map(serde_json::Value::Object),
+            _ if own.contains(&k) => a.string(k)?.patch().map(|v| serde_json::json!(v)),
+            _ => None,
+        })
+    })?;
+    let at = state.now();
+    if sizes.iter().any(|k| a.contains(k)) {
+        let row = &view.row;
+        let size = |k: &str, current: Option<i64>| -> ApiResult<Option<i64>> {
+            Ok(if a.contains(k) {
+                a.integer(k)?.patch().flatten()
+            } else {
+                current
+            })
+        };
+        let machine = MachineSlot {
+            id: MachineId::from(&row.id),
+            fingerprint: row.fingerprint.clone(),
+            cores: size("cores", row.cores)?,
+            memory: size("memory", row.memory)?,
+            disk: size("disk", row.disk)?,
+            claim: None,
+        };
+        let policy = policy_snapshot(&state, &auth.account.row.id, &license.policy_id).await?;
+        run(
+            &state,
+            &auth,
+            &license,
+            LicenseCommand::ResizeMachine { policy, machine, at },
+        )
+        .await?;
+    }
+    if !changes.is_empty() {
+        let row = &view.row;
+        let activated = MachineAttributes {
+            name: row.name.clone(),
+            ip: row.ip.clone(),
+            hostname: row.hostname.clone(),
+            platform: row.platform.clone(),
+            metadata: serde_json::from_str(&row.metadata).map_err(ApiError::internal)?,
+        };
+        let command = MachineCommand::Update { activated, changes, at };
+        execute(
+            &state.frameworks.machine,
+            &MachineId::from(&row.id),
+            command,
+            auth.metadata(),
+        )
+        .await?;
+    }
+    let view = visible_machine(&state, &auth, &view.row.id).await?;
     Ok(single(StatusCode::OK, machine_resource(&view, state.now())?))
 }
 
