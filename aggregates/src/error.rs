@@ -28,6 +28,8 @@ pub enum Subject {
     Id,
     /// The request's data as a whole (e.g. a list of resources to attach).
     Data,
+    /// A place in the request document, as a JSON pointer (e.g. a nested resource's attribute).
+    Pointer(String),
 }
 
 /// A domain rule broken by a command.

@@ -103,6 +103,8 @@ ids! {
     PoolKeyId;
     /// A machine (a device a license is activated on).
     MachineId;
+    /// A component of a machine (a piece of its hardware).
+    ComponentId;
 }
 
 /// The type of id an aggregate is stored under: `execute` takes only that type, so a command
@@ -136,7 +138,7 @@ identified!(
     crate::account::Account => AccountId, shape 1,
     crate::product::Product => ProductId, shape 1,
     crate::policy::Policy => PolicyId, shape 1,
-    crate::license::License => LicenseId, shape 2,
+    crate::license::License => LicenseId, shape 3,
     crate::entitlement::Entitlement => EntitlementId, shape 1,
     crate::token::Token => TokenId, shape 1,
     crate::user::User => UserId, shape 1,
@@ -201,7 +203,7 @@ mod tests {
             (
                 shape_of::<license::License>(),
                 (
-                    2,
+                    3,
                     "account_id attributes deleted entitlement_ids last_check_in machines policy_id product_id uses",
                 ),
             ),

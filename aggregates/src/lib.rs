@@ -22,8 +22,8 @@ pub use claims::ClaimOp;
 pub use cqrs_es::event_sink;
 pub use error::{DomainError, Subject};
 pub use ids::{
-    AccountId, EntitlementId, Identified, LicenseId, MachineId, PolicyId, PoolKeyId, ProductId, Snapshotted, TokenId,
-    UserId,
+    AccountId, ComponentId, EntitlementId, Identified, LicenseId, MachineId, PolicyId, PoolKeyId, ProductId,
+    Snapshotted, TokenId, UserId,
 };
 
 /// Timestamps in commands and events: UTC, microsecond precision in storage.

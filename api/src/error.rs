@@ -220,6 +220,7 @@ pub fn pointer(subject: &Subject) -> String {
         Subject::Meta(name) => format!("/meta/{}", camel_case(name)),
         Subject::Id => "/data/id".into(),
         Subject::Data => "/data".into(),
+        Subject::Pointer(pointer) => pointer.clone(),
     }
 }
 

@@ -5,6 +5,7 @@
 //! so each apply is idempotent: rows remember the last sequence applied and ignore older events.
 
 pub mod accounts;
+pub mod components;
 pub mod entitlements;
 mod filter;
 pub mod heartbeats;
@@ -269,6 +270,7 @@ pub const TABLES: &[&str] = &[
     "licenses",
     "license_entitlements",
     "machines",
+    "components",
 ];
 
 /// The oldest row of `select` (a query ending in `where …`) matching either `by_id` or

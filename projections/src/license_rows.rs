@@ -89,6 +89,8 @@ enum Beside {
     },
     /// A machine was activated on the license, with its first heartbeat deadline.
     Activated(Box<crate::machines::MachineRow>, Option<i64>),
+    /// Components were created (with their machine).
+    Components(Vec<crate::components::ComponentRow>),
     /// A machine's sizes changed.
     Resized { machine: MachineSlot, at: i64 },
     /// A machine was deactivated.
@@ -248,9 +250,15 @@ fn fold(
             machine,
             attributes,
             heartbeat_deadline,
+            components,
             ..
         } => {
             count_machine(row, &machine, 1);
+            let machine_id = machine.id.to_string();
+            let components = components
+                .into_iter()
+                .map(|c| crate::components::ComponentRow::created(&row.account_id, &row.id, &machine_id, c, at))
+                .collect::<Result<Vec<_>, _>>()?;
             let machine = crate::machines::MachineRow::activated(
                 row.account_id.clone(),
                 row.id.clone(),
@@ -262,6 +270,7 @@ fn fold(
                 Box::new(machine),
                 heartbeat_deadline.as_ref().map(micros),
             ));
+            beside.push(Beside::Components(components));
         }
         LicenseEvent::MachineResized { from, to, .. } => {
             count_machine(row, &from, -1);
@@ -377,22 +386,9 @@ pub(crate) async fn apply_run(conn: &mut Conn<'_>, events: &[EventRef<'_>]) -> R
                     .execute(&mut *c)
                     .await?;
                 }
-                Beside::Deactivated { machine_id } => {
-                    for table in ["machines where id", "machine_heartbeats where machine_id"] {
-                        sqlx::query(&format!("delete from {table} = $1"))
-                            .bind(machine_id)
-                            .execute(&mut *c)
-                            .await?;
-                    }
-                }
-                Beside::Gone { license_id } => {
-                    for table in ["machines", "machine_heartbeats"] {
-                        sqlx::query(&format!("delete from {table} where license_id = $1"))
-                            .bind(license_id)
-                            .execute(&mut *c)
-                            .await?;
-                    }
-                }
+                Beside::Components(rows) => c.insert_components(rows).await?,
+                Beside::Deactivated { machine_id } => c.remove_machines("machine_id", machine_id).await?,
+                Beside::Gone { license_id } => c.remove_machines("license_id", license_id).await?,
             }
         }
     });

@@ -32,6 +32,13 @@ pub(crate) trait Statements {
         deadline: Option<i64>,
     ) -> Result<(), ProjectionError>;
 
+    /// Inserts components' rows (rows already there stay as they are).
+    async fn insert_components(&mut self, rows: &[crate::components::ComponentRow]) -> Result<(), ProjectionError>;
+
+    /// Removes the machines (with their heartbeats and components) whose `column` —
+    /// `machine_id` or `license_id` — is `id`.
+    async fn remove_machines(&mut self, column: &str, id: &str) -> Result<(), ProjectionError>;
+
     /// Joins the entitlements of an attach to a policy or license, or parts those of a detach.
     async fn join_entitlements(
         &mut self,
@@ -115,6 +122,36 @@ macro_rules! statements_for {
                     .bind(row.last_sequence)
                     .execute(&mut *self)
                     .await?;
+                Ok(())
+            }
+
+            async fn insert_components(&mut self, rows: &[crate::components::ComponentRow]) -> Result<(), ProjectionError> {
+                for r in rows {
+                    sqlx::query(crate::components::INSERT)
+                        .bind(&r.id)
+                        .bind(&r.account_id)
+                        .bind(&r.license_id)
+                        .bind(&r.machine_id)
+                        .bind(&r.fingerprint)
+                        .bind(&r.name)
+                        .bind(&r.metadata)
+                        .bind(r.created_at)
+                        .bind(r.updated_at)
+                        .execute(&mut *self)
+                        .await?;
+                }
+                Ok(())
+            }
+
+            async fn remove_machines(&mut self, column: &str, id: &str) -> Result<(), ProjectionError> {
+                // The machines table names a machine's id `id`.
+                let machines = if column == "machine_id" { "id" } else { column };
+                for (table, column) in [("machines", machines), ("machine_heartbeats", column), ("components", column)] {
+                    sqlx::query(&format!("delete from {table} where {column} = $1"))
+                        .bind(id)
+                        .execute(&mut *self)
+                        .await?;
+                }
                 Ok(())
             }
 

@@ -2,6 +2,7 @@
 //! SQLite by default and on PostgreSQL when `KEYLEDGER_TEST_DATABASE_URL` is set.
 
 mod accounts;
+mod components;
 mod concurrency;
 mod crash;
 mod cross_account;

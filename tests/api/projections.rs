@@ -295,8 +295,13 @@ pub(crate) async fn licensing_scenario(app: &crate::helpers::TestApp, product_id
         )
         .await
         .status);
-    let second = json!({"cores": 4, "name": "Kept", "platform": "Linux", "metadata": {"rack": "b12"}});
-    let kept = crate::machines::activate(app, app.admin(), id, "rebuild-fp-2", second).await;
+    let second = json!({"fingerprint": "rebuild-fp-2", "cores": 4, "name": "Kept", "platform": "Linux", "metadata": {"rack": "b12"}});
+    let kept = json!({"data": {"type": "machines", "attributes": second,
+        "relationships": {"license": {"data": {"type": "licenses", "id": id}},
+            "components": {"data": [{"type": "components", "attributes": {"fingerprint": "rebuild-cpu", "name": "CPU"}}]}}}});
+    let kept = app
+        .send(Method::POST, &app.path("machines"), Some(app.admin()), Some(kept))
+        .await;
     ok(kept.status);
     let kept_id = kept.json["data"]["id"].as_str().unwrap();
     let ping = app.path(&format!("machines/{kept_id}/actions/ping"));

@@ -236,8 +236,13 @@ async fn keygen_rs_activates_pings_lists_validates_with_a_fingerprint_and_deacti
     let license_id = license["id"].as_str().unwrap();
     let client = KeygenClient::new(with_key(&app, &license)).expect("client");
     let licenses = client.licenses();
+    let cpu = keygen_rs::component::Component {
+        fingerprint: "sdk-cpu".into(),
+        name: "CPU".into(),
+        ..Default::default()
+    };
     let machine = licenses
-        .activate(license_id, "sdk-fingerprint", &[])
+        .activate(license_id, "sdk-fingerprint", &[cpu])
         .await
         .expect("the SDK activates a machine and accepts the signed answer");
     assert_eq!(machine.fingerprint, "sdk-fingerprint");
@@ -252,6 +257,16 @@ async fn keygen_rs_activates_pings_lists_validates_with_a_fingerprint_and_deacti
     let after = licenses.validate(license_id, &fingerprint).await.expect("validates");
     assert!(after.meta.valid, "{:?}", after.meta);
     assert_eq!(after.meta.code, "VALID");
+    let with_components = LicenseValidationRequest::new(LicenseValidationScope {
+        fingerprint: Some("sdk-fingerprint".into()),
+        components: Some(vec!["sdk-cpu".into()]),
+        ..Default::default()
+    });
+    let matched = licenses
+        .validate(license_id, &with_components)
+        .await
+        .expect("validates");
+    assert_eq!(matched.meta.code, "VALID");
     let elsewhere = LicenseValidationRequest::for_fingerprint("another-machine".into());
     let mismatch = licenses.validate(license_id, &elsewhere).await.expect("validates");
     assert_eq!(mismatch.meta.code, "FINGERPRINT_SCOPE_MISMATCH");

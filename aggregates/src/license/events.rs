@@ -1,5 +1,6 @@
 //! What happened to a license, named as Keygen's webhook events, and the claims each makes.
 
+use super::machines::NewComponent;
 use super::{LicenseAttributes, MachineAttributes, MachineSlot};
 use crate::entitlement::EntitlementChange;
 use crate::policy::license_key_scope;
@@ -63,6 +64,9 @@ pub enum LicenseEvent {
         /// its policy requires heartbeats or counts them from creation.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         heartbeat_deadline: Option<Timestamp>,
+        /// Components created with it.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        components: Vec<NewComponent>,
         created_at: Timestamp,
     },
     /// A machine was deactivated (Keygen's `machine.deleted`).
@@ -146,22 +150,32 @@ impl LicenseEvent {
             Self::PolicyChanged { policy_id, .. } => under_policy(policy_id),
             // A fingerprint unique beyond its license is claimed in the scope decided at
             // activation, and given up with the machine.
-            Self::MachineActivated { machine, .. } => match &machine.claim {
-                Some(scope) => vec![ClaimOp::Add {
-                    scope: scope.clone(),
-                    value: claims::digest(&machine.fingerprint),
-                    code: "FINGERPRINT_TAKEN",
-                    attribute: "fingerprint",
-                }],
-                None => Vec::new(),
-            },
-            Self::MachineDeactivated { machine, .. } => match &machine.claim {
-                Some(scope) => vec![ClaimOp::Release {
-                    scope: scope.clone(),
-                    value: claims::digest(&machine.fingerprint),
-                }],
-                None => Vec::new(),
-            },
+            Self::MachineActivated { machine, .. } => {
+                let mut ops: Vec<ClaimOp> = machine
+                    .claim
+                    .iter()
+                    .map(|scope| ClaimOp::Add {
+                        scope: scope.clone(),
+                        value: claims::digest(&machine.fingerprint),
+                        code: "FINGERPRINT_TAKEN",
+                        attribute: "fingerprint",
+                    })
+                    .collect();
+                ops.extend(component_claims(machine, &machine.components, true));
+                ops
+            }
+            Self::MachineDeactivated { machine, .. } => {
+                let mut ops: Vec<ClaimOp> = machine
+                    .claim
+                    .iter()
+                    .map(|scope| ClaimOp::Release {
+                        scope: scope.clone(),
+                        value: claims::digest(&machine.fingerprint),
+                    })
+                    .collect();
+                ops.extend(component_claims(machine, &machine.components, false));
+                ops
+            }
             Self::Deleted { .. } | Self::Revoked { .. } => vec![ClaimOp::ReleaseAll],
             _ => Vec::new(),
         }
@@ -182,4 +196,27 @@ fn under_policy(policy_id: &PolicyId) -> Vec<ClaimOp> {
             group: policy_id.to_string(),
         },
     ]
+}
+
+/// The claims of `components` of `machine` in the scope its policy named beyond the machine:
+/// taken (`add`) or given up.
+fn component_claims(machine: &MachineSlot, components: &[super::machines::ComponentSlot], add: bool) -> Vec<ClaimOp> {
+    let Some(scope) = &machine.component_claim else {
+        return Vec::new();
+    };
+    components
+        .iter()
+        .map(|c| match add {
+            true => ClaimOp::Add {
+                scope: scope.clone(),
+                value: claims::digest(&c.fingerprint),
+                code: "COMPONENTS_FINGERPRINT_TAKEN",
+                attribute: "fingerprint",
+            },
+            false => ClaimOp::Release {
+                scope: scope.clone(),
+                value: claims::digest(&c.fingerprint),
+            },
+        })
+        .collect()
 }

@@ -282,9 +282,24 @@ impl Aggregate for License {
                 self.governed_by(&policy)?;
                 let claim = self.activate(&policy.attributes, &machine)?;
                 let current = self.current()?.clone();
+                let strategy = policy.attributes.component_uniqueness_strategy;
+                let components = machine
+                    .components
+                    .iter()
+                    .map(|c| super::machines::ComponentSlot {
+                        id: c.id.clone(),
+                        fingerprint: c.fingerprint.clone(),
+                    })
+                    .collect();
                 let mut events = vec![LicenseEvent::MachineActivated {
-                    machine: super::MachineSlot { claim, ..machine.slot },
+                    machine: super::MachineSlot {
+                        claim,
+                        components,
+                        component_claim: super::machines::component_scope(strategy, &self.account_id, self),
+                        ..machine.slot
+                    },
                     attributes: machine.attributes,
+                    components: machine.components,
                     heartbeat_deadline: crate::machine::heartbeat::first_deadline(&policy.attributes, at),
                     created_at: at,
                 }];

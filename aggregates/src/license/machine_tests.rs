@@ -15,9 +15,10 @@ fn machine(id: &str, fingerprint: &str, cores: Option<i64>) -> NewMachine {
             cores,
             memory: None,
             disk: None,
-            claim: None,
+            ..Default::default()
         },
         attributes: MachineAttributes::default(),
+        components: Vec::new(),
     }
 }
 
@@ -29,6 +30,7 @@ fn activated(id: &str, fingerprint: &str, cores: Option<i64>, claim: Option<&str
         },
         attributes: MachineAttributes::default(),
         heartbeat_deadline: None,
+        components: Vec::new(),
         created_at: t("2024-01-02T00:00:00Z"),
     }
 }

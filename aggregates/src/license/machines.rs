@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// What the license keeps of each of its active machines.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MachineSlot {
     pub id: MachineId,
     pub fingerprint: String,
@@ -26,7 +26,33 @@ pub struct MachineSlot {
     /// account), as decided at activation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claim: Option<String>,
+    /// Its components' fingerprints (unique on the machine), and the scope they are claimed in
+    /// beyond it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<ComponentSlot>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component_claim: Option<String>,
 }
+
+/// What the license keeps of a machine's component.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComponentSlot {
+    pub id: crate::ComponentId,
+    pub fingerprint: String,
+}
+
+/// A component as it is created (inline at activation, or on its own).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewComponent {
+    pub id: crate::ComponentId,
+    pub fingerprint: String,
+    pub name: String,
+    #[serde(default)]
+    pub metadata: Map<String, Value>,
+}
+
+/// The most components a machine's activation may carry.
+pub const MAX_INLINE_COMPONENTS: usize = 20;
 
 /// The attributes of a machine that are its own (the license does not decide on them).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -69,6 +95,8 @@ impl MachineAttributes {
 pub struct NewMachine {
     pub slot: MachineSlot,
     pub attributes: MachineAttributes,
+    /// Components created with it.
+    pub components: Vec<NewComponent>,
 }
 
 /// The largest fingerprint Keygen takes (bytes).
@@ -96,6 +124,69 @@ pub fn fingerprint_scope(strategy: UniquenessStrategy, account: &AccountId, lice
         UniquenessStrategy::UniquePerPolicy => Some(format!("machine.fingerprint:policy:{}", license.policy_id)),
         UniquenessStrategy::UniquePerLicense | UniquenessStrategy::UniquePerMachine => None,
     }
+}
+
+/// The claim scope of a component fingerprint under `strategy`, when it is wider than the
+/// license (within the license, the license itself sees every machine's components).
+pub fn component_scope(strategy: UniquenessStrategy, account: &AccountId, license: &License) -> Option<String> {
+    match strategy {
+        UniquenessStrategy::UniquePerAccount => Some(format!("component.fingerprint:account:{account}")),
+        UniquenessStrategy::UniquePerProduct => Some(format!("component.fingerprint:product:{}", license.product_id)),
+        UniquenessStrategy::UniquePerPolicy => Some(format!("component.fingerprint:policy:{}", license.policy_id)),
+        UniquenessStrategy::UniquePerLicense | UniquenessStrategy::UniquePerMachine => None,
+    }
+}
+
+/// Keygen's rules for new components: a fingerprint (at most 4 KiB) and a name each, and no
+/// fingerprint twice on the machine (`taken`: those it has). `pointer` names where in the
+/// request the i-th component is.
+pub fn check_components(
+    components: &[NewComponent],
+    taken: &[ComponentSlot],
+    pointer: impl Fn(usize) -> String,
+) -> Result<(), DomainError> {
+    for (i, component) in components.iter().enumerate() {
+        let at = |attribute: &str| Subject::Pointer(format!("{}/attributes/{attribute}", pointer(i)));
+        if component.fingerprint.trim().is_empty() {
+            return Err(DomainError::unprocessable(
+                "FINGERPRINT_MISSING",
+                "can't be blank",
+                at("fingerprint"),
+            ));
+        }
+        if component.fingerprint.len() > MAX_FINGERPRINT {
+            let detail = format!("is too long (maximum is {MAX_FINGERPRINT} characters)");
+            return Err(DomainError::unprocessable(
+                "FINGERPRINT_TOO_LONG",
+                detail,
+                at("fingerprint"),
+            ));
+        }
+        if component.name.trim().is_empty() {
+            return Err(DomainError::unprocessable("NAME_MISSING", "can't be blank", at("name")));
+        }
+        if component.name.len() > 255 {
+            let detail = "is too long (maximum is 255 characters)";
+            return Err(DomainError::unprocessable("NAME_TOO_LONG", detail, at("name")));
+        }
+        crate::metadata::validate(&component.metadata)?;
+        if components[..i].iter().any(|c| c.fingerprint == component.fingerprint) {
+            return Err(DomainError::unprocessable(
+                "COMPONENTS_FINGERPRINT_CONFLICT",
+                "is duplicated",
+                at("fingerprint"),
+            ));
+        }
+        if taken.iter().any(|c| c.fingerprint == component.fingerprint) {
+            let detail = "has already been taken";
+            return Err(DomainError::unprocessable(
+                "COMPONENTS_FINGERPRINT_TAKEN",
+                detail,
+                at("fingerprint"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The detail Keygen gives a fingerprint taken within `strategy`'s scope.
@@ -178,6 +269,17 @@ impl License {
         check_fingerprint(&slot.fingerprint)?;
         check_sizes(slot)?;
         machine.attributes.validate()?;
+        if machine.components.len() > MAX_INLINE_COMPONENTS {
+            return Err(DomainError::unprocessable(
+                "COMPONENTS_TOO_MANY",
+                format!("too many components (maximum is {MAX_INLINE_COMPONENTS})"),
+                Subject::Pointer("/data/relationships/components/data".into()),
+            ));
+        }
+        let taken = self.components_beside(policy.component_uniqueness_strategy, None);
+        check_components(&machine.components, &taken, |i| {
+            format!("/data/relationships/components/data/{i}")
+        })?;
         if self.machines.iter().any(|m| m.id == slot.id) {
             return Err(DomainError::already_exists());
         }
@@ -245,6 +347,19 @@ impl License {
         check_sizes(to)?;
         self.check_sizes_beside(&limits, policy.overage_strategy, to)?;
         Ok(from)
+    }
+
+    /// The components a new one must not repeat under `strategy`: the machine's own (`machine`;
+    /// none for a new machine), or every machine's of this license.
+    pub(super) fn components_beside(
+        &self,
+        strategy: UniquenessStrategy,
+        machine: Option<&MachineSlot>,
+    ) -> Vec<ComponentSlot> {
+        match strategy {
+            UniquenessStrategy::UniquePerMachine => machine.map(|m| m.components.clone()).unwrap_or_default(),
+            _ => self.machines.iter().flat_map(|m| m.components.clone()).collect(),
+        }
     }
 
     /// The slot of an active machine of this license.

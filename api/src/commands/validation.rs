@@ -43,15 +43,24 @@ async fn machine_facts(
     row: &LicenseRow,
     policy: &PolicyAttributes,
     now: aggregates::Timestamp,
+    with_components: bool,
 ) -> ApiResult<Vec<MachineFact>> {
     let machines = projections::machines::of_license(&state.db, &row.id).await?;
+    let components = match with_components {
+        true => projections::components::fingerprints_of_license(&state.db, &row.id).await?,
+        false => Vec::new(),
+    };
     Ok(machines
         .into_iter()
         .map(|m| MachineFact {
             heartbeat: m.heartbeat(policy, now),
+            components: components
+                .iter()
+                .filter(|(machine, _)| *machine == m.row.id)
+                .map(|(_, fingerprint)| fingerprint.clone())
+                .collect(),
             id: m.row.id,
             fingerprint: m.row.fingerprint,
-            components: Vec::new(),
         })
         .collect())
 }
@@ -92,7 +101,9 @@ pub(crate) async fn validate_license(
             memory: row.machines_memory,
             disk: row.machines_disk,
             listed: match request.scope.as_ref() {
-                Some(scope) if !quick && names_machines(scope) => machine_facts(state, &row, &policy, at).await?,
+                Some(scope) if !quick && names_machines(scope) => {
+                    machine_facts(state, &row, &policy, at, scope.components.is_some()).await?
+                }
                 _ => Vec::new(),
             },
         },

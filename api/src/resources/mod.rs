@@ -2,6 +2,7 @@
 //! objects Keygen sends. No reads, no writes, no access checks.
 
 mod account;
+mod component;
 mod entitlement;
 mod key;
 mod license;
@@ -13,6 +14,7 @@ mod token;
 mod user;
 
 pub(crate) use account::account_resource;
+pub(crate) use component::component_resource;
 pub(crate) use entitlement::entitlement_resource;
 pub(crate) use key::key_resource;
 pub(crate) use license::license_resource;

@@ -5,16 +5,19 @@
 use crate::access::license::visible_license;
 use crate::access::machine::{limit_to_visible, may_activate, visible_machine};
 use crate::commands::license::{policy_snapshot, run};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Source};
 use crate::extract::{metadata_filters, related_not_found, required_relationship, Call, ListPage, ResourceId};
+use crate::jsonapi::type_name;
 use crate::jsonapi::JsonApiBody;
 use crate::render::{created, paged, single};
 use crate::resources::{account_path, machine_resource, machine_resource_as};
 use crate::state::{execute, AppState};
 use aggregates::license::machines::fingerprint_taken_detail;
+use aggregates::license::machines::NewComponent;
 use aggregates::license::{LicenseCommand, MachineAttributes, MachineSlot, NewMachine};
 use aggregates::machine::MachineCommand;
 use aggregates::vocabulary::UniquenessStrategy;
+use aggregates::ComponentId;
 use aggregates::MachineId;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -23,6 +26,7 @@ use axum::Router;
 use projections::licenses::LicenseRow;
 use projections::machines::MachineFilter;
 use projections::PageRequest;
+use serde_json::{Map, Value};
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -72,9 +76,103 @@ fn fingerprint_taken(strategy: UniquenessStrategy) -> ApiError {
     )
 }
 
+/// The components a machine is activated with (`relationships.components.data`, each
+/// `{type: "components", attributes: {fingerprint, name, metadata}}`), type-checked.
+fn inline_components(body: &JsonApiBody) -> ApiResult<Vec<NewComponent>> {
+    let base = "/data/relationships/components";
+    let Some(relationship) = body
+        .raw_data()
+        .and_then(|d| d.get("relationships"))
+        .and_then(|r| r.get("components"))
+    else {
+        return Ok(Vec::new());
+    };
+    let items = match relationship.get("data") {
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            return Err(ApiError::type_mismatch(
+                format!("{base}/data"),
+                type_name(other),
+                "array",
+            ))
+        }
+        None => return Err(ApiError::type_mismatch(format!("{base}/data"), "nil", "array")),
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let at = format!("{base}/data/{i}");
+            let Value::Object(item) = item else {
+                return Err(ApiError::type_mismatch(at, type_name(item), "hash"));
+            };
+            if let Some(key) = item.keys().find(|k| !matches!(k.as_str(), "type" | "attributes")) {
+                return Err(ApiError::unpermitted(format!("{at}/{key}")));
+            }
+            match item.get("type").and_then(Value::as_str) {
+                Some("components" | "component") => {}
+                _ => {
+                    let detail = "type mismatch (received unexpected type)";
+                    return Err(ApiError::bad_request(
+                        detail,
+                        "TYPE_MISMATCH",
+                        Some(Source::Pointer(format!("{at}/type"))),
+                    ));
+                }
+            }
+            let empty = Map::new();
+            let attributes = match item.get("attributes") {
+                None => &empty,
+                Some(Value::Object(a)) => a,
+                Some(other) => {
+                    return Err(ApiError::type_mismatch(
+                        format!("{at}/attributes"),
+                        type_name(other),
+                        "hash",
+                    ))
+                }
+            };
+            if let Some(key) = attributes
+                .keys()
+                .find(|k| !matches!(k.as_str(), "fingerprint" | "name" | "metadata"))
+            {
+                return Err(ApiError::unpermitted(format!("{at}/attributes/{key}")));
+            }
+            let text = |key: &str| match attributes.get(key) {
+                Some(Value::String(s)) => Ok(s.clone()),
+                None | Some(Value::Null) => Ok(String::new()),
+                Some(other) => Err(ApiError::type_mismatch(
+                    format!("{at}/attributes/{key}"),
+                    type_name(other),
+                    "string",
+                )),
+            };
+            let metadata = match attributes.get("metadata") {
+                None | Some(Value::Null) => Map::new(),
+                // (The document's keys are snake_case already.)
+                Some(Value::Object(m)) => m.clone(),
+                Some(other) => {
+                    return Err(ApiError::type_mismatch(
+                        format!("{at}/attributes/metadata"),
+                        type_name(other),
+                        "hash",
+                    ))
+                }
+            };
+            Ok(NewComponent {
+                id: ComponentId::generate(),
+                fingerprint: text("fingerprint")?,
+                name: text("name")?,
+                metadata,
+            })
+        })
+        .collect()
+}
+
 async fn create(Call { state, auth }: Call, body: JsonApiBody) -> ApiResult<Response> {
     let data = body.resource("machines", "machine")?;
-    data.permit_relationships(&["license"])?;
+    data.permit_relationships(&["license", "components"])?;
+    let components = inline_components(&body)?;
     let a = &data.attributes;
     a.permit(&[
         "fingerprint",
@@ -95,8 +193,9 @@ async fn create(Call { state, auth }: Call, body: JsonApiBody) -> ApiResult<Resp
             cores: a.integer("cores")?.value(),
             memory: a.integer("memory")?.value(),
             disk: a.integer("disk")?.value(),
-            claim: None,
+            ..Default::default()
         },
+        components,
         attributes: MachineAttributes {
             name: a.string("name")?.value(),
             ip: a.string("ip")?.value(),
@@ -121,13 +220,18 @@ async fn create(Call { state, auth }: Call, body: JsonApiBody) -> ApiResult<Resp
         machine,
         at: state.now(),
     };
-    run(&state, &auth, &license, command).await.map_err(|err| {
-        if err.error.code.as_deref() == Some("FINGERPRINT_TAKEN") {
-            fingerprint_taken(strategy)
-        } else {
-            err
-        }
-    })?;
+    run(&state, &auth, &license, command)
+        .await
+        .map_err(|err| match err.error.code.as_deref() {
+            Some("FINGERPRINT_TAKEN") => fingerprint_taken(strategy),
+            // A component's claim names no component; Keygen points at the relationship.
+            Some("COMPONENTS_FINGERPRINT_TAKEN") if err.error.source.is_some() => ApiError::unprocessable(
+                "COMPONENTS_FINGERPRINT_TAKEN",
+                "has already been taken",
+                Some("/data/relationships/components".into()),
+            ),
+            _ => err,
+        })?;
     let view = visible_machine(&state, &auth, &id).await?;
     Ok(created(machine_resource(&view, state.now())?))
 }
@@ -182,7 +286,7 @@ async fn update(Call { state, auth }: Call, ResourceId(id): ResourceId, body: Js
             cores: size("cores", row.cores)?,
             memory: size("memory", row.memory)?,
             disk: size("disk", row.disk)?,
-            claim: None,
+            ..Default::default()
         };
         let policy = policy_snapshot(&state, &auth.account.row.id, &license.policy_id).await?;
         run(

@@ -4,6 +4,7 @@
 //! reach down to `commands`, `access`, `resources` and the base modules.
 
 mod accounts;
+mod components;
 mod entitlements;
 mod keys;
 mod license_actions;
@@ -36,6 +37,7 @@ pub fn router(state: AppState) -> Router {
             .merge(licenses::routes())
             .merge(license_actions::routes())
             .merge(machines::routes())
+            .merge(components::routes())
             .merge(validation::routes())
             .fallback(not_found)
             .method_not_allowed_fallback(not_found)

@@ -1,0 +1,138 @@
+//! Components: created with their machine's activation (as keygen-rs sends them), listed and
+//! retrieved, unique as the policy's strategy says, and matched by validation's components scope.
+
+use crate::helpers::{spawn_app, Reply, TestApp};
+use crate::machines::id;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+/// Activates `fingerprint` on `license_id` with components of `component_fingerprints`.
+async fn activate_with(app: &TestApp, license_id: &str, fingerprint: &str, component_fingerprints: &[&str]) -> Reply {
+    let components: Vec<Value> = component_fingerprints
+        .iter()
+        .map(|f| json!({"type": "components", "attributes": {"fingerprint": f, "name": format!("Part {f}")}}))
+        .collect();
+    let body = json!({"data": {"type": "machines", "attributes": {"fingerprint": fingerprint},
+        "relationships": {"license": {"data": {"type": "licenses", "id": license_id}},
+                          "components": {"data": components}}}});
+    app.send(Method::POST, &app.path("machines"), Some(app.admin()), Some(body))
+        .await
+}
+
+async fn validate_components(app: &TestApp, license_id: &str, fingerprint: &str, components: &[&str]) -> String {
+    let reply = app
+        .validate(
+            license_id,
+            json!({"scope": {"fingerprint": fingerprint, "components": components}}),
+        )
+        .await;
+    reply.json["meta"]["code"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn components_come_with_their_machine_and_are_listed_and_retrieved() {
+    let app = spawn_app().await;
+    let (_, license) = app.licensed(json!({"floating": true}), json!({})).await;
+    let reply = activate_with(&app, id(&license), "fp-host", &["cpu-1", "disk-1"]).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
+    let machine = id(&reply.json["data"]).to_string();
+    let listed = app.get(&format!("machines/{machine}/components")).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.json);
+    let items = listed.json["data"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    let component = &items[0];
+    assert_eq!(component["type"], "components");
+    assert_eq!(component["relationships"]["machine"]["data"]["id"], machine.as_str());
+    let shown = app.get(&format!("components/{}", id(component))).await;
+    assert_eq!(shown.status, StatusCode::OK);
+    assert_eq!(
+        shown.json["data"]["attributes"]["name"],
+        component["attributes"]["name"]
+    );
+    let by_machine = app.get(&format!("components?machine={machine}")).await;
+    assert_eq!(by_machine.json["data"].as_array().unwrap().len(), 2);
+    // Gone with the machine.
+    let deleted = app
+        .send(
+            Method::DELETE,
+            &app.path(&format!("machines/{machine}")),
+            Some(app.admin()),
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.get(&format!("components/{}", id(component))).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn a_component_fingerprint_twice_in_one_activation_or_taken_in_its_scope_is_refused() {
+    let app = spawn_app().await;
+    let (_, license) = app.licensed(json!({"floating": true}), json!({})).await;
+    let twice = activate_with(&app, id(&license), "fp-a", &["cpu", "cpu"]).await;
+    assert_eq!(
+        (twice.status, twice.error_code(), twice.error_pointer()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "COMPONENTS_FINGERPRINT_CONFLICT",
+            "/data/relationships/components/data/1/attributes/fingerprint"
+        )
+    );
+    assert_eq!(app.get("machines").await.json["data"].as_array().unwrap().len(), 0);
+    // UNIQUE_PER_MACHINE (the default): another machine may have the same component.
+    for fp in ["fp-a", "fp-b"] {
+        let reply = activate_with(&app, id(&license), fp, &["cpu"]).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
+    }
+    let per_license = json!({"floating": true, "componentUniquenessStrategy": "UNIQUE_PER_LICENSE"});
+    let (_, strict) = app.licensed(per_license, json!({})).await;
+    activate_with(&app, id(&strict), "fp-a", &["cpu"]).await;
+    let taken = activate_with(&app, id(&strict), "fp-b", &["cpu"]).await;
+    assert_eq!(
+        (taken.status, taken.error_code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "COMPONENTS_FINGERPRINT_TAKEN")
+    );
+    let per_account = json!({"floating": true, "componentUniquenessStrategy": "UNIQUE_PER_ACCOUNT"});
+    let (policy, first) = app.licensed(per_account, json!({})).await;
+    let second = app.create_license(id(&policy), json!({})).await;
+    let made = activate_with(&app, id(&first), "fp-x", &["gpu"]).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.json);
+    let elsewhere = activate_with(&app, id(&second), "fp-y", &["gpu"]).await;
+    assert_eq!(
+        (elsewhere.status, elsewhere.error_code(), elsewhere.error_pointer()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "COMPONENTS_FINGERPRINT_TAKEN",
+            "/data/relationships/components"
+        ),
+        "{}",
+        elsewhere.json
+    );
+}
+
+#[tokio::test]
+async fn the_components_scope_matches_by_the_policys_strategy() {
+    let app = spawn_app().await;
+    for (strategy, given, expected) in [
+        ("MATCH_ANY", vec!["c1", "zz"], "VALID"),
+        ("MATCH_ANY", vec!["zz"], "COMPONENTS_SCOPE_MISMATCH"),
+        ("MATCH_ALL", vec!["c1", "c2", "c3"], "VALID"),
+        ("MATCH_ALL", vec!["c1", "zz"], "COMPONENTS_SCOPE_MISMATCH"),
+        ("MATCH_MOST", vec!["c1", "c2", "zz"], "VALID"),
+        ("MATCH_MOST", vec!["c1", "yy", "zz"], "COMPONENTS_SCOPE_MISMATCH"),
+        ("MATCH_TWO", vec!["c1", "c2"], "VALID"),
+        // MATCH_TWO needs two even when one is given.
+        ("MATCH_TWO", vec!["c1"], "COMPONENTS_SCOPE_MISMATCH"),
+    ] {
+        let policy = json!({"floating": true, "componentMatchingStrategy": strategy});
+        let (_, license) = app.licensed(policy, json!({})).await;
+        activate_with(&app, id(&license), "fp-host", &["c1", "c2", "c3"]).await;
+        assert_eq!(
+            validate_components(&app, id(&license), "fp-host", &given).await,
+            expected,
+            "{strategy} {given:?}"
+        );
+    }
+}
