@@ -136,3 +136,53 @@ async fn the_components_scope_matches_by_the_policys_strategy() {
         );
     }
 }
+
+#[tokio::test]
+async fn malformed_inline_components_are_refused_with_pointers_and_create_nothing() {
+    let app = spawn_app().await;
+    let (_, license) = app.licensed(json!({"floating": true}), json!({})).await;
+    let base = "/data/relationships/components";
+    let cases = [
+        (json!({"data": "cpu"}), StatusCode::BAD_REQUEST, format!("{base}/data")),
+        (
+            json!({"data": ["cpu"]}),
+            StatusCode::BAD_REQUEST,
+            format!("{base}/data/0"),
+        ),
+        (
+            json!({"data": [{"type": "licenses", "attributes": {"fingerprint": "c", "name": "C"}}]}),
+            StatusCode::BAD_REQUEST,
+            format!("{base}/data/0/type"),
+        ),
+        (
+            json!({"data": [{"type": "components", "attributes": {"fingerprint": "c", "name": "C", "serial": 1}}]}),
+            StatusCode::BAD_REQUEST,
+            format!("{base}/data/0/attributes/serial"),
+        ),
+        (
+            json!({"data": [{"type": "components", "attributes": {"fingerprint": 7, "name": "C"}}]}),
+            StatusCode::BAD_REQUEST,
+            format!("{base}/data/0/attributes/fingerprint"),
+        ),
+        (
+            json!({"data": [{"type": "components", "attributes": {"fingerprint": "c"}}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("{base}/data/0/attributes/name"),
+        ),
+    ];
+    for (components, status, pointer) in cases {
+        let body = json!({"data": {"type": "machines", "attributes": {"fingerprint": "fp"},
+            "relationships": {"license": {"data": {"type": "licenses", "id": id(&license)}}, "components": components}}});
+        let reply = app
+            .send(Method::POST, &app.path("machines"), Some(app.admin()), Some(body))
+            .await;
+        assert_eq!(
+            (reply.status, reply.error_pointer()),
+            (status, pointer.as_str()),
+            "{}",
+            reply.json
+        );
+    }
+    assert_eq!(app.get("machines").await.json["data"], json!([]));
+    assert_eq!(app.get("components").await.json["data"], json!([]));
+}
