@@ -105,6 +105,8 @@ ids! {
     MachineId;
     /// A component of a machine (a piece of its hardware).
     ComponentId;
+    /// A process running on a machine.
+    ProcessId;
 }
 
 /// The type of id an aggregate is stored under: `execute` takes only that type, so a command
@@ -138,7 +140,7 @@ identified!(
     crate::account::Account => AccountId, shape 1,
     crate::product::Product => ProductId, shape 1,
     crate::policy::Policy => PolicyId, shape 1,
-    crate::license::License => LicenseId, shape 3,
+    crate::license::License => LicenseId, shape 4,
     crate::entitlement::Entitlement => EntitlementId, shape 1,
     crate::token::Token => TokenId, shape 1,
     crate::user::User => UserId, shape 1,
@@ -203,7 +205,7 @@ mod tests {
             (
                 shape_of::<license::License>(),
                 (
-                    3,
+                    4,
                     "account_id attributes deleted entitlement_ids last_check_in machines policy_id product_id uses",
                 ),
             ),

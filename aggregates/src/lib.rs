@@ -22,7 +22,7 @@ pub use claims::ClaimOp;
 pub use cqrs_es::event_sink;
 pub use error::{DomainError, Subject};
 pub use ids::{
-    AccountId, ComponentId, EntitlementId, Identified, LicenseId, MachineId, PolicyId, PoolKeyId, ProductId,
+    AccountId, ComponentId, EntitlementId, Identified, LicenseId, MachineId, PolicyId, PoolKeyId, ProcessId, ProductId,
     Snapshotted, TokenId, UserId,
 };
 

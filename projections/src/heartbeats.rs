@@ -5,6 +5,29 @@
 use crate::ProjectionError;
 use store::{on_pool, Backend, Database};
 
+/// Whose heartbeats: a table and its key column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Beating {
+    Machines,
+    Processes,
+}
+
+impl Beating {
+    fn table(self) -> &'static str {
+        match self {
+            Self::Machines => "machine_heartbeats",
+            Self::Processes => "process_heartbeats",
+        }
+    }
+
+    fn key(self) -> &'static str {
+        match self {
+            Self::Machines => "machine_id",
+            Self::Processes => "process_id",
+        }
+    }
+}
+
 /// A reset: no ping any more, not dead, and the deadline a new machine would have.
 pub async fn reset(db: &Database, machine_id: &str, deadline: Option<i64>) -> Result<(), ProjectionError> {
     let _turn = db.write_turn().await;
@@ -21,22 +44,24 @@ pub async fn reset(db: &Database, machine_id: &str, deadline: Option<i64>) -> Re
 
 /// Claims, until `until`, up to `limit` heartbeats whose deadline is at or before `now` and
 /// that no other worker holds (`FOR UPDATE SKIP LOCKED` on PostgreSQL: concurrent workers claim
-/// disjoint rows); answers (machine id, account id) of each.
+/// disjoint rows); answers (id, account id) of each.
 pub async fn claim_due(
     db: &Database,
+    beating: Beating,
     now: i64,
     until: i64,
     limit: i64,
 ) -> Result<Vec<(String, String)>, ProjectionError> {
+    let (table, key) = (beating.table(), beating.key());
     let skip_locked = match db.backend() {
         Backend::Postgres => " for update skip locked",
         Backend::Sqlite => "",
     };
     let sql = format!(
-        "update machine_heartbeats set claimed_until = $1 where machine_id in \
-         (select machine_id from machine_heartbeats where deadline <= $2 \
+        "update {table} set claimed_until = $1 where {key} in \
+         (select {key} from {table} where deadline <= $2 \
           and (claimed_until is null or claimed_until < $2) order by deadline limit $3{skip_locked}) \
-         returning machine_id, account_id"
+         returning {key}, account_id"
     );
     let _turn = db.write_turn().await;
     Ok(on_pool!(db, |pool| sqlx::query_as(&sql)
@@ -51,17 +76,21 @@ pub async fn claim_due(
 /// its next deadline (none: nothing more to decide) and lets go of the claim.
 pub async fn settle(
     db: &Database,
-    machine_id: &str,
+    beating: Beating,
+    id: &str,
     dead_at: Option<i64>,
     deadline: Option<i64>,
 ) -> Result<(), ProjectionError> {
     let _turn = db.write_turn().await;
-    let sql = "update machine_heartbeats set dead_at = coalesce(dead_at, $1), deadline = $2, claimed_until = null \
-        where machine_id = $3";
-    on_pool!(db, |pool| sqlx::query(sql)
+    let sql = format!(
+        "update {} set dead_at = coalesce(dead_at, $1), deadline = $2, claimed_until = null where {} = $3",
+        beating.table(),
+        beating.key()
+    );
+    on_pool!(db, |pool| sqlx::query(&sql)
         .bind(dead_at)
         .bind(deadline)
-        .bind(machine_id)
+        .bind(id)
         .execute(pool)
         .await?
         .rows_affected());

@@ -18,6 +18,7 @@ pub mod page;
 #[cfg(test)]
 mod plans;
 pub mod policies;
+pub mod processes;
 pub mod products;
 mod runner;
 mod statements;
@@ -271,6 +272,7 @@ pub const TABLES: &[&str] = &[
     "license_entitlements",
     "machines",
     "components",
+    "processes",
 ];
 
 /// The oldest row of `select` (a query ending in `where …`) matching either `by_id` or

@@ -80,7 +80,10 @@ fn upsert_sql(rows: usize) -> String {
 /// What an event changes beside its license's row, in event order.
 enum Beside {
     /// The pooled key the license took leaves its pool.
-    TakeKey { key_id: String, at: i64 },
+    TakeKey {
+        key_id: String,
+        at: i64,
+    },
     /// Entitlements join (or part from) the license.
     Entitlements {
         license_id: String,
@@ -91,20 +94,29 @@ enum Beside {
     Activated(Box<crate::machines::MachineRow>, Option<i64>),
     /// Components were created (with their machine).
     Components(Vec<crate::components::ComponentRow>),
+    /// A process started (with its first heartbeat deadline), changed or ended.
+    Spawned(Box<crate::processes::ProcessRow>, i64),
+    ProcessUpdated {
+        id: String,
+        metadata: String,
+        at: i64,
+    },
+    Killed {
+        id: String,
+    },
     /// A machine's sizes changed.
-    Resized { machine: MachineSlot, at: i64 },
+    Resized {
+        machine: MachineSlot,
+        at: i64,
+    },
     /// A machine was deactivated.
-    Deactivated { machine_id: String },
+    Deactivated {
+        machine_id: String,
+    },
     /// The license is gone, and its machines with it.
-    Gone { license_id: String },
-}
-
-/// The machine's sizes onto its license's totals, added (`sign` 1) or taken away (-1).
-fn count_machine(row: &mut Row, machine: &MachineSlot, sign: i64) {
-    row.machines_count += sign;
-    row.machines_cores += sign * machine.cores.unwrap_or(0);
-    row.machines_memory += sign * machine.memory.unwrap_or(0);
-    row.machines_disk += sign * machine.disk.unwrap_or(0);
+    Gone {
+        license_id: String,
+    },
 }
 
 /// The license's attributes onto its row.
@@ -197,7 +209,11 @@ fn fold(
         | LicenseEvent::EntitlementsAttached(EntitlementChange { at, .. })
         | LicenseEvent::EntitlementsDetached(EntitlementChange { at, .. }) => *at,
         LicenseEvent::MachineActivated { created_at, .. } => *created_at,
-        LicenseEvent::MachineDeactivated { at, .. } | LicenseEvent::MachineResized { at, .. } => *at,
+        LicenseEvent::MachineDeactivated { at, .. }
+        | LicenseEvent::MachineResized { at, .. }
+        | LicenseEvent::ProcessUpdated { at, .. }
+        | LicenseEvent::ProcessKilled { at, .. } => *at,
+        LicenseEvent::ProcessSpawned { created_at, .. } => *created_at,
         LicenseEvent::Created { .. } => unreachable!("handled above"),
     };
     let at = micros(&at);
@@ -209,6 +225,9 @@ fn fold(
         LicenseEvent::MachineActivated { .. }
             | LicenseEvent::MachineDeactivated { .. }
             | LicenseEvent::MachineResized { .. }
+            | LicenseEvent::ProcessSpawned { .. }
+            | LicenseEvent::ProcessUpdated { .. }
+            | LicenseEvent::ProcessKilled { .. }
     ) {
         row.updated_at = at;
     }
@@ -246,43 +265,12 @@ fn fold(
             change,
             attach: false,
         }),
-        LicenseEvent::MachineActivated {
-            machine,
-            attributes,
-            heartbeat_deadline,
-            components,
-            ..
-        } => {
-            count_machine(row, &machine, 1);
-            let machine_id = machine.id.to_string();
-            let components = components
-                .into_iter()
-                .map(|c| crate::components::ComponentRow::created(&row.account_id, &row.id, &machine_id, c, at))
-                .collect::<Result<Vec<_>, _>>()?;
-            let machine = crate::machines::MachineRow::activated(
-                row.account_id.clone(),
-                row.id.clone(),
-                machine,
-                attributes,
-                at,
-            )?;
-            beside.push(Beside::Activated(
-                Box::new(machine),
-                heartbeat_deadline.as_ref().map(micros),
-            ));
-            beside.push(Beside::Components(components));
-        }
-        LicenseEvent::MachineResized { from, to, .. } => {
-            count_machine(row, &from, -1);
-            count_machine(row, &to, 1);
-            beside.push(Beside::Resized { machine: to, at });
-        }
-        LicenseEvent::MachineDeactivated { machine, .. } => {
-            count_machine(row, &machine, -1);
-            beside.push(Beside::Deactivated {
-                machine_id: machine.id.into_string(),
-            });
-        }
+        machine_event @ (LicenseEvent::MachineActivated { .. }
+        | LicenseEvent::MachineResized { .. }
+        | LicenseEvent::MachineDeactivated { .. }
+        | LicenseEvent::ProcessSpawned { .. }
+        | LicenseEvent::ProcessUpdated { .. }
+        | LicenseEvent::ProcessKilled { .. }) => machines::fold(row, machine_event, at, beside)?,
         LicenseEvent::Created { .. } => {}
     }
     Ok(true)
@@ -387,6 +375,16 @@ pub(crate) async fn apply_run(conn: &mut Conn<'_>, events: &[EventRef<'_>]) -> R
                     .await?;
                 }
                 Beside::Components(rows) => c.insert_components(rows).await?,
+                Beside::Spawned(process, deadline) => c.insert_process(process, *deadline).await?,
+                Beside::ProcessUpdated { id, metadata, at } => {
+                    sqlx::query("update processes set metadata = $1, updated_at = $2 where id = $3")
+                        .bind(metadata)
+                        .bind(*at)
+                        .bind(id)
+                        .execute(&mut *c)
+                        .await?;
+                }
+                Beside::Killed { id } => c.remove_process(id).await?,
                 Beside::Deactivated { machine_id } => c.remove_machines("machine_id", machine_id).await?,
                 Beside::Gone { license_id } => c.remove_machines("license_id", license_id).await?,
             }
@@ -395,5 +393,6 @@ pub(crate) async fn apply_run(conn: &mut Conn<'_>, events: &[EventRef<'_>]) -> R
     Ok(())
 }
 
+mod machines;
 #[cfg(test)]
 mod tests;

@@ -35,7 +35,17 @@ pub(crate) trait Statements {
     /// Inserts components' rows (rows already there stay as they are).
     async fn insert_components(&mut self, rows: &[crate::components::ComponentRow]) -> Result<(), ProjectionError>;
 
-    /// Removes the machines (with their heartbeats and components) whose `column` —
+    /// Inserts a process's row and its heartbeat's (rows already there stay as they are).
+    async fn insert_process(
+        &mut self,
+        row: &crate::processes::ProcessRow,
+        deadline: i64,
+    ) -> Result<(), ProjectionError>;
+
+    /// Removes a process and its heartbeat.
+    async fn remove_process(&mut self, id: &str) -> Result<(), ProjectionError>;
+
+    /// Removes the machines (with their heartbeats, components and processes) whose `column` —
     /// `machine_id` or `license_id` — is `id`.
     async fn remove_machines(&mut self, column: &str, id: &str) -> Result<(), ProjectionError>;
 
@@ -143,10 +153,51 @@ macro_rules! statements_for {
                 Ok(())
             }
 
+            async fn insert_process(&mut self, row: &crate::processes::ProcessRow, deadline: i64) -> Result<(), ProjectionError> {
+                sqlx::query(crate::processes::INSERT)
+                    .bind(&row.id)
+                    .bind(&row.account_id)
+                    .bind(&row.license_id)
+                    .bind(&row.machine_id)
+                    .bind(&row.pid)
+                    .bind(&row.metadata)
+                    .bind(row.created_at)
+                    .bind(row.updated_at)
+                    .execute(&mut *self)
+                    .await?;
+                sqlx::query(crate::processes::INSERT_HEARTBEAT)
+                    .bind(&row.id)
+                    .bind(&row.account_id)
+                    .bind(&row.license_id)
+                    .bind(&row.machine_id)
+                    .bind(row.created_at)
+                    .bind(deadline)
+                    .execute(&mut *self)
+                    .await?;
+                Ok(())
+            }
+
+            async fn remove_process(&mut self, id: &str) -> Result<(), ProjectionError> {
+                for table in ["processes where id", "process_heartbeats where process_id"] {
+                    sqlx::query(&format!("delete from {table} = $1"))
+                        .bind(id)
+                        .execute(&mut *self)
+                        .await?;
+                }
+                Ok(())
+            }
+
             async fn remove_machines(&mut self, column: &str, id: &str) -> Result<(), ProjectionError> {
                 // The machines table names a machine's id `id`.
                 let machines = if column == "machine_id" { "id" } else { column };
-                for (table, column) in [("machines", machines), ("machine_heartbeats", column), ("components", column)] {
+                let tables = [
+                    ("machines", machines),
+                    ("machine_heartbeats", column),
+                    ("components", column),
+                    ("processes", column),
+                    ("process_heartbeats", column),
+                ];
+                for (table, column) in tables {
                     sqlx::query(&format!("delete from {table} where {column} = $1"))
                         .bind(id)
                         .execute(&mut *self)

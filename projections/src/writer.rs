@@ -144,21 +144,30 @@ async fn commit(db: &Database, batch: &[&Observed]) -> Result<(), ProjectionErro
         *at = (*at).max(o.at);
     }
     // One heartbeat per machine: its latest ping in the batch.
-    let mut pinged: HashMap<&str, (i64, i64)> = HashMap::new();
-    for o in batch.iter().filter(|o| o.resource_type == "machines") {
+    let mut pinged: HashMap<(&str, &str), (i64, i64)> = HashMap::new();
+    for o in batch
+        .iter()
+        .filter(|o| matches!(o.resource_type, "machines" | "processes"))
+    {
         if let Some(deadline) = o.deadline {
-            let latest = pinged.entry(o.resource_id.as_str()).or_insert((o.at, deadline));
+            let latest = pinged
+                .entry((o.resource_type, o.resource_id.as_str()))
+                .or_insert((o.at, deadline));
             *latest = (latest.0.max(o.at), latest.1.max(deadline));
         }
     }
     let _turn = db.write_turn().await;
     on_pool!(db, |pool| {
         let mut tx = pool.begin().await?;
-        for (machine_id, (at, deadline)) in &pinged {
-            sqlx::query(TOUCH_HEARTBEAT)
+        for ((kind, id), (at, deadline)) in &pinged {
+            let touch = match *kind {
+                "machines" => TOUCH_HEARTBEAT,
+                _ => TOUCH_PROCESS_HEARTBEAT,
+            };
+            sqlx::query(touch)
                 .bind(*at)
                 .bind(*deadline)
-                .bind(*machine_id)
+                .bind(*id)
                 .execute(&mut *tx)
                 .await?;
         }
@@ -200,6 +209,10 @@ async fn commit(db: &Database, batch: &[&Observed]) -> Result<(), ProjectionErro
 /// a late one after) and clears a death; a machine deactivated meanwhile has no row to move.
 const TOUCH_HEARTBEAT: &str = "update machine_heartbeats set last_heartbeat = $1, deadline = $2, dead_at = null, \
     claimed_until = null where machine_id = $3 and (last_heartbeat is null or last_heartbeat < $1)";
+
+/// The same for a process (which beats from its start).
+const TOUCH_PROCESS_HEARTBEAT: &str = "update process_heartbeats set last_heartbeat = $1, deadline = $2, \
+    dead_at = null, claimed_until = null where process_id = $3 and last_heartbeat < $1";
 
 /// A license's `lastValidated` moves forward only (batches may commit a late one after). One row
 /// per license in a statement (`latest` has one per license).

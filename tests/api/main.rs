@@ -22,6 +22,7 @@ mod max_machines;
 mod nodes;
 mod operator;
 mod policies;
+mod processes;
 mod products;
 mod profile;
 mod projections;

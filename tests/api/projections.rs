@@ -306,6 +306,23 @@ pub(crate) async fn licensing_scenario(app: &crate::helpers::TestApp, product_id
     let kept_id = kept.json["data"]["id"].as_str().unwrap();
     let ping = app.path(&format!("machines/{kept_id}/actions/ping"));
     ok(app.send(Method::POST, &ping, Some(app.admin()), None).await.status);
+    for pid in ["kept-pid", "killed-pid"] {
+        let process = json!({"data": {"type": "processes", "attributes": {"pid": pid, "metadata": {"k": 1}},
+            "relationships": {"machine": {"data": {"type": "machines", "id": kept_id}}}}});
+        let made = app
+            .send(Method::POST, &app.path("processes"), Some(app.admin()), Some(process))
+            .await;
+        ok(made.status);
+        let path = app.path(&format!("processes/{}", made.json["data"]["id"].as_str().unwrap()));
+        let (method, body) = match pid {
+            "kept-pid" => (
+                Method::PATCH,
+                Some(json!({"data": {"type": "processes", "attributes": {"metadata": {"k": 2}}}})),
+            ),
+            _ => (Method::DELETE, None),
+        };
+        ok(app.send(method, &path, Some(app.admin()), body).await.status);
+    }
     let renamed = json!({"data": {"type": "machines", "attributes": {"name": "Renamed", "cores": 3}}});
     let machine = app.path(&format!("machines/{kept_id}"));
     ok(app

@@ -115,6 +115,26 @@ pub enum LicenseCommand {
         machine: super::MachineSlot,
         at: Timestamp,
     },
+    /// Starts a process on one of the license's machines, within the policy's process limit.
+    SpawnProcess {
+        policy: PolicySnapshot,
+        machine_id: crate::MachineId,
+        id: crate::ProcessId,
+        pid: String,
+        metadata: Map<String, Value>,
+        at: Timestamp,
+    },
+    /// Changes a process's metadata.
+    UpdateProcess {
+        id: crate::ProcessId,
+        metadata: Map<String, Value>,
+        at: Timestamp,
+    },
+    /// Ends (deletes) one of the license's processes.
+    KillProcess {
+        id: crate::ProcessId,
+        at: Timestamp,
+    },
     /// Deactivates (deletes) one of the license's machines.
     DeactivateMachine {
         machine_id: crate::MachineId,

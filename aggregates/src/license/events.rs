@@ -1,6 +1,6 @@
 //! What happened to a license, named as Keygen's webhook events, and the claims each makes.
 
-use super::machines::NewComponent;
+use super::machines::{NewComponent, ProcessSlot};
 use super::{LicenseAttributes, MachineAttributes, MachineSlot};
 use crate::entitlement::EntitlementChange;
 use crate::policy::license_key_scope;
@@ -80,6 +80,28 @@ pub enum LicenseEvent {
         to: MachineSlot,
         at: Timestamp,
     },
+    /// A process started on one of the license's machines (Keygen's `process.created`).
+    #[serde(rename = "process.created")]
+    ProcessSpawned {
+        machine_id: crate::MachineId,
+        process: ProcessSlot,
+        metadata: serde_json::Map<String, serde_json::Value>,
+        /// When it dies without a ping: one heartbeat duration after it started.
+        heartbeat_deadline: Timestamp,
+        created_at: Timestamp,
+    },
+    #[serde(rename = "process.updated")]
+    ProcessUpdated {
+        process_id: crate::ProcessId,
+        metadata: serde_json::Map<String, serde_json::Value>,
+        at: Timestamp,
+    },
+    #[serde(rename = "process.deleted")]
+    ProcessKilled {
+        machine_id: crate::MachineId,
+        process: ProcessSlot,
+        at: Timestamp,
+    },
     #[serde(rename = "license.entitlements.attached")]
     EntitlementsAttached(EntitlementChange),
     #[serde(rename = "license.entitlements.detached")]
@@ -104,6 +126,9 @@ impl DomainEvent for LicenseEvent {
             Self::MachineActivated { .. } => "machine.created",
             Self::MachineDeactivated { .. } => "machine.deleted",
             Self::MachineResized { .. } => "machine.updated",
+            Self::ProcessSpawned { .. } => "process.created",
+            Self::ProcessUpdated { .. } => "process.updated",
+            Self::ProcessKilled { .. } => "process.deleted",
             Self::EntitlementsAttached(_) => "license.entitlements.attached",
             Self::EntitlementsDetached(_) => "license.entitlements.detached",
         }

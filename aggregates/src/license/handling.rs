@@ -1,9 +1,7 @@
 //! How a license decides: each command checked against the license's state and the policy
 //! facts it carries, and each event applied to that state.
 
-use super::{
-    expiry, keys, License, LicenseAttributes, LicenseCommand, LicenseEvent, MachineSlot, NewKey, PolicySnapshot,
-};
+use super::{expiry, keys, License, LicenseAttributes, LicenseCommand, LicenseEvent, NewKey, PolicySnapshot};
 use crate::event_sink::EventSink;
 use crate::policy::PolicyAttributes;
 use crate::vocabulary::{ExpirationBasis, RenewalBasis, TransferStrategy};
@@ -21,7 +19,7 @@ fn stale_policy() -> DomainError {
 
 impl License {
     /// Refuses a command carrying a snapshot of another policy than the license's own.
-    fn governed_by(&self, policy: &PolicySnapshot) -> Result<(), DomainError> {
+    pub(super) fn governed_by(&self, policy: &PolicySnapshot) -> Result<(), DomainError> {
         if policy.id == self.policy_id {
             Ok(())
         } else {
@@ -44,7 +42,7 @@ fn started_expiry(
 
 /// The update that starts a license's expiry when its policy's basis is `basis` and it has none
 /// yet.
-fn start_expiry(
+pub(super) fn start_expiry(
     current: &LicenseAttributes,
     policy: &PolicyAttributes,
     basis: ExpirationBasis,
@@ -278,50 +276,12 @@ impl Aggregate for License {
                     .into_iter()
                     .collect()
             }
-            LicenseCommand::ActivateMachine { policy, machine, at } => {
-                self.governed_by(&policy)?;
-                let claim = self.activate(&policy.attributes, &machine)?;
-                let current = self.current()?.clone();
-                let strategy = policy.attributes.component_uniqueness_strategy;
-                let components = machine
-                    .components
-                    .iter()
-                    .map(|c| super::machines::ComponentSlot {
-                        id: c.id.clone(),
-                        fingerprint: c.fingerprint.clone(),
-                    })
-                    .collect();
-                let mut events = vec![LicenseEvent::MachineActivated {
-                    machine: super::MachineSlot {
-                        claim,
-                        components,
-                        component_claim: super::machines::component_scope(strategy, &self.account_id, self),
-                        ..machine.slot
-                    },
-                    attributes: machine.attributes,
-                    components: machine.components,
-                    heartbeat_deadline: crate::machine::heartbeat::first_deadline(&policy.attributes, at),
-                    created_at: at,
-                }];
-                // The first activation starts the clock of a policy whose basis it is.
-                let basis = ExpirationBasis::FromFirstActivation;
-                events.extend(start_expiry(&current, &policy.attributes, basis, at)?);
-                events
-            }
-            LicenseCommand::ResizeMachine { policy, machine, at } => {
-                self.governed_by(&policy)?;
-                let from = self.resize(&policy.attributes, &machine)?;
-                let to = MachineSlot {
-                    fingerprint: from.fingerprint.clone(),
-                    claim: from.claim.clone(),
-                    ..machine
-                };
-                vec![LicenseEvent::MachineResized { from, to, at }]
-            }
-            LicenseCommand::DeactivateMachine { machine_id, at } => {
-                let machine = self.slot(&machine_id)?.clone();
-                vec![LicenseEvent::MachineDeactivated { machine, at }]
-            }
+            command @ (LicenseCommand::SpawnProcess { .. }
+            | LicenseCommand::UpdateProcess { .. }
+            | LicenseCommand::KillProcess { .. }) => self.decide_process(command)?,
+            command @ (LicenseCommand::ActivateMachine { .. }
+            | LicenseCommand::ResizeMachine { .. }
+            | LicenseCommand::DeactivateMachine { .. }) => self.decide_machine(command)?,
             LicenseCommand::AttachEntitlements(change) => {
                 self.current()?;
                 vec![LicenseEvent::EntitlementsAttached(
@@ -400,7 +360,10 @@ impl Aggregate for License {
             }
             LicenseEvent::MachineActivated { .. }
             | LicenseEvent::MachineDeactivated { .. }
-            | LicenseEvent::MachineResized { .. } => self.apply_machine(&event),
+            | LicenseEvent::MachineResized { .. }
+            | LicenseEvent::ProcessSpawned { .. }
+            | LicenseEvent::ProcessUpdated { .. }
+            | LicenseEvent::ProcessKilled { .. } => self.apply_machine(&event),
             LicenseEvent::EntitlementsAttached(change) => self.entitlement_ids.extend(change.entitlement_ids),
             LicenseEvent::EntitlementsDetached(change) => {
                 self.entitlement_ids.retain(|id| !change.entitlement_ids.contains(id))

@@ -16,6 +16,8 @@ pub struct MachineFact {
     pub heartbeat: Status,
     /// Fingerprints of its components.
     pub components: Vec<String>,
+    /// Its running processes.
+    pub processes: i64,
 }
 
 /// The license's machines: counts and sums always, each machine when a scope needs them.
@@ -25,8 +27,22 @@ pub struct MachineFacts {
     pub cores: i64,
     pub memory: i64,
     pub disk: i64,
-    /// Every active machine (loaded only for a machine, fingerprint or components scope).
+    /// Every active machine (loaded for a machine, fingerprint or components scope, and for a
+    /// strict policy's process limit).
     pub listed: Vec<MachineFact>,
+}
+
+impl MachineFacts {
+    /// The machine a scope names: by id, else the first alive one of the fingerprints.
+    pub fn scoped(&self, machine: Option<&str>, fingerprints: &[&String]) -> Option<&MachineFact> {
+        match machine {
+            Some(id) => self.listed.iter().find(|m| m.id == id),
+            None => self
+                .listed
+                .iter()
+                .find(|m| m.heartbeat != Status::Dead && fingerprints.iter().any(|f| **f == m.fingerprint)),
+        }
+    }
 }
 
 fn fail(detail: &str, code: &'static str) -> Outcome {
@@ -172,6 +188,7 @@ pub(super) fn check_strict(
     machines: &MachineFacts,
     policy: &PolicyAttributes,
     limits: &LicenseLimits,
+    scoped: Option<&MachineFact>,
 ) -> Option<Outcome> {
     let overage = policy.overage_strategy;
     let over = |count: i64, limit: i64, detail: &str, code: &'static str| Outcome {
@@ -221,6 +238,22 @@ pub(super) fn check_strict(
     ] {
         if let Some(limit) = limit.filter(|&limit| total > limit) {
             return Some(over(total, limit, detail, code));
+        }
+    }
+    // Processes: per machine only when the scope names one; across the license otherwise
+    // (PER_USER counts the unowned, which without license owners is every machine).
+    let processes = match policy.process_leasing_strategy {
+        crate::vocabulary::ProcessLeasingStrategy::PerMachine => scoped.map(|m| m.processes),
+        _ => Some(machines.listed.iter().map(|m| m.processes).sum()),
+    };
+    if let (Some(limit), Some(count)) = (limits.max_processes, processes) {
+        if count > limit {
+            return Some(over(
+                count,
+                limit,
+                "has too many associated processes",
+                "TOO_MANY_PROCESSES",
+            ));
         }
     }
     None

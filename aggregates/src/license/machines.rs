@@ -7,7 +7,8 @@
 //! Fingerprints unique wider than one license (per policy, product or account) are claims the
 //! activation event makes, in the scope its policy named when it was decided.
 
-use super::{License, LicenseEvent};
+pub use super::components::{check_components, component_scope, ComponentSlot, NewComponent, MAX_INLINE_COMPONENTS};
+use super::{License, LicenseCommand, LicenseEvent};
 use crate::policy::PolicyAttributes;
 use crate::vocabulary::{OverageStrategy, UniquenessStrategy};
 use crate::{AccountId, DomainError, MachineId, Subject};
@@ -32,27 +33,17 @@ pub struct MachineSlot {
     pub components: Vec<ComponentSlot>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub component_claim: Option<String>,
+    /// Its running processes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub processes: Vec<ProcessSlot>,
 }
 
-/// What the license keeps of a machine's component.
+/// What the license keeps of a machine's process.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ComponentSlot {
-    pub id: crate::ComponentId,
-    pub fingerprint: String,
+pub struct ProcessSlot {
+    pub id: crate::ProcessId,
+    pub pid: String,
 }
-
-/// A component as it is created (inline at activation, or on its own).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NewComponent {
-    pub id: crate::ComponentId,
-    pub fingerprint: String,
-    pub name: String,
-    #[serde(default)]
-    pub metadata: Map<String, Value>,
-}
-
-/// The most components a machine's activation may carry.
-pub const MAX_INLINE_COMPONENTS: usize = 20;
 
 /// The attributes of a machine that are its own (the license does not decide on them).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -100,7 +91,7 @@ pub struct NewMachine {
 }
 
 /// The largest fingerprint Keygen takes (bytes).
-const MAX_FINGERPRINT: usize = 4096;
+pub(super) const MAX_FINGERPRINT: usize = 4096;
 
 /// Keygen's overage rule: whether `count` may stand against `limit` under `strategy`.
 pub fn within_overage(strategy: OverageStrategy, count: i64, limit: i64) -> bool {
@@ -124,69 +115,6 @@ pub fn fingerprint_scope(strategy: UniquenessStrategy, account: &AccountId, lice
         UniquenessStrategy::UniquePerPolicy => Some(format!("machine.fingerprint:policy:{}", license.policy_id)),
         UniquenessStrategy::UniquePerLicense | UniquenessStrategy::UniquePerMachine => None,
     }
-}
-
-/// The claim scope of a component fingerprint under `strategy`, when it is wider than the
-/// license (within the license, the license itself sees every machine's components).
-pub fn component_scope(strategy: UniquenessStrategy, account: &AccountId, license: &License) -> Option<String> {
-    match strategy {
-        UniquenessStrategy::UniquePerAccount => Some(format!("component.fingerprint:account:{account}")),
-        UniquenessStrategy::UniquePerProduct => Some(format!("component.fingerprint:product:{}", license.product_id)),
-        UniquenessStrategy::UniquePerPolicy => Some(format!("component.fingerprint:policy:{}", license.policy_id)),
-        UniquenessStrategy::UniquePerLicense | UniquenessStrategy::UniquePerMachine => None,
-    }
-}
-
-/// Keygen's rules for new components: a fingerprint (at most 4 KiB) and a name each, and no
-/// fingerprint twice on the machine (`taken`: those it has). `pointer` names where in the
-/// request the i-th component is.
-pub fn check_components(
-    components: &[NewComponent],
-    taken: &[ComponentSlot],
-    pointer: impl Fn(usize) -> String,
-) -> Result<(), DomainError> {
-    for (i, component) in components.iter().enumerate() {
-        let at = |attribute: &str| Subject::Pointer(format!("{}/attributes/{attribute}", pointer(i)));
-        if component.fingerprint.trim().is_empty() {
-            return Err(DomainError::unprocessable(
-                "FINGERPRINT_MISSING",
-                "can't be blank",
-                at("fingerprint"),
-            ));
-        }
-        if component.fingerprint.len() > MAX_FINGERPRINT {
-            let detail = format!("is too long (maximum is {MAX_FINGERPRINT} characters)");
-            return Err(DomainError::unprocessable(
-                "FINGERPRINT_TOO_LONG",
-                detail,
-                at("fingerprint"),
-            ));
-        }
-        if component.name.trim().is_empty() {
-            return Err(DomainError::unprocessable("NAME_MISSING", "can't be blank", at("name")));
-        }
-        if component.name.len() > 255 {
-            let detail = "is too long (maximum is 255 characters)";
-            return Err(DomainError::unprocessable("NAME_TOO_LONG", detail, at("name")));
-        }
-        crate::metadata::validate(&component.metadata)?;
-        if components[..i].iter().any(|c| c.fingerprint == component.fingerprint) {
-            return Err(DomainError::unprocessable(
-                "COMPONENTS_FINGERPRINT_CONFLICT",
-                "is duplicated",
-                at("fingerprint"),
-            ));
-        }
-        if taken.iter().any(|c| c.fingerprint == component.fingerprint) {
-            let detail = "has already been taken";
-            return Err(DomainError::unprocessable(
-                "COMPONENTS_FINGERPRINT_TAKEN",
-                detail,
-                at("fingerprint"),
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// The detail Keygen gives a fingerprint taken within `strategy`'s scope.
@@ -349,19 +277,6 @@ impl License {
         Ok(from)
     }
 
-    /// The components a new one must not repeat under `strategy`: the machine's own (`machine`;
-    /// none for a new machine), or every machine's of this license.
-    pub(super) fn components_beside(
-        &self,
-        strategy: UniquenessStrategy,
-        machine: Option<&MachineSlot>,
-    ) -> Vec<ComponentSlot> {
-        match strategy {
-            UniquenessStrategy::UniquePerMachine => machine.map(|m| m.components.clone()).unwrap_or_default(),
-            _ => self.machines.iter().flat_map(|m| m.components.clone()).collect(),
-        }
-    }
-
     /// The slot of an active machine of this license.
     pub(super) fn slot(&self, id: &MachineId) -> Result<&MachineSlot, DomainError> {
         self.current()?;
@@ -375,6 +290,20 @@ impl License {
         match event {
             LicenseEvent::MachineActivated { machine, .. } => self.machines.push(machine.clone()),
             LicenseEvent::MachineDeactivated { machine, .. } => self.machines.retain(|m| m.id != machine.id),
+            LicenseEvent::ProcessSpawned {
+                machine_id, process, ..
+            } => {
+                if let Some(machine) = self.machines.iter_mut().find(|m| &m.id == machine_id) {
+                    machine.processes.push(process.clone());
+                }
+            }
+            LicenseEvent::ProcessKilled {
+                machine_id, process, ..
+            } => {
+                if let Some(machine) = self.machines.iter_mut().find(|m| &m.id == machine_id) {
+                    machine.processes.retain(|p| p.id != process.id);
+                }
+            }
             LicenseEvent::MachineResized { to, .. } => {
                 if let Some(slot) = self.machines.iter_mut().find(|m| m.id == to.id) {
                     *slot = to.clone();
@@ -382,6 +311,59 @@ impl License {
             }
             _ => {}
         }
+    }
+}
+
+impl License {
+    /// Decides a machine command (activate, resize, deactivate) into its events.
+    pub(super) fn decide_machine(&self, command: LicenseCommand) -> Result<Vec<LicenseEvent>, DomainError> {
+        Ok(match command {
+            LicenseCommand::ActivateMachine { policy, machine, at } => {
+                self.governed_by(&policy)?;
+                let claim = self.activate(&policy.attributes, &machine)?;
+                let current = self.current()?.clone();
+                let strategy = policy.attributes.component_uniqueness_strategy;
+                let components = machine
+                    .components
+                    .iter()
+                    .map(|c| super::machines::ComponentSlot {
+                        id: c.id.clone(),
+                        fingerprint: c.fingerprint.clone(),
+                    })
+                    .collect();
+                let mut events = vec![LicenseEvent::MachineActivated {
+                    machine: super::MachineSlot {
+                        claim,
+                        components,
+                        component_claim: super::machines::component_scope(strategy, &self.account_id, self),
+                        ..machine.slot
+                    },
+                    attributes: machine.attributes,
+                    components: machine.components,
+                    heartbeat_deadline: crate::machine::heartbeat::first_deadline(&policy.attributes, at),
+                    created_at: at,
+                }];
+                // The first activation starts the clock of a policy whose basis it is.
+                let basis = crate::vocabulary::ExpirationBasis::FromFirstActivation;
+                events.extend(super::handling::start_expiry(&current, &policy.attributes, basis, at)?);
+                events
+            }
+            LicenseCommand::ResizeMachine { policy, machine, at } => {
+                self.governed_by(&policy)?;
+                let from = self.resize(&policy.attributes, &machine)?;
+                let to = MachineSlot {
+                    fingerprint: from.fingerprint.clone(),
+                    claim: from.claim.clone(),
+                    ..machine
+                };
+                vec![LicenseEvent::MachineResized { from, to, at }]
+            }
+            LicenseCommand::DeactivateMachine { machine_id, at } => {
+                let machine = self.slot(&machine_id)?.clone();
+                vec![LicenseEvent::MachineDeactivated { machine, at }]
+            }
+            _ => Vec::new(),
+        })
     }
 }
 

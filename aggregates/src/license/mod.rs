@@ -6,12 +6,14 @@
 //! license's validity, its calendar arithmetic and its key formats.
 
 mod commands;
+pub mod components;
 mod events;
 pub mod expiry;
 mod handling;
 pub mod keys;
 mod machine_validation;
 pub mod machines;
+mod processes;
 mod state;
 pub mod validation;
 

@@ -223,7 +223,19 @@ pub fn validate(license: &LicenseFacts, policy: &PolicyAttributes, scope: Option
         }
     }
     if policy.strict {
-        if let Some(outcome) = check_strict(&license.machines, policy, &license.limits) {
+        let (machine, fingerprints) = match scope {
+            Some(scope) => (
+                scope.machine.as_deref(),
+                match (&scope.fingerprint, &scope.fingerprints) {
+                    (Some(f), _) => vec![f],
+                    (None, Some(fs)) => fs.iter().collect(),
+                    (None, None) => Vec::new(),
+                },
+            ),
+            None => (None, Vec::new()),
+        };
+        let scoped = license.machines.scoped(machine, &fingerprints);
+        if let Some(outcome) = check_strict(&license.machines, policy, &license.limits, scoped) {
             return outcome;
         }
     }

@@ -12,6 +12,7 @@ use aggregates::policy::PolicyAttributes;
 use aggregates::vocabulary::{HeartbeatCullStrategy, HeartbeatResurrectionStrategy};
 use aggregates::{LicenseId, MachineId, Timestamp};
 use chrono::Duration;
+use projections::heartbeats::Beating;
 use projections::machines::MachineView;
 use projections::writer::Observed;
 use serde_json::json;
@@ -32,18 +33,32 @@ fn revive_window(strategy: HeartbeatResurrectionStrategy) -> Option<Duration> {
     }
 }
 
-/// Whether a ping at `now` may revive this dead machine: the policy revives, and within its
-/// window after the missed heartbeat (a machine that never pinged has no window, except under
-/// `ALWAYS_REVIVE`).
-fn may_revive(view: &MachineView, policy: &PolicyAttributes, now: Timestamp) -> bool {
+/// Whether a ping at `now` may revive something dead whose last heartbeat was `last`: the
+/// policy revives, and within its window after the missed heartbeat (what never pinged has no
+/// window, except under `ALWAYS_REVIVE`).
+pub(crate) fn may_revive(policy: &PolicyAttributes, last: Option<Timestamp>, pinged: bool, now: Timestamp) -> bool {
     let strategy = policy.heartbeat_resurrection_strategy;
-    match (revive_window(strategy), view.last_ping) {
-        (None, _) => false,
-        (Some(_), _) if strategy == HeartbeatResurrectionStrategy::AlwaysRevive => true,
-        (Some(_), None) => false,
-        (Some(window), Some(_)) => view
-            .last_heartbeat(policy)
-            .is_some_and(|last| now <= last + Duration::seconds(heartbeat::duration(policy)) + window),
+    match revive_window(strategy) {
+        None => false,
+        Some(_) if strategy == HeartbeatResurrectionStrategy::AlwaysRevive => true,
+        Some(_) if !pinged => false,
+        Some(window) => last.is_some_and(|last| now <= last + Duration::seconds(heartbeat::duration(policy)) + window),
+    }
+}
+
+/// When something found dead at `now` is culled under its policy: now, when its revive window
+/// closes, or never (`None`: the policy keeps the dead, or revives them always).
+pub(crate) fn cull_at(policy: &PolicyAttributes, last: Option<Timestamp>, now: Timestamp) -> Option<Timestamp> {
+    match (
+        policy.heartbeat_cull_strategy,
+        revive_window(policy.heartbeat_resurrection_strategy),
+    ) {
+        (HeartbeatCullStrategy::KeepDead, _) | (_, Some(Duration::MAX)) => None,
+        (HeartbeatCullStrategy::DeactivateDead, None) => Some(now),
+        (HeartbeatCullStrategy::DeactivateDead, Some(window)) => Some(
+            last.map(|last| last + Duration::seconds(heartbeat::duration(policy)) + window)
+                .unwrap_or(now),
+        ),
     }
 }
 
@@ -58,7 +73,7 @@ pub(crate) async fn ping(
     let now = state.now();
     let id = MachineId::from(&view.row.id);
     let revived = match view.heartbeat(&policy, now) {
-        Status::Dead if may_revive(view, &policy, now) => {
+        Status::Dead if may_revive(&policy, view.last_heartbeat(&policy), view.last_ping.is_some(), now) => {
             execute(
                 &state.frameworks.machine,
                 &id,
@@ -135,13 +150,19 @@ pub(crate) async fn reset(state: &AppState, view: &MachineView, metadata: HashMa
 const CLAIM: Duration = Duration::seconds(60);
 
 /// Claims up to `limit` heartbeats due at `now` for [`CLAIM`].
-async fn claim_due(state: &AppState, now: i64, limit: i64) -> ApiResult<Vec<(String, String)>> {
+async fn claim_due(state: &AppState, beating: Beating, now: i64, limit: i64) -> ApiResult<Vec<(String, String)>> {
     let until = now + CLAIM.num_microseconds().unwrap_or(i64::MAX);
-    Ok(projections::heartbeats::claim_due(&state.db, now, until, limit).await?)
+    Ok(projections::heartbeats::claim_due(&state.db, beating, now, until, limit).await?)
 }
 
-async fn settle(state: &AppState, machine_id: &str, dead_at: Option<i64>, deadline: Option<i64>) -> ApiResult<()> {
-    Ok(projections::heartbeats::settle(&state.db, machine_id, dead_at, deadline).await?)
+pub(crate) async fn settle(
+    state: &AppState,
+    beating: Beating,
+    id: &str,
+    dead_at: Option<i64>,
+    deadline: Option<i64>,
+) -> ApiResult<()> {
+    Ok(projections::heartbeats::settle(&state.db, beating, id, dead_at, deadline).await?)
 }
 
 /// Decides one claimed heartbeat: a ping that raced the scan wins (the row is re-read); else the
@@ -158,7 +179,14 @@ async fn decide(state: &AppState, account_id: &str, machine_id: &str, now: Times
             let deadline = view
                 .last_heartbeat(&policy)
                 .map(|t| t + Duration::seconds(heartbeat::duration(&policy)));
-            return settle(state, machine_id, None, deadline.map(|t| t.timestamp_micros())).await;
+            return settle(
+                state,
+                Beating::Machines,
+                machine_id,
+                None,
+                deadline.map(|t| t.timestamp_micros()),
+            )
+            .await;
         }
         let id = MachineId::from(machine_id);
         execute(
@@ -169,18 +197,7 @@ async fn decide(state: &AppState, account_id: &str, machine_id: &str, now: Times
         )
         .await?;
     }
-    let cull_at = match (
-        policy.heartbeat_cull_strategy,
-        revive_window(policy.heartbeat_resurrection_strategy),
-    ) {
-        (HeartbeatCullStrategy::KeepDead, _) | (_, Some(Duration::MAX)) => None,
-        (HeartbeatCullStrategy::DeactivateDead, None) => Some(now),
-        (HeartbeatCullStrategy::DeactivateDead, Some(window)) => Some(
-            view.last_heartbeat(&policy)
-                .map(|last| last + Duration::seconds(heartbeat::duration(&policy)) + window)
-                .unwrap_or(now),
-        ),
-    };
+    let cull_at = cull_at(&policy, view.last_heartbeat(&policy), now);
     match cull_at {
         Some(at) if at <= now => {
             let license = LicenseId::from(&view.row.license_id);
@@ -196,6 +213,7 @@ async fn decide(state: &AppState, account_id: &str, machine_id: &str, now: Times
         later => {
             settle(
                 state,
+                Beating::Machines,
                 machine_id,
                 Some(now.timestamp_micros()),
                 later.map(|t| t.timestamp_micros()),
@@ -205,22 +223,29 @@ async fn decide(state: &AppState, account_id: &str, machine_id: &str, now: Times
     }
 }
 
-/// One sweep: every heartbeat due now is decided. Answers how many were.
+/// One sweep: every machine and process heartbeat due now is decided. Answers how many were.
 pub async fn sweep(state: &AppState) -> ApiResult<usize> {
     let mut decided = 0;
-    loop {
-        let now = state.now();
-        let claimed = claim_due(state, now.timestamp_micros(), 100).await?;
-        if claimed.is_empty() {
-            return Ok(decided);
-        }
-        for (machine_id, account_id) in &claimed {
-            if let Err(err) = decide(state, account_id, machine_id, now).await {
-                tracing::error!(machine_id, error = %err.error.detail, "heartbeat decision failed; will retry");
+    for beating in [Beating::Machines, Beating::Processes] {
+        loop {
+            let now = state.now();
+            let claimed = claim_due(state, beating, now.timestamp_micros(), 100).await?;
+            if claimed.is_empty() {
+                break;
             }
-            decided += 1;
+            for (id, account_id) in &claimed {
+                let result = match beating {
+                    Beating::Machines => decide(state, account_id, id, now).await,
+                    Beating::Processes => super::process::decide(state, account_id, id, now).await,
+                };
+                if let Err(err) = result {
+                    tracing::error!(id, error = %err.error.detail, "heartbeat decision failed; will retry");
+                }
+                decided += 1;
+            }
         }
     }
+    Ok(decided)
 }
 
 /// Sweeps every `interval` until `shutdown` turns true.

@@ -7,5 +7,6 @@ pub(crate) mod entitlement;
 pub mod heartbeat;
 pub(crate) mod license;
 pub(crate) mod pool;
+pub(crate) mod process;
 pub(crate) mod token;
 pub(crate) mod validation;

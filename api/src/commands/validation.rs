@@ -44,8 +44,13 @@ async fn machine_facts(
     policy: &PolicyAttributes,
     now: aggregates::Timestamp,
     with_components: bool,
+    with_processes: bool,
 ) -> ApiResult<Vec<MachineFact>> {
     let machines = projections::machines::of_license(&state.db, &row.id).await?;
+    let processes = match with_processes {
+        true => projections::processes::counts_of_license(&state.db, &row.id).await?,
+        false => Vec::new(),
+    };
     let components = match with_components {
         true => projections::components::fingerprints_of_license(&state.db, &row.id).await?,
         false => Vec::new(),
@@ -59,6 +64,10 @@ async fn machine_facts(
                 .filter(|(machine, _)| *machine == m.row.id)
                 .map(|(_, fingerprint)| fingerprint.clone())
                 .collect(),
+            processes: processes
+                .iter()
+                .find(|(machine, _)| *machine == m.row.id)
+                .map_or(0, |(_, n)| *n),
             id: m.row.id,
             fingerprint: m.row.fingerprint,
         })
@@ -77,6 +86,9 @@ pub(crate) async fn validate_license(
 ) -> ApiResult<Validated> {
     let at = state.now();
     let policy = row.policy()?;
+    // A strict policy with a process limit counts the license's processes.
+    let limits = row.limits()?.over(&policy.limits);
+    let counts_processes = policy.strict && limits.max_processes.is_some();
     let facts = LicenseFacts {
         product_id: row.product_id.clone(),
         policy_id: row.policy_id.clone(),
@@ -94,7 +106,7 @@ pub(crate) async fn validate_license(
             }
             _ => Vec::new(),
         },
-        limits: row.limits()?.over(&policy.limits),
+        limits,
         machines: MachineFacts {
             count: row.machines_count,
             cores: row.machines_cores,
@@ -102,7 +114,10 @@ pub(crate) async fn validate_license(
             disk: row.machines_disk,
             listed: match request.scope.as_ref() {
                 Some(scope) if !quick && names_machines(scope) => {
-                    machine_facts(state, &row, &policy, at, scope.components.is_some()).await?
+                    machine_facts(state, &row, &policy, at, scope.components.is_some(), counts_processes).await?
+                }
+                _ if counts_processes && row.machines_count > 0 => {
+                    machine_facts(state, &row, &policy, at, false, true).await?
                 }
                 _ => Vec::new(),
             },

@@ -11,6 +11,7 @@ mod license_actions;
 mod licenses;
 mod machines;
 mod policies;
+mod processes;
 mod products;
 mod tokens;
 mod validation;
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router {
             .merge(license_actions::routes())
             .merge(machines::routes())
             .merge(components::routes())
+            .merge(processes::routes())
             .merge(validation::routes())
             .fallback(not_found)
             .method_not_allowed_fallback(not_found)

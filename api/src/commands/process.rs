@@ -1,0 +1,104 @@
+//! Process use cases: a process beats from its start; a ping (an observation) keeps it alive or
+//! revives it as its policy allows; the worker's sweep finds the dead and kills those the
+//! policy culls through their license. Spawning and killing are commands on the license.
+
+use super::heartbeat::{cull_at, may_revive, settle};
+use crate::error::{ApiError, ApiResult};
+use crate::state::{execute, AppState};
+use aggregates::license::LicenseCommand;
+use aggregates::machine::heartbeat;
+use aggregates::{LicenseId, ProcessId, Timestamp};
+use chrono::Duration;
+use projections::from_micros;
+use projections::heartbeats::Beating;
+use projections::processes::ProcessView;
+use projections::writer::Observed;
+use serde_json::json;
+use std::collections::HashMap;
+
+/// Pings a process: answers whether it was revived; a dead process its policy does not revive
+/// is 422 `PROCESS_HEARTBEAT_DEAD`.
+pub(crate) async fn ping(
+    state: &AppState,
+    view: &mut ProcessView,
+    metadata: HashMap<String, String>,
+) -> ApiResult<bool> {
+    let policy = view.policy()?;
+    let now = state.now();
+    let last = Some(from_micros(view.last_heartbeat));
+    let revived = match view.heartbeat(&policy, now) {
+        heartbeat::Status::Dead if may_revive(&policy, last, true, now) => true,
+        heartbeat::Status::Dead => {
+            return Err(ApiError::unprocessable(
+                "PROCESS_HEARTBEAT_DEAD",
+                "is dead",
+                Some("/data".into()),
+            ))
+        }
+        _ => false,
+    };
+    let observed = Observed {
+        account_id: view.row.account_id.clone(),
+        event_type: Some(if revived {
+            "process.heartbeat.resurrected"
+        } else {
+            "process.heartbeat.ping"
+        }),
+        resource_type: "processes",
+        resource_id: view.row.id.clone(),
+        payload: json!({ "machineId": view.row.machine_id }),
+        metadata: json!(metadata),
+        at: now.timestamp_micros(),
+        deadline: Some((now + Duration::seconds(heartbeat::duration(&policy))).timestamp_micros()),
+    };
+    state.observations.record(observed).await?;
+    view.last_heartbeat = now.timestamp_micros();
+    view.dead_at = None;
+    Ok(revived)
+}
+
+/// Decides one claimed process heartbeat: a ping that raced the scan wins; else the process is
+/// dead, and is killed now or when its revive window closes, or kept.
+pub(crate) async fn decide(state: &AppState, account_id: &str, process_id: &str, now: Timestamp) -> ApiResult<()> {
+    let Some(view) = projections::processes::find(&state.db, account_id, process_id).await? else {
+        return Ok(()); // killed meanwhile: its heartbeat is gone with it
+    };
+    let policy = view.policy()?;
+    let last = from_micros(view.last_heartbeat);
+    if view.dead_at.is_none() && view.heartbeat(&policy, now) != heartbeat::Status::Dead {
+        let deadline = last + Duration::seconds(heartbeat::duration(&policy));
+        return settle(
+            state,
+            Beating::Processes,
+            process_id,
+            None,
+            Some(deadline.timestamp_micros()),
+        )
+        .await;
+    }
+    match cull_at(&policy, Some(last), now) {
+        Some(at) if at <= now => {
+            let metadata = HashMap::from([("account_id".to_string(), account_id.to_string())]);
+            let command = LicenseCommand::KillProcess {
+                id: ProcessId::from(process_id),
+                at: now,
+            };
+            let license = LicenseId::from(&view.row.license_id);
+            match execute(&state.frameworks.license, &license, command, metadata).await {
+                Err(err) if err.status == axum::http::StatusCode::NOT_FOUND => Ok(()),
+                other => other,
+            }
+        }
+        later => {
+            let dead_at = Some(now.timestamp_micros());
+            settle(
+                state,
+                Beating::Processes,
+                process_id,
+                dead_at,
+                later.map(|t| t.timestamp_micros()),
+            )
+            .await
+        }
+    }
+}
