@@ -51,11 +51,13 @@ pub enum ClaimOp {
         attribute: &'static str,
     },
     /// The aggregate takes one more value in `scope` (an aggregate may hold many, e.g. pool keys).
+    /// When another aggregate holds it, the API answers `code` and `detail` about `subject`.
     Add {
         scope: String,
         value: String,
         code: &'static str,
-        attribute: &'static str,
+        detail: &'static str,
+        subject: crate::Subject,
     },
     /// The aggregate gives up one value in `scope`.
     Release { scope: String, value: String },
@@ -97,6 +99,20 @@ pub enum ClaimOp {
     Join { prefix: &'static str, group: String },
     /// Every claim the aggregate holds is released (it was deleted).
     ReleaseAll,
+}
+
+impl ClaimOp {
+    /// The aggregate takes `value` in `scope`; another holding it is `code` "has already been
+    /// taken" on `attribute` (snake_case).
+    pub fn add_taken(scope: String, value: String, code: &'static str, attribute: &str) -> Self {
+        Self::Add {
+            scope,
+            value,
+            code,
+            detail: "has already been taken",
+            subject: crate::Subject::Attribute(attribute.into()),
+        }
+    }
 }
 
 /// The claims made by a stored event, found by aggregate type; unknown types make none.

@@ -98,11 +98,12 @@ pub(crate) fn statements(events: &[SerializedEvent]) -> Result<Vec<ClaimStatemen
                     scope,
                     value,
                     code,
-                    attribute,
+                    detail,
+                    subject,
                 } => out.push(ClaimStatement::Insert {
                     scope,
                     value,
-                    conflict: taken(code, attribute),
+                    conflict: ClaimConflict { code, subject, detail },
                 }),
                 ClaimOp::Release { scope, value } => out.push(ClaimStatement::ReleaseValue { scope, value }),
                 ClaimOp::ReleaseHeld {

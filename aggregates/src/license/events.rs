@@ -4,7 +4,7 @@ use super::machines::{NewComponent, ProcessSlot};
 use super::{LicenseAttributes, MachineAttributes, MachineSlot};
 use crate::entitlement::EntitlementChange;
 use crate::policy::license_key_scope;
-use crate::{claims, AccountId, ClaimOp, LicenseId, PolicyId, PoolKeyId, ProductId, Timestamp};
+use crate::{claims, AccountId, ClaimOp, LicenseId, PolicyId, PoolKeyId, ProductId, Subject, Timestamp};
 use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 
@@ -183,7 +183,8 @@ impl LicenseEvent {
                         scope: scope.clone(),
                         value: claims::digest(&machine.fingerprint),
                         code: "FINGERPRINT_TAKEN",
-                        attribute: "fingerprint",
+                        detail: super::machines::fingerprint_taken_in(scope),
+                        subject: Subject::Attribute("fingerprint".into()),
                     })
                     .collect();
                 ops.extend(component_claims(machine, &machine.components, true));
@@ -232,11 +233,13 @@ fn component_claims(machine: &MachineSlot, components: &[super::machines::Compon
     components
         .iter()
         .map(|c| match add {
+            // Keygen points at the components relationship, not at one of them.
             true => ClaimOp::Add {
                 scope: scope.clone(),
                 value: claims::digest(&c.fingerprint),
                 code: "COMPONENTS_FINGERPRINT_TAKEN",
-                attribute: "fingerprint",
+                detail: "has already been taken",
+                subject: Subject::Relationship("components".into()),
             },
             false => ClaimOp::Release {
                 scope: scope.clone(),

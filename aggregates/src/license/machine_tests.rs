@@ -103,7 +103,8 @@ fn a_fingerprint_is_unique_on_its_license_and_claimed_in_the_scope_its_policy_na
             scope: "machine.fingerprint:policy:pol".into(),
             value: digest("fp-1"),
             code: "FINGERPRINT_TAKEN",
-            attribute: "fingerprint",
+            detail: "has already been taken for this policy",
+            subject: crate::Subject::Attribute("fingerprint".into()),
         }]
     );
     // Deactivation gives the claim up, in the scope it was made in.

@@ -117,6 +117,17 @@ pub fn fingerprint_scope(strategy: UniquenessStrategy, account: &AccountId, lice
     }
 }
 
+/// The detail Keygen gives a fingerprint taken in a claim `scope` of [`fingerprint_scope`].
+pub fn fingerprint_taken_in(scope: &str) -> &'static str {
+    let strategy = match scope.split(':').nth(1) {
+        Some("account") => UniquenessStrategy::UniquePerAccount,
+        Some("product") => UniquenessStrategy::UniquePerProduct,
+        Some("policy") => UniquenessStrategy::UniquePerPolicy,
+        _ => UniquenessStrategy::UniquePerLicense,
+    };
+    fingerprint_taken_detail(strategy)
+}
+
 /// The detail Keygen gives a fingerprint taken within `strategy`'s scope.
 pub fn fingerprint_taken_detail(strategy: UniquenessStrategy) -> &'static str {
     match strategy {
@@ -215,7 +226,8 @@ impl License {
             return Err(DomainError::invalid(
                 "fingerprint",
                 "TAKEN",
-                fingerprint_taken_detail(UniquenessStrategy::UniquePerLicense),
+                // Keygen names the widest scope the fingerprint had to be unique in.
+                fingerprint_taken_detail(policy.machine_uniqueness_strategy),
             ));
         }
         let overage = policy.overage_strategy;

@@ -142,23 +142,18 @@ impl PolicyEvent {
                     code: "PRODUCT_NOT_FOUND",
                     relationship: "product",
                 },
-                ClaimOp::Add {
-                    scope: claims::POLICY_LIVE.into(),
-                    value: id.to_string(),
-                    code: "ID_TAKEN",
-                    attribute: "id",
-                },
+                ClaimOp::add_taken(claims::POLICY_LIVE.into(), id.to_string(), "ID_TAKEN", "id"),
                 ClaimOp::Join {
                     prefix: claims::PRODUCT_POLICIES,
                     group: product_id.to_string(),
                 },
             ],
-            Self::KeyCreated { account_id, key, .. } => vec![ClaimOp::Add {
-                scope: license_key_scope(account_id),
-                value: claims::digest(&key.key),
-                code: "KEY_TAKEN",
-                attribute: "key",
-            }],
+            Self::KeyCreated { account_id, key, .. } => vec![ClaimOp::add_taken(
+                license_key_scope(account_id),
+                claims::digest(&key.key),
+                "KEY_TAKEN",
+                "key",
+            )],
             Self::KeyDeleted { account_id, key, .. } => vec![ClaimOp::Release {
                 scope: license_key_scope(account_id),
                 value: claims::digest(&key.key),

@@ -189,12 +189,7 @@ impl ProductEvent {
                 ..
             } => vec![
                 code_claim(account_id, &attributes.code),
-                ClaimOp::Add {
-                    scope: crate::claims::PRODUCT_LIVE.into(),
-                    value: id.clone(),
-                    code: "ID_TAKEN",
-                    attribute: "id",
-                },
+                ClaimOp::add_taken(crate::claims::PRODUCT_LIVE.into(), id.clone(), "ID_TAKEN", "id"),
             ],
             ProductEvent::Updated {
                 account_id, attributes, ..

@@ -105,26 +105,55 @@ pub(crate) async fn ping(
             false
         }
     };
-    let deadline = now + Duration::seconds(heartbeat::duration(&policy));
-    let observed = Observed {
-        account_id: view.row.account_id.clone(),
-        event_type: Some(if revived {
-            "machine.heartbeat.resurrected"
-        } else {
-            "machine.heartbeat.ping"
-        }),
+    let ping = Ping {
         resource_type: "machines",
-        resource_id: view.row.id.clone(),
+        account_id: &view.row.account_id,
+        id: &view.row.id,
         payload: json!({ "licenseId": view.row.license_id }),
-        metadata: json!(metadata),
-        at: now.timestamp_micros(),
-        deadline: Some(deadline.timestamp_micros()),
     };
-    state.observations.record(observed).await?;
+    record_ping(state, ping, &policy, revived, metadata, now).await?;
     // The answer shows this ping without reading the machine again.
     view.last_ping = Some(now.timestamp_micros());
     view.dead_at = None;
     Ok(revived)
+}
+
+/// What a ping is about: a machine or a process (`resource_type`), and what its log entry says.
+pub(crate) struct Ping<'a> {
+    pub resource_type: &'static str,
+    pub account_id: &'a str,
+    pub id: &'a str,
+    pub payload: serde_json::Value,
+}
+
+/// Records a ping (`revived`: one that brought it back to life) through the observation writer:
+/// the log entry, and a deadline one heartbeat duration from `now`.
+pub(crate) async fn record_ping(
+    state: &AppState,
+    ping: Ping<'_>,
+    policy: &PolicyAttributes,
+    revived: bool,
+    metadata: HashMap<String, String>,
+    now: Timestamp,
+) -> ApiResult<()> {
+    let event_type = match (ping.resource_type, revived) {
+        ("machines", false) => "machine.heartbeat.ping",
+        ("machines", true) => "machine.heartbeat.resurrected",
+        (_, false) => "process.heartbeat.ping",
+        (_, true) => "process.heartbeat.resurrected",
+    };
+    let deadline = now + Duration::seconds(heartbeat::duration(policy));
+    let observed = Observed {
+        account_id: ping.account_id.to_string(),
+        event_type: Some(event_type),
+        resource_type: ping.resource_type,
+        resource_id: ping.id.to_string(),
+        payload: ping.payload,
+        metadata: json!(metadata),
+        at: now.timestamp_micros(),
+        deadline: Some(deadline.timestamp_micros()),
+    };
+    Ok(state.observations.record(observed).await?)
 }
 
 /// Resets a machine's heartbeat: it has not started again, or is dead at once when its policy

@@ -2,7 +2,7 @@
 //! revives it as its policy allows; the worker's sweep finds the dead and kills those the
 //! policy culls through their license. Spawning and killing are commands on the license.
 
-use super::heartbeat::{cull_at, may_revive, settle};
+use super::heartbeat::{cull_at, may_revive, record_ping, settle, Ping};
 use crate::error::{ApiError, ApiResult};
 use crate::state::{execute, AppState};
 use aggregates::license::LicenseCommand;
@@ -12,7 +12,6 @@ use chrono::Duration;
 use projections::from_micros;
 use projections::heartbeats::Beating;
 use projections::processes::ProcessView;
-use projections::writer::Observed;
 use serde_json::json;
 use std::collections::HashMap;
 
@@ -37,21 +36,13 @@ pub(crate) async fn ping(
         }
         _ => false,
     };
-    let observed = Observed {
-        account_id: view.row.account_id.clone(),
-        event_type: Some(if revived {
-            "process.heartbeat.resurrected"
-        } else {
-            "process.heartbeat.ping"
-        }),
+    let ping = Ping {
         resource_type: "processes",
-        resource_id: view.row.id.clone(),
+        account_id: &view.row.account_id,
+        id: &view.row.id,
         payload: json!({ "machineId": view.row.machine_id }),
-        metadata: json!(metadata),
-        at: now.timestamp_micros(),
-        deadline: Some((now + Duration::seconds(heartbeat::duration(&policy))).timestamp_micros()),
     };
-    state.observations.record(observed).await?;
+    record_ping(state, ping, &policy, revived, metadata, now).await?;
     view.last_heartbeat = now.timestamp_micros();
     view.dead_at = None;
     Ok(revived)

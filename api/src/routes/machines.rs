@@ -69,11 +69,7 @@ async fn taken_beyond(
 }
 
 fn fingerprint_taken(strategy: UniquenessStrategy) -> ApiError {
-    ApiError::unprocessable(
-        "FINGERPRINT_TAKEN",
-        fingerprint_taken_detail(strategy),
-        Some("/data/attributes/fingerprint".into()),
-    )
+    aggregates::DomainError::invalid("fingerprint", "TAKEN", fingerprint_taken_detail(strategy)).into()
 }
 
 /// The components a machine is activated with (`relationships.components.data`, each
@@ -220,18 +216,7 @@ async fn create(Call { state, auth }: Call, body: JsonApiBody) -> ApiResult<Resp
         machine,
         at: state.now(),
     };
-    run(&state, &auth, &license, command)
-        .await
-        .map_err(|err| match err.error.code.as_deref() {
-            Some("FINGERPRINT_TAKEN") => fingerprint_taken(strategy),
-            // A component's claim names no component; Keygen points at the relationship.
-            Some("COMPONENTS_FINGERPRINT_TAKEN") if err.error.source.is_some() => ApiError::unprocessable(
-                "COMPONENTS_FINGERPRINT_TAKEN",
-                "has already been taken",
-                Some("/data/relationships/components".into()),
-            ),
-            _ => err,
-        })?;
+    run(&state, &auth, &license, command).await?;
     let view = visible_machine(&state, &auth, &id).await?;
     Ok(created(machine_resource(&view, state.now())?))
 }
