@@ -140,7 +140,7 @@ identified!(
     crate::account::Account => AccountId, shape 1,
     crate::product::Product => ProductId, shape 1,
     crate::policy::Policy => PolicyId, shape 1,
-    crate::license::License => LicenseId, shape 4,
+    crate::license::License => LicenseId, shape 5,
     crate::entitlement::Entitlement => EntitlementId, shape 1,
     crate::token::Token => TokenId, shape 1,
     crate::user::User => UserId, shape 1,
@@ -205,8 +205,8 @@ mod tests {
             (
                 shape_of::<license::License>(),
                 (
-                    4,
-                    "account_id attributes deleted entitlement_ids last_check_in machines policy_id product_id uses",
+                    5,
+                    "account_id attributes deleted entitlement_ids last_check_in machines policy_id product_id token_counts uses",
                 ),
             ),
             (

@@ -113,6 +113,11 @@ enum Beside {
     Deactivated {
         machine_id: String,
     },
+    /// An activation token's count (`activations` or `deactivations`) is now `count`.
+    TokenUse {
+        column: &'static str,
+        token: aggregates::license::TokenUse,
+    },
     /// The license is gone, and its machines with it.
     Gone {
         license_id: String,
@@ -385,6 +390,13 @@ pub(crate) async fn apply_run(conn: &mut Conn<'_>, events: &[EventRef<'_>]) -> R
                         .await?;
                 }
                 Beside::Killed { id } => c.remove_process(id).await?,
+                Beside::TokenUse { column, token } => {
+                    sqlx::query(&format!("update tokens set {column} = $1 where id = $2"))
+                        .bind(token.count)
+                        .bind(token.id.as_str())
+                        .execute(&mut *c)
+                        .await?;
+                }
                 Beside::Deactivated { machine_id } => c.remove_machines("machine_id", machine_id).await?,
                 Beside::Gone { license_id } => c.remove_machines("license_id", license_id).await?,
             }

@@ -19,6 +19,10 @@ pub struct TokenRow {
     pub permissions: String,
     pub created_at: i64,
     pub updated_at: i64,
+    pub max_activations: Option<i64>,
+    pub activations: i64,
+    pub max_deactivations: Option<i64>,
+    pub deactivations: i64,
 }
 
 pub(crate) async fn apply(conn: &mut Conn<'_>, event: EventRef<'_>) -> Result<(), ProjectionError> {
@@ -27,8 +31,8 @@ pub(crate) async fn apply(conn: &mut Conn<'_>, event: EventRef<'_>) -> Result<()
             TokenEvent::Generated { token: t, created_at } => {
                 sqlx::query(
                     "insert into tokens (id, account_id, bearer_type, bearer_id, kind, digest, name, expiry, \
-                     permissions, created_at, updated_at, last_sequence) \
-                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) on conflict (id) do nothing",
+                     permissions, created_at, updated_at, last_sequence, max_activations, max_deactivations) \
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13) on conflict (id) do nothing",
                 )
                 .bind(t.id)
                 .bind(t.account_id)
@@ -41,6 +45,8 @@ pub(crate) async fn apply(conn: &mut Conn<'_>, event: EventRef<'_>) -> Result<()
                 .bind(serde_json::to_string(&t.permissions)?)
                 .bind(micros(&created_at))
                 .bind(event.sequence)
+                .bind(t.max_activations)
+                .bind(t.max_deactivations)
                 .execute(&mut *c)
                 .await?;
             }
@@ -69,8 +75,8 @@ pub(crate) async fn apply(conn: &mut Conn<'_>, event: EventRef<'_>) -> Result<()
     })
 }
 
-const COLUMNS: &str =
-    "id, account_id, bearer_type, bearer_id, kind, digest, name, expiry, permissions, created_at, updated_at";
+const COLUMNS: &str = "id, account_id, bearer_type, bearer_id, kind, digest, name, expiry, permissions, created_at, \
+     updated_at, max_activations, activations, max_deactivations, deactivations";
 
 /// The live token of the account with this digest.
 pub async fn find_by_digest(

@@ -479,6 +479,15 @@ pub fn keyledger_command() -> std::process::Command {
     command
 }
 
+/// Runs `command` to its end off the test's runtime thread. The in-process server's tasks share
+/// that thread: a blocking wait there would freeze them mid-transaction (the catch-up runner's,
+/// say), and a `projections rebuild` child would wait on that open transaction for good.
+pub async fn output_of(mut command: std::process::Command) -> std::process::Output {
+    tokio::task::spawn_blocking(move || command.output().expect("keyledger runs"))
+        .await
+        .expect("the command's thread ends")
+}
+
 /// A `keyledger serve` child process, the address it listens on and what it printed.
 pub struct ServeProcess {
     child: std::process::Child,

@@ -4,7 +4,7 @@
 //! Over 400 lines on purpose: each scenario builds a store, breaks or bypasses its read models
 //! and compares them row by row, which takes room.
 
-use crate::helpers::{spawn_app, spawn_app_without_runner};
+use crate::helpers::{output_of, spawn_app, spawn_app_without_runner};
 use aggregates::product::{ProductAttributes, ProductCommand, ProductPatch};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -103,11 +103,11 @@ async fn a_rebuild_reproduces_every_read_model_exactly() {
     );
 
     // The command-line rebuild, as an operator would run it.
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_keyledger"))
+    let mut rebuild = std::process::Command::new(env!("CARGO_BIN_EXE_keyledger"));
+    rebuild
         .args(["projections", "rebuild"])
-        .env("KEYLEDGER_DATABASE_URL", &app.database_url)
-        .output()
-        .unwrap();
+        .env("KEYLEDGER_DATABASE_URL", &app.database_url);
+    let output = output_of(rebuild).await;
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let after = dump(&app.state.db).await;
     assert_eq!(before, after);
@@ -283,14 +283,16 @@ pub(crate) async fn licensing_scenario(app: &crate::helpers::TestApp, product_id
         .status);
     // Machines: activated, deactivated and activated again on one license; one goes with its
     // license's revocation.
-    let first = crate::machines::activate(app, app.admin(), id, "rebuild-fp-1", json!({"cores": 2})).await;
+    // The first comes and goes with the license's activation token, which counts both.
+    let (_, activation_token) = app.license_token(id).await;
+    let first = crate::machines::activate(app, &activation_token, id, "rebuild-fp-1", json!({"cores": 2})).await;
     ok(first.status);
     let first_id = first.json["data"]["id"].as_str().unwrap();
     ok(app
         .send(
             Method::DELETE,
             &app.path(&format!("machines/{first_id}")),
-            Some(app.admin()),
+            Some(&activation_token),
             None,
         )
         .await
@@ -411,11 +413,11 @@ async fn events_export_prints_every_event_of_an_account_in_order() {
         None,
     )
     .await;
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_keyledger"))
+    let mut export = std::process::Command::new(env!("CARGO_BIN_EXE_keyledger"));
+    export
         .args(["events", "export", "--account", &app.account.account_id])
-        .env("KEYLEDGER_DATABASE_URL", &app.database_url)
-        .output()
-        .unwrap();
+        .env("KEYLEDGER_DATABASE_URL", &app.database_url);
+    let output = output_of(export).await;
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let lines: Vec<serde_json::Value> = String::from_utf8(output.stdout)
         .unwrap()

@@ -106,6 +106,8 @@ pub enum LicenseCommand {
     ActivateMachine {
         policy: PolicySnapshot,
         machine: super::NewMachine,
+        /// The activation token the request came with, which counts it.
+        token: Option<super::ActivationToken>,
         at: Timestamp,
     },
     /// Changes the sizes of one of the license's machines (`machine` holds its new cores, memory
@@ -138,6 +140,8 @@ pub enum LicenseCommand {
     /// Deactivates (deletes) one of the license's machines.
     DeactivateMachine {
         machine_id: crate::MachineId,
+        /// The activation token the request came with, which counts it.
+        token: Option<super::ActivationToken>,
         at: Timestamp,
     },
     AttachEntitlements(EntitlementChange),

@@ -1,6 +1,7 @@
 //! What happened to a license, named as Keygen's webhook events, and the claims each makes.
 
 use super::machines::{NewComponent, ProcessSlot};
+use super::tokens::TokenUse;
 use super::{LicenseAttributes, MachineAttributes, MachineSlot};
 use crate::entitlement::EntitlementChange;
 use crate::policy::license_key_scope;
@@ -67,11 +68,20 @@ pub enum LicenseEvent {
         /// Components created with it.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         components: Vec<NewComponent>,
+        /// The activation token it was activated with, and the token's activations since.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<TokenUse>,
         created_at: Timestamp,
     },
     /// A machine was deactivated (Keygen's `machine.deleted`).
     #[serde(rename = "machine.deleted")]
-    MachineDeactivated { machine: MachineSlot, at: Timestamp },
+    MachineDeactivated {
+        machine: MachineSlot,
+        /// The activation token it was deactivated with, and the token's deactivations since.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<TokenUse>,
+        at: Timestamp,
+    },
     /// A machine's cores, memory or disk changed (Keygen's `machine.updated`; its own attributes
     /// change in its own stream).
     #[serde(rename = "machine.resized")]

@@ -1,5 +1,6 @@
 //! Given/when/then tests of the license's decisions on its machines.
 
+use super::machines::within_overage;
 use super::tests::{created, policy, t};
 use super::*;
 use crate::claims::{digest, ClaimOp};
@@ -31,6 +32,7 @@ fn activated(id: &str, fingerprint: &str, cores: Option<i64>, claim: Option<&str
         attributes: MachineAttributes::default(),
         heartbeat_deadline: None,
         components: Vec::new(),
+        token: None,
         created_at: t("2024-01-02T00:00:00Z"),
     }
 }
@@ -39,6 +41,7 @@ fn activate(policy_changes: serde_json::Value, new: NewMachine) -> LicenseComman
     LicenseCommand::ActivateMachine {
         policy: policy(policy_changes),
         machine: new,
+        token: None,
         at: t("2024-01-02T00:00:00Z"),
     }
 }
@@ -75,6 +78,7 @@ fn a_deactivated_machine_frees_its_slot_and_its_fingerprint() {
     let node_locked = json!({});
     let deactivated = LicenseEvent::MachineDeactivated {
         machine: machine("m1", "fp-1", None).slot,
+        token: None,
         at: t("2024-01-03T00:00:00Z"),
     };
     TestFramework::<License>::with(NoServices)
@@ -112,6 +116,7 @@ fn a_fingerprint_is_unique_on_its_license_and_claimed_in_the_scope_its_policy_na
         .given(vec![created(None), events[0].clone()])
         .when(LicenseCommand::DeactivateMachine {
             machine_id: "m1".into(),
+            token: None,
             at: t("2024-01-03T00:00:00Z"),
         })
         .inspect_result()
@@ -165,9 +170,97 @@ fn a_deleted_license_activates_nothing_and_an_unknown_machine_is_not_deactivated
         .given(vec![created(None)])
         .when(LicenseCommand::DeactivateMachine {
             machine_id: "m9".into(),
+            token: None,
             at: t("2024-01-03T00:00:00Z"),
         })
         .inspect_result()
         .unwrap_err();
     assert_eq!(error, DomainError::not_found());
+}
+
+#[test]
+fn an_activation_token_counts_its_activations_and_deactivations_up_to_its_maxima() {
+    let token = ActivationToken {
+        id: "tok".into(),
+        max_activations: Some(1),
+        max_deactivations: Some(1),
+    };
+    let used = |count| {
+        Some(TokenUse {
+            id: "tok".into(),
+            count,
+        })
+    };
+    let floating = json!({"floating": true});
+    let with_token = |new: NewMachine| LicenseCommand::ActivateMachine {
+        policy: policy(floating.clone()),
+        machine: new,
+        token: Some(token.clone()),
+        at: t("2024-01-02T00:00:00Z"),
+    };
+    let mut first = activated("m1", "fp-1", None, None);
+    if let LicenseEvent::MachineActivated { token, .. } = &mut first {
+        *token = used(1);
+    }
+    TestFramework::<License>::with(NoServices)
+        .given(vec![created(None)])
+        .when(with_token(machine("m1", "fp-1", None)))
+        .then_expect_events(vec![first.clone()]);
+    let error = TestFramework::<License>::with(NoServices)
+        .given(vec![created(None), first.clone()])
+        .when(with_token(machine("m2", "fp-2", None)))
+        .inspect_result()
+        .unwrap_err();
+    assert_eq!(error.code, "ACTIVATIONS_LIMIT_EXCEEDED");
+    assert_eq!(error.detail, "exceeds maximum allowed (1)");
+    assert_eq!(error.subject, Some(crate::Subject::Attribute("activations".into())));
+    // Another token, or none, is not held by this one's count.
+    TestFramework::<License>::with(NoServices)
+        .given(vec![created(None), first.clone()])
+        .when(activate(floating.clone(), machine("m2", "fp-2", None)))
+        .then_expect_events(vec![activated("m2", "fp-2", None, None)]);
+    let deactivate = |id: &str| LicenseCommand::DeactivateMachine {
+        machine_id: id.into(),
+        token: Some(token.clone()),
+        at: t("2024-01-03T00:00:00Z"),
+    };
+    let gone = LicenseEvent::MachineDeactivated {
+        machine: machine("m1", "fp-1", None).slot,
+        token: used(1),
+        at: t("2024-01-03T00:00:00Z"),
+    };
+    TestFramework::<License>::with(NoServices)
+        .given(vec![created(None), first.clone()])
+        .when(deactivate("m1"))
+        .then_expect_events(vec![gone.clone()]);
+    let error = TestFramework::<License>::with(NoServices)
+        .given(vec![created(None), first, activated("m2", "fp-2", None, None), gone])
+        .when(deactivate("m2"))
+        .inspect_result()
+        .unwrap_err();
+    assert_eq!(error.code, "DEACTIVATIONS_LIMIT_EXCEEDED");
+}
+
+#[test]
+fn overage_allows_what_keygens_formula_allows() {
+    use crate::vocabulary::OverageStrategy::*;
+    for (strategy, limit, largest) in [
+        (NoOverage, 4, 4),
+        (Allow125x, 4, 5),
+        (Allow125x, 8, 10),
+        (Allow15x, 4, 6),
+        (Allow15x, 2, 3),
+        (Allow2x, 1, 2),
+        (Allow2x, 5, 10),
+    ] {
+        assert!(
+            within_overage(strategy, largest, limit),
+            "{strategy:?} {limit} {largest}"
+        );
+        assert!(
+            !within_overage(strategy, largest + 1, limit),
+            "{strategy:?} {limit} {largest}"
+        );
+    }
+    assert!(within_overage(AlwaysAllow, 1_000, 1));
 }

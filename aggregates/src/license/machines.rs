@@ -8,6 +8,7 @@
 //! activation event makes, in the scope its policy named when it was decided.
 
 pub use super::components::{check_components, component_scope, ComponentSlot, NewComponent, MAX_INLINE_COMPONENTS};
+use super::tokens::Count;
 use super::{License, LicenseCommand, LicenseEvent};
 use crate::policy::PolicyAttributes;
 use crate::vocabulary::{OverageStrategy, UniquenessStrategy};
@@ -300,8 +301,14 @@ impl License {
 
     pub(super) fn apply_machine(&mut self, event: &LicenseEvent) {
         match event {
-            LicenseEvent::MachineActivated { machine, .. } => self.machines.push(machine.clone()),
-            LicenseEvent::MachineDeactivated { machine, .. } => self.machines.retain(|m| m.id != machine.id),
+            LicenseEvent::MachineActivated { machine, token, .. } => {
+                self.machines.push(machine.clone());
+                self.count_token(token, Count::Activations);
+            }
+            LicenseEvent::MachineDeactivated { machine, token, .. } => {
+                self.machines.retain(|m| m.id != machine.id);
+                self.count_token(token, Count::Deactivations);
+            }
             LicenseEvent::ProcessSpawned {
                 machine_id, process, ..
             } => {
@@ -330,8 +337,14 @@ impl License {
     /// Decides a machine command (activate, resize, deactivate) into its events.
     pub(super) fn decide_machine(&self, command: LicenseCommand) -> Result<Vec<LicenseEvent>, DomainError> {
         Ok(match command {
-            LicenseCommand::ActivateMachine { policy, machine, at } => {
+            LicenseCommand::ActivateMachine {
+                policy,
+                machine,
+                token,
+                at,
+            } => {
                 self.governed_by(&policy)?;
+                let token = self.use_token(token.as_ref(), Count::Activations)?;
                 let claim = self.activate(&policy.attributes, &machine)?;
                 let current = self.current()?.clone();
                 let strategy = policy.attributes.component_uniqueness_strategy;
@@ -352,6 +365,7 @@ impl License {
                     },
                     attributes: machine.attributes,
                     components: machine.components,
+                    token,
                     heartbeat_deadline: crate::machine::heartbeat::first_deadline(&policy.attributes, at),
                     created_at: at,
                 }];
@@ -370,40 +384,12 @@ impl License {
                 };
                 vec![LicenseEvent::MachineResized { from, to, at }]
             }
-            LicenseCommand::DeactivateMachine { machine_id, at } => {
+            LicenseCommand::DeactivateMachine { machine_id, token, at } => {
                 let machine = self.slot(&machine_id)?.clone();
-                vec![LicenseEvent::MachineDeactivated { machine, at }]
+                let token = self.use_token(token.as_ref(), Count::Deactivations)?;
+                vec![LicenseEvent::MachineDeactivated { machine, token, at }]
             }
             _ => Vec::new(),
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn overage_allows_what_keygens_formula_allows() {
-        use OverageStrategy::*;
-        for (strategy, limit, largest) in [
-            (NoOverage, 4, 4),
-            (Allow125x, 4, 5),
-            (Allow125x, 8, 10),
-            (Allow15x, 4, 6),
-            (Allow15x, 2, 3),
-            (Allow2x, 1, 2),
-            (Allow2x, 5, 10),
-        ] {
-            assert!(
-                within_overage(strategy, largest, limit),
-                "{strategy:?} {limit} {largest}"
-            );
-            assert!(
-                !within_overage(strategy, largest + 1, limit),
-                "{strategy:?} {limit} {largest}"
-            );
-        }
-        assert!(within_overage(AlwaysAllow, 1_000, 1));
     }
 }

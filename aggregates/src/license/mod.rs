@@ -15,12 +15,14 @@ mod machine_validation;
 pub mod machines;
 mod processes;
 mod state;
+pub mod tokens;
 pub mod validation;
 
 pub use commands::{LicenseCommand, NewKey, PolicyEntitlements, PolicySnapshot};
 pub use events::LicenseEvent;
 pub use machines::{MachineAttributes, MachineSlot, NewMachine};
 pub use state::{License, LicenseAttributes, LicenseLimits};
+pub use tokens::{ActivationToken, TokenCounts, TokenUse};
 
 #[cfg(test)]
 mod machine_tests;

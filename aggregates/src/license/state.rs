@@ -111,6 +111,9 @@ pub struct License {
     /// The license's active machines.
     #[serde(default)]
     pub machines: Vec<super::MachineSlot>,
+    /// What each of its activation tokens has activated and deactivated.
+    #[serde(default)]
+    pub token_counts: std::collections::BTreeMap<String, super::TokenCounts>,
     pub deleted: bool,
 }
 

@@ -26,9 +26,17 @@ pub struct NewToken {
     pub name: Option<String>,
     pub expiry: Option<Timestamp>,
     pub permissions: Vec<String>,
+    /// An activation token's maxima of machines activated and deactivated with it (its license
+    /// counts them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_activations: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_deactivations: Option<i64>,
 }
 
 /// Commands on a token.
+// A command or event lives for one request; boxing the new token would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum TokenCommand {
     Generate {
@@ -46,6 +54,7 @@ pub enum TokenCommand {
 }
 
 /// Events of a token.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum TokenEvent {
     #[serde(rename = "token.generated")]
@@ -126,6 +135,18 @@ impl Aggregate for Token {
                     return Err(DomainError::invalid("expiry", "INVALID", "must be in the future"));
                 }
                 crate::permissions::validate(&token.permissions)?;
+                for (attribute, max) in [
+                    ("max_activations", token.max_activations),
+                    ("max_deactivations", token.max_deactivations),
+                ] {
+                    if max.is_some_and(|n| n < 0) {
+                        return Err(DomainError::invalid(
+                            attribute,
+                            "INVALID",
+                            "must be greater than or equal to 0",
+                        ));
+                    }
+                }
                 TokenEvent::Generated { token, created_at: at }
             }
             TokenCommand::Regenerate { digest, expiry, at } => {
@@ -172,6 +193,8 @@ mod tests {
             name: None,
             expiry: None,
             permissions: permissions.iter().map(|p| p.to_string()).collect(),
+            max_activations: None,
+            max_deactivations: None,
         }
     }
 
@@ -247,5 +270,19 @@ mod tests {
             })
             .inspect_result();
         assert_eq!(result.unwrap_err().code, "PERMISSIONS_NOT_ALLOWED");
+    }
+
+    #[test]
+    fn an_activation_tokens_maxima_are_counts_so_not_negative() {
+        let at = chrono::DateTime::UNIX_EPOCH;
+        let token = NewToken {
+            max_deactivations: Some(-1),
+            ..new_token(&["*"])
+        };
+        let result = TestFramework::<Token>::with(NoServices)
+            .given_no_previous_events()
+            .when(TokenCommand::Generate { token, at })
+            .inspect_result();
+        assert_eq!(result.unwrap_err().code, "MAX_DEACTIVATIONS_INVALID");
     }
 }

@@ -31,6 +31,19 @@ pub(crate) fn may_activate(auth: &Auth) -> ApiResult<()> {
     }
 }
 
+/// The activation token the request came with, which counts the machines it activates and
+/// deactivates up to its maxima.
+pub(crate) fn activation_token(auth: &Auth) -> Option<aggregates::license::ActivationToken> {
+    let token = auth.token.as_ref()?;
+    (token.kind == aggregates::vocabulary::TokenKind::ActivationToken.as_str()).then(|| {
+        aggregates::license::ActivationToken {
+            id: aggregates::TokenId::from(&token.id),
+            max_activations: token.max_activations,
+            max_deactivations: token.max_deactivations,
+        }
+    })
+}
+
 /// Narrows a machine list to what the bearer can see.
 pub(crate) fn limit_to_visible(auth: &Auth, filter: &mut MachineFilter) -> ApiResult<()> {
     match &auth.bearer {

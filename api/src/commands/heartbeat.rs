@@ -232,6 +232,7 @@ async fn decide(state: &AppState, account_id: &str, machine_id: &str, now: Times
             let license = LicenseId::from(&view.row.license_id);
             let command = LicenseCommand::DeactivateMachine {
                 machine_id: MachineId::from(machine_id),
+                token: None,
                 at: now,
             };
             match execute(&state.frameworks.license, &license, command, metadata).await {

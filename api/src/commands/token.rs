@@ -39,35 +39,45 @@ pub(crate) async fn generate_for_bearer(
     bearer: &Bearer,
     body: &JsonApiBody,
 ) -> ApiResult<Issued> {
-    let options = token_options(body)?;
+    let options = token_options_for(body, matches!(bearer, Bearer::License { .. }))?;
     generate_for(state, &auth.account, bearer, options, auth.metadata()).await
 }
 
-/// Optional attributes of a token request: `name`, `expiry`, `permissions`.
+/// Optional attributes of a token request: `name`, `expiry`, and for a license's activation
+/// token `maxActivations` and `maxDeactivations`.
 #[derive(Default)]
 pub(crate) struct TokenOptions {
     name: Option<String>,
     expiry: Option<aggregates::Timestamp>,
+    max_activations: Option<i64>,
+    max_deactivations: Option<i64>,
 }
 
 /// Reads the options of a token request (an empty body asks for none).
 pub(crate) fn token_options(body: &JsonApiBody) -> ApiResult<TokenOptions> {
+    token_options_for(body, false)
+}
+
+/// Reads the options of a token request; an activation token's maxima only when `activation`.
+fn token_options_for(body: &JsonApiBody, activation: bool) -> ApiResult<TokenOptions> {
     if body.is_empty() {
-        return Ok(TokenOptions {
-            name: None,
-            expiry: None,
-        });
+        return Ok(TokenOptions::default());
     }
     let data = body.resource("tokens", "token")?;
     data.no_relationships()?;
     let a = &data.attributes;
     // Custom token permissions are an Enterprise feature Keygen's CE refuses as an unknown
     // parameter; without enforcement behind them, accepting them would be a lie.
-    a.permit(&["name", "expiry"])?;
+    match activation {
+        true => a.permit(&["name", "expiry", "max_activations", "max_deactivations"])?,
+        false => a.permit(&["name", "expiry"])?,
+    }
     // A null expiry is no request at all: it cannot lift a user token's two-week limit.
     Ok(TokenOptions {
         name: a.string("name")?.value(),
         expiry: a.timestamp("expiry")?.value(),
+        max_activations: a.integer("max_activations")?.value(),
+        max_deactivations: a.integer("max_deactivations")?.value(),
     })
 }
 
@@ -98,6 +108,8 @@ pub(crate) async fn generate_for(
         name: options.name,
         expiry: options.expiry.or(default_expiry),
         permissions: vec!["*".into()],
+        max_activations: options.max_activations,
+        max_deactivations: options.max_deactivations,
     };
     let command = TokenCommand::Generate { token, at };
     execute(&state.frameworks.token, &TokenId::from(&id), command, metadata).await?;

@@ -2,6 +2,7 @@
 
 use super::links::{account_path, account_relationships};
 use crate::jsonapi::{resource, timestamp, to_one};
+use aggregates::vocabulary::TokenKind;
 use projections::tokens::TokenRow;
 use serde_json::{json, Map, Value};
 
@@ -16,6 +17,13 @@ pub(crate) fn token_resource(account_id: &str, row: &TokenRow, raw: Option<&str>
     attributes.insert("name".into(), json!(row.name));
     let permissions: Value = serde_json::from_str(&row.permissions).unwrap_or_else(|_| json!([]));
     attributes.insert("permissions".into(), permissions);
+    // A license's activation token shows what it has activated and deactivated.
+    if row.kind == TokenKind::ActivationToken.as_str() {
+        attributes.insert("maxActivations".into(), json!(row.max_activations));
+        attributes.insert("activations".into(), json!(row.activations));
+        attributes.insert("maxDeactivations".into(), json!(row.max_deactivations));
+        attributes.insert("deactivations".into(), json!(row.deactivations));
+    }
     attributes.insert("created".into(), timestamp(row.created_at));
     attributes.insert("updated".into(), timestamp(row.updated_at));
     let mut relationships = account_relationships(account_id);

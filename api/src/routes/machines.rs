@@ -3,7 +3,7 @@
 //! license, which decides on its limits.
 
 use crate::access::license::visible_license;
-use crate::access::machine::{limit_to_visible, may_activate, visible_machine};
+use crate::access::machine::{activation_token, limit_to_visible, may_activate, visible_machine};
 use crate::commands::license::{policy_snapshot, run};
 use crate::error::{ApiError, ApiResult, Source};
 use crate::extract::{metadata_filters, related_not_found, required_relationship, Call, ListPage, ResourceId};
@@ -214,6 +214,7 @@ async fn create(Call { state, auth }: Call, body: JsonApiBody) -> ApiResult<Resp
     let command = LicenseCommand::ActivateMachine {
         policy,
         machine,
+        token: activation_token(&auth),
         at: state.now(),
     };
     run(&state, &auth, &license, command).await?;
@@ -310,6 +311,7 @@ async fn destroy(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiR
     let license = visible_license(&state, &auth, &view.row.license_id).await?;
     let command = LicenseCommand::DeactivateMachine {
         machine_id: MachineId::from(&view.row.id),
+        token: activation_token(&auth),
         at: state.now(),
     };
     run(&state, &auth, &license, command).await?;

@@ -27,9 +27,16 @@ pub(super) fn fold(
             attributes,
             heartbeat_deadline,
             components,
+            token,
             ..
         } => {
             count_machine(row, &machine, 1);
+            if let Some(token) = token {
+                beside.push(Beside::TokenUse {
+                    column: "activations",
+                    token,
+                });
+            }
             let machine_id = machine.id.to_string();
             let components = components
                 .into_iter()
@@ -82,8 +89,14 @@ pub(super) fn fold(
             count_machine(row, &to, 1);
             beside.push(Beside::Resized { machine: to, at });
         }
-        LicenseEvent::MachineDeactivated { machine, .. } => {
+        LicenseEvent::MachineDeactivated { machine, token, .. } => {
             count_machine(row, &machine, -1);
+            if let Some(token) = token {
+                beside.push(Beside::TokenUse {
+                    column: "deactivations",
+                    token,
+                });
+            }
             beside.push(Beside::Deactivated {
                 machine_id: machine.id.into_string(),
             });
