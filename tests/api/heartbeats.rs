@@ -1,9 +1,9 @@
 //! Machine heartbeats: pings start and keep them (only the first ping of a life is an event),
-//! a worker's sweep records each death once however many workers run, culls the dead a policy
-//! deactivates, and a ping revives a dead machine as the policy's resurrection strategy allows.
+//! a worker's sweep records each death once however many workers run (in-process nodes, and
+//! `serve --role worker` processes), culls the dead a policy deactivates, and a ping revives a dead machine as the policy's resurrection strategy allows.
 //! The clock is moved, never slept through.
 
-use crate::helpers::{spawn_app, Reply, TestApp};
+use crate::helpers::{keyledger_command, spawn_app, Reply, ServeProcess, TestApp};
 use crate::machines::{activate, id};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -243,4 +243,58 @@ async fn the_worker_loop_records_a_death_without_being_asked() {
     settles_at(&app, &machine, "machine.heartbeat.dead", 1).await;
     stop.send(true).unwrap();
     worker.await.unwrap();
+}
+
+/// A `serve --role worker` process over the app's store, scanning every second, as an operator
+/// scales workers apart from the API.
+async fn worker_process(app: &TestApp) -> ServeProcess {
+    let mut command = keyledger_command();
+    command
+        .args(["serve", "--role", "worker", "--heartbeat-scan-seconds", "1"])
+        .env("KEYLEDGER_DATABASE_URL", &app.database_url)
+        .env("KEYLEDGER_SECRET_KEY", &app.secret);
+    // Started off the runtime thread: the app's own tasks go on meanwhile.
+    tokio::task::spawn_blocking(move || ServeProcess::start_worker(command))
+        .await
+        .unwrap()
+        .unwrap_or_else(|out| panic!("the worker did not start: {:?}", out.stderr))
+}
+
+#[tokio::test]
+async fn two_worker_processes_started_after_the_deadlines_record_each_death_once_and_cull_as_told() {
+    let app = spawn_app().await;
+    // The app's clock runs an hour behind the workers': by theirs, every deadline below passed
+    // long before they started.
+    later(&app, -3600);
+    // Several deaths due at once, so both workers find work in the same scans.
+    let mut kept = Vec::new();
+    for _ in 0..8 {
+        kept.push(monitored(&app, json!({"heartbeatCullStrategy": "KEEP_DEAD"})).await.1);
+    }
+    let (culled_license, culled) = monitored(
+        &app,
+        json!({"heartbeatCullStrategy": "DEACTIVATE_DEAD", "maxMachines": 1}),
+    )
+    .await;
+    for machine in kept.iter().chain([&culled]) {
+        assert_eq!(ping(&app, machine).await.status, StatusCode::OK);
+    }
+    let (first, second) = (worker_process(&app).await, worker_process(&app).await);
+    for machine in kept.iter().chain([&culled]) {
+        settles_at(&app, machine, "machine.heartbeat.dead", 1).await;
+    }
+    settles_at(&app, id(&culled_license), "machine.deleted", 1).await;
+    // Kept dead, and still their licenses'.
+    for machine in &kept {
+        assert_eq!(status(&app, machine).await, "DEAD");
+    }
+    // Culled: gone, and its slot free for another machine.
+    let gone = app.get(&format!("machines/{culled}")).await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND, "{}", gone.json);
+    let next = activate(&app, app.admin(), id(&culled_license), "fp-next", json!({})).await;
+    assert_eq!(next.status, StatusCode::CREATED, "{}", next.json);
+    for worker in [first, second] {
+        let out = tokio::task::spawn_blocking(move || worker.stop()).await.unwrap();
+        assert!(out.status.success(), "{:?}", out.stderr);
+    }
 }

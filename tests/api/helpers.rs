@@ -507,7 +507,25 @@ pub struct ServeOutput {
 impl ServeProcess {
     /// Spawns `command` (a `serve` with `--bind 127.0.0.1:0`) and waits for the log line naming
     /// the address it listens on; `Err` with everything it printed when it exits first.
-    pub fn start(mut command: std::process::Command) -> Result<Self, ServeOutput> {
+    pub fn start(command: std::process::Command) -> Result<Self, ServeOutput> {
+        let (mut process, line) = Self::start_until(command, "listening on ")?;
+        let rest = &line[line.find("listening on ").unwrap() + "listening on ".len()..];
+        let addr: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
+            .collect();
+        process.addr = addr.parse().expect("an address in the listening line");
+        Ok(process)
+    }
+
+    /// Spawns `command` (a `serve --role worker`, which listens on nothing) and waits for the log
+    /// line saying its workers run.
+    pub fn start_worker(command: std::process::Command) -> Result<Self, ServeOutput> {
+        Self::start_until(command, "workers running").map(|(process, _)| process)
+    }
+
+    /// Spawns `command` and waits for a log line containing `marker`; answers the line too.
+    fn start_until(mut command: std::process::Command, marker: &str) -> Result<(Self, String), ServeOutput> {
         use std::io::BufRead;
         use std::sync::{Arc, Mutex};
         let mut child = command
@@ -544,14 +562,8 @@ impl ServeProcess {
         loop {
             match rx.recv_timeout(std::time::Duration::from_secs(60)) {
                 Ok(line) => {
-                    if let Some(at) = line.find("listening on ") {
-                        let rest = &line[at + "listening on ".len()..];
-                        let addr: String = rest
-                            .chars()
-                            .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
-                            .collect();
-                        process.addr = addr.parse().expect("an address in the listening line");
-                        return Ok(process);
+                    if line.contains(marker) {
+                        return Ok((process, line));
                     }
                 }
                 Err(_) => {
