@@ -153,6 +153,13 @@ pub(crate) fn find_sql() -> String {
     oldest_of(&select, "m.id = $2", "m.fingerprint = $2", "created_at")
 }
 
+/// Whether the account has an active machine with this id.
+pub async fn exists(db: &Database, account_id: &str, id: &str) -> Result<bool, ProjectionError> {
+    let sql = "select id from machines where account_id = $1 and id = $2";
+    let found: Option<(String,)> = fetch_row(db, sql, &[account_id, id]).await?;
+    Ok(found.is_some())
+}
+
 /// Every active machine of a license, oldest first (what validation's scopes compare against).
 pub async fn of_license(db: &Database, license_id: &str) -> Result<Vec<MachineView>, ProjectionError> {
     let sql = format!("select {COLUMNS} {FROM} where m.license_id = $1 order by m.created_at, m.id");

@@ -366,3 +366,24 @@ async fn a_protected_license_may_not_update_its_machines() {
     let admin = patch(&app, app.admin(), &machine, json!({"name": "Admin's"})).await;
     assert_eq!(admin.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_fingerprint_may_be_a_uuid_but_not_another_machines_id() {
+    let app = spawn_app().await;
+    let (_, license) = app.licensed(json!({"floating": true}), json!({})).await;
+    let license_id = id(&license);
+    let uuid = "0b6f9a4e-5d1c-4c55-9f0e-2a7a3c1d9e01";
+    let first = activate(&app, app.admin(), license_id, uuid, json!({})).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.json);
+    let first_id = id(&first.json["data"]).to_string();
+    // On another license too: machine ids are the account's.
+    let (_, other) = app.licensed(json!({"floating": true}), json!({})).await;
+    let refused = activate(&app, app.admin(), id(&other), &first_id, json!({})).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.json);
+    assert_eq!(refused.error_code(), "FINGERPRINT_CONFLICT");
+    assert_eq!(refused.error_pointer(), "/data/attributes/fingerprint");
+    assert_eq!(
+        refused.json["errors"][0]["detail"],
+        "must not conflict with another machine's identifier (UUID)"
+    );
+}

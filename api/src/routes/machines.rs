@@ -210,6 +210,19 @@ async fn create(Call { state, auth }: Call, body: JsonApiBody) -> ApiResult<Resp
     if taken_beyond(&state, &license, strategy, &machine.slot.fingerprint).await? {
         return Err(fingerprint_taken(strategy));
     }
+    // As Keygen: a fingerprint may not be another machine's id, which would make it ambiguous
+    // wherever a machine is found by id or fingerprint.
+    let fingerprint = &machine.slot.fingerprint;
+    if uuid::Uuid::parse_str(fingerprint).is_ok()
+        && projections::machines::exists(&state.db, &auth.account.row.id, fingerprint).await?
+    {
+        return Err(aggregates::DomainError::invalid(
+            "fingerprint",
+            "CONFLICT",
+            "must not conflict with another machine's identifier (UUID)",
+        )
+        .into());
+    }
     let id = machine.slot.id.to_string();
     let command = LicenseCommand::ActivateMachine {
         policy,
