@@ -8,9 +8,11 @@
 //! row is never written back to an older sequence. `license_entitlements` and the pool key a
 //! license took change beside their license, in event order, after its row is written.
 
+use crate::statements::Param;
 use crate::{micros, on_conn, value_rows, Conn, EventRef, Joins, ProjectionError, Statements};
 use aggregates::entitlement::EntitlementChange;
-use aggregates::license::{LicenseAttributes, LicenseEvent, MachineSlot};
+use aggregates::license::{LicenseAttributes, LicenseEvent};
+use beside::Beside;
 use std::collections::HashMap;
 
 /// A `licenses` row.
@@ -75,53 +77,6 @@ fn upsert_sql(rows: usize) -> String {
         value_rows(rows, COLUMNS.len()),
         set.join(", ")
     )
-}
-
-/// What an event changes beside its license's row, in event order.
-enum Beside {
-    /// The pooled key the license took leaves its pool.
-    TakeKey {
-        key_id: String,
-        at: i64,
-    },
-    /// Entitlements join (or part from) the license.
-    Entitlements {
-        license_id: String,
-        change: EntitlementChange,
-        attach: bool,
-    },
-    /// A machine was activated on the license, with its first heartbeat deadline.
-    Activated(Box<crate::machines::MachineRow>, Option<i64>),
-    /// Components were created (with their machine).
-    Components(Vec<crate::components::ComponentRow>),
-    /// A process started (with its first heartbeat deadline), changed or ended.
-    Spawned(Box<crate::processes::ProcessRow>, i64),
-    ProcessUpdated {
-        id: String,
-        metadata: String,
-        at: i64,
-    },
-    Killed {
-        id: String,
-    },
-    /// A machine's sizes changed.
-    Resized {
-        machine: MachineSlot,
-        at: i64,
-    },
-    /// A machine was deactivated.
-    Deactivated {
-        machine_id: String,
-    },
-    /// An activation token's count (`activations` or `deactivations`) is now `count`.
-    TokenUse {
-        column: &'static str,
-        token: aggregates::license::TokenUse,
-    },
-    /// The license is gone, and its machines with it.
-    Gone {
-        license_id: String,
-    },
 }
 
 /// The license's attributes onto its row.
@@ -218,7 +173,10 @@ fn fold(
         | LicenseEvent::MachineResized { at, .. }
         | LicenseEvent::ProcessUpdated { at, .. }
         | LicenseEvent::ProcessKilled { at, .. } => *at,
-        LicenseEvent::ProcessSpawned { created_at, .. } => *created_at,
+        LicenseEvent::ProcessSpawned { created_at, .. } | LicenseEvent::ComponentAdded { created_at, .. } => {
+            *created_at
+        }
+        LicenseEvent::ComponentUpdated { at, .. } | LicenseEvent::ComponentRemoved { at, .. } => *at,
         LicenseEvent::Created { .. } => unreachable!("handled above"),
     };
     let at = micros(&at);
@@ -233,6 +191,9 @@ fn fold(
             | LicenseEvent::ProcessSpawned { .. }
             | LicenseEvent::ProcessUpdated { .. }
             | LicenseEvent::ProcessKilled { .. }
+            | LicenseEvent::ComponentAdded { .. }
+            | LicenseEvent::ComponentUpdated { .. }
+            | LicenseEvent::ComponentRemoved { .. }
     ) {
         row.updated_at = at;
     }
@@ -275,7 +236,10 @@ fn fold(
         | LicenseEvent::MachineDeactivated { .. }
         | LicenseEvent::ProcessSpawned { .. }
         | LicenseEvent::ProcessUpdated { .. }
-        | LicenseEvent::ProcessKilled { .. }) => machines::fold(row, machine_event, at, beside)?,
+        | LicenseEvent::ProcessKilled { .. }
+        | LicenseEvent::ComponentAdded { .. }
+        | LicenseEvent::ComponentUpdated { .. }
+        | LicenseEvent::ComponentRemoved { .. }) => machines::fold(row, machine_event, at, beside)?,
         LicenseEvent::Created { .. } => {}
     }
     Ok(true)
@@ -368,34 +332,41 @@ pub(crate) async fn apply_run(conn: &mut Conn<'_>, events: &[EventRef<'_>]) -> R
                 } => c.join_entitlements(Joins::LICENSE, license_id, change, *attach).await?,
                 Beside::Activated(machine, deadline) => c.insert_machine(machine, *deadline).await?,
                 Beside::Resized { machine, at } => {
-                    sqlx::query(
-                        "update machines set cores = $1, memory = $2, disk = $3, updated_at = $4 where id = $5",
-                    )
-                    .bind(machine.cores)
-                    .bind(machine.memory)
-                    .bind(machine.disk)
-                    .bind(*at)
-                    .bind(machine.id.as_str())
-                    .execute(&mut *c)
-                    .await?;
+                    let values = [
+                        ("cores", Param::Int(machine.cores)),
+                        ("memory", Param::Int(machine.memory)),
+                        ("disk", Param::Int(machine.disk)),
+                        ("updated_at", Param::Int(Some(*at))),
+                    ];
+                    c.set("machines", machine.id.as_str(), &values).await?;
                 }
                 Beside::Components(rows) => c.insert_components(rows).await?,
-                Beside::Spawned(process, deadline) => c.insert_process(process, *deadline).await?,
-                Beside::ProcessUpdated { id, metadata, at } => {
-                    sqlx::query("update processes set metadata = $1, updated_at = $2 where id = $3")
-                        .bind(metadata)
-                        .bind(*at)
+                Beside::ComponentUpdated { id, name, metadata, at } => {
+                    let values = [
+                        ("name", Param::Text(Some(name))),
+                        ("metadata", Param::Text(Some(metadata))),
+                        ("updated_at", Param::Int(Some(*at))),
+                    ];
+                    c.set("components", id, &values).await?;
+                }
+                Beside::ComponentRemoved { id } => {
+                    sqlx::query("delete from components where id = $1")
                         .bind(id)
                         .execute(&mut *c)
                         .await?;
                 }
+                Beside::Spawned(process, deadline) => c.insert_process(process, *deadline).await?,
+                Beside::ProcessUpdated { id, metadata, at } => {
+                    let values = [
+                        ("metadata", Param::Text(Some(metadata))),
+                        ("updated_at", Param::Int(Some(*at))),
+                    ];
+                    c.set("processes", id, &values).await?;
+                }
                 Beside::Killed { id } => c.remove_process(id).await?,
                 Beside::TokenUse { column, token } => {
-                    sqlx::query(&format!("update tokens set {column} = $1 where id = $2"))
-                        .bind(token.count)
-                        .bind(token.id.as_str())
-                        .execute(&mut *c)
-                        .await?;
+                    let values = [(*column, Param::Int(Some(token.count)))];
+                    c.set("tokens", token.id.as_str(), &values).await?;
                 }
                 Beside::Deactivated { machine_id } => c.remove_machines("machine_id", machine_id).await?,
                 Beside::Gone { license_id } => c.remove_machines("license_id", license_id).await?,
@@ -405,6 +376,7 @@ pub(crate) async fn apply_run(conn: &mut Conn<'_>, events: &[EventRef<'_>]) -> R
     Ok(())
 }
 
+mod beside;
 mod machines;
 #[cfg(test)]
 mod tests;

@@ -49,6 +49,10 @@ pub(crate) trait Statements {
     /// `machine_id` or `license_id` — is `id`.
     async fn remove_machines(&mut self, column: &str, id: &str) -> Result<(), ProjectionError>;
 
+    /// Sets `values` on the row of `table` whose id is `id` (the writes beside a license's row:
+    /// a machine's sizes, a process's or component's attributes, a token's counts).
+    async fn set(&mut self, table: &str, id: &str, values: &[(&str, Param<'_>)]) -> Result<(), ProjectionError>;
+
     /// Joins the entitlements of an attach to a policy or license, or parts those of a detach.
     async fn join_entitlements(
         &mut self,
@@ -57,6 +61,13 @@ pub(crate) trait Statements {
         change: &EntitlementChange,
         attach: bool,
     ) -> Result<(), ProjectionError>;
+}
+
+/// A value [`Statements::set`] binds: text or an integer, either of them possibly null.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Param<'a> {
+    Text(Option<&'a str>),
+    Int(Option<i64>),
 }
 
 /// A join table of entitlements: its name, its owner column and the owners' table.
@@ -203,6 +214,24 @@ macro_rules! statements_for {
                         .execute(&mut *self)
                         .await?;
                 }
+                Ok(())
+            }
+
+            async fn set(&mut self, table: &str, id: &str, values: &[(&str, Param<'_>)]) -> Result<(), ProjectionError> {
+                let assignments: Vec<String> = values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (column, _))| format!("{column} = ${}", i + 1))
+                    .collect();
+                let sql = format!("update {table} set {} where id = ${}", assignments.join(", "), values.len() + 1);
+                let mut query = sqlx::query(&sql);
+                for (_, value) in values {
+                    query = match *value {
+                        Param::Text(text) => query.bind(text),
+                        Param::Int(n) => query.bind(n),
+                    };
+                }
+                query.bind(id).execute(&mut *self).await?;
                 Ok(())
             }
 

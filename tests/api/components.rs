@@ -186,3 +186,106 @@ async fn malformed_inline_components_are_refused_with_pointers_and_create_nothin
     assert_eq!(app.get("machines").await.json["data"], json!([]));
     assert_eq!(app.get("components").await.json["data"], json!([]));
 }
+
+/// `POST /components` for `machine_id` as `token`.
+async fn add(app: &TestApp, token: &str, machine_id: &str, fingerprint: &str, name: &str) -> Reply {
+    let body = json!({"data": {"type": "components", "attributes": {"fingerprint": fingerprint, "name": name},
+        "relationships": {"machine": {"data": {"type": "machines", "id": machine_id}}}}});
+    app.send(Method::POST, &app.path("components"), Some(token), Some(body))
+        .await
+}
+
+#[tokio::test]
+async fn a_component_is_added_changed_and_removed_on_its_own_unique_as_its_policy_says() {
+    let app = spawn_app().await;
+    let policy = json!({"floating": true, "componentUniquenessStrategy": "UNIQUE_PER_LICENSE"});
+    let (_, license) = app.licensed(policy, json!({})).await;
+    let first = activate_with(&app, id(&license), "fp-one", &["cpu-1"]).await;
+    let second = activate_with(&app, id(&license), "fp-two", &[]).await;
+    let (first, second) = (
+        id(&first.json["data"]).to_string(),
+        id(&second.json["data"]).to_string(),
+    );
+    // With the license's own token, as a client adds a part it found.
+    let (_, token) = app.license_token(id(&license)).await;
+    let added = add(&app, &token, &second, "gpu-1", "GPU").await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.json);
+    let component = added.json["data"].clone();
+    assert_eq!(component["attributes"]["fingerprint"], "gpu-1");
+    assert_eq!(component["relationships"]["machine"]["data"]["id"], second.as_str());
+    assert_eq!(component["relationships"]["license"]["data"]["id"], id(&license));
+    let listed = app.get(&format!("machines/{second}/components")).await;
+    assert_eq!(listed.json["data"].as_array().unwrap().len(), 1);
+    // Validation sees it.
+    assert_eq!(
+        validate_components(&app, id(&license), "fp-two", &["gpu-1"]).await,
+        "VALID"
+    );
+
+    // Unique on the license: taken on its other machine.
+    let taken = add(&app, app.admin(), &second, "cpu-1", "CPU").await;
+    assert_eq!(taken.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", taken.json);
+    assert_eq!(taken.error_code(), "FINGERPRINT_TAKEN");
+    assert_eq!(taken.error_pointer(), "/data/attributes/fingerprint");
+    let blank = add(&app, app.admin(), &second, "nic-1", " ").await;
+    assert_eq!(
+        (blank.status, blank.error_code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "NAME_MISSING")
+    );
+    assert_eq!(blank.error_pointer(), "/data/attributes/name");
+    let nowhere = add(&app, app.admin(), "no-such-machine", "nic-1", "NIC").await;
+    assert_eq!(nowhere.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", nowhere.json);
+    assert_eq!(nowhere.error_pointer(), "/data/relationships/machine");
+
+    // Changed: its name and metadata; its fingerprint is not the client's to change.
+    let path = app.path(&format!("components/{}", id(&component)));
+    let patch = json!({"data": {"type": "components", "attributes": {"name": "Graphics", "metadata": {"slot": 2}}}});
+    let changed = app.send(Method::PATCH, &path, Some(app.admin()), Some(patch)).await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.json);
+    let a = &changed.json["data"]["attributes"];
+    assert_eq!((&a["name"], &a["metadata"]), (&json!("Graphics"), &json!({"slot": 2})));
+    let refingerprint = json!({"data": {"type": "components", "attributes": {"fingerprint": "other"}}});
+    let refused = app
+        .send(Method::PATCH, &path, Some(app.admin()), Some(refingerprint))
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.json);
+
+    // Removed: gone, and its fingerprint free on the license again.
+    let removed = app.send(Method::DELETE, &path, Some(&token), None).await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.json);
+    assert_eq!(
+        app.get(&format!("components/{}", id(&component))).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let again = add(&app, app.admin(), &first, "gpu-1", "GPU").await;
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.json);
+}
+
+#[tokio::test]
+async fn parallel_adds_of_one_fingerprint_across_licenses_make_one_component_when_unique_per_account() {
+    let app = spawn_app().await;
+    let policy = json!({"floating": true, "componentUniquenessStrategy": "UNIQUE_PER_ACCOUNT"});
+    let mut machines = Vec::new();
+    for i in 0..2 {
+        let (_, license) = app.licensed(policy.clone(), json!({})).await;
+        let reply = activate_with(&app, id(&license), &format!("fp-{i}"), &[]).await;
+        machines.push(id(&reply.json["data"]).to_string());
+    }
+    let replies =
+        futures::future::join_all((0..10).map(|i| add(&app, app.admin(), &machines[i % 2], "shared-serial", "Disk")))
+            .await;
+    let created = replies.iter().filter(|r| r.status == StatusCode::CREATED).count();
+    assert_eq!(created, 1, "{:?}", replies.iter().map(|r| &r.json).collect::<Vec<_>>());
+    for reply in replies.iter().filter(|r| r.status != StatusCode::CREATED) {
+        assert_eq!(reply.error_code(), "FINGERPRINT_TAKEN", "{}", reply.json);
+    }
+    // Removed, it is free across the account again (the claim went with it).
+    let component = replies.iter().find(|r| r.status == StatusCode::CREATED).unwrap();
+    let path = app.path(&format!("components/{}", id(&component.json["data"])));
+    assert_eq!(
+        app.send(Method::DELETE, &path, Some(app.admin()), None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let again = add(&app, app.admin(), &machines[1], "shared-serial", "Disk").await;
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.json);
+}

@@ -141,9 +141,16 @@ async fn another_accounts_machines_and_components_are_out_of_reach() {
         (Method::POST, b(&format!("machines/{machine_id}/actions/reset"))),
         (Method::GET, b(&format!("machines/{machine_id}/components"))),
         (Method::GET, b(&format!("components/{component_id}"))),
+        (Method::PATCH, b(&format!("components/{component_id}"))),
+        (Method::DELETE, b(&format!("components/{component_id}"))),
         (Method::GET, b(&format!("licenses/{license_id}/machines"))),
     ] {
-        let patch = json!({"data": {"type": "machines", "attributes": {"name": "Mine now"}}});
+        let kind = if target.contains("components") {
+            "components"
+        } else {
+            "machines"
+        };
+        let patch = json!({"data": {"type": kind, "attributes": {"name": "Mine now"}}});
         let body = (method == Method::PATCH).then_some(patch);
         let reply = app.send(method.clone(), &target, Some(b_admin), body).await;
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "{method} {target}: {}", reply.json);
@@ -152,6 +159,13 @@ async fn another_accounts_machines_and_components_are_out_of_reach() {
         let reply = app.send(Method::GET, &b(list), Some(b_admin), None).await;
         assert_eq!(reply.json["data"], json!([]), "{list}");
     }
+    // B cannot add a component to A's machine.
+    let part = json!({"data": {"type": "components", "attributes": {"fingerprint": "gpu", "name": "GPU"},
+        "relationships": {"machine": {"data": {"type": "machines", "id": machine_id}}}}});
+    let refused = app
+        .send(Method::POST, &b("components"), Some(b_admin), Some(part))
+        .await;
+    assert_eq!(refused.error_code(), "MACHINE_NOT_FOUND", "{}", refused.json);
     // B cannot activate on A's license, and B's own account-wide uniqueness is its own.
     let refused = app.send(Method::POST, &b("machines"), Some(b_admin), Some(body)).await;
     assert_eq!(refused.error_code(), "LICENSE_NOT_FOUND", "{}", refused.json);

@@ -325,6 +325,29 @@ pub(crate) async fn licensing_scenario(app: &crate::helpers::TestApp, product_id
         };
         ok(app.send(method, &path, Some(app.admin()), body).await.status);
     }
+    // Components on their own: one added and renamed, one added and removed.
+    for fingerprint in ["rebuild-gpu", "rebuild-nic"] {
+        let component = json!({"data": {"type": "components", "attributes": {"fingerprint": fingerprint, "name": "Part"},
+            "relationships": {"machine": {"data": {"type": "machines", "id": kept_id}}}}});
+        let made = app
+            .send(
+                Method::POST,
+                &app.path("components"),
+                Some(app.admin()),
+                Some(component),
+            )
+            .await;
+        ok(made.status);
+        let path = app.path(&format!("components/{}", made.json["data"]["id"].as_str().unwrap()));
+        let (method, body) = match fingerprint {
+            "rebuild-gpu" => (
+                Method::PATCH,
+                Some(json!({"data": {"type": "components", "attributes": {"name": "GPU", "metadata": {"slot": 1}}}})),
+            ),
+            _ => (Method::DELETE, None),
+        };
+        ok(app.send(method, &path, Some(app.admin()), body).await.status);
+    }
     let renamed = json!({"data": {"type": "machines", "attributes": {"name": "Renamed", "cores": 3}}});
     let machine = app.path(&format!("machines/{kept_id}"));
     ok(app

@@ -137,6 +137,25 @@ pub enum LicenseCommand {
         id: crate::ProcessId,
         at: Timestamp,
     },
+    /// Adds a component to one of the license's machines.
+    AddComponent {
+        policy: PolicySnapshot,
+        machine_id: crate::MachineId,
+        component: super::machines::NewComponent,
+        at: Timestamp,
+    },
+    /// Changes a component's name and metadata (to these).
+    UpdateComponent {
+        id: crate::ComponentId,
+        name: String,
+        metadata: Map<String, Value>,
+        at: Timestamp,
+    },
+    /// Removes (deletes) a component from its machine.
+    RemoveComponent {
+        id: crate::ComponentId,
+        at: Timestamp,
+    },
     /// Deactivates (deletes) one of the license's machines.
     DeactivateMachine {
         machine_id: crate::MachineId,

@@ -3,7 +3,7 @@
 //! license sees every machine's components; wider scopes are claims).
 
 use super::machines::{MachineSlot, MAX_FINGERPRINT};
-use super::License;
+use super::{License, LicenseCommand, LicenseEvent};
 use crate::vocabulary::UniquenessStrategy;
 use crate::{AccountId, DomainError, Subject};
 use serde::{Deserialize, Serialize};
@@ -103,6 +103,103 @@ impl License {
         match strategy {
             UniquenessStrategy::UniquePerMachine => machine.map(|m| m.components.clone()).unwrap_or_default(),
             _ => self.machines.iter().flat_map(|m| m.components.clone()).collect(),
+        }
+    }
+}
+
+impl License {
+    /// A component of one of this license's machines: the machine, and the component.
+    fn component(&self, id: &crate::ComponentId) -> Result<(&MachineSlot, &ComponentSlot), DomainError> {
+        self.current()?;
+        self.machines
+            .iter()
+            .find_map(|m| m.components.iter().find(|c| &c.id == id).map(|c| (m, c)))
+            .ok_or_else(DomainError::not_found)
+    }
+
+    /// Decides a command on a component added, changed or removed on its own.
+    pub(super) fn decide_component(&self, command: LicenseCommand) -> Result<Vec<LicenseEvent>, DomainError> {
+        Ok(match command {
+            LicenseCommand::AddComponent {
+                policy,
+                machine_id,
+                component,
+                at,
+            } => {
+                self.governed_by(&policy)?;
+                let machine = self.slot(&machine_id).map_err(|_| {
+                    DomainError::unprocessable(
+                        "MACHINE_NOT_FOUND",
+                        "must exist",
+                        Subject::Relationship("machine".into()),
+                    )
+                })?;
+                let taken = self.components_beside(policy.attributes.component_uniqueness_strategy, Some(machine));
+                // One on its own is the request's data; a taken fingerprint is its attribute's.
+                check_components(std::slice::from_ref(&component), &taken, |_| "/data".into()).map_err(
+                    |err| match err.code.as_str() {
+                        "COMPONENTS_FINGERPRINT_TAKEN" => {
+                            DomainError::invalid("fingerprint", "TAKEN", "has already been taken")
+                        }
+                        _ => err,
+                    },
+                )?;
+                vec![LicenseEvent::ComponentAdded {
+                    machine_id,
+                    claim: machine.component_claim.clone(),
+                    component,
+                    created_at: at,
+                }]
+            }
+            LicenseCommand::UpdateComponent { id, name, metadata, at } => {
+                let (_, slot) = self.component(&id)?;
+                let changed = NewComponent {
+                    id,
+                    fingerprint: slot.fingerprint.clone(),
+                    name,
+                    metadata,
+                };
+                check_components(std::slice::from_ref(&changed), &[], |_| "/data".into())?;
+                vec![LicenseEvent::ComponentUpdated {
+                    component_id: changed.id,
+                    name: changed.name,
+                    metadata: changed.metadata,
+                    at,
+                }]
+            }
+            LicenseCommand::RemoveComponent { id, at } => {
+                let (machine, component) = self.component(&id)?;
+                vec![LicenseEvent::ComponentRemoved {
+                    machine_id: machine.id.clone(),
+                    component: component.clone(),
+                    claim: machine.component_claim.clone(),
+                    at,
+                }]
+            }
+            _ => Vec::new(),
+        })
+    }
+
+    pub(super) fn apply_component(&mut self, event: &LicenseEvent) {
+        match event {
+            LicenseEvent::ComponentAdded {
+                machine_id, component, ..
+            } => {
+                if let Some(machine) = self.machines.iter_mut().find(|m| &m.id == machine_id) {
+                    machine.components.push(ComponentSlot {
+                        id: component.id.clone(),
+                        fingerprint: component.fingerprint.clone(),
+                    });
+                }
+            }
+            LicenseEvent::ComponentRemoved {
+                machine_id, component, ..
+            } => {
+                if let Some(machine) = self.machines.iter_mut().find(|m| &m.id == machine_id) {
+                    machine.components.retain(|c| c.id != component.id);
+                }
+            }
+            _ => {}
         }
     }
 }

@@ -112,6 +112,32 @@ pub enum LicenseEvent {
         process: ProcessSlot,
         at: Timestamp,
     },
+    /// A component was added to one of the license's machines on its own (Keygen's
+    /// `component.created`; those created with their machine are in its activation).
+    #[serde(rename = "component.created")]
+    ComponentAdded {
+        machine_id: crate::MachineId,
+        component: NewComponent,
+        /// The scope its fingerprint is claimed in beyond the license (the machine's).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        claim: Option<String>,
+        created_at: Timestamp,
+    },
+    #[serde(rename = "component.updated")]
+    ComponentUpdated {
+        component_id: crate::ComponentId,
+        name: String,
+        metadata: serde_json::Map<String, serde_json::Value>,
+        at: Timestamp,
+    },
+    #[serde(rename = "component.deleted")]
+    ComponentRemoved {
+        machine_id: crate::MachineId,
+        component: super::machines::ComponentSlot,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        claim: Option<String>,
+        at: Timestamp,
+    },
     #[serde(rename = "license.entitlements.attached")]
     EntitlementsAttached(EntitlementChange),
     #[serde(rename = "license.entitlements.detached")]
@@ -139,6 +165,9 @@ impl DomainEvent for LicenseEvent {
             Self::ProcessSpawned { .. } => "process.created",
             Self::ProcessUpdated { .. } => "process.updated",
             Self::ProcessKilled { .. } => "process.deleted",
+            Self::ComponentAdded { .. } => "component.created",
+            Self::ComponentUpdated { .. } => "component.updated",
+            Self::ComponentRemoved { .. } => "component.deleted",
             Self::EntitlementsAttached(_) => "license.entitlements.attached",
             Self::EntitlementsDetached(_) => "license.entitlements.detached",
         }
@@ -212,6 +241,24 @@ impl LicenseEvent {
                 ops.extend(component_claims(machine, &machine.components, false));
                 ops
             }
+            // Keygen points a standalone component's taken fingerprint at its attribute.
+            Self::ComponentAdded { component, claim, .. } => claim
+                .iter()
+                .map(|scope| ClaimOp::Add {
+                    scope: scope.clone(),
+                    value: claims::digest(&component.fingerprint),
+                    code: "FINGERPRINT_TAKEN",
+                    detail: "has already been taken",
+                    subject: Subject::Attribute("fingerprint".into()),
+                })
+                .collect(),
+            Self::ComponentRemoved { component, claim, .. } => claim
+                .iter()
+                .map(|scope| ClaimOp::Release {
+                    scope: scope.clone(),
+                    value: claims::digest(&component.fingerprint),
+                })
+                .collect(),
             Self::Deleted { .. } | Self::Revoked { .. } => vec![ClaimOp::ReleaseAll],
             _ => Vec::new(),
         }

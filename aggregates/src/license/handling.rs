@@ -279,6 +279,9 @@ impl Aggregate for License {
             command @ (LicenseCommand::SpawnProcess { .. }
             | LicenseCommand::UpdateProcess { .. }
             | LicenseCommand::KillProcess { .. }) => self.decide_process(command)?,
+            command @ (LicenseCommand::AddComponent { .. }
+            | LicenseCommand::UpdateComponent { .. }
+            | LicenseCommand::RemoveComponent { .. }) => self.decide_component(command)?,
             command @ (LicenseCommand::ActivateMachine { .. }
             | LicenseCommand::ResizeMachine { .. }
             | LicenseCommand::DeactivateMachine { .. }) => self.decide_machine(command)?,
@@ -364,6 +367,8 @@ impl Aggregate for License {
             | LicenseEvent::ProcessSpawned { .. }
             | LicenseEvent::ProcessUpdated { .. }
             | LicenseEvent::ProcessKilled { .. } => self.apply_machine(&event),
+            LicenseEvent::ComponentAdded { .. } | LicenseEvent::ComponentRemoved { .. } => self.apply_component(&event),
+            LicenseEvent::ComponentUpdated { .. } => {}
             LicenseEvent::EntitlementsAttached(change) => self.entitlement_ids.extend(change.entitlement_ids),
             LicenseEvent::EntitlementsDetached(change) => {
                 self.entitlement_ids.retain(|id| !change.entitlement_ids.contains(id))

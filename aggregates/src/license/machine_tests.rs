@@ -1,6 +1,6 @@
 //! Given/when/then tests of the license's decisions on its machines.
 
-use super::machines::within_overage;
+use super::machines::{within_overage, NewComponent};
 use super::tests::{created, policy, t};
 use super::*;
 use crate::claims::{digest, ClaimOp};
@@ -263,4 +263,58 @@ fn overage_allows_what_keygens_formula_allows() {
         );
     }
     assert!(within_overage(AlwaysAllow, 1_000, 1));
+}
+
+#[test]
+fn a_component_added_on_its_own_is_unique_on_its_license_and_claimed_with_its_machines_scope() {
+    let component = |id: &str, fingerprint: &str| NewComponent {
+        id: id.into(),
+        fingerprint: fingerprint.into(),
+        name: "Part".into(),
+        metadata: Default::default(),
+    };
+    let mut with_cpu = machine("m1", "fp-1", None);
+    with_cpu.components = vec![component("c1", "cpu")];
+    let per_account = json!({"floating": true, "component_uniqueness_strategy": "UNIQUE_PER_ACCOUNT"});
+    let activated = TestFramework::<License>::with(NoServices)
+        .given(vec![created(None)])
+        .when(activate(per_account.clone(), with_cpu))
+        .inspect_result()
+        .unwrap();
+    let add = |fingerprint: &str| LicenseCommand::AddComponent {
+        policy: policy(per_account.clone()),
+        machine_id: "m1".into(),
+        component: component("c2", fingerprint),
+        at: t("2024-01-03T00:00:00Z"),
+    };
+    let error = TestFramework::<License>::with(NoServices)
+        .given(vec![created(None), activated[0].clone()])
+        .when(add("cpu"))
+        .inspect_result()
+        .unwrap_err();
+    assert_eq!(error.code, "FINGERPRINT_TAKEN");
+    let added = TestFramework::<License>::with(NoServices)
+        .given(vec![created(None), activated[0].clone()])
+        .when(add("gpu"))
+        .inspect_result()
+        .unwrap();
+    let scope = "component.fingerprint:account:acct".to_string();
+    assert!(
+        matches!(&added[0].claims()[..], [ClaimOp::Add { scope: s, value, .. }] if *s == scope && *value == digest("gpu"))
+    );
+    let removed = TestFramework::<License>::with(NoServices)
+        .given(vec![created(None), activated[0].clone(), added[0].clone()])
+        .when(LicenseCommand::RemoveComponent {
+            id: "c2".into(),
+            at: t("2024-01-04T00:00:00Z"),
+        })
+        .inspect_result()
+        .unwrap();
+    assert_eq!(
+        removed[0].claims(),
+        vec![ClaimOp::Release {
+            scope,
+            value: digest("gpu")
+        }]
+    );
 }

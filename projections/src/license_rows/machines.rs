@@ -81,6 +81,27 @@ pub(super) fn fold(
             metadata: crate::json_text(&metadata)?,
             at,
         }),
+        LicenseEvent::ComponentAdded {
+            machine_id, component, ..
+        } => {
+            let component =
+                crate::components::ComponentRow::created(&row.account_id, &row.id, machine_id.as_str(), component, at)?;
+            beside.push(Beside::Components(vec![component]));
+        }
+        LicenseEvent::ComponentUpdated {
+            component_id,
+            name,
+            metadata,
+            ..
+        } => beside.push(Beside::ComponentUpdated {
+            id: component_id.into_string(),
+            name,
+            metadata: crate::json_text(&metadata)?,
+            at,
+        }),
+        LicenseEvent::ComponentRemoved { component, .. } => beside.push(Beside::ComponentRemoved {
+            id: component.id.into_string(),
+        }),
         LicenseEvent::ProcessKilled { process, .. } => beside.push(Beside::Killed {
             id: process.id.into_string(),
         }),
