@@ -144,7 +144,8 @@ identified!(
     crate::entitlement::Entitlement => EntitlementId, shape 1,
     crate::token::Token => TokenId, shape 1,
     crate::user::User => UserId, shape 1,
-    crate::machine::Machine => MachineId, shape 2
+    crate::machine::Machine => MachineId, shape 2,
+    crate::process::Process => ProcessId, shape 1
 );
 
 #[cfg(test)]
@@ -194,7 +195,7 @@ mod tests {
     /// snapshots are then ignored) and write the new fields here.
     #[test]
     fn snapshot_shapes_are_pinned() {
-        use crate::{account, entitlement, license, machine, policy, product, token, user};
+        use crate::{account, entitlement, license, machine, policy, process, product, token, user};
         let pinned = [
             (shape_of::<account::Account>(), (1, "id slug")),
             (shape_of::<product::Product>(), (1, "account_id attributes deleted id")),
@@ -216,6 +217,7 @@ mod tests {
             (shape_of::<token::Token>(), (1, "id revoked")),
             (shape_of::<user::User>(), (1, "id")),
             (shape_of::<machine::Machine>(), (2, "attributes dead started")),
+            (shape_of::<process::Process>(), (1, "dead")),
         ];
         let changed: Vec<String> = pinned
             .iter()

@@ -13,6 +13,7 @@ pub mod machine;
 pub mod metadata;
 pub mod permissions;
 pub mod policy;
+pub mod process;
 pub mod product;
 pub mod token;
 pub mod user;

@@ -43,6 +43,7 @@ pub struct Frameworks {
     pub policy: Handle<Policy>,
     pub license: Handle<License>,
     pub machine: Handle<aggregates::machine::Machine>,
+    pub process: Handle<aggregates::process::Process>,
 }
 
 fn handle<A>(
@@ -83,6 +84,7 @@ impl Frameworks {
             policy: handle(db, settings, inline, &locks, failures),
             license: handle(db, settings, inline, &locks, failures),
             machine: handle(db, settings, inline, &locks, failures),
+            process: handle(db, settings, inline, &locks, failures),
         }
     }
 }

@@ -30,7 +30,7 @@ async fn monitored(app: &TestApp, extra: Value) -> (Value, String) {
 }
 
 /// Stored events of `machine_id`'s own stream of type `event_type`.
-async fn events_of(app: &TestApp, machine_id: &str, event_type: &str) -> i64 {
+pub(crate) async fn events_of(app: &TestApp, machine_id: &str, event_type: &str) -> i64 {
     let sql = "select count(*) from events where aggregate_id = $1 and event_type = $2";
     on_pool!(app.state.db, |pool| sqlx::query_scalar(sql)
         .bind(machine_id)

@@ -2,6 +2,7 @@
 //! retrieved, listed, updated and killed; they beat from their start, pings keep them alive, and
 //! the dead are culled by the worker's sweep; strict validation counts them.
 
+use crate::heartbeats::events_of;
 use crate::helpers::{spawn_app, Reply, TestApp};
 use crate::machines::{activate, id};
 use futures::future::join_all;
@@ -177,4 +178,31 @@ async fn strict_validation_counts_processes_by_the_leasing_strategy() {
         let reply = app.validate(id(&license), meta).await;
         assert_eq!(reply.json["meta"]["code"], code, "{strategy} {scope}");
     }
+}
+
+#[tokio::test]
+async fn a_process_dies_once_however_many_workers_sweep_and_a_revived_one_can_die_again() {
+    let app = spawn_app().await;
+    let policy = json!({"floating": true, "heartbeatDuration": 120,
+        "heartbeatCullStrategy": "KEEP_DEAD", "heartbeatResurrectionStrategy": "ALWAYS_REVIVE"});
+    let (_, machines) = machines(&app, policy, &["fp-a"]).await;
+    let process = id(&spawn(&app, &machines[0], "worker").await.json["data"]).to_string();
+    let (_, other) = app.second_node().await;
+    app.state.clock.advance(chrono::Duration::seconds(121));
+    other.state.clock.advance(chrono::Duration::seconds(121));
+    let (a, b) = tokio::join!(api::sweep_heartbeats(&app.state), api::sweep_heartbeats(&other.state));
+    a.unwrap();
+    b.unwrap();
+    api::sweep_heartbeats(&app.state).await.unwrap();
+    assert_eq!(events_of(&app, &process, "process.heartbeat.dead").await, 1);
+    // Revived by a ping (an event, beside its observation), it can die again.
+    let ping = app.path(&format!("processes/{process}/actions/ping"));
+    let revived = app.send(Method::POST, &ping, Some(app.admin()), None).await;
+    assert_eq!(revived.status, StatusCode::OK, "{}", revived.json);
+    assert_eq!(revived.json["data"]["attributes"]["status"], "RESURRECTED");
+    assert_eq!(events_of(&app, &process, "process.heartbeat.resurrected").await, 1);
+    app.state.clock.advance(chrono::Duration::seconds(121));
+    api::sweep_heartbeats(&app.state).await.unwrap();
+    assert_eq!(events_of(&app, &process, "process.heartbeat.dead").await, 2);
+    other.stop().await.ok();
 }

@@ -1,12 +1,14 @@
 //! Process use cases: a process beats from its start; a ping (an observation) keeps it alive or
-//! revives it as its policy allows; the worker's sweep finds the dead and kills those the
-//! policy culls through their license. Spawning and killing are commands on the license.
+//! revives it as its policy allows (`process.heartbeat.resurrected`); the worker's sweep records
+//! each death once (`process.heartbeat.dead`) and kills those the policy culls through their
+//! license. Spawning and killing are commands on the license.
 
 use super::heartbeat::{cull_at, may_revive, record_ping, settle, Ping};
 use crate::error::{ApiError, ApiResult};
 use crate::state::{execute, AppState};
 use aggregates::license::LicenseCommand;
 use aggregates::machine::heartbeat;
+use aggregates::process::ProcessCommand;
 use aggregates::{LicenseId, ProcessId, Timestamp};
 use chrono::Duration;
 use projections::from_micros;
@@ -26,7 +28,12 @@ pub(crate) async fn ping(
     let now = state.now();
     let last = Some(from_micros(view.last_heartbeat));
     let revived = match view.heartbeat(&policy, now) {
-        heartbeat::Status::Dead if may_revive(&policy, last, true, now) => true,
+        heartbeat::Status::Dead if may_revive(&policy, last, true, now) => {
+            let id = ProcessId::from(&view.row.id);
+            let command = ProcessCommand::Resurrect { at: now };
+            execute(&state.frameworks.process, &id, command, metadata.clone()).await?;
+            true
+        }
         heartbeat::Status::Dead => {
             return Err(ApiError::unprocessable(
                 "PROCESS_HEARTBEAT_DEAD",
@@ -67,9 +74,20 @@ pub(crate) async fn decide(state: &AppState, account_id: &str, process_id: &str,
         )
         .await;
     }
+    let metadata = HashMap::from([("account_id".to_string(), account_id.to_string())]);
+    if view.dead_at.is_none() {
+        // Its death, once however many workers decide it (the aggregate keeps it to one a life).
+        let command = ProcessCommand::Die { at: now };
+        execute(
+            &state.frameworks.process,
+            &ProcessId::from(process_id),
+            command,
+            metadata.clone(),
+        )
+        .await?;
+    }
     match cull_at(&policy, Some(last), now) {
         Some(at) if at <= now => {
-            let metadata = HashMap::from([("account_id".to_string(), account_id.to_string())]);
             let command = LicenseCommand::KillProcess {
                 id: ProcessId::from(process_id),
                 at: now,
