@@ -165,9 +165,10 @@ pub async fn authenticate_token(state: &AppState, account: &Arc<AccountContext>,
         ));
     }
     let digest = crate::crypto::token_digest(&account.token_secret, raw);
-    let token = projections::tokens::find_by_digest(&state.db, &account.row.id, &digest)
+    let found = projections::tokens::find_for_auth(&state.db, &account.row.id, &digest)
         .await?
         .ok_or_else(ApiError::token_invalid)?;
+    let token = found.token;
     if token
         .expiry
         .is_some_and(|expiry| expiry <= state.now().timestamp_micros())
@@ -175,11 +176,10 @@ pub async fn authenticate_token(state: &AppState, account: &Arc<AccountContext>,
         return Err(ApiError::unauthorized("TOKEN_EXPIRED", "Token is expired"));
     }
     let bearer = match token.bearer_type.as_str() {
+        // The user came with the token (a token whose user is gone is no credential).
         "users" => {
-            let user = projections::users::find(&state.db, &account.row.id, &token.bearer_id)
-                .await?
-                .ok_or_else(ApiError::token_invalid)?;
-            user_bearer(user)?
+            let role = found.bearer_role.ok_or_else(ApiError::token_invalid)?;
+            user_bearer(token.bearer_id.clone(), &role)?
         }
         "products" => {
             projections::products::find(&state.db, &account.row.id, &token.bearer_id)
@@ -277,15 +277,15 @@ pub async fn authenticate_password(
     if !matches {
         return Err(credentials_error(legacy, "PASSWORD_INVALID", "password must be valid"));
     }
-    user_bearer(user)
+    user_bearer(user.id, &user.role)
 }
 
 /// The bearer a user is: an admin, or a user of another role.
-fn user_bearer(user: projections::users::UserRow) -> ApiResult<Bearer> {
-    match Role::parse(&user.role) {
-        Some(Role::Admin) => Ok(Bearer::Admin { user_id: user.id }),
-        Some(role) => Ok(Bearer::User { user_id: user.id, role }),
-        None => Err(ApiError::internal(format!("user {} has an unknown role", user.id))),
+fn user_bearer(user_id: String, role: &str) -> ApiResult<Bearer> {
+    match Role::parse(role) {
+        Some(Role::Admin) => Ok(Bearer::Admin { user_id }),
+        Some(role) => Ok(Bearer::User { user_id, role }),
+        None => Err(ApiError::internal(format!("user {user_id} has an unknown role"))),
     }
 }
 

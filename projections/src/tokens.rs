@@ -78,13 +78,28 @@ pub(crate) async fn apply(conn: &mut Conn<'_>, event: EventRef<'_>) -> Result<()
 const COLUMNS: &str = "id, account_id, bearer_type, bearer_id, kind, digest, name, expiry, permissions, created_at, \
      updated_at, max_activations, activations, max_deactivations, deactivations";
 
-/// The live token of the account with this digest.
-pub async fn find_by_digest(
+/// A live token, and its bearer's role when the bearer is a user: what authentication needs, in
+/// one query.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TokenWithRole {
+    #[sqlx(flatten)]
+    pub token: TokenRow,
+    pub bearer_role: Option<String>,
+}
+
+/// The live token of the account with this digest, with its user bearer's role.
+pub async fn find_for_auth(
     db: &Database,
     account_id: &str,
     digest: &str,
-) -> Result<Option<TokenRow>, ProjectionError> {
-    let sql = format!("select {COLUMNS} from tokens where account_id = $1 and digest = $2 and revoked_at is null");
+) -> Result<Option<TokenWithRole>, ProjectionError> {
+    let columns: Vec<String> = COLUMNS.split(", ").map(|c| format!("t.{c}")).collect();
+    let sql = format!(
+        "select {}, u.role as bearer_role from tokens t left join users u on t.bearer_type = 'users' \
+         and u.id = t.bearer_id and u.account_id = t.account_id \
+         where t.account_id = $1 and t.digest = $2 and t.revoked_at is null",
+        columns.join(", ")
+    );
     fetch_row(db, &sql, &[account_id, digest]).await
 }
 

@@ -20,6 +20,16 @@ pub(crate) async fn policy_snapshot(state: &AppState, account_id: &str, policy_i
     snapshot_of(&row)
 }
 
+/// The snapshot of a license's policy as its row has it (read in the same query as the license,
+/// so the two agree, and no second read).
+pub(crate) fn license_policy(license: &projections::licenses::LicenseRow) -> ApiResult<PolicySnapshot> {
+    Ok(PolicySnapshot {
+        attributes: license.policy()?,
+        id: PolicyId::from(&license.policy_id),
+        product_id: ProductId::from(&license.product_id),
+    })
+}
+
 /// The snapshot of a policy's row.
 fn snapshot_of(row: &PolicyRow) -> ApiResult<PolicySnapshot> {
     Ok(PolicySnapshot {

@@ -2,7 +2,7 @@
 //! observation (`lastValidated` and `license.validation.succeeded|failed`), and start an expiry
 //! whose basis is the first validation — the one state change a validation can make.
 
-use super::license::policy_snapshot;
+use super::license::license_policy;
 use crate::error::ApiResult;
 use crate::state::{execute, AppState};
 use aggregates::license::validation::{validate, LicenseFacts, MachineFact, MachineFacts, Outcome, Scope};
@@ -155,7 +155,7 @@ pub(crate) async fn validate_license(
         && policy.duration.is_some()
         && policy.expiration_basis == ExpirationBasis::FromFirstValidation
     {
-        let snapshot = policy_snapshot(state, account_id, &row.policy_id).await?;
+        let snapshot = license_policy(&row)?;
         let command = LicenseCommand::StartExpiryOnValidation { policy: snapshot, at };
         execute(&state.frameworks.license, &LicenseId::from(&row.id), command, metadata).await?;
         row = projections::licenses::find(pool, account_id, &row.id)

@@ -6,7 +6,7 @@
 use crate::access::license::visible_license;
 use crate::access::machine::{may_activate, visible_machine};
 use crate::auth::Bearer;
-use crate::commands::license::{policy_snapshot, run};
+use crate::commands::license::{license_policy, run};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{related_not_found, required_relationship, Call, ListPage, ResourceId};
 use crate::jsonapi::JsonApiBody;
@@ -66,7 +66,7 @@ async fn add(call: Call, body: JsonApiBody) -> ApiResult<Response> {
         .map_err(|_| related_not_found("machine"))?;
     may_activate(auth)?;
     let license = visible_license(state, auth, &machine.row.license_id).await?;
-    let policy = policy_snapshot(state, &auth.account.row.id, &license.policy_id).await?;
+    let policy = license_policy(&license)?;
     let id = component.id.to_string();
     let command = LicenseCommand::AddComponent {
         policy,

@@ -5,7 +5,7 @@ use crate::access::license::{managed_license, may_read_policy, visible_license};
 use crate::access::policy::visible_policy;
 use crate::auth::Auth;
 use crate::commands;
-use crate::commands::license::policy_snapshot;
+use crate::commands::license::license_policy;
 use crate::error::{ApiError, ApiResult, Source};
 use crate::extract::{Call, ListPage, ResourceId};
 use crate::jsonapi::{type_name, JsonApiBody};
@@ -67,7 +67,7 @@ async fn reinstate(Call { state, auth }: Call, ResourceId(id): ResourceId) -> Ap
 
 async fn renew(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiResult<Response> {
     let row = managed_license(&state, &auth, &id).await?;
-    let policy = policy_snapshot(&state, &auth.account.row.id, &row.policy_id).await?;
+    let policy = license_policy(&row)?;
     run(
         &state,
         &auth,
@@ -88,7 +88,7 @@ async fn revoke(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiRe
 
 async fn check_in(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiResult<Response> {
     let row = visible_license(&state, &auth, &id).await?;
-    let policy = policy_snapshot(&state, &auth.account.row.id, &row.policy_id).await?;
+    let policy = license_policy(&row)?;
     run(
         &state,
         &auth,
@@ -128,7 +128,7 @@ fn amount(body: &JsonApiBody, name: &str) -> ApiResult<i64> {
 async fn increment(Call { state, auth }: Call, ResourceId(id): ResourceId, body: JsonApiBody) -> ApiResult<Response> {
     let row = visible_license(&state, &auth, &id).await?;
     let by = amount(&body, "increment")?;
-    let policy = policy_snapshot(&state, &auth.account.row.id, &row.policy_id).await?;
+    let policy = license_policy(&row)?;
     run(
         &state,
         &auth,

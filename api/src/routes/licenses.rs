@@ -6,7 +6,7 @@ use crate::access::policy::visible_policy;
 use crate::access::product::visible_product;
 use crate::auth::Bearer;
 use crate::commands;
-use crate::commands::license::{policy_snapshot, NewLicense};
+use crate::commands::license::{license_policy, NewLicense};
 use crate::error::{ApiError, ApiResult, Source};
 use crate::extract::{related_not_found, required_relationship, Call, ListPage, ResourceId};
 use crate::jsonapi::{Attributes, JsonApiBody};
@@ -92,7 +92,7 @@ async fn update(Call { state, auth }: Call, ResourceId(id): ResourceId, body: Js
     allowed.extend_from_slice(LIMITS);
     data.attributes.permit(&allowed)?;
     let changes = license_changes(&data.attributes)?;
-    let policy = policy_snapshot(&state, &auth.account.row.id, &row.policy_id).await?;
+    let policy = license_policy(&row)?;
     let at = state.now();
     let command = LicenseCommand::Update { policy, changes, at };
     commands::license::run(&state, &auth, &row, command).await?;

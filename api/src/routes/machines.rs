@@ -4,7 +4,7 @@
 
 use crate::access::license::visible_license;
 use crate::access::machine::{activation_token, limit_to_visible, may_activate, visible_machine};
-use crate::commands::license::{policy_snapshot, run};
+use crate::commands::license::{license_policy, run};
 use crate::error::{ApiError, ApiResult, Source};
 use crate::extract::{metadata_filters, related_not_found, required_relationship, Call, ListPage, ResourceId};
 use crate::jsonapi::type_name;
@@ -205,7 +205,7 @@ async fn create(Call { state, auth }: Call, body: JsonApiBody) -> ApiResult<Resp
         .await
         .map_err(|_| related_not_found("license"))?;
     may_activate(&auth)?;
-    let policy = policy_snapshot(&state, &auth.account.row.id, &license.policy_id).await?;
+    let policy = license_policy(&license)?;
     let strategy = policy.attributes.machine_uniqueness_strategy;
     if taken_beyond(&state, &license, strategy, &machine.slot.fingerprint).await? {
         return Err(fingerprint_taken(strategy));
@@ -287,7 +287,7 @@ async fn update(Call { state, auth }: Call, ResourceId(id): ResourceId, body: Js
             disk: size("disk", row.disk)?,
             ..Default::default()
         };
-        let policy = policy_snapshot(&state, &auth.account.row.id, &license.policy_id).await?;
+        let policy = license_policy(&license)?;
         run(
             &state,
             &auth,

@@ -4,7 +4,7 @@
 use crate::access::license::visible_license;
 use crate::access::machine::{may_activate, visible_machine};
 use crate::auth::Bearer;
-use crate::commands::license::{policy_snapshot, run};
+use crate::commands::license::{license_policy, run};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{related_not_found, required_relationship, Call, ListPage, ResourceId};
 use crate::jsonapi::JsonApiBody;
@@ -52,7 +52,7 @@ async fn spawn(call: Call, body: JsonApiBody) -> ApiResult<Response> {
     may_activate(&call.auth)?;
     let Call { state, auth } = &call;
     let license = visible_license(state, auth, &machine.row.license_id).await?;
-    let policy = policy_snapshot(state, &auth.account.row.id, &license.policy_id).await?;
+    let policy = license_policy(&license)?;
     let id = ProcessId::generate();
     let command = LicenseCommand::SpawnProcess {
         policy,
