@@ -283,3 +283,67 @@ async fn a_components_scope_needs_the_singular_fingerprint() {
         expect(false, "COMPONENTS_SCOPE_EMPTY")
     );
 }
+
+#[tokio::test]
+async fn with_every_limit_over_at_once_each_code_gives_way_to_the_one_before_it() {
+    let app = spawn_app().await;
+    let policy = json!({"strict": true, "floating": true, "maxMachines": 2, "maxCores": 100,
+        "maxMemory": 100, "maxDisk": 100, "maxProcesses": 10, "processLeasingStrategy": "PER_LICENSE",
+        "expirationStrategy": "ALLOW_ACCESS"});
+    let sizes = json!({"cores": 4, "memory": 4, "disk": 4});
+    let (license, machines) = with_machines(&app, policy, &["a", "b"], sizes).await;
+    let l = id(&license);
+    for (i, machine) in machines.iter().enumerate() {
+        let body = json!({"data": {"type": "processes", "attributes": {"pid": format!("{i}")},
+            "relationships": {"machine": {"data": {"type": "machines", "id": machine}}}}});
+        let spawned = app
+            .send(Method::POST, &app.path("processes"), Some(app.admin()), Some(body))
+            .await;
+        assert_eq!(spawned.status, StatusCode::CREATED, "{}", spawned.json);
+    }
+    // Every limit below what the machines hold, and the license expired (still allowed).
+    for (attribute, value) in [
+        ("max_machines", 1),
+        ("max_cores", 4),
+        ("max_memory", 4),
+        ("max_disk", 4),
+        ("max_processes", 1),
+    ] {
+        lower(&app, l, attribute, value).await;
+    }
+    let tomorrow = (app.state.clock.now() + chrono::Duration::days(1)).to_rfc3339();
+    let body = json!({"data": {"type": "licenses", "attributes": {"expiry": tomorrow}}});
+    let path = app.path(&format!("licenses/{l}"));
+    assert_eq!(
+        app.send(Method::PATCH, &path, Some(app.admin()), Some(body))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    app.state.clock.advance(chrono::Duration::days(2));
+    // A scope is checked before the strict limits.
+    assert_eq!(
+        outcome(&app, l, json!({"fingerprint": "zz"})).await,
+        expect(false, "FINGERPRINT_SCOPE_MISMATCH")
+    );
+    // Then machines, cores, memory, disk, processes and the expiry, each once the one before
+    // it is lifted.
+    for (lift, code) in [
+        (None, "TOO_MANY_MACHINES"),
+        (Some(("max_machines", 2)), "TOO_MANY_CORES"),
+        (Some(("max_cores", 8)), "TOO_MUCH_MEMORY"),
+        (Some(("max_memory", 8)), "TOO_MUCH_DISK"),
+        (Some(("max_disk", 8)), "TOO_MANY_PROCESSES"),
+        (Some(("max_processes", 2)), "EXPIRED"),
+    ] {
+        if let Some((attribute, value)) = lift {
+            lower(&app, l, attribute, value).await;
+        }
+        let valid = code == "EXPIRED";
+        assert_eq!(
+            outcome(&app, l, Value::Null).await,
+            expect(valid, code),
+            "after {lift:?}"
+        );
+    }
+}
