@@ -10,6 +10,11 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 pub use workers::WorkerOptions;
 
+/// The allocator of everything that links Keyledger (see Cargo.toml): the `keyledger` binary,
+/// and the benchmarks that run its server in-process, so they measure what ships.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The embedded default: a SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://keyledger.db";
 

@@ -1,9 +1,5 @@
 //! The `keyledger` command: serve, setup, tokens create, migrate, events export, projections rebuild.
 
-/// The allocator of the `keyledger` binary (see Cargo.toml).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use clap::{Parser, Subcommand};
 use keyledger::{
     build_state, build_state_with, default_database_url, ensure_default_account, open_store, start_with, StartError,

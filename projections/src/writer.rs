@@ -159,19 +159,27 @@ async fn commit(db: &Database, batch: &[&Observed]) -> Result<(), ProjectionErro
     let _turn = db.write_turn().await;
     on_pool!(db, |pool| {
         let mut tx = pool.begin().await?;
-        for ((kind, id), (at, deadline)) in &pinged {
-            let touch = match *kind {
-                "machines" => TOUCH_HEARTBEAT,
-                _ => TOUCH_PROCESS_HEARTBEAT,
-            };
-            sqlx::query(touch)
-                .bind(*at)
-                .bind(*deadline)
-                .bind(*id)
-                .execute(&mut *tx)
-                .await?;
-        }
         let per_statement = Conn::from(&mut *tx).parameters_per_statement();
+        // Each kind's heartbeats in a few statements, not one a ping: the writer is one
+        // pipeline, and a statement is a round trip.
+        for (kind, table, id_column) in [
+            ("machines", "machine_heartbeats", "machine_id"),
+            ("processes", "process_heartbeats", "process_id"),
+        ] {
+            let rows: Vec<_> = pinged.iter().filter(|((k, _), _)| *k == kind).collect();
+            for chunk in rows.chunks(per_statement / 3) {
+                let touch = format!(
+                    "with v (at, deadline, id) as (values {}) {}",
+                    value_rows(chunk.len(), 3),
+                    touch_heartbeats(table, id_column)
+                );
+                let mut query = sqlx::query(&touch);
+                for ((_, id), (at, deadline)) in chunk {
+                    query = query.bind(*at).bind(*deadline).bind(*id);
+                }
+                query.execute(&mut *tx).await?;
+            }
+        }
         for chunk in logged.chunks(per_statement / COLUMNS) {
             let insert = format!("{INSERT_OBSERVATIONS} values {}", value_rows(chunk.len(), COLUMNS));
             let mut query = sqlx::query(&insert);
@@ -205,14 +213,15 @@ async fn commit(db: &Database, batch: &[&Observed]) -> Result<(), ProjectionErro
     })
 }
 
-/// A ping moves its machine's last heartbeat and deadline forward (never back: batches may commit
-/// a late one after) and clears a death; a machine deactivated meanwhile has no row to move.
-const TOUCH_HEARTBEAT: &str = "update machine_heartbeats set last_heartbeat = $1, deadline = $2, dead_at = null, \
-    claimed_until = null where machine_id = $3 and (last_heartbeat is null or last_heartbeat < $1)";
-
-/// The same for a process (which beats from its start).
-const TOUCH_PROCESS_HEARTBEAT: &str = "update process_heartbeats set last_heartbeat = $1, deadline = $2, \
-    dead_at = null, claimed_until = null where process_id = $3 and last_heartbeat < $1";
+/// Pings (the rows of `v`: at, deadline, id) move their machines' or processes' last heartbeat
+/// and deadline forward (never back: batches may commit a late one after) and clear a death; a
+/// machine deactivated or a process killed meanwhile has no row to move.
+fn touch_heartbeats(table: &str, id_column: &str) -> String {
+    format!(
+        "update {table} set last_heartbeat = v.at, deadline = v.deadline, dead_at = null, claimed_until = null \
+         from v where {table}.{id_column} = v.id and ({table}.last_heartbeat is null or {table}.last_heartbeat < v.at)"
+    )
+}
 
 /// A license's `lastValidated` moves forward only (batches may commit a late one after). One row
 /// per license in a statement (`latest` has one per license).
