@@ -197,7 +197,7 @@ pub struct Reply {
 }
 
 impl Reply {
-    async fn read(method: Method, target: String, response: Response) -> Self {
+    pub async fn read(method: Method, target: String, response: Response) -> Self {
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.bytes().await.expect("body").to_vec();
