@@ -2,6 +2,7 @@
 //! SQLite by default and on PostgreSQL when `KEYLEDGER_TEST_DATABASE_URL` is set.
 
 mod accounts;
+mod activation_rules;
 mod activation_tokens;
 mod components;
 mod concurrency;
