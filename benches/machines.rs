@@ -4,7 +4,9 @@
 //! - the bare commit rate (32 clients appending events through the command path, no read
 //!   model), then activations per second at 32 clients with p50/p99, and their ratio;
 //! - validate-key, then heartbeat pings of machines whose heartbeat has started, each per second
-//!   with p50/p99, and their ratio.
+//!   with p50/p99, and their ratio;
+//! - the rate of a request costing one validate-key plus one bare commit (what an activation does
+//!   at the least, before its read model), as a share of the bare commit rate.
 //!
 //! `cargo bench --bench machines` (`KEYLEDGER_BENCH_REQUESTS`, `KEYLEDGER_BENCH_CLIENTS`).
 
@@ -137,6 +139,13 @@ async fn run(label: &str, database_url: &str, requests: usize, clients: usize) {
     })
     .await;
     println!("pings / validate-key: {:.2} (goal >= 1)", pings / validations);
+    // What bounds the activation ratio: a request that did no more than a validate-key's work
+    // and one bare commit, one after the other, and wrote no read model.
+    let floor = 1.0 / (1.0 / validations + 1.0 / commits);
+    println!(
+        "an activation costing one validate-key plus one bare commit: {floor:.0}/s, {:.2} of bare commits",
+        floor / commits
+    );
     running.stop().await.unwrap();
     state.db.close().await;
 }
