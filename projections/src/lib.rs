@@ -95,8 +95,10 @@ impl Projector {
     /// inline apply failed), they are read from the store and applied first.
     #[tracing::instrument(skip_all, fields(aggregate = event.aggregate_type, id = event.aggregate_id, sequence = event.sequence))]
     pub async fn apply(&self, event: EventRef<'_>) -> Result<(), ProjectionError> {
+        // A license's row says itself whether it is behind (read as it is applied, no read first).
+        let license = event.aggregate_type == aggregates::license::License::TYPE_NAME;
         let mut missing = Vec::new();
-        if let Some(table) = delta_table(event.aggregate_type) {
+        if let Some(table) = delta_table(event.aggregate_type).filter(|_| !license) {
             let sql = format!("select last_sequence from {table} where id = $1");
             let last: Option<i64> = on_pool!(self.db, |pool| {
                 sqlx::query_scalar(&sql)
@@ -112,7 +114,18 @@ impl Projector {
             }
         }
         let events: Vec<EventRef<'_>> = missing.iter().map(EventRef::from).chain([event]).collect();
-        self.apply_in_order(&events).await
+        let behind = self.apply_in_order(&events).await?;
+        if !behind.is_empty() {
+            // The license's row was behind this event and left as it was: its events before
+            // this one (each applies once), then this one.
+            let missing = self
+                .db
+                .aggregate_events(event.aggregate_type, event.aggregate_id, 0, event.sequence)
+                .await?;
+            let events: Vec<EventRef<'_>> = missing.iter().map(EventRef::from).chain([event]).collect();
+            self.apply_in_order(&events).await?;
+        }
+        Ok(())
     }
 
     /// Brings one aggregate's rows up to its last committed event by applying its whole stream
@@ -131,13 +144,15 @@ impl Projector {
     /// keeps each aggregate's events in sequence, and for one aggregate's stored stream.
     pub async fn apply_batch(&self, events: &[store::FeedEvent]) -> Result<(), ProjectionError> {
         let events: Vec<EventRef<'_>> = events.iter().map(EventRef::from).collect();
-        self.apply_in_order(&events).await
+        self.apply_in_order(&events).await.map(|_| ())
     }
 
     /// Applies events in the order given, in one transaction. A run of license events (most of
-    /// any store) is folded into its rows, each row written once.
-    async fn apply_in_order(&self, events: &[EventRef<'_>]) -> Result<(), ProjectionError> {
+    /// any store) is folded into its rows, each row written once. Answers the licenses whose
+    /// rows were behind an event given (it was left for the events before it).
+    async fn apply_in_order(&self, events: &[EventRef<'_>]) -> Result<Vec<String>, ProjectionError> {
         let _turn = self.db.write_turn().await;
+        let mut behind = Vec::new();
         on_pool!(self.db, |pool| {
             let mut tx = pool.begin_write().await?;
             let mut conn = Conn::from(&mut *tx);
@@ -148,17 +163,17 @@ impl Projector {
                     continue;
                 }
                 if !run.is_empty() {
-                    license_rows::apply_run(&mut conn, &run).await?;
+                    behind.extend(license_rows::apply_run(&mut conn, &run).await?);
                     run.clear();
                 }
                 apply_one(&mut conn, *event).await?;
             }
             if !run.is_empty() {
-                license_rows::apply_run(&mut conn, &run).await?;
+                behind.extend(license_rows::apply_run(&mut conn, &run).await?);
             }
             tx.commit().await?;
         });
-        Ok(())
+        Ok(behind)
     }
 }
 
@@ -183,7 +198,7 @@ async fn apply_one(conn: &mut Conn<'_>, event: EventRef<'_>) -> Result<(), Proje
         aggregates::product::Product::TYPE_NAME => products::apply(conn, event).await,
         aggregates::entitlement::Entitlement::TYPE_NAME => entitlements::apply(conn, event).await,
         aggregates::policy::Policy::TYPE_NAME => policies::apply(conn, event).await,
-        aggregates::license::License::TYPE_NAME => license_rows::apply_run(conn, &[event]).await,
+        aggregates::license::License::TYPE_NAME => license_rows::apply_run(conn, &[event]).await.map(|_| ()),
         aggregates::machine::Machine::TYPE_NAME => machines::apply(conn, event).await,
         _ => Ok(()),
     }

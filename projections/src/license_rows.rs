@@ -96,6 +96,7 @@ fn fold(
     rows: &mut HashMap<String, Row>,
     event: EventRef<'_>,
     beside: &mut Vec<Beside>,
+    behind: &mut Vec<String>,
 ) -> Result<bool, ProjectionError> {
     let payload: LicenseEvent = event.decode()?;
     if let LicenseEvent::Created {
@@ -152,6 +153,10 @@ fn fold(
         return Ok(false);
     };
     if row.last_sequence != event.sequence - 1 {
+        // Events before this one have not reached the row: whoever applies it must bring them.
+        if row.last_sequence < event.sequence - 1 {
+            behind.push(row.id.clone());
+        }
         return Ok(false);
     }
     let at = match &payload {
@@ -247,7 +252,9 @@ fn fold(
 
 /// Applies license events, in order, on `conn`: the rows they touch are read once (locked on
 /// PostgreSQL, so no other writer moves them meanwhile), folded, and written once.
-pub(crate) async fn apply_run(conn: &mut Conn<'_>, events: &[EventRef<'_>]) -> Result<(), ProjectionError> {
+/// Answers the licenses whose rows are behind the events given (an event before them is
+/// missing), which were left as they were.
+pub(crate) async fn apply_run(conn: &mut Conn<'_>, events: &[EventRef<'_>]) -> Result<Vec<String>, ProjectionError> {
     let mut ids: Vec<&str> = events.iter().map(|e| e.aggregate_id).collect();
     ids.sort_unstable();
     ids.dedup();
@@ -275,9 +282,10 @@ pub(crate) async fn apply_run(conn: &mut Conn<'_>, events: &[EventRef<'_>]) -> R
         }
     });
     let mut beside = Vec::new();
+    let mut behind = Vec::new();
     let mut changed: Vec<String> = Vec::new();
     for event in events {
-        if fold(&mut rows, *event, &mut beside)? {
+        if fold(&mut rows, *event, &mut beside, &mut behind)? {
             changed.push(event.aggregate_id.to_string());
         }
     }
@@ -373,7 +381,7 @@ pub(crate) async fn apply_run(conn: &mut Conn<'_>, events: &[EventRef<'_>]) -> R
             }
         }
     });
-    Ok(())
+    Ok(behind)
 }
 
 mod beside;

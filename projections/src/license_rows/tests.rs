@@ -34,7 +34,7 @@ fn fold_all(rows: &mut HashMap<String, Row>, events: &[(i64, LicenseEvent)]) -> 
                 sequence: *sequence,
                 payload: &payload,
             };
-            fold(rows, event, &mut beside).unwrap()
+            fold(rows, event, &mut beside, &mut Vec::new()).unwrap()
         })
         .collect()
 }
