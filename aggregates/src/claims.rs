@@ -59,6 +59,9 @@ pub enum ClaimOp {
         detail: &'static str,
         subject: crate::Subject,
     },
+    /// The aggregate takes one more value in `scope` unless another holds it already (then it
+    /// has none there: a claim moved into a scope where the value was free to repeat).
+    AddIfFree { scope: String, value: String },
     /// The aggregate gives up one value in `scope`.
     Release { scope: String, value: String },
     /// The aggregate gives up one value it must still hold when this event commits (a key

@@ -30,6 +30,8 @@ pub(crate) enum ClaimStatement {
         value: String,
         conflict: ClaimConflict,
     },
+    /// `insert … on conflict do nothing`: taken when free, else left to its holder.
+    InsertIfFree { scope: String, value: String },
     /// `delete … where scope = $1 and value = $2 and aggregate_type = $3 and aggregate_id = $4`
     ReleaseValue { scope: String, value: String },
     /// `delete … where aggregate_type = $1 and aggregate_id = $2`
@@ -68,6 +70,8 @@ pub(crate) const RELEASE_SCOPE: &str =
     "delete from claims where scope = $1 and aggregate_type = $2 and aggregate_id = $3";
 pub(crate) const INSERT: &str =
     "insert into claims (scope, value, aggregate_type, aggregate_id) values ($1, $2, $3, $4)";
+pub(crate) const INSERT_IF_FREE: &str = "insert into claims (scope, value, aggregate_type, aggregate_id) \
+    values ($1, $2, $3, $4) on conflict do nothing";
 pub(crate) const RELEASE_VALUE: &str =
     "delete from claims where scope = $1 and value = $2 and aggregate_type = $3 and aggregate_id = $4";
 pub(crate) const RELEASE_ALL: &str = "delete from claims where aggregate_type = $1 and aggregate_id = $2";
@@ -106,6 +110,7 @@ pub(crate) fn statements(events: &[SerializedEvent]) -> Result<Vec<ClaimStatemen
                     conflict: ClaimConflict { code, subject, detail },
                 }),
                 ClaimOp::Release { scope, value } => out.push(ClaimStatement::ReleaseValue { scope, value }),
+                ClaimOp::AddIfFree { scope, value } => out.push(ClaimStatement::InsertIfFree { scope, value }),
                 ClaimOp::ReleaseHeld {
                     scope,
                     value,

@@ -121,6 +121,14 @@ where
                     .bind(aggregate_id),
                 None,
             ),
+            ClaimStatement::InsertIfFree { scope, value } => (
+                sqlx::query(claims::INSERT_IF_FREE)
+                    .bind(scope.as_str())
+                    .bind(value.as_str())
+                    .bind(aggregate_type)
+                    .bind(aggregate_id),
+                None,
+            ),
             ClaimStatement::ReleaseValue { scope, value } => (
                 sqlx::query(claims::RELEASE_VALUE)
                     .bind(scope.as_str())

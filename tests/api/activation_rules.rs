@@ -83,3 +83,39 @@ async fn activation_checks_a_licenses_validity_only_through_its_key_as_keygen_do
         );
     }
 }
+
+#[tokio::test]
+async fn a_license_that_changes_policy_takes_its_fingerprints_uniqueness_along() {
+    let app = spawn_app().await;
+    let per_policy = json!({"floating": true, "machineUniquenessStrategy": "UNIQUE_PER_POLICY"});
+    let product = app.create_product("Moving", None).await;
+    let (a, b) = (
+        app.create_policy(id(&product), per_policy.clone()).await,
+        app.create_policy(id(&product), per_policy).await,
+    );
+    let moving = app.create_license(id(&a), json!({})).await;
+    let stays = app.create_license(id(&a), json!({})).await;
+    let on_b = app.create_license(id(&b), json!({})).await;
+    let first = activate(&app, app.admin(), id(&moving), "fp-x", json!({})).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.json);
+    let taken = activate(&app, app.admin(), id(&stays), "fp-x", json!({})).await;
+    assert_eq!(taken.error_code(), "FINGERPRINT_TAKEN", "{}", taken.json);
+
+    let path = app.path(&format!("licenses/{}/policy", id(&moving)));
+    let to_b = json!({"data": {"type": "policies", "id": id(&b)}});
+    let changed = app.send(Method::PUT, &path, Some(app.admin()), Some(to_b)).await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.json);
+    // Policy A no longer has the fingerprint; policy B has it now.
+    let freed = activate(&app, app.admin(), id(&stays), "fp-x", json!({})).await;
+    assert_eq!(freed.status, StatusCode::CREATED, "{}", freed.json);
+    let now_taken = activate(&app, app.admin(), id(&on_b), "fp-x", json!({})).await;
+    assert_eq!(now_taken.error_code(), "FINGERPRINT_TAKEN", "{}", now_taken.json);
+    // Deactivated, the moved machine gives its new claim up.
+    let path = app.path(&format!("machines/{}", id(&first.json["data"])));
+    assert_eq!(
+        app.send(Method::DELETE, &path, Some(app.admin()), None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let after = activate(&app, app.admin(), id(&on_b), "fp-x", json!({})).await;
+    assert_eq!(after.status, StatusCode::CREATED, "{}", after.json);
+}

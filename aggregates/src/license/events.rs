@@ -54,6 +54,9 @@ pub enum LicenseEvent {
         product_id: ProductId,
         policy_id: PolicyId,
         expiry: Option<Timestamp>,
+        /// The machines' claims that move to the new policy's scopes.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        moved: Vec<super::policy_change::MovedClaims>,
         at: Timestamp,
     },
     /// A machine was activated on the license (Keygen's `machine.created`).
@@ -211,7 +214,11 @@ impl LicenseEvent {
                 });
                 ops
             }
-            Self::PolicyChanged { policy_id, .. } => under_policy(policy_id),
+            Self::PolicyChanged { policy_id, moved, .. } => {
+                let mut ops = under_policy(policy_id);
+                ops.extend(moved.iter().flat_map(|m| m.claims()));
+                ops
+            }
             // A fingerprint unique beyond its license is claimed in the scope decided at
             // activation, and given up with the machine.
             Self::MachineActivated { machine, .. } => {

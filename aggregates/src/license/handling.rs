@@ -262,10 +262,12 @@ impl Aggregate for License {
                     TransferStrategy::ResetExpiry => b.duration.map(|d| expiry::advance(at, d)).transpose()?,
                     TransferStrategy::KeepExpiry => current.expiry,
                 };
+                let moved = self.moved_claims(&to);
                 vec![LicenseEvent::PolicyChanged {
                     product_id: to.product_id,
                     policy_id: to.id,
                     expiry,
+                    moved,
                     at,
                 }]
             }
@@ -353,8 +355,10 @@ impl Aggregate for License {
                 product_id,
                 policy_id,
                 expiry,
+                moved,
                 ..
             } => {
+                self.apply_moved_claims(&moved);
                 self.product_id = product_id;
                 self.policy_id = policy_id;
                 if let Some(a) = self.attributes.as_mut() {

@@ -318,3 +318,64 @@ fn a_component_added_on_its_own_is_unique_on_its_license_and_claimed_with_its_ma
         }]
     );
 }
+
+#[test]
+fn a_policy_change_moves_a_fingerprint_claimed_per_policy_to_the_new_policy() {
+    let per_policy = json!({"floating": true, "machine_uniqueness_strategy": "UNIQUE_PER_POLICY"});
+    let events = TestFramework::<License>::with(NoServices)
+        .given(vec![created(None)])
+        .when(activate(per_policy.clone(), machine("m1", "fp-1", None)))
+        .inspect_result()
+        .unwrap();
+    let change = |to: serde_json::Value| LicenseCommand::ChangePolicy {
+        from: policy(per_policy.clone()),
+        to: PolicySnapshot {
+            id: "p2".into(),
+            ..policy(to)
+        },
+        at: t("2024-01-05T00:00:00Z"),
+    };
+    let changed = TestFramework::<License>::with(NoServices)
+        .given(vec![created(None), events[0].clone()])
+        .when(change(per_policy.clone()))
+        .inspect_result()
+        .unwrap();
+    let claims = changed[0].claims();
+    assert_eq!(
+        &claims[2..],
+        [
+            ClaimOp::Release {
+                scope: "machine.fingerprint:policy:pol".into(),
+                value: digest("fp-1"),
+            },
+            ClaimOp::AddIfFree {
+                scope: "machine.fingerprint:policy:p2".into(),
+                value: digest("fp-1"),
+            },
+        ]
+    );
+    // Under the new policy the machine holds the new claim: deactivating it gives that up.
+    let gone = TestFramework::<License>::with(NoServices)
+        .given(vec![created(None), events[0].clone(), changed[0].clone()])
+        .when(LicenseCommand::DeactivateMachine {
+            machine_id: "m1".into(),
+            token: None,
+            at: t("2024-01-06T00:00:00Z"),
+        })
+        .inspect_result()
+        .unwrap();
+    assert_eq!(
+        gone[0].claims(),
+        vec![ClaimOp::Release {
+            scope: "machine.fingerprint:policy:p2".into(),
+            value: digest("fp-1"),
+        }]
+    );
+    // To a policy unique per license, the claim is only given up.
+    let narrower = TestFramework::<License>::with(NoServices)
+        .given(vec![created(None), events[0].clone()])
+        .when(change(json!({"floating": true})))
+        .inspect_result()
+        .unwrap();
+    assert_eq!(narrower[0].claims().len(), 3, "{:?}", narrower[0].claims());
+}

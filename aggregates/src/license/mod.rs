@@ -13,12 +13,14 @@ mod handling;
 pub mod keys;
 mod machine_validation;
 pub mod machines;
+pub mod policy_change;
 mod processes;
 mod state;
 pub mod tokens;
 pub mod validation;
 
 pub use commands::{LicenseCommand, NewKey, PolicyEntitlements, PolicySnapshot};
+pub use components::component_scope;
 pub use events::LicenseEvent;
 pub use machines::{MachineAttributes, MachineSlot, NewMachine};
 pub use state::{License, LicenseAttributes, LicenseLimits};

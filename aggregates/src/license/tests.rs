@@ -172,6 +172,7 @@ fn changing_to_a_stricter_uniqueness_policy_is_refused() {
             product_id: "prod".into(),
             policy_id: "p2".into(),
             expiry: Some(t("2024-01-03T00:00:00Z")),
+            moved: Vec::new(),
             at,
         }]);
 }
