@@ -1,6 +1,8 @@
 //! Background work that runs beside (or apart from) the API: today the projection catch-up
 //! runner; webhook delivery and heartbeat expiry join it with the bus.
 
+pub mod webhook_address;
+
 use std::time::Duration;
 use store::Database;
 use tokio::sync::watch;
