@@ -31,17 +31,9 @@ async fn a_fingerprint_may_be_a_uuid_but_not_another_machines_id() {
 async fn activate_with_key(app: &TestApp, license_id: &str, key: &str, fingerprint: &str) -> Reply {
     let body = json!({"data": {"type": "machines", "attributes": {"fingerprint": fingerprint},
         "relationships": {"license": {"data": {"type": "licenses", "id": license_id}}}}});
-    let target = app.path("machines");
-    let response = app
-        .client
-        .post(format!("{}{target}", app.base))
-        .header("Authorization", format!("License {key}"))
-        .header("Content-Type", "application/vnd.api+json")
-        .body(body.to_string())
-        .send()
+    let authorization = format!("License {key}");
+    app.send_authorized(Method::POST, &app.path("machines"), Some(&authorization), Some(body))
         .await
-        .unwrap();
-    Reply::read(Method::POST, target, response).await
 }
 
 #[tokio::test]

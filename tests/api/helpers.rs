@@ -197,7 +197,7 @@ pub struct Reply {
 }
 
 impl Reply {
-    pub async fn read(method: Method, target: String, response: Response) -> Self {
+    async fn read(method: Method, target: String, response: Response) -> Self {
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.bytes().await.expect("body").to_vec();
@@ -283,9 +283,25 @@ impl TestApp {
 
     /// Sends a request with an arbitrary `Authorization` header (or none) and query.
     pub async fn send_with_authorization(&self, method: Method, target: &str, authorization: Option<&str>) -> Reply {
+        self.send_authorized(method, target, authorization, None).await
+    }
+
+    /// A request with this `Authorization` header as it is (any scheme), and a JSON:API body.
+    pub async fn send_authorized(
+        &self,
+        method: Method,
+        target: &str,
+        authorization: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
         let mut request = self.client.request(method.clone(), format!("{}{target}", self.base));
         if let Some(a) = authorization {
             request = request.header("Authorization", a);
+        }
+        if let Some(body) = body {
+            request = request
+                .header("Content-Type", "application/vnd.api+json")
+                .body(body.to_string());
         }
         let response = request.send().await.expect("request sent");
         Reply::read(method, target.to_string(), response).await

@@ -226,26 +226,53 @@ async fn decide(state: &AppState, account_id: &str, machine_id: &str, now: Times
         )
         .await?;
     }
-    let cull_at = cull_at(&policy, view.last_heartbeat(&policy), now);
+    let cull = LicenseCommand::DeactivateMachine {
+        machine_id: MachineId::from(machine_id),
+        token: None,
+        at: now,
+    };
+    let at = cull_at(&policy, view.last_heartbeat(&policy), now);
+    let dead = Dead {
+        beating: Beating::Machines,
+        id: machine_id,
+        license_id: &view.row.license_id,
+    };
+    cull_or_keep(state, dead, cull, at, now, metadata).await
+}
+
+/// Something found dead by a sweep: a machine or a process, and its license.
+pub(crate) struct Dead<'a> {
+    pub beating: Beating,
+    pub id: &'a str,
+    pub license_id: &'a str,
+}
+
+/// After a death: `cull` (its license's command removing it) runs when the policy culls it now
+/// (gone meanwhile is as good); else it stays dead, looked at again when its revive window
+/// closes (`cull_at`) or never.
+pub(crate) async fn cull_or_keep(
+    state: &AppState,
+    dead: Dead<'_>,
+    cull: LicenseCommand,
+    cull_at: Option<Timestamp>,
+    now: Timestamp,
+    metadata: HashMap<String, String>,
+) -> ApiResult<()> {
     match cull_at {
         Some(at) if at <= now => {
-            let license = LicenseId::from(&view.row.license_id);
-            let command = LicenseCommand::DeactivateMachine {
-                machine_id: MachineId::from(machine_id),
-                token: None,
-                at: now,
-            };
-            match execute(&state.frameworks.license, &license, command, metadata).await {
+            let license = LicenseId::from(dead.license_id);
+            match execute(&state.frameworks.license, &license, cull, metadata).await {
                 Err(err) if err.status == axum::http::StatusCode::NOT_FOUND => Ok(()),
                 other => other,
             }
         }
         later => {
+            let dead_at = Some(now.timestamp_micros());
             settle(
                 state,
-                Beating::Machines,
-                machine_id,
-                Some(now.timestamp_micros()),
+                dead.beating,
+                dead.id,
+                dead_at,
                 later.map(|t| t.timestamp_micros()),
             )
             .await

@@ -3,13 +3,13 @@
 //! each death once (`process.heartbeat.dead`) and kills those the policy culls through their
 //! license. Spawning and killing are commands on the license.
 
-use super::heartbeat::{cull_at, may_revive, record_ping, settle, Ping};
+use super::heartbeat::{cull_at, cull_or_keep, may_revive, record_ping, settle, Dead, Ping};
 use crate::error::{ApiError, ApiResult};
 use crate::state::{execute, AppState};
 use aggregates::license::LicenseCommand;
 use aggregates::machine::heartbeat;
 use aggregates::process::ProcessCommand;
-use aggregates::{LicenseId, ProcessId, Timestamp};
+use aggregates::{ProcessId, Timestamp};
 use chrono::Duration;
 use projections::from_micros;
 use projections::heartbeats::Beating;
@@ -86,28 +86,14 @@ pub(crate) async fn decide(state: &AppState, account_id: &str, process_id: &str,
         )
         .await?;
     }
-    match cull_at(&policy, Some(last), now) {
-        Some(at) if at <= now => {
-            let command = LicenseCommand::KillProcess {
-                id: ProcessId::from(process_id),
-                at: now,
-            };
-            let license = LicenseId::from(&view.row.license_id);
-            match execute(&state.frameworks.license, &license, command, metadata).await {
-                Err(err) if err.status == axum::http::StatusCode::NOT_FOUND => Ok(()),
-                other => other,
-            }
-        }
-        later => {
-            let dead_at = Some(now.timestamp_micros());
-            settle(
-                state,
-                Beating::Processes,
-                process_id,
-                dead_at,
-                later.map(|t| t.timestamp_micros()),
-            )
-            .await
-        }
-    }
+    let cull = LicenseCommand::KillProcess {
+        id: ProcessId::from(process_id),
+        at: now,
+    };
+    let dead = Dead {
+        beating: Beating::Processes,
+        id: process_id,
+        license_id: &view.row.license_id,
+    };
+    cull_or_keep(state, dead, cull, cull_at(&policy, Some(last), now), now, metadata).await
 }
