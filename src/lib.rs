@@ -5,6 +5,7 @@ use api::crypto::MasterKey;
 use api::AppState;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use store::{Backend, Database};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -62,6 +63,10 @@ pub enum StartError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Projection(#[from] projections::ProjectionError),
+    #[error("cannot reach the event bus (KEYLEDGER_NATS_URL): {0}")]
+    Bus(String),
+    #[error("KEYLEDGER_WEBHOOK_ALLOW_NETS: {0}")]
+    AllowNets(String),
 }
 
 /// Connects to the store and applies its migrations.
@@ -225,6 +230,57 @@ pub fn start_with(state: AppState, listener: TcpListener, workers: WorkerOptions
         shutdown,
         handle,
     })
+}
+
+/// Where webhooks go and how events reach them.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookConfig {
+    /// NATS JetStream (`nats://host:port`); the in-process bus when `None`.
+    pub nats_url: Option<String>,
+    /// Internal networks webhook endpoints may point into (CIDRs; none by default).
+    pub allow_nets: workers::webhook_address::AllowedNets,
+}
+
+impl WebhookConfig {
+    /// From the values of `KEYLEDGER_NATS_URL` and `KEYLEDGER_WEBHOOK_ALLOW_NETS`.
+    pub fn parse(nats_url: Option<&str>, allow_nets: Option<&str>) -> Result<Self, StartError> {
+        Ok(Self {
+            nats_url: nats_url.filter(|u| !u.is_empty()).map(str::to_string),
+            allow_nets: allow_nets.unwrap_or_default().parse().map_err(StartError::AllowNets)?,
+        })
+    }
+
+    /// The bus this configuration names (connecting to NATS and making its stream).
+    pub async fn bus(&self) -> Result<Arc<dyn workers::Bus>, StartError> {
+        Ok(match &self.nats_url {
+            Some(url) => Arc::new(
+                workers::NatsBus::connect(url)
+                    .await
+                    .map_err(|e| StartError::Bus(e.to_string()))?,
+            ),
+            None => Arc::new(workers::InProcessBus::new()),
+        })
+    }
+}
+
+/// The webhook workers (relay, fan-out, delivery) of `state` over `bus`; also lets the API
+/// take endpoints in the allowed networks.
+pub fn webhook_workers(
+    state: &AppState,
+    bus: Arc<dyn workers::Bus>,
+    config: &WebhookConfig,
+) -> workers::WebhookWorkers {
+    *state.webhook_networks.write().expect("webhook networks") = config.allow_nets.clone();
+    workers::WebhookWorkers {
+        bus,
+        host: Arc::new(api::webhooks::Host(state.clone())),
+        delivery: workers::DeliveryOptions {
+            allowed: config.allow_nets.clone(),
+            ..Default::default()
+        },
+        relay_interval: workers::DEFAULT_RELAY_INTERVAL,
+        wake: Default::default(),
+    }
 }
 
 /// What the first start on an empty store created, to print once.

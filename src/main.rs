@@ -2,8 +2,8 @@
 
 use clap::{Parser, Subcommand};
 use keyledger::{
-    build_state, build_state_with, default_database_url, ensure_default_account, open_store, start_with, StartError,
-    WorkerOptions, DEFAULT_ADMIN_EMAIL,
+    build_state, build_state_with, default_database_url, ensure_default_account, open_store, start_with,
+    webhook_workers, StartError, WebhookConfig, WorkerOptions, DEFAULT_ADMIN_EMAIL,
 };
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -78,6 +78,14 @@ enum Command {
         /// On an empty store: the admin's password (generated and printed once when unset).
         #[arg(long, env = "KEYLEDGER_ADMIN_PASSWORD", hide_env_values = true)]
         admin_password: Option<String>,
+        /// NATS server for the event bus (JetStream), e.g. nats://127.0.0.1:4222; without it an
+        /// in-process bus serves this process alone.
+        #[arg(long, env = "KEYLEDGER_NATS_URL")]
+        nats_url: Option<String>,
+        /// Internal networks webhook endpoints may point into (CIDRs, comma-separated, e.g.
+        /// 10.0.0.0/8); none by default: loopback, private and link-local addresses are refused.
+        #[arg(long, env = "KEYLEDGER_WEBHOOK_ALLOW_NETS")]
+        webhook_allow_nets: Option<String>,
         #[command(flatten)]
         tuning: Tuning,
     },
@@ -225,16 +233,30 @@ async fn run(cli: Cli) -> Result<(), StartError> {
             role,
             admin_email,
             admin_password,
+            nats_url,
+            webhook_allow_nets,
             tuning,
         } => {
             let shutdown = shutdown_signal()?;
             let state = build_state_with(&database_url, secret_key, tuning.settings()).await?;
+            let webhooks = WebhookConfig::parse(nats_url.as_deref(), webhook_allow_nets.as_deref())?;
+            let webhook_workers = match role {
+                Role::Api => {
+                    *state.webhook_networks.write().expect("webhook networks") = webhooks.allow_nets.clone();
+                    None
+                }
+                Role::Worker | Role::All => Some(webhook_workers(&state, webhooks.bus().await?, &webhooks)),
+            };
             let version = env!("CARGO_PKG_VERSION");
             let backend = store::describe_url(&database_url);
             if role == Role::Worker {
                 let (stop, rx) = tokio::sync::watch::channel(false);
                 let heartbeats = tokio::spawn(api::run_heartbeats(state.clone(), tuning.heartbeat_scan(), rx.clone()));
-                let workers = workers::spawn(state.db.clone(), WorkerOptions::default(), rx);
+                let options = WorkerOptions {
+                    webhooks: webhook_workers,
+                    ..Default::default()
+                };
+                let workers = workers::spawn(state.db.clone(), options, rx);
                 tracing::info!(version, %backend, role = "worker", "keyledger workers running");
                 shutdown.await;
                 let _ = stop.send(true);
@@ -256,6 +278,7 @@ async fn run(cli: Cli) -> Result<(), StartError> {
             let options = WorkerOptions {
                 catch_up: role == Role::All,
                 heartbeats: (role == Role::All).then(|| tuning.heartbeat_scan()),
+                webhooks: webhook_workers,
                 ..Default::default()
             };
             let running = start_with(state, listener, options)?;

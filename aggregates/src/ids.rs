@@ -107,6 +107,8 @@ ids! {
     ComponentId;
     /// A process running on a machine.
     ProcessId;
+    /// A webhook endpoint.
+    WebhookEndpointId;
 }
 
 /// The type of id an aggregate is stored under: `execute` takes only that type, so a command
@@ -145,7 +147,8 @@ identified!(
     crate::token::Token => TokenId, shape 1,
     crate::user::User => UserId, shape 1,
     crate::machine::Machine => MachineId, shape 2,
-    crate::process::Process => ProcessId, shape 1
+    crate::process::Process => ProcessId, shape 1,
+    crate::webhook_endpoint::WebhookEndpoint => WebhookEndpointId, shape 1
 );
 
 #[cfg(test)]
@@ -195,7 +198,7 @@ mod tests {
     /// snapshots are then ignored) and write the new fields here.
     #[test]
     fn snapshot_shapes_are_pinned() {
-        use crate::{account, entitlement, license, machine, policy, process, product, token, user};
+        use crate::{account, entitlement, license, machine, policy, process, product, token, user, webhook_endpoint};
         let pinned = [
             (shape_of::<account::Account>(), (1, "id slug")),
             (shape_of::<product::Product>(), (1, "account_id attributes deleted id")),
@@ -218,6 +221,10 @@ mod tests {
             (shape_of::<user::User>(), (1, "id")),
             (shape_of::<machine::Machine>(), (2, "attributes dead started")),
             (shape_of::<process::Process>(), (1, "dead")),
+            (
+                shape_of::<webhook_endpoint::WebhookEndpoint>(),
+                (1, "account_id attributes deleted id"),
+            ),
         ];
         let changed: Vec<String> = pinned
             .iter()

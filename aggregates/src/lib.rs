@@ -18,13 +18,14 @@ pub mod product;
 pub mod token;
 pub mod user;
 pub mod vocabulary;
+pub mod webhook_endpoint;
 
 pub use claims::ClaimOp;
 pub use cqrs_es::event_sink;
 pub use error::{DomainError, Subject};
 pub use ids::{
     AccountId, ComponentId, EntitlementId, Identified, LicenseId, MachineId, PolicyId, PoolKeyId, ProcessId, ProductId,
-    Snapshotted, TokenId, UserId,
+    Snapshotted, TokenId, UserId, WebhookEndpointId,
 };
 
 /// Timestamps in commands and events: UTC, microsecond precision in storage.

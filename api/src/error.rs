@@ -158,6 +158,17 @@ impl ApiError {
         )
     }
 
+    /// 422 without a code (Keygen sends some so, e.g. a webhook event that cannot be retried).
+    pub fn unprocessable_without_code(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Unprocessable resource",
+            detail,
+            None,
+            None,
+        )
+    }
+
     /// 409 after concurrent writers kept colliding.
     pub fn conflict() -> Self {
         Self::new(

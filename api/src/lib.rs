@@ -18,6 +18,7 @@ mod render;
 mod resources;
 mod routes;
 pub mod state;
+pub mod webhooks;
 
 pub use commands::heartbeat::{run as run_heartbeats, sweep as sweep_heartbeats};
 pub use routes::router;

@@ -44,6 +44,7 @@ pub struct Frameworks {
     pub license: Handle<License>,
     pub machine: Handle<aggregates::machine::Machine>,
     pub process: Handle<aggregates::process::Process>,
+    pub webhook_endpoint: Handle<aggregates::webhook_endpoint::WebhookEndpoint>,
 }
 
 fn handle<A>(
@@ -85,6 +86,7 @@ impl Frameworks {
             license: handle(db, settings, inline, &locks, failures),
             machine: handle(db, settings, inline, &locks, failures),
             process: handle(db, settings, inline, &locks, failures),
+            webhook_endpoint: handle(db, settings, inline, &locks, failures),
         }
     }
 }
@@ -138,6 +140,9 @@ pub struct AppStateInner {
     /// How many passwords were checked with argon2 (a login checks exactly one, known email or
     /// not, so its time does not tell whether the account exists).
     pub password_checks: Arc<std::sync::atomic::AtomicU64>,
+    /// Networks webhook endpoints may point into although they are internal
+    /// (`KEYLEDGER_WEBHOOK_ALLOW_NETS`; empty by default).
+    pub webhook_networks: RwLock<workers::webhook_address::AllowedNets>,
     accounts: RwLock<HashMap<String, Arc<AccountContext>>>,
 }
 
@@ -179,6 +184,7 @@ impl AppState {
             clock: Clock::default(),
             observations,
             password_checks: Default::default(),
+            webhook_networks: Default::default(),
             accounts: RwLock::new(HashMap::new()),
         }))
     }

@@ -24,6 +24,8 @@ mod runner;
 mod statements;
 pub mod tokens;
 pub mod users;
+pub mod webhook_endpoints;
+pub mod webhook_events;
 pub(crate) use statements::{Joins, Statements};
 pub mod writer;
 
@@ -200,6 +202,7 @@ async fn apply_one(conn: &mut Conn<'_>, event: EventRef<'_>) -> Result<(), Proje
         aggregates::policy::Policy::TYPE_NAME => policies::apply(conn, event).await,
         aggregates::license::License::TYPE_NAME => license_rows::apply_run(conn, &[event]).await.map(|_| ()),
         aggregates::machine::Machine::TYPE_NAME => machines::apply(conn, event).await,
+        aggregates::webhook_endpoint::WebhookEndpoint::TYPE_NAME => webhook_endpoints::apply(conn, event).await,
         _ => Ok(()),
     }
 }
@@ -288,6 +291,7 @@ pub const TABLES: &[&str] = &[
     "machines",
     "components",
     "processes",
+    "webhook_endpoints",
 ];
 
 /// The oldest row of `select` (a query ending in `where …`) matching either `by_id` or

@@ -226,3 +226,88 @@ impl Database {
         })
     }
 }
+
+/// One observation as the relay reads it (a validation, a ping: facts that never enter a stream).
+#[derive(Debug, Clone)]
+pub struct ObservationRecord {
+    pub position: FeedPosition,
+    pub id: String,
+    pub account_id: String,
+    pub event_type: String,
+    pub resource_type: String,
+    pub resource_id: String,
+    pub payload: Value,
+    pub metadata: Value,
+    /// Microseconds since the epoch.
+    pub created_at: i64,
+}
+
+const OBSERVATION_COLUMNS: &str =
+    "id, account_id, event_type, resource_type, resource_id, payload, metadata, created_at";
+
+fn to_observation<R: Row>(row: &R) -> Result<ObservationRecord, StoreError>
+where
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'c> &'c str: sqlx::ColumnIndex<R>,
+{
+    let xid: String = row.try_get("xid")?;
+    let payload: String = row.try_get("payload")?;
+    let metadata: String = row.try_get("metadata")?;
+    Ok(ObservationRecord {
+        position: FeedPosition {
+            xid: transaction_id(&xid)?,
+            position: row.try_get("position")?,
+        },
+        id: row.try_get("id")?,
+        account_id: row.try_get("account_id")?,
+        event_type: row.try_get("event_type")?,
+        resource_type: row.try_get("resource_type")?,
+        resource_id: row.try_get("resource_id")?,
+        payload: serde_json::from_str(&payload)?,
+        metadata: serde_json::from_str(&metadata)?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+impl Database {
+    /// Up to `limit` committed observations after `after`, in commit order (read as the feed
+    /// is: on PostgreSQL only below the oldest open transaction).
+    pub async fn read_observations(
+        &self,
+        after: FeedPosition,
+        limit: i64,
+    ) -> Result<Vec<ObservationRecord>, StoreError> {
+        match self.pool() {
+            Pool::Postgres(pg) => {
+                let bound = pg_bound(pg).await?;
+                let sql = format!(
+                    "select position, transaction_id::text as xid, {OBSERVATION_COLUMNS} from observations \
+                     where (transaction_id > $1::text::xid8 or (transaction_id = $1::text::xid8 and position > $2)) \
+                       and transaction_id < $4::text::xid8 \
+                     order by transaction_id, position limit $3"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(after.xid.to_string())
+                    .bind(after.position)
+                    .bind(limit)
+                    .bind(bound.to_string())
+                    .fetch_all(pg)
+                    .await?;
+                rows.iter().map(to_observation).collect()
+            }
+            Pool::Sqlite(sqlite) => {
+                let sql = format!(
+                    "select rowid as position, '0' as xid, {OBSERVATION_COLUMNS} from observations \
+                     where rowid > $1 order by rowid limit $2"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(after.position)
+                    .bind(limit)
+                    .fetch_all(sqlite)
+                    .await?;
+                rows.iter().map(to_observation).collect()
+            }
+        }
+    }
+}

@@ -11,7 +11,7 @@ mod snapshots;
 
 pub use claims::{ClaimConflict, DEPENDENTS_REMAIN};
 pub use database::{describe_url, Backend, BeginWrite, Database, Pool, StoreError};
-pub use feed::{FeedEvent, FeedPosition, Horizon};
+pub use feed::{FeedEvent, FeedPosition, Horizon, ObservationRecord};
 pub use lock::LockSession;
 pub use repo::EventRepo;
 pub use snapshots::{SnapshotStore, StoredSnapshot, DEFAULT_SNAPSHOT_EVERY};

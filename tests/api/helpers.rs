@@ -150,6 +150,21 @@ async fn spawn_app_with(slug: &str, catch_up_runner: bool) -> TestApp {
 }
 
 async fn spawn_app_configured(slug: &str, catch_up_runner: bool, settings: api::state::Settings) -> TestApp {
+    spawn_app_full(slug, catch_up_runner, settings, None).await
+}
+
+/// Starts the server with its webhook workers (relay, fan-out, delivery) on the bus `config`
+/// names.
+pub async fn spawn_app_with_webhooks(config: keyledger::WebhookConfig) -> TestApp {
+    spawn_app_full("acme", true, Default::default(), Some(config)).await
+}
+
+async fn spawn_app_full(
+    slug: &str,
+    catch_up_runner: bool,
+    settings: api::state::Settings,
+    webhooks: Option<keyledger::WebhookConfig>,
+) -> TestApp {
     init_test_logs();
     let database = fresh_database().await;
     let database_url = database.url.clone();
@@ -161,6 +176,14 @@ async fn spawn_app_configured(slug: &str, catch_up_runner: bool, settings: api::
         .await
         .expect("account setup");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let webhooks = match webhooks {
+        Some(config) => Some(keyledger::webhook_workers(
+            &state,
+            config.bus().await.expect("the bus connects"),
+            &config,
+        )),
+        None => None,
+    };
     let running = keyledger::start_with(
         state.clone(),
         listener,
@@ -168,6 +191,7 @@ async fn spawn_app_configured(slug: &str, catch_up_runner: bool, settings: api::
             catch_up: catch_up_runner,
             // Tests sweep heartbeats themselves (`api::sweep_heartbeats`), after moving the clock.
             heartbeats: None,
+            webhooks,
             ..Default::default()
         },
     )
@@ -364,13 +388,27 @@ impl TestApp {
 
 /// Verifies a reply's signature against `body` (which a test may tamper with).
 pub fn verify_signature_with(public_key_hex: &str, host: &str, reply: &Reply, body: &[u8]) -> Result<(), String> {
-    let header = reply.header("keygen-signature").ok_or("no Keygen-Signature")?;
-    let date = reply.header("keygen-date").ok_or("no Keygen-Date")?;
-    if reply.header("date") != Some(date) {
+    let target = format!("{} {}", reply.method.as_str().to_lowercase(), reply.target);
+    verify_signed(public_key_hex, &target, host, &reply.headers, body)
+}
+
+/// Verifies Keygen's signature headers over `body`: `target` is the signed request target
+/// (`post /path?query`), `host` the signed host.
+pub fn verify_signed(
+    public_key_hex: &str,
+    target: &str,
+    host: &str,
+    headers: &reqwest::header::HeaderMap,
+    body: &[u8],
+) -> Result<(), String> {
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let header = get("keygen-signature").ok_or("no Keygen-Signature")?;
+    let date = get("keygen-date").ok_or("no Keygen-Date")?;
+    if get("date") != Some(date) {
         return Err("Date and Keygen-Date differ".into());
     }
     let digest = format!("sha-256={}", B64.encode(Sha256::digest(body)));
-    if reply.header("keygen-digest") != Some(digest.as_str()) || reply.header("digest") != Some(digest.as_str()) {
+    if get("keygen-digest") != Some(digest.as_str()) || get("digest") != Some(digest.as_str()) {
         return Err("digest does not match the body".into());
     }
     let field = |name: &str| -> Option<String> {
@@ -389,11 +427,7 @@ pub fn verify_signature_with(public_key_hex: &str, host: &str, reply: &Reply, bo
         .decode(field("signature").ok_or("no signature")?)
         .map_err(|e| e.to_string())?;
     let signature = Signature::from_slice(&signature).map_err(|e| e.to_string())?;
-    let message = format!(
-        "(request-target): {} {}\nhost: {host}\ndate: {date}\ndigest: {digest}",
-        reply.method.as_str().to_lowercase(),
-        reply.target
-    );
+    let message = format!("(request-target): {target}\nhost: {host}\ndate: {date}\ndigest: {digest}");
     let key: [u8; 32] = hex::decode(public_key_hex)
         .map_err(|e| e.to_string())?
         .try_into()

@@ -33,3 +33,6 @@ mod signatures;
 mod snapshots;
 mod tokens;
 mod validation;
+mod webhook_endpoints;
+mod webhook_harness;
+mod webhooks;

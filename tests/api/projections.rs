@@ -4,7 +4,7 @@
 //! Over 400 lines on purpose: each scenario builds a store, breaks or bypasses its read models
 //! and compares them row by row, which takes room.
 
-use crate::helpers::{output_of, spawn_app, spawn_app_without_runner};
+use crate::helpers::{output_of, spawn_app, spawn_app_without_runner, TestApp};
 use aggregates::product::{ProductAttributes, ProductCommand, ProductPatch};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -95,6 +95,7 @@ async fn a_rebuild_reproduces_every_read_model_exactly() {
     );
 
     licensing_scenario(&app, a_id).await;
+    webhook_endpoint_scenario(&app, a_id).await;
 
     let before = dump(&app.state.db).await;
     assert!(
@@ -189,6 +190,38 @@ async fn with_the_inline_path_off_reads_converge_once_the_runner_has_run() {
         app.get("products/after").await.json["data"]["attributes"]["distributionStrategy"],
         "OPEN"
     );
+}
+
+/// Webhook endpoints created, changed (one scoped to a product) and deleted.
+async fn webhook_endpoint_scenario(app: &TestApp, product_id: &str) {
+    let mut ids = Vec::new();
+    for (url, product) in [
+        ("https://hooks.example.com/a", None),
+        ("https://hooks.example.com/b", Some(product_id)),
+    ] {
+        let mut body = json!({"data": {"type": "webhook-endpoints", "attributes": {"url": url}}});
+        if let Some(id) = product {
+            body["data"]["relationships"] = json!({"product": {"data": {"type": "products", "id": id}}});
+        }
+        let reply = app
+            .send(
+                Method::POST,
+                &app.path("webhook-endpoints"),
+                Some(app.admin()),
+                Some(body),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
+        ids.push(reply.json["data"]["id"].as_str().unwrap().to_string());
+    }
+    let patch = json!({"data": {"type": "webhook-endpoints", "attributes": {"subscriptions": ["license.created"]}}});
+    let path = |id: &str| app.path(&format!("webhook-endpoints/{id}"));
+    let changed = app
+        .send(Method::PATCH, &path(&ids[0]), Some(app.admin()), Some(patch))
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.json);
+    let gone = app.send(Method::DELETE, &path(&ids[1]), Some(app.admin()), None).await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
 }
 
 /// Policies with a pool and entitlements, licenses through their actions.

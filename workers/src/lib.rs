@@ -1,15 +1,54 @@
-//! Background work that runs beside (or apart from) the API: today the projection catch-up
-//! runner; webhook delivery and heartbeat expiry join it with the bus.
+//! Background work that runs beside (or apart from) the API: the projection catch-up runner,
+//! and with the bus the relay, webhook fan-out and webhook delivery.
 
+pub mod bus;
+pub mod delivery;
+pub mod fanout;
+pub mod relay;
 pub mod webhook_address;
 
+use async_trait::async_trait;
+use std::sync::Arc;
 use std::time::Duration;
 use store::Database;
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
+pub use bus::{Bus, InProcessBus, NatsBus};
+pub use delivery::DeliveryOptions;
+pub use relay::Envelope;
+
+/// What webhook work needs from the rest of the server: its clock, the API's rendering of
+/// resources, the accounts' signing keys and commands on endpoints. The binary provides it.
+#[async_trait]
+pub trait WebhookHost: Send + Sync + 'static {
+    /// Now, on the server's clock (tests move it).
+    fn now(&self) -> chrono::DateTime<chrono::Utc>;
+    /// The JSON:API document (`{"data": …}`) of the resource an event is about, as API 1.8
+    /// renders it; `None` when there is nothing to send.
+    async fn render(&self, envelope: &Envelope) -> Result<Option<serde_json::Value>, String>;
+    /// The webhook-event document a delivery posts.
+    fn webhook_document(&self, row: &projections::webhook_events::WebhookEventRow) -> serde_json::Value;
+    /// `message` signed with the account's ed25519 key, base64.
+    async fn sign(&self, account_id: &str, message: &[u8]) -> Result<String, String>;
+    /// Empties an endpoint's subscriptions (it answered 410 Gone).
+    async fn disable_endpoint(&self, account_id: &str, endpoint_id: &str) -> Result<(), String>;
+}
+
+/// The webhook workers of a process: relay, fan-out and delivery.
+#[derive(Clone)]
+pub struct WebhookWorkers {
+    pub bus: Arc<dyn Bus>,
+    pub host: Arc<dyn WebhookHost>,
+    pub delivery: DeliveryOptions,
+    /// How often the relay looks for new events when nothing wakes it.
+    pub relay_interval: Duration,
+    /// Wakes the relay before its interval is up.
+    pub wake: Arc<Notify>,
+}
+
 /// Which background loops a process runs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct WorkerOptions {
     /// Apply the global feed to the read models every `catch_up_interval`.
     pub catch_up: bool,
@@ -17,11 +56,15 @@ pub struct WorkerOptions {
     /// Decide machines whose heartbeat deadline passed, every so often (`None`: not in this
     /// process). The binary runs this loop (`api::run_heartbeats`): it executes commands.
     pub heartbeats: Option<Duration>,
+    /// Relay, fan-out and delivery (`None`: not in this process).
+    pub webhooks: Option<WebhookWorkers>,
 }
 
 /// How often a worker looks for machines whose heartbeat deadline passed, by default: a death
 /// is recorded within this long after its deadline.
 pub const DEFAULT_HEARTBEAT_SCAN: Duration = Duration::from_secs(10);
+/// How often the relay looks for new events when nothing wakes it, by default.
+pub const DEFAULT_RELAY_INTERVAL: Duration = Duration::from_millis(250);
 
 impl Default for WorkerOptions {
     fn default() -> Self {
@@ -29,6 +72,7 @@ impl Default for WorkerOptions {
             catch_up: true,
             catch_up_interval: projections::DEFAULT_INTERVAL,
             heartbeats: Some(DEFAULT_HEARTBEAT_SCAN),
+            webhooks: None,
         }
     }
 }
@@ -43,6 +87,36 @@ pub fn spawn(db: Database, options: WorkerOptions, shutdown: watch::Receiver<boo
                 options.catch_up_interval,
                 shutdown.clone(),
             )));
+        }
+        if let Some(webhooks) = options.webhooks {
+            // Consumers first: the in-process bus hands a message only to durables that exist.
+            match webhooks.bus.consumer(fanout::DURABLE).await {
+                Ok(consumer) => {
+                    let deliver = Arc::new(Notify::new());
+                    tasks.push(tokio::spawn(fanout::run_fanout(
+                        db.clone(),
+                        webhooks.host.clone(),
+                        consumer,
+                        deliver.clone(),
+                        shutdown.clone(),
+                    )));
+                    tasks.push(tokio::spawn(delivery::run_delivery(
+                        db.clone(),
+                        webhooks.host.clone(),
+                        webhooks.delivery.clone(),
+                        deliver,
+                        shutdown.clone(),
+                    )));
+                    tasks.push(tokio::spawn(relay::run_relay(
+                        db.clone(),
+                        webhooks.bus.clone(),
+                        webhooks.relay_interval,
+                        webhooks.wake.clone(),
+                        shutdown.clone(),
+                    )));
+                }
+                Err(err) => tracing::error!(%err, "webhook workers not started: the bus has no consumer"),
+            }
         }
         for task in tasks {
             if let Err(err) = task.await {

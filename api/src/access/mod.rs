@@ -9,3 +9,4 @@ pub(crate) mod machine;
 pub(crate) mod policy;
 pub(crate) mod product;
 pub(crate) mod token;
+pub(crate) mod webhook;

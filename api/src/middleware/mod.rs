@@ -7,4 +7,5 @@ mod signing;
 mod version;
 
 pub use account::{account_scope, singleplayer_signature};
+pub(crate) use version::SUPPORTED_VERSIONS;
 pub use version::{request_context, ApiVersion, API_VERSION};

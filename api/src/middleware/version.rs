@@ -11,7 +11,7 @@ use tracing::Instrument;
 
 /// The API version this server speaks; older ones are accepted and echoed.
 pub const API_VERSION: &str = "1.8";
-const SUPPORTED_VERSIONS: &[&str] = &["1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "1.8"];
+pub(crate) const SUPPORTED_VERSIONS: &[&str] = &["1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "1.8"];
 
 /// The API version a request asked for (header, leading `v` stripped), resolved and validated.
 #[derive(Debug, Clone)]

@@ -13,6 +13,7 @@ mod process;
 mod product;
 mod token;
 mod user;
+mod webhook;
 
 pub(crate) use account::account_resource;
 pub(crate) use component::component_resource;
@@ -26,3 +27,5 @@ pub(crate) use process::process_resource;
 pub(crate) use product::product_resource;
 pub(crate) use token::token_resource;
 pub(crate) use user::user_resource;
+pub(crate) use webhook::webhook_endpoint_resource;
+pub use webhook::webhook_event_resource;

@@ -15,6 +15,8 @@ mod processes;
 mod products;
 mod tokens;
 mod validation;
+mod webhook_endpoints;
+mod webhook_events;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -41,6 +43,8 @@ pub fn router(state: AppState) -> Router {
             .merge(components::routes())
             .merge(processes::routes())
             .merge(validation::routes())
+            .merge(webhook_endpoints::routes())
+            .merge(webhook_events::routes())
             .fallback(not_found)
             .method_not_allowed_fallback(not_found)
             .layer(axum::middleware::from_fn_with_state(

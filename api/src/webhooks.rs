@@ -1,0 +1,115 @@
+//! What the webhook workers need from the API ([`workers::WebhookHost`]): the server's clock,
+//! the resource an event is about rendered as API 1.8 renders it, the webhook-event document a
+//! delivery posts, the accounts' signing keys, and the endpoint command a 410 Gone asks for.
+
+use crate::error::ApiError;
+use crate::resources::{
+    account_resource, component_resource, entitlement_resource, key_resource, license_resource, machine_resource,
+    policy_resource, process_resource, product_resource, token_resource, user_resource, webhook_event_resource,
+};
+use crate::state::{execute, AppState};
+use aggregates::webhook_endpoint::EndpointCommand;
+use aggregates::WebhookEndpointId;
+use base64::Engine;
+use ed25519_dalek::Signer;
+use projections::webhook_events::WebhookEventRow;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use workers::Envelope;
+
+/// The API's side of webhook work.
+#[derive(Clone)]
+pub struct Host(pub AppState);
+
+impl Host {
+    /// The resource object of `envelope`'s resource, if it can still be read.
+    async fn resource(&self, e: &Envelope) -> Result<Option<Value>, ApiError> {
+        let (db, account, id, now) = (&self.0.db, e.account_id.as_str(), e.resource_id.as_str(), self.0.now());
+        Ok(match e.resource_type.as_str() {
+            "accounts" => self.0.account(id).await?.map(|a| account_resource(&a)),
+            "licenses" => match projections::licenses::find(db, account, id).await? {
+                Some(row) => Some(license_resource(&row, now)?),
+                None => None,
+            },
+            "machines" => match projections::machines::find(db, account, id).await? {
+                Some(view) => Some(machine_resource(&view, now)?),
+                None => None,
+            },
+            "processes" => match projections::processes::find(db, account, id).await? {
+                Some(view) => Some(process_resource(&view, now, false)?),
+                None => None,
+            },
+            "components" => match projections::components::find(db, account, id).await? {
+                Some(row) => Some(component_resource(&row)?),
+                None => None,
+            },
+            "policies" => match projections::policies::find_any(db, account, id).await? {
+                Some(row) => Some(policy_resource(&row)?),
+                None => None,
+            },
+            "products" => projections::products::find(db, account, id)
+                .await?
+                .map(|r| product_resource(&r)),
+            "entitlements" => projections::entitlements::find(db, account, id)
+                .await?
+                .map(|r| entitlement_resource(&r)),
+            "users" => projections::users::find(db, account, id)
+                .await?
+                .map(|r| user_resource(account, &r)),
+            "tokens" => projections::tokens::find(db, account, id)
+                .await?
+                .map(|r| token_resource(account, &r, None)),
+            "keys" => projections::policies::find_key(db, account, id)
+                .await?
+                .map(|r| key_resource(&r)),
+            _ => None,
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl workers::WebhookHost for Host {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0.now()
+    }
+
+    /// The resource as it is now; one that is gone (a `*.deleted` event) is sent by its type and
+    /// id. A validation's document carries the outcome in `meta`, as Keygen's does.
+    async fn render(&self, envelope: &Envelope) -> Result<Option<Value>, String> {
+        let object = self.resource(envelope).await.map_err(|e| format!("{e:?}"))?;
+        let object = object.unwrap_or_else(|| json!({ "id": envelope.resource_id, "type": envelope.resource_type }));
+        let mut document = json!({ "data": object });
+        if envelope.event.starts_with("license.validation.") {
+            let d = &envelope.data;
+            let mut meta = json!({ "valid": d["valid"], "detail": d["detail"], "code": d["code"] });
+            for key in ["nonce", "scope"] {
+                if !d[key].is_null() {
+                    meta[key] = d[key].clone();
+                }
+            }
+            document["meta"] = meta;
+        }
+        Ok(Some(document))
+    }
+
+    fn webhook_document(&self, row: &WebhookEventRow) -> Value {
+        json!({ "data": webhook_event_resource(row) })
+    }
+
+    async fn sign(&self, account_id: &str, message: &[u8]) -> Result<String, String> {
+        let account = self.0.account(account_id).await.map_err(|e| format!("{e:?}"))?;
+        let account = account.ok_or_else(|| format!("account {account_id} not found"))?;
+        let signature = account.signing_key.sign(message);
+        Ok(base64::engine::general_purpose::STANDARD.encode(signature.to_bytes()))
+    }
+
+    async fn disable_endpoint(&self, account_id: &str, endpoint_id: &str) -> Result<(), String> {
+        let mut metadata = HashMap::new();
+        metadata.insert("account_id".to_string(), account_id.to_string());
+        let command = EndpointCommand::Disable { at: self.0.now() };
+        let id = WebhookEndpointId::from(endpoint_id);
+        execute(&self.0.frameworks.webhook_endpoint, &id, command, metadata)
+            .await
+            .map_err(|e| format!("{e:?}"))
+    }
+}
