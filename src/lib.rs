@@ -233,12 +233,25 @@ pub fn start_with(state: AppState, listener: TcpListener, workers: WorkerOptions
 }
 
 /// Where webhooks go and how events reach them.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct WebhookConfig {
     /// NATS JetStream (`nats://host:port`); the in-process bus when `None`.
     pub nats_url: Option<String>,
     /// Internal networks webhook endpoints may point into (CIDRs; none by default).
     pub allow_nets: workers::webhook_address::AllowedNets,
+    /// How long a delivery may take to connect, and in all (Keygen: 15 s). A worker that dies
+    /// mid-delivery leaves its rows to another after four times this.
+    pub timeout: std::time::Duration,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        Self {
+            nats_url: None,
+            allow_nets: Default::default(),
+            timeout: workers::DeliveryOptions::default().timeout,
+        }
+    }
 }
 
 impl WebhookConfig {
@@ -247,6 +260,7 @@ impl WebhookConfig {
         Ok(Self {
             nats_url: nats_url.filter(|u| !u.is_empty()).map(str::to_string),
             allow_nets: allow_nets.unwrap_or_default().parse().map_err(StartError::AllowNets)?,
+            ..Default::default()
         })
     }
 
@@ -276,6 +290,7 @@ pub fn webhook_workers(
         host: Arc::new(api::webhooks::Host(state.clone())),
         delivery: workers::DeliveryOptions {
             allowed: config.allow_nets.clone(),
+            timeout: config.timeout,
             ..Default::default()
         },
         relay_interval: workers::DEFAULT_RELAY_INTERVAL,

@@ -86,6 +86,9 @@ enum Command {
         /// 10.0.0.0/8); none by default: loopback, private and link-local addresses are refused.
         #[arg(long, env = "KEYLEDGER_WEBHOOK_ALLOW_NETS")]
         webhook_allow_nets: Option<String>,
+        /// Seconds a webhook delivery may take to connect, and in all (Keygen: 15).
+        #[arg(long, env = "KEYLEDGER_WEBHOOK_TIMEOUT_SECONDS", default_value_t = 15)]
+        webhook_timeout_seconds: u64,
         #[command(flatten)]
         tuning: Tuning,
     },
@@ -235,11 +238,15 @@ async fn run(cli: Cli) -> Result<(), StartError> {
             admin_password,
             nats_url,
             webhook_allow_nets,
+            webhook_timeout_seconds,
             tuning,
         } => {
             let shutdown = shutdown_signal()?;
             let state = build_state_with(&database_url, secret_key, tuning.settings()).await?;
-            let webhooks = WebhookConfig::parse(nats_url.as_deref(), webhook_allow_nets.as_deref())?;
+            let webhooks = WebhookConfig {
+                timeout: std::time::Duration::from_secs(webhook_timeout_seconds.max(1)),
+                ..WebhookConfig::parse(nats_url.as_deref(), webhook_allow_nets.as_deref())?
+            };
             let webhook_workers = match role {
                 Role::Api => {
                     *state.webhook_networks.write().expect("webhook networks") = webhooks.allow_nets.clone();

@@ -35,4 +35,5 @@ mod tokens;
 mod validation;
 mod webhook_endpoints;
 mod webhook_harness;
+mod webhook_workers;
 mod webhooks;

@@ -61,7 +61,10 @@ impl Received {
 
 #[derive(Default)]
 struct Log {
+    /// Requests answered (a held request is not: it never got its answer).
     received: Mutex<Vec<Received>>,
+    /// While set, requests wait, then get 503 and do not count.
+    held: std::sync::atomic::AtomicBool,
     /// Statuses to answer first, in order; then 200.
     plan: Mutex<VecDeque<u16>>,
 }
@@ -74,6 +77,13 @@ pub struct Receiver {
 }
 
 async fn record(State(log): State<Arc<Log>>, uri: Uri, headers: HeaderMap, body: Bytes) -> StatusCode {
+    use std::sync::atomic::Ordering;
+    if log.held.load(Ordering::SeqCst) {
+        while log.held.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        return StatusCode::SERVICE_UNAVAILABLE;
+    }
     let target = uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
     log.received.lock().unwrap().push(Received {
         target,
@@ -105,6 +115,12 @@ impl Receiver {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Holds every request from now on unanswered (`true`) or lets them go unanswered (`false`:
+    /// each gets 503 and does not count as received).
+    pub fn hold(&self, held: bool) {
+        self.log.held.store(held, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn received(&self) -> Vec<Received> {
