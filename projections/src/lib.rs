@@ -7,12 +7,14 @@
 pub mod accounts;
 pub mod components;
 pub mod entitlements;
+pub mod event_logs;
 mod filter;
 pub mod heartbeats;
 mod inline;
 mod license_rows;
 pub mod licenses;
 pub mod machines;
+pub mod masking;
 pub mod observations;
 pub mod page;
 #[cfg(test)]
@@ -292,6 +294,7 @@ pub const TABLES: &[&str] = &[
     "components",
     "processes",
     "webhook_endpoints",
+    "event_logs",
 ];
 
 /// The oldest row of `select` (a query ending in `where …`) matching either `by_id` or

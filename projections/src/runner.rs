@@ -14,6 +14,8 @@ use tokio::sync::watch;
 
 /// The checkpoint name of the read-model runner.
 pub const CATCH_UP_CHECKPOINT: &str = "projections";
+/// The checkpoint of the observations the runner has logged (event logs).
+pub const OBSERVATIONS_CHECKPOINT: &str = "projections.observations";
 /// Events applied in one transaction (the feed keeps each aggregate's events in sequence, so a
 /// batch needs no gap checks).
 const BATCH: i64 = 4000;
@@ -31,10 +33,32 @@ async fn apply_feed(db: &Database, session: &mut LockSession) -> Result<usize, P
         let Some(last) = batch.last() else { return Ok(applied) };
         let last = last.position;
         projector.apply_batch(&batch).await?;
+        crate::event_logs::record_events(db, &batch).await?;
         applied += batch.len();
         at = last;
         session.save_checkpoint(db, CATCH_UP_CHECKPOINT, at).await?;
     }
+}
+
+/// Logs the observations after their checkpoint while `session` holds its lock; returns how
+/// many.
+async fn apply_observations(db: &Database, session: &mut LockSession) -> Result<usize, ProjectionError> {
+    let mut at = db.checkpoint(OBSERVATIONS_CHECKPOINT).await?;
+    let mut applied = 0;
+    loop {
+        let batch = db.read_observations(at, BATCH).await?;
+        let Some(last) = batch.last() else { return Ok(applied) };
+        let last = last.position;
+        crate::event_logs::record_observations(db, &batch).await?;
+        applied += batch.len();
+        at = last;
+        session.save_checkpoint(db, OBSERVATIONS_CHECKPOINT, at).await?;
+    }
+}
+
+/// The feed, then the observations, each while `session` holds its lock.
+async fn apply_both(db: &Database, session: &mut LockSession) -> Result<usize, ProjectionError> {
+    Ok(apply_feed(db, session).await? + apply_observations(db, session).await?)
 }
 
 /// One round of catch-up on `session`: `None` when another reader holds the checkpoint.
@@ -43,20 +67,27 @@ pub async fn catch_up_with(db: &Database, session: &mut LockSession) -> Result<O
     if !session.try_lock(CATCH_UP_CHECKPOINT).await? {
         return Ok(None);
     }
-    let result = apply_feed(db, session).await;
+    let mut result = apply_feed(db, session).await;
     session.unlock(CATCH_UP_CHECKPOINT).await?;
+    if result.is_ok() && session.try_lock(OBSERVATIONS_CHECKPOINT).await? {
+        let logged = apply_observations(db, session).await;
+        session.unlock(OBSERVATIONS_CHECKPOINT).await?;
+        result = result.and_then(|applied| Ok(applied + logged?));
+    }
     result.map(Some)
 }
 
-/// A session holding the checkpoint's lock, waited for while another reader holds it.
+/// A session holding the checkpoints' locks, waited for while another reader holds one.
 async fn locked(db: &Database) -> Result<LockSession, ProjectionError> {
     let mut session = db.lock_session().await?;
     let started = Instant::now();
-    while !session.try_lock(CATCH_UP_CHECKPOINT).await? {
-        if started.elapsed() > PATIENCE {
-            return Err(ProjectionError::Busy("another reader holds the projection checkpoint"));
+    for checkpoint in [CATCH_UP_CHECKPOINT, OBSERVATIONS_CHECKPOINT] {
+        while !session.try_lock(checkpoint).await? {
+            if started.elapsed() > PATIENCE {
+                return Err(ProjectionError::Busy("another reader holds the projection checkpoint"));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
     Ok(session)
 }
@@ -65,7 +96,7 @@ async fn locked(db: &Database) -> Result<LockSession, ProjectionError> {
 /// how many were applied.
 pub async fn catch_up(db: &Database) -> Result<usize, ProjectionError> {
     let mut session = locked(db).await?;
-    let result = apply_feed(db, &mut session).await;
+    let result = apply_both(db, &mut session).await;
     session.close().await;
     result
 }
@@ -112,24 +143,24 @@ async fn rebuild_locked(db: &Database, session: &mut LockSession) -> Result<usiz
     let horizon = db.horizon().await?;
     // The checkpoint goes back first: a crash after it leaves rows the runner re-applies
     // idempotently, never emptied tables with a checkpoint at the end of the feed.
-    session
-        .save_checkpoint(db, CATCH_UP_CHECKPOINT, Default::default())
-        .await?;
+    for checkpoint in [CATCH_UP_CHECKPOINT, OBSERVATIONS_CHECKPOINT] {
+        session.save_checkpoint(db, checkpoint, Default::default()).await?;
+    }
     for table in TABLES {
         let sql = format!("delete from {table}");
         on_pool!(db, |pool| sqlx::query(&sql).execute(pool).await?.rows_affected());
     }
     let started = Instant::now();
-    let mut applied = apply_feed(db, session).await?;
+    let mut applied = apply_both(db, session).await?;
     while !db.horizon_passed(horizon).await? {
         if started.elapsed() > PATIENCE {
             let open = db.open_transactions().await?;
             return Err(ProjectionError::Stalled(open.join("; ")));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
-        applied += apply_feed(db, session).await?;
+        applied += apply_both(db, session).await?;
     }
-    applied += apply_feed(db, session).await?;
+    applied += apply_both(db, session).await?;
     Ok(applied)
 }
 

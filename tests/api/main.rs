@@ -10,6 +10,7 @@ mod crash;
 mod cross_account;
 mod dependents;
 mod entitlements;
+mod event_logs;
 mod feed;
 mod heartbeats;
 mod helpers;

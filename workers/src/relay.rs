@@ -6,6 +6,7 @@
 //! One relay works at a time, whichever process holds its checkpoint's lock.
 
 use crate::bus::{Bus, BusMessage};
+use projections::event_logs::{event_data, subject_of};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Duration;
@@ -55,11 +56,7 @@ impl Envelope {
 
     /// The envelope of a stored event.
     pub fn of_event(event: &FeedEvent) -> Self {
-        // Stored payloads are externally tagged: `{"machine.created": {…}}`.
-        let data = match &event.payload {
-            Value::Object(map) if map.len() == 1 => map.values().next().cloned().unwrap_or(Value::Null),
-            other => other.clone(),
-        };
+        let data = event_data(&event.payload).clone();
         let (resource_type, resource_id) =
             subject_of(&event.event_type, &event.aggregate_type, &event.aggregate_id, &data);
         let account_id = event.metadata["account_id"]
@@ -95,35 +92,6 @@ impl Envelope {
             data: o.payload.clone(),
             metadata: o.metadata.clone(),
         }
-    }
-}
-
-/// The JSON:API type of a resource family (`machine` → `machines`).
-fn plural(family: &str) -> String {
-    match family {
-        "policy" => "policies".into(),
-        "process" => "processes".into(),
-        other => format!("{other}s"),
-    }
-}
-
-/// The resource an event is about: its own aggregate's, or (for an event a stream records about
-/// something it owns: a license's machines, processes and components, a policy's pooled keys)
-/// the id the event's data names for it.
-fn subject_of(event: &str, aggregate_type: &str, aggregate_id: &str, data: &Value) -> (String, String) {
-    let family = match event {
-        "policy.pool.popped" => "key",
-        other => other.split('.').next().unwrap_or(other),
-    };
-    if family == aggregate_type {
-        return (plural(family), aggregate_id.to_string());
-    }
-    let named = [&data[family]["id"], &data[format!("{family}_id")], &data["to"]["id"]]
-        .into_iter()
-        .find_map(|v| v.as_str());
-    match named {
-        Some(id) => (plural(family), id.to_string()),
-        None => (plural(aggregate_type), aggregate_id.to_string()),
     }
 }
 
@@ -236,47 +204,5 @@ pub async fn run_relay(
     }
     if let Some(open) = session {
         open.close().await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn an_event_names_the_resource_it_is_about() {
-        let machine = json!({"machine": {"id": "m1"}, "created_at": "x"});
-        assert_eq!(
-            subject_of("machine.created", "license", "l1", &machine),
-            ("machines".into(), "m1".into())
-        );
-        assert_eq!(
-            subject_of("license.created", "license", "l1", &json!({})),
-            ("licenses".into(), "l1".into())
-        );
-        let process = json!({"process_id": "p1"});
-        assert_eq!(
-            subject_of("process.updated", "license", "l1", &process),
-            ("processes".into(), "p1".into())
-        );
-        let resized = json!({"from": {"id": "m1"}, "to": {"id": "m1"}});
-        assert_eq!(
-            subject_of("machine.updated", "license", "l1", &resized),
-            ("machines".into(), "m1".into())
-        );
-        let popped = json!({"key": {"id": "k1"}});
-        assert_eq!(
-            subject_of("policy.pool.popped", "policy", "p1", &popped),
-            ("keys".into(), "k1".into())
-        );
-        assert_eq!(
-            subject_of("machine.heartbeat.dead", "machine", "m1", &json!({})),
-            ("machines".into(), "m1".into())
-        );
-        assert_eq!(
-            subject_of("policy.created", "policy", "p1", &json!({})),
-            ("policies".into(), "p1".into())
-        );
     }
 }

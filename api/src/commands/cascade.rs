@@ -62,9 +62,13 @@ where
     F: FnOnce(AppState, Auth) -> Fut,
     Fut: std::future::Future<Output = ApiResult<()>> + Send + 'static,
 {
-    tokio::spawn(work(state.clone(), auth.clone()))
-        .await
-        .map_err(ApiError::internal)?
+    // The request's id goes along: the cascade's events name the request that caused them.
+    let work = work(state.clone(), auth.clone());
+    let spawned = match crate::error::REQUEST_ID.try_with(|id| id.clone()) {
+        Ok(request_id) => tokio::spawn(crate::error::REQUEST_ID.scope(request_id, work)),
+        Err(_) => tokio::spawn(work),
+    };
+    spawned.await.map_err(ApiError::internal)?
 }
 
 async fn revoke_tokens(state: &AppState, auth: &Auth, bearer_type: &str, bearer_id: &str) -> ApiResult<()> {

@@ -4,6 +4,7 @@
 mod account;
 mod component;
 mod entitlement;
+mod event_log;
 mod key;
 mod license;
 mod links;
@@ -18,6 +19,7 @@ mod webhook;
 pub(crate) use account::account_resource;
 pub(crate) use component::component_resource;
 pub(crate) use entitlement::entitlement_resource;
+pub(crate) use event_log::event_log_resource;
 pub(crate) use key::key_resource;
 pub(crate) use license::license_resource;
 pub(crate) use links::account_path;

@@ -6,6 +6,7 @@
 mod accounts;
 mod components;
 mod entitlements;
+mod event_logs;
 mod keys;
 mod license_actions;
 mod licenses;
@@ -35,6 +36,7 @@ pub fn router(state: AppState) -> Router {
             .merge(tokens::routes())
             .merge(products::routes())
             .merge(entitlements::routes())
+            .merge(event_logs::routes())
             .merge(policies::routes())
             .merge(keys::routes())
             .merge(licenses::routes())

@@ -1,0 +1,77 @@
+//! Event logs: list (filters `event`, `resource[type]`+`resource[id]`, `whodunnit[type]`+
+//! `whodunnit[id]`, `request`, `date[start]`/`date[end]`) and retrieve; admins only.
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Call, ListPage, ResourceId};
+use crate::render::{paged_rows, single};
+use crate::resources::{account_path, event_log_resource};
+use crate::state::AppState;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use projections::event_logs::EventLogFilter;
+use std::collections::HashMap;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/event-logs", get(index))
+        .route("/event-logs/{id}", get(show))
+}
+
+/// A date (`2026-11-29`, the whole day) or a timestamp, in microseconds; `end` takes the day's
+/// last instant.
+fn date(query: &HashMap<String, String>, key: &str, end: bool) -> ApiResult<Option<i64>> {
+    let Some(text) = query.get(key) else { return Ok(None) };
+    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(Some(at.timestamp_micros()));
+    }
+    let day = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+        ApiError::bad_request(
+            "date is invalid (expected YYYY-MM-DD or an ISO-8601 timestamp)",
+            "PARAMETER_INVALID",
+            Some(crate::error::Source::Parameter(key.to_string())),
+        )
+    })?;
+    let time = if end {
+        day.and_hms_micro_opt(23, 59, 59, 999_999)
+    } else {
+        day.and_hms_opt(0, 0, 0)
+    };
+    Ok(time.map(|t| t.and_utc().timestamp_micros()))
+}
+
+fn pair(query: &HashMap<String, String>, name: &str) -> Option<(String, String)> {
+    let kind = query.get(&format!("{name}[type]"))?;
+    let id = query.get(&format!("{name}[id]"))?;
+    Some((kind.clone(), id.clone()))
+}
+
+async fn index(Call { state, auth }: Call, list: ListPage) -> ApiResult<Response> {
+    auth.require_admin()?;
+    let account_id = &auth.account.row.id;
+    let q = &list.query;
+    let wanted = EventLogFilter {
+        events: q.get("event").map(|e| vec![e.clone()]).unwrap_or_default(),
+        resource: pair(q, "resource"),
+        whodunnit: pair(q, "whodunnit"),
+        request: q.get("request").cloned(),
+        from: date(q, "date[start]", false)?,
+        until: date(q, "date[end]", true)?,
+    };
+    let result = projections::event_logs::list(&state.db, account_id, &wanted, list.page).await?;
+    Ok(paged_rows(
+        &result,
+        event_log_resource,
+        &account_path(account_id, "event-logs"),
+        &list,
+    ))
+}
+
+async fn show(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiResult<Response> {
+    auth.require_admin()?;
+    let row = projections::event_logs::find(&state.db, &auth.account.row.id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("event log", &id))?;
+    Ok(single(StatusCode::OK, event_log_resource(&row)))
+}
