@@ -212,7 +212,7 @@ pub fn start_with(state: AppState, listener: TcpListener, workers: WorkerOptions
         .heartbeats
         .map(|interval| tokio::spawn(api::run_heartbeats(state.clone(), interval, rx.clone())));
     let runner = workers::spawn(state.db.clone(), workers, rx.clone());
-    let app = api::router(state.clone()).into_make_service();
+    let app = api::router(state.clone()).into_make_service_with_connect_info::<api::listener::ClientAddr>();
     let mut stop = rx;
     let handle = tokio::spawn(async move {
         let served = axum::serve(api::listener::JsonApiListener(listener), app)

@@ -292,12 +292,18 @@ fn user_bearer(user_id: String, role: &str) -> ApiResult<Bearer> {
 /// Resolves whatever credential the request carries; email/password is only for `POST /tokens`.
 pub async fn authenticate(state: &AppState, parts: &Parts) -> ApiResult<Auth> {
     let account = account_of(parts)?;
-    match read_credential(parts) {
+    let auth = match read_credential(parts) {
         None => Err(ApiError::token_missing()),
         Some(Credential::Token(raw)) => authenticate_token(state, &account, &raw).await,
         Some(Credential::License(key)) => authenticate_license(state, &account, &key).await,
         Some(Credential::EmailPassword { .. }) => Err(ApiError::token_invalid()),
+    }?;
+    // The request log names who made the request.
+    if let Some(slot) = parts.extensions.get::<crate::middleware::RequestorSlot>() {
+        let (kind, id) = auth.bearer.reference();
+        let _ = slot.0.set((kind, id.to_string()));
     }
+    Ok(auth)
 }
 
 /// Optional authentication, as on `validate-key`: no credential is an anonymous request, but a

@@ -130,3 +130,29 @@ pub(crate) fn metadata_filters(query: &HashMap<String, String>) -> ApiResult<Vec
     }
     Ok(metadata)
 }
+
+/// A date (`2026-11-29`, the whole day) or a timestamp, in microseconds; `end` takes the day's
+/// last instant.
+pub(crate) fn date_param(
+    query: &std::collections::HashMap<String, String>,
+    key: &str,
+    end: bool,
+) -> crate::error::ApiResult<Option<i64>> {
+    let Some(text) = query.get(key) else { return Ok(None) };
+    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(Some(at.timestamp_micros()));
+    }
+    let day = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+        crate::error::ApiError::bad_request(
+            "date is invalid (expected YYYY-MM-DD or an ISO-8601 timestamp)",
+            "PARAMETER_INVALID",
+            Some(crate::error::Source::Parameter(key.to_string())),
+        )
+    })?;
+    let time = if end {
+        day.and_hms_micro_opt(23, 59, 59, 999_999)
+    } else {
+        day.and_hms_opt(0, 0, 0)
+    };
+    Ok(time.map(|t| t.and_utc().timestamp_micros()))
+}

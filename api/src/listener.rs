@@ -159,3 +159,13 @@ mod tests {
         assert_eq!(rewrite(ok.as_bytes()), None);
     }
 }
+
+/// The client's address, as the connection it came on says (`ConnectInfo<ClientAddr>`).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub SocketAddr);
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, JsonApiListener>> for ClientAddr {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, JsonApiListener>) -> Self {
+        ClientAddr(*stream.remote_addr())
+    }
+}

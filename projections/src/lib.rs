@@ -22,6 +22,7 @@ mod plans;
 pub mod policies;
 pub mod processes;
 pub mod products;
+pub mod request_logs;
 mod runner;
 mod statements;
 pub mod tokens;

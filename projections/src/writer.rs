@@ -7,6 +7,7 @@
 //! nothing is dropped. One writer also means observation writes never compete with one another
 //! for SQLite's single write lock.
 
+use crate::request_logs::{self, RequestLogRow};
 use crate::{value_rows, Conn, ProjectionError};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -53,9 +54,14 @@ impl Default for WriterSettings {
     }
 }
 
-struct Job {
-    observed: Observed,
-    done: oneshot::Sender<Result<(), String>>,
+enum Job {
+    /// An observation; its caller waits for the commit.
+    Observe {
+        observed: Observed,
+        done: oneshot::Sender<Result<(), String>>,
+    },
+    /// A request log; nobody waits for it (it rides along with the next batch).
+    Log(Box<RequestLogRow>),
 }
 
 /// The handle callers send observations through; cheap to clone.
@@ -83,13 +89,21 @@ impl ObservationWriter {
     pub async fn record(&self, observed: Observed) -> Result<(), ProjectionError> {
         let (done, committed) = oneshot::channel();
         self.jobs
-            .send(Job { observed, done })
+            .send(Job::Observe { observed, done })
             .await
             .map_err(|_| ProjectionError::Busy("the observation writer has stopped"))?;
         match committed.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(reason)) => Err(ProjectionError::Failed(reason)),
             Err(_) => Err(ProjectionError::Busy("the observation writer has stopped")),
+        }
+    }
+
+    /// Queues a request log for the next batch; returns without waiting for its commit (it
+    /// waits only while the queue is full). A batch that fails loses its request logs, logged.
+    pub async fn log_request(&self, row: RequestLogRow) {
+        if self.jobs.send(Job::Log(Box::new(row))).await.is_err() {
+            tracing::warn!("the observation writer has stopped; a request log is lost");
         }
     }
 
@@ -116,13 +130,22 @@ async fn run(db: Database, mut queue: mpsc::Receiver<Job>, mut pause: watch::Rec
                 },
             }
         }
-        let observed: Vec<&Observed> = batch.iter().map(|job| &job.observed).collect();
-        let result = commit(&db, &observed).await.map_err(|err| {
-            tracing::error!(%err, observations = observed.len(), "observation batch failed");
+        let mut observed: Vec<&Observed> = Vec::with_capacity(batch.len());
+        let mut requests: Vec<&RequestLogRow> = Vec::new();
+        for job in &batch {
+            match job {
+                Job::Observe { observed: o, .. } => observed.push(o),
+                Job::Log(row) => requests.push(row),
+            }
+        }
+        let result = commit(&db, &observed, &requests).await.map_err(|err| {
+            tracing::error!(%err, observations = observed.len(), requests = requests.len(), "observation batch failed");
             err.to_string()
         });
         for job in batch {
-            let _ = job.done.send(result.clone());
+            if let Job::Observe { done, .. } = job {
+                let _ = done.send(result.clone());
+            }
         }
     }
 }
@@ -133,7 +156,7 @@ const INSERT_OBSERVATIONS: &str =
     "insert into observations (id, account_id, event_type, resource_type, resource_id, payload, metadata, created_at)";
 
 /// Commits a batch: the log entries in a few statements, then each license's latest validation.
-async fn commit(db: &Database, batch: &[&Observed]) -> Result<(), ProjectionError> {
+async fn commit(db: &Database, batch: &[&Observed], requests: &[&RequestLogRow]) -> Result<(), ProjectionError> {
     let logged: Vec<&&Observed> = batch.iter().filter(|o| o.event_type.is_some()).collect();
     // One row of operational state per license: the latest of its validations in the batch.
     let mut latest: HashMap<(&str, &str), i64> = HashMap::new();
@@ -193,6 +216,34 @@ async fn commit(db: &Database, batch: &[&Observed]) -> Result<(), ProjectionErro
                     .bind(o.payload.to_string())
                     .bind(o.metadata.to_string())
                     .bind(o.at);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        for chunk in requests.chunks(per_statement / request_logs::WIDTH) {
+            let insert = format!(
+                "insert into request_logs ({}) values {} on conflict (id) do nothing",
+                request_logs::COLUMNS,
+                value_rows(chunk.len(), request_logs::WIDTH)
+            );
+            let mut query = sqlx::query(&insert);
+            for r in chunk {
+                query = query
+                    .bind(&r.id)
+                    .bind(&r.account_id)
+                    .bind(&r.method)
+                    .bind(&r.url)
+                    .bind(&r.status)
+                    .bind(&r.ip)
+                    .bind(&r.user_agent)
+                    .bind(&r.requestor_type)
+                    .bind(&r.requestor_id)
+                    .bind(&r.request_headers)
+                    .bind(&r.request_body)
+                    .bind(&r.response_headers)
+                    .bind(&r.response_body)
+                    .bind(&r.response_signature)
+                    .bind(r.run_time)
+                    .bind(r.created_at);
             }
             query.execute(&mut *tx).await?;
         }

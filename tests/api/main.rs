@@ -29,6 +29,7 @@ mod processes;
 mod products;
 mod profile;
 mod projections;
+mod request_logs;
 mod sdk;
 mod signatures;
 mod snapshots;

@@ -234,7 +234,10 @@ impl Bus for NatsBus {
                 pull::Config {
                     durable_name: Some(durable.into()),
                     ack_policy: AckPolicy::Explicit,
-                    ack_wait: Duration::from_secs(60),
+                    // What a consumer that died had fetched comes again to another after this:
+                    // short, since handling a batch takes milliseconds and a duplicate is
+                    // dropped by the consumers anyway.
+                    ack_wait: Duration::from_secs(10),
                     max_ack_pending: 20_000,
                     ..Default::default()
                 },

@@ -24,7 +24,7 @@ fn account_segment(path: &str) -> Option<String> {
 
 /// The URI as the client sent it: nested routes see their path with the prefix stripped, but
 /// the account and the signed request-target come from the original.
-fn original_uri(req: &Request) -> axum::http::Uri {
+pub(super) fn original_uri(req: &Request) -> axum::http::Uri {
     req.extensions()
         .get::<OriginalUri>()
         .map(|o| o.0.clone())
@@ -50,7 +50,13 @@ pub async fn account_scope(State(state): State<AppState>, req: Request, next: Ne
             Err(err) => return err.into_response(),
         },
     };
-    signed_by(account, req, next).await
+    let (req, captured) = super::request_log::capture(req).await;
+    let account_id = account.row.id.clone();
+    let response = signed_by(account, req, next).await;
+    match captured {
+        Some(captured) => super::request_log::finish(&state, &account_id, captured, response).await,
+        None => response,
+    }
 }
 
 /// For `/v1/ping`, which answers whatever the store holds: signed by the store's only account

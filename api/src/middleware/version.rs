@@ -139,7 +139,7 @@ fn prefers_plain_json(headers: &HeaderMap) -> bool {
 
 /// The path as logs may show it: a license addressed by key (`/licenses/{key}/…`) is masked,
 /// since a license key is a credential.
-fn loggable_path(path: &str) -> String {
+pub(super) fn loggable_path(path: &str) -> String {
     let mut previous = "";
     path.split('/')
         .map(|segment| {

@@ -19,28 +19,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/event-logs/{id}", get(show))
 }
 
-/// A date (`2026-11-29`, the whole day) or a timestamp, in microseconds; `end` takes the day's
-/// last instant.
-fn date(query: &HashMap<String, String>, key: &str, end: bool) -> ApiResult<Option<i64>> {
-    let Some(text) = query.get(key) else { return Ok(None) };
-    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(text) {
-        return Ok(Some(at.timestamp_micros()));
-    }
-    let day = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
-        ApiError::bad_request(
-            "date is invalid (expected YYYY-MM-DD or an ISO-8601 timestamp)",
-            "PARAMETER_INVALID",
-            Some(crate::error::Source::Parameter(key.to_string())),
-        )
-    })?;
-    let time = if end {
-        day.and_hms_micro_opt(23, 59, 59, 999_999)
-    } else {
-        day.and_hms_opt(0, 0, 0)
-    };
-    Ok(time.map(|t| t.and_utc().timestamp_micros()))
-}
-
 fn pair(query: &HashMap<String, String>, name: &str) -> Option<(String, String)> {
     let kind = query.get(&format!("{name}[type]"))?;
     let id = query.get(&format!("{name}[id]"))?;
@@ -56,8 +34,8 @@ async fn index(Call { state, auth }: Call, list: ListPage) -> ApiResult<Response
         resource: pair(q, "resource"),
         whodunnit: pair(q, "whodunnit"),
         request: q.get("request").cloned(),
-        from: date(q, "date[start]", false)?,
-        until: date(q, "date[end]", true)?,
+        from: crate::extract::date_param(q, "date[start]", false)?,
+        until: crate::extract::date_param(q, "date[end]", true)?,
     };
     let result = projections::event_logs::list(&state.db, account_id, &wanted, list.page).await?;
     Ok(paged_rows(

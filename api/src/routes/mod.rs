@@ -14,6 +14,7 @@ mod machines;
 mod policies;
 mod processes;
 mod products;
+mod request_logs;
 mod tokens;
 mod validation;
 mod webhook_endpoints;
@@ -35,6 +36,7 @@ pub fn router(state: AppState) -> Router {
             .merge(extra)
             .merge(tokens::routes())
             .merge(products::routes())
+            .merge(request_logs::routes())
             .merge(entitlements::routes())
             .merge(event_logs::routes())
             .merge(policies::routes())
