@@ -42,14 +42,40 @@ async fn run(label: &str, database_url: &str, requests: usize, clients: usize) {
     let ids: Arc<Vec<String>> = Arc::new(licenses.iter().map(|(id, _)| id.clone()).collect());
     let validate = "/v1/accounts/bench/licenses/actions/validate-key".to_string();
 
-    let (plain_keys, plain_path) = (keys.clone(), validate.clone());
-    measure(label, "validate-key", &base, requests, clients, move |n| Call {
-        method: reqwest::Method::POST,
-        path: plain_path.clone(),
-        token: None,
-        body: Some(json!({"meta": {"key": plain_keys[n % plain_keys.len()], "scope": {}}}).to_string()),
-    })
+    let plain = |keys: Arc<Vec<String>>, path: String| {
+        move |n: usize| Call {
+            method: reqwest::Method::POST,
+            path: path.clone(),
+            token: None,
+            body: Some(json!({"meta": {"key": keys[n % keys.len()], "scope": {}}}).to_string()),
+        }
+    };
+    // What request logging costs, side by side: the same validations without it, then with.
+    use std::sync::atomic::Ordering;
+    state.request_logs.store(false, Ordering::SeqCst);
+    let unlogged = measure(
+        label,
+        "validate-key, request logs off",
+        &base,
+        requests,
+        clients,
+        plain(keys.clone(), validate.clone()),
+    )
     .await;
+    state.request_logs.store(true, Ordering::SeqCst);
+    let logged = measure(
+        label,
+        "validate-key",
+        &base,
+        requests,
+        clients,
+        plain(keys.clone(), validate.clone()),
+    )
+    .await;
+    println!(
+        "{label:<11} request logging keeps {:.2} of the validate-key rate",
+        logged / unlogged
+    );
 
     let product = policy.product_id.to_string();
     let scope_codes: Vec<&str> = codes.iter().map(|(_, code)| *code).collect();

@@ -47,6 +47,9 @@ struct Tuning {
     /// Seconds between two scans for machines whose heartbeat deadline passed (worker roles).
     #[arg(long, env = "KEYLEDGER_HEARTBEAT_SCAN_SECONDS", default_value_t = workers::DEFAULT_HEARTBEAT_SCAN.as_secs())]
     heartbeat_scan_seconds: u64,
+    /// Whether API requests are logged (`request-logs`): true or false.
+    #[arg(long, env = "KEYLEDGER_REQUEST_LOGS", default_value_t = true, action = clap::ArgAction::Set)]
+    request_logs: bool,
 }
 
 impl Tuning {
@@ -57,6 +60,7 @@ impl Tuning {
     fn settings(&self) -> api::state::Settings {
         let mut settings = api::state::Settings {
             snapshot_every: self.snapshot_every,
+            request_logs: self.request_logs,
             ..Default::default()
         };
         settings.observations.max_batch = self.observation_batch.max(1);

@@ -98,6 +98,8 @@ pub struct Settings {
     pub snapshot_every: u64,
     /// How the observation writer batches.
     pub observations: projections::writer::WriterSettings,
+    /// Whether API requests are logged (`request-logs`).
+    pub request_logs: bool,
 }
 
 impl Default for Settings {
@@ -105,6 +107,7 @@ impl Default for Settings {
         Self {
             snapshot_every: store::DEFAULT_SNAPSHOT_EVERY,
             observations: Default::default(),
+            request_logs: true,
         }
     }
 }
@@ -143,6 +146,9 @@ pub struct AppStateInner {
     /// Networks webhook endpoints may point into although they are internal
     /// (`KEYLEDGER_WEBHOOK_ALLOW_NETS`; empty by default).
     pub webhook_networks: RwLock<workers::webhook_address::AllowedNets>,
+    /// Whether API requests are logged (starts as `Settings::request_logs`; benchmarks switch it
+    /// to measure what logging costs).
+    pub request_logs: AtomicBool,
     accounts: RwLock<HashMap<String, Arc<AccountContext>>>,
 }
 
@@ -185,6 +191,7 @@ impl AppState {
             observations,
             password_checks: Default::default(),
             webhook_networks: Default::default(),
+            request_logs: AtomicBool::new(settings.request_logs),
             accounts: RwLock::new(HashMap::new()),
         }))
     }

@@ -50,7 +50,10 @@ pub async fn account_scope(State(state): State<AppState>, req: Request, next: Ne
             Err(err) => return err.into_response(),
         },
     };
-    let (req, captured) = super::request_log::capture(req).await;
+    let (req, captured) = match state.request_logs.load(std::sync::atomic::Ordering::Relaxed) {
+        true => super::request_log::capture(req).await,
+        false => (req, None),
+    };
     let account_id = account.row.id.clone();
     let response = signed_by(account, req, next).await;
     match captured {
