@@ -95,28 +95,38 @@ pub async fn create(db: &Database, rows: &[NewWebhookEvent]) -> Result<u64, Proj
 }
 
 /// Claims up to `limit` due rows until `lease_until` (microseconds) and returns them, oldest
-/// due first. A row stays claimed until [`record_attempt`] or until the lease runs out.
+/// due first, leaving out the endpoints in `skip` (busy ones). A row stays claimed until
+/// [`record_attempts`] or until the lease runs out.
 pub async fn claim_due(
     db: &Database,
     now: i64,
     lease_until: i64,
     limit: i64,
+    skip: &[String],
 ) -> Result<Vec<WebhookEventRow>, ProjectionError> {
     let lock = match db.backend() {
         Backend::Postgres => "for update skip locked",
         Backend::Sqlite => "",
     };
+    let skipped = match skip.len() {
+        0 => String::new(),
+        n => format!(
+            "and endpoint_id not in ({})",
+            (4..4 + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+        ),
+    };
     let sql = format!(
         "update webhook_events set claimed_until = $2 where id in (select id from webhook_events \
          where next_attempt_at is not null and next_attempt_at <= $1 and (claimed_until is null or claimed_until < $1) \
-         order by next_attempt_at limit $3 {lock}) returning {COLUMNS}"
+         {skipped} order by next_attempt_at limit $3 {lock}) returning {COLUMNS}"
     );
-    Ok(on_pool!(db, |pool| sqlx::query_as(&sql)
-        .bind(now)
-        .bind(lease_until)
-        .bind(limit)
-        .fetch_all(pool)
-        .await?))
+    Ok(on_pool!(db, |pool| {
+        let mut query = sqlx::query_as(&sql).bind(now).bind(lease_until).bind(limit);
+        for endpoint in skip {
+            query = query.bind(endpoint);
+        }
+        query.fetch_all(pool).await?
+    }))
 }
 
 /// What one attempt ended in.
@@ -130,20 +140,31 @@ pub struct Attempt {
     pub at: i64,
 }
 
-/// Records an attempt and releases the row's lease.
-pub async fn record_attempt(db: &Database, id: &str, attempt: &Attempt) -> Result<(), ProjectionError> {
-    let sql = "update webhook_events set status = $2, last_response_code = $3, last_response_body = $4, \
-        attempts = attempts + 1, next_attempt_at = $5, claimed_until = null, updated_at = $6 where id = $1";
-    on_pool!(db, |pool| sqlx::query(sql)
-        .bind(id)
-        .bind(attempt.status)
-        .bind(attempt.response_code)
-        .bind(attempt.response_body.as_deref())
-        .bind(attempt.next_attempt_at)
-        .bind(attempt.at)
-        .execute(pool)
-        .await?
-        .rows_affected());
+/// Records attempts (row id and outcome) and releases their leases, in one statement a chunk.
+pub async fn record_attempts(db: &Database, attempts: &[(String, Attempt)]) -> Result<(), ProjectionError> {
+    const WIDTH: usize = 6;
+    for chunk in attempts.chunks(100) {
+        let sql = format!(
+            "with v (id, status, code, body, next, at) as (values {}) \
+             update webhook_events set status = v.status, last_response_code = v.code, last_response_body = v.body, \
+             attempts = webhook_events.attempts + 1, next_attempt_at = v.next, claimed_until = null, updated_at = v.at \
+             from v where webhook_events.id = v.id",
+            crate::value_rows(chunk.len(), WIDTH)
+        );
+        on_pool!(db, |pool| {
+            let mut query = sqlx::query(&sql);
+            for (id, a) in chunk {
+                query = query
+                    .bind(id)
+                    .bind(a.status)
+                    .bind(a.response_code)
+                    .bind(a.response_body.as_deref())
+                    .bind(a.next_attempt_at)
+                    .bind(a.at);
+            }
+            query.execute(pool).await?.rows_affected()
+        });
+    }
     Ok(())
 }
 
@@ -210,13 +231,21 @@ pub async fn with_token(db: &Database, account_id: &str, token: &str) -> Result<
         .await?))
 }
 
-/// Gives back a claimed row without an attempt (its endpoint was busy).
-pub async fn release(db: &Database, id: &str) -> Result<(), ProjectionError> {
-    let sql = "update webhook_events set claimed_until = null where id = $1";
-    on_pool!(db, |pool| sqlx::query(sql)
-        .bind(id)
-        .execute(pool)
-        .await?
-        .rows_affected());
+/// Gives back claimed rows without an attempt (their endpoint has enough waiting).
+pub async fn release(db: &Database, ids: &[String]) -> Result<(), ProjectionError> {
+    for chunk in ids.chunks(100) {
+        let params: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "update webhook_events set claimed_until = null where id in ({})",
+            params.join(", ")
+        );
+        on_pool!(db, |pool| {
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            query.execute(pool).await?.rows_affected()
+        });
+    }
     Ok(())
 }

@@ -198,8 +198,8 @@ async fn with_the_inline_path_off_reads_converge_once_the_runner_has_run() {
 async fn webhook_endpoint_scenario(app: &TestApp, product_id: &str) {
     let mut ids = Vec::new();
     for (url, product) in [
-        ("https://hooks.example.com/a", None),
-        ("https://hooks.example.com/b", Some(product_id)),
+        ("https://198.51.100.7/a", None),
+        ("https://198.51.100.7/b", Some(product_id)),
     ] {
         let mut body = json!({"data": {"type": "webhook-endpoints", "attributes": {"url": url}}});
         if let Some(id) = product {

@@ -1,5 +1,7 @@
 //! Webhook endpoints and who may reach them and their webhook events: Keygen's defaults and
 //! validations, a product's own endpoints, and one account's never reaching another's.
+//! Public endpoints are addresses of a documentation range (198.51.100.0/24): no name to look
+//! up, and these servers run no delivery, so nothing connects outside loopback.
 
 use crate::helpers::{spawn_app, spawn_app_with_webhooks};
 use crate::webhook_harness::{create_endpoint, loopback_allowed, Receiver};
@@ -10,9 +12,9 @@ use std::time::Duration;
 #[tokio::test]
 async fn an_endpoint_takes_keygens_defaults_and_refuses_what_keygen_refuses() {
     let app = spawn_app().await;
-    let created = create_endpoint(&app, "https://hooks.example.com/keygen", json!(["*"])).await;
+    let created = create_endpoint(&app, "https://198.51.100.7/keygen", json!(["*"])).await;
     let a = &created["attributes"];
-    assert_eq!(a["url"], "https://hooks.example.com/keygen");
+    assert_eq!(a["url"], "https://198.51.100.7/keygen");
     assert_eq!(a["subscriptions"], json!(["*"]));
     assert_eq!(a["signatureAlgorithm"], "ed25519");
     assert_eq!(a["apiVersion"], "1.8");
@@ -21,17 +23,17 @@ async fn an_endpoint_takes_keygens_defaults_and_refuses_what_keygen_refuses() {
 
     let cases = [
         (
-            json!({"url": "http://hooks.example.com/keygen"}),
+            json!({"url": "http://198.51.100.7/keygen"}),
             "URL_INVALID",
             "/data/attributes/url",
         ),
         (
-            json!({"url": "https://hooks.example.com/k", "subscriptions": ["license.exploded"]}),
+            json!({"url": "https://198.51.100.7/k", "subscriptions": ["license.exploded"]}),
             "SUBSCRIPTIONS_NOT_ALLOWED",
             "/data/attributes/subscriptions",
         ),
         (
-            json!({"url": "https://hooks.example.com/k", "subscriptions": []}),
+            json!({"url": "https://198.51.100.7/k", "subscriptions": []}),
             "SUBSCRIPTIONS_TOO_SHORT",
             "/data/attributes/subscriptions",
         ),
@@ -46,7 +48,7 @@ async fn an_endpoint_takes_keygens_defaults_and_refuses_what_keygen_refuses() {
             "/data/attributes/url",
         ),
         (
-            json!({"url": "https://hooks.example.com/k", "signatureAlgorithm": "md5"}),
+            json!({"url": "https://198.51.100.7/k", "signatureAlgorithm": "md5"}),
             "SIGNATURE_ALGORITHM_NOT_ALLOWED",
             "/data/attributes/signatureAlgorithm",
         ),
@@ -100,10 +102,9 @@ async fn a_product_sees_and_manages_only_its_own_endpoints_and_a_license_none() 
         .as_str()
         .unwrap()
         .to_string();
-    create_endpoint(&app, "https://hooks.example.com/admin", json!(["*"])).await;
+    create_endpoint(&app, "https://198.51.100.7/admin", json!(["*"])).await;
     let (_, token) = app.product_token(&product_id).await;
-    let body =
-        json!({"data": {"type": "webhook-endpoints", "attributes": {"url": "https://hooks.example.com/product"}}});
+    let body = json!({"data": {"type": "webhook-endpoints", "attributes": {"url": "https://198.51.100.7/product"}}});
     let own = app
         .send(Method::POST, &app.path("webhook-endpoints"), Some(&token), Some(body))
         .await;
@@ -121,7 +122,7 @@ async fn a_product_sees_and_manages_only_its_own_endpoints_and_a_license_none() 
         .iter()
         .map(|e| e["attributes"]["url"].as_str().unwrap())
         .collect();
-    assert_eq!(urls, ["https://hooks.example.com/product"]);
+    assert_eq!(urls, ["https://198.51.100.7/product"]);
     let (_, license_token) = app.license_token(license["id"].as_str().unwrap()).await;
     let refused = app
         .send(Method::GET, &app.path("webhook-endpoints"), Some(&license_token), None)

@@ -13,12 +13,12 @@ use projections::webhook_endpoints;
 use projections::webhook_events::{self, Attempt, WebhookEventRow, DELIVERED, FAILED, FAILING};
 use rand::Rng;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use store::Database;
-use tokio::sync::{watch, Notify, Semaphore};
+use tokio::sync::{mpsc, watch, Notify, Semaphore};
 
 /// Attempts in all: the first and Keygen's 15 retries.
 pub const MAX_ATTEMPTS: i64 = 16;
@@ -236,26 +236,86 @@ async fn attempt(
     Ok(outcome)
 }
 
-async fn deliver(
+/// What the delivery loop shares with its lanes: the rows claimed and waiting per endpoint,
+/// how many lanes each endpoint has, and the channel attempts are recorded through.
+struct Lanes {
+    waiting: HashMap<String, VecDeque<WebhookEventRow>>,
+    running: HashMap<String, usize>,
+}
+
+/// Rows an endpoint may have claimed and waiting beyond its running deliveries: with Keygen's
+/// timeouts the last waits at most this many rounds of `PER_ENDPOINT`, well inside its lease.
+const WAITING_PER_ENDPOINT: usize = 3 * PER_ENDPOINT;
+/// Rows one worker holds claimed at most (running and waiting).
+const HELD: usize = 512;
+
+/// Context every lane needs.
+#[derive(Clone)]
+struct Lane {
     host: Arc<dyn WebhookHost>,
     client: reqwest::Client,
     options: Arc<DeliveryOptions>,
     db: Database,
-    row: WebhookEventRow,
-) {
-    match attempt(host.as_ref(), &client, &options, &db, &row).await {
-        Ok((outcome, disable)) => {
-            if let Err(err) = webhook_events::record_attempt(&db, &row.id, &outcome).await {
-                tracing::error!(%err, id = %row.id, "webhook attempt not recorded; the lease will run out and it is tried again");
-            }
-            if disable {
-                if let Err(err) = host.disable_endpoint(&row.account_id, &row.endpoint_id).await {
-                    tracing::error!(%err, endpoint = %row.endpoint_id, "endpoint not disabled");
+    lanes: Arc<Mutex<Lanes>>,
+    all: Arc<Semaphore>,
+    recorded: mpsc::Sender<(String, Attempt)>,
+    freed: Arc<Notify>,
+}
+
+impl Lane {
+    /// Delivers the endpoint's waiting rows one after another until none wait, then ends.
+    async fn run(self, endpoint: String) {
+        loop {
+            let row = {
+                let mut lanes = self.lanes.lock().expect("delivery lanes");
+                match lanes.waiting.get_mut(&endpoint).and_then(VecDeque::pop_front) {
+                    Some(row) => row,
+                    None => {
+                        lanes.waiting.remove(&endpoint);
+                        if let Some(n) = lanes.running.get_mut(&endpoint) {
+                            *n -= 1;
+                            if *n == 0 {
+                                lanes.running.remove(&endpoint);
+                            }
+                        }
+                        break;
+                    }
+                }
+            };
+            let Ok(_permit) = self.all.acquire().await else { break };
+            match attempt(self.host.as_ref(), &self.client, &self.options, &self.db, &row).await {
+                Ok((outcome, disable)) => {
+                    if self.recorded.send((row.id.clone(), outcome)).await.is_err() {
+                        break;
+                    }
+                    if disable {
+                        if let Err(err) = self.host.disable_endpoint(&row.account_id, &row.endpoint_id).await {
+                            tracing::error!(%err, endpoint = %row.endpoint_id, "endpoint not disabled");
+                        }
+                    }
+                }
+                Err(err) => {
+                    tracing::error!(%err, id = %row.id, "webhook attempt failed before sending; tried again after its lease")
                 }
             }
         }
-        Err(err) => {
-            tracing::error!(%err, id = %row.id, "webhook attempt failed before sending; tried again after its lease")
+        self.freed.notify_one();
+    }
+}
+
+/// Records attempts in batches (one statement for up to a hundred), so a fast receiver is not
+/// held to one commit per delivery.
+async fn record(db: Database, mut attempts: mpsc::Receiver<(String, Attempt)>) {
+    while let Some(first) = attempts.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < 256 {
+            match attempts.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        if let Err(err) = webhook_events::record_attempts(&db, &batch).await {
+            tracing::error!(%err, attempts = batch.len(), "webhook attempts not recorded; tried again after their leases");
         }
     }
 }
@@ -269,75 +329,91 @@ pub async fn run_delivery(
     wake: Arc<Notify>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let client = client(&options);
-    let options = Arc::new(options);
-    let all = Arc::new(Semaphore::new(options.concurrency));
-    let endpoints: Arc<Mutex<HashMap<String, Arc<Semaphore>>>> = Arc::default();
-    let lease = (options.timeout * 4).as_micros() as i64;
+    let (recorded, attempts) = mpsc::channel(1024);
+    let recorder = tokio::spawn(record(db.clone(), attempts));
+    // Long enough for a row to wait its turn behind `WAITING_PER_ENDPOINT` others.
+    let lease = (options.timeout * 2 * (1 + (WAITING_PER_ENDPOINT / PER_ENDPOINT) as u32)).as_micros() as i64;
+    let lane = Lane {
+        host: host.clone(),
+        client: client(&options),
+        all: Arc::new(Semaphore::new(options.concurrency)),
+        options: Arc::new(options),
+        db: db.clone(),
+        lanes: Arc::new(Mutex::new(Lanes {
+            waiting: HashMap::new(),
+            running: HashMap::new(),
+        })),
+        recorded,
+        freed: Arc::new(Notify::new()),
+    };
     loop {
-        let now = host.now().timestamp_micros();
-        let claimed = match webhook_events::claim_due(&db, now, now + lease, CLAIM).await {
-            Ok(rows) => rows,
-            Err(err) => {
-                tracing::error!(%err, "cannot claim due webhook events; will retry");
-                Vec::new()
-            }
+        let (busy, held) = {
+            let lanes = lane.lanes.lock().expect("delivery lanes");
+            let busy: Vec<String> = lanes
+                .waiting
+                .iter()
+                .filter(|(_, rows)| rows.len() >= WAITING_PER_ENDPOINT)
+                .map(|(endpoint, _)| endpoint.clone())
+                .collect();
+            let held = lanes.waiting.values().map(VecDeque::len).sum::<usize>() + lanes.running.values().sum::<usize>();
+            (busy, held)
         };
-        let mut full = claimed.len() as i64 == CLAIM;
-        for row in claimed {
-            let per_endpoint = {
-                let mut map = endpoints.lock().expect("endpoint semaphores");
-                map.entry(row.endpoint_id.clone())
-                    .or_insert_with(|| Arc::new(Semaphore::new(PER_ENDPOINT)))
-                    .clone()
-            };
-            let Ok(endpoint_permit) = per_endpoint.try_acquire_owned() else {
-                // This endpoint is busy: its row waits for a later round, holding up nothing.
-                let _ = webhook_events::release(&db, &row.id).await;
-                full = false;
-                continue;
-            };
-            let permit = match all.clone().acquire_owned().await {
-                Ok(permit) => permit,
-                Err(_) => return,
-            };
-            let (host, client, options, db) = (host.clone(), client.clone(), options.clone(), db.clone());
-            tokio::spawn(async move {
-                deliver(host, client, options, db, row).await;
-                drop((permit, endpoint_permit));
-            });
+        let room = HELD.saturating_sub(held).min(CLAIM as usize) as i64;
+        let now = host.now().timestamp_micros();
+        let claimed = match room {
+            0 => Vec::new(),
+            _ => webhook_events::claim_due(&db, now, now + lease, room, &busy)
+                .await
+                .unwrap_or_else(|err| {
+                    tracing::error!(%err, "cannot claim due webhook events; will retry");
+                    Vec::new()
+                }),
+        };
+        let full = room > 0 && claimed.len() as i64 == room;
+        let mut start = Vec::new();
+        let mut excess = Vec::new();
+        {
+            let mut lanes = lane.lanes.lock().expect("delivery lanes");
+            for row in claimed {
+                let waiting = lanes.waiting.entry(row.endpoint_id.clone()).or_default();
+                // More than an endpoint may have waiting goes back, for a later round.
+                if waiting.len() >= WAITING_PER_ENDPOINT {
+                    excess.push(row.id);
+                } else {
+                    waiting.push_back(row);
+                }
+            }
+            let Lanes { waiting, running } = &mut *lanes;
+            for endpoint in waiting.keys() {
+                let n = running.entry(endpoint.clone()).or_insert(0);
+                let want = waiting[endpoint].len().min(PER_ENDPOINT);
+                while *n < want {
+                    *n += 1;
+                    start.push(endpoint.clone());
+                }
+            }
         }
-        if full {
+        for endpoint in start {
+            tokio::spawn(lane.clone().run(endpoint));
+        }
+        if !excess.is_empty() {
+            if let Err(err) = webhook_events::release(&db, &excess).await {
+                tracing::error!(%err, "claimed webhook events not released; they return after their lease");
+            }
+        }
+        if full && excess.is_empty() {
             continue;
         }
         tokio::select! {
-            _ = tokio::time::sleep(options.interval) => {}
+            _ = tokio::time::sleep(lane.options.interval) => {}
             _ = wake.notified() => {}
+            _ = lane.freed.notified() => {}
             _ = shutdown.changed() => break,
         }
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retries_wait_n_to_the_fourth_plus_ten_to_a_hundred_minutes() {
-        let mut rng = rand::thread_rng();
-        for n in 0..15 {
-            for _ in 0..50 {
-                let secs = retry_delay(n, &mut rng).as_secs();
-                let base = (n as u64).pow(4);
-                assert!(secs >= base + 600 && secs <= base + 6000, "retry {n}: {secs}");
-                assert_eq!((secs - base) % 600, 0);
-            }
-        }
-    }
-
-    #[test]
-    fn a_large_response_body_is_not_kept() {
-        assert_eq!(kept_body(&[b'x'; 2048]).len(), 2048);
-        assert_eq!(kept_body(&[b'x'; 2049]), "RES_BODY_TOO_LARGE");
-    }
+    // What waits stays claimed until its lease runs out (then another worker takes it); what
+    // runs ends with its attempt, which is recorded before the loop returns.
+    lane.lanes.lock().expect("delivery lanes").waiting.clear();
+    drop(lane);
+    let _ = recorder.await;
 }
