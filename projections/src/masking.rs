@@ -26,8 +26,10 @@ pub const SENSITIVE: &[&str] = &[
 
 /// Whether a key's values are masked.
 pub fn is_sensitive(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    SENSITIVE.iter().any(|part| key.contains(part))
+    let key = key.as_bytes();
+    SENSITIVE
+        .iter()
+        .any(|part| key.windows(part.len()).any(|w| w.eq_ignore_ascii_case(part.as_bytes())))
 }
 
 /// A string as Keygen masks it.

@@ -54,20 +54,18 @@ impl Default for WriterSettings {
     }
 }
 
-enum Job {
-    /// An observation; its caller waits for the commit.
-    Observe {
-        observed: Observed,
-        done: oneshot::Sender<Result<(), String>>,
-    },
-    /// A request log; nobody waits for it (it rides along with the next batch).
-    Log(Box<RequestLogRow>),
+struct Job {
+    observed: Observed,
+    done: oneshot::Sender<Result<(), String>>,
 }
 
 /// The handle callers send observations through; cheap to clone.
 #[derive(Clone)]
 pub struct ObservationWriter {
     jobs: mpsc::Sender<Job>,
+    /// Request logs, committed by a task of their own in large batches: nobody waits for them,
+    /// and validations' commits do not carry them.
+    requests: mpsc::Sender<RequestLogRow>,
     /// While true the writer commits nothing (a test holds it to prove callers wait).
     paused: Arc<watch::Sender<bool>>,
 }
@@ -77,10 +75,13 @@ impl ObservationWriter {
     /// handle is dropped.
     pub fn spawn(db: Database, settings: WriterSettings) -> Self {
         let (jobs, queue) = mpsc::channel(settings.capacity.max(1));
+        let (requests, logs) = mpsc::channel(settings.capacity.max(1));
         let (paused, pause) = watch::channel(false);
-        tokio::spawn(run(db, queue, pause, settings));
+        tokio::spawn(run(db.clone(), queue, pause, settings));
+        tokio::spawn(log_requests(db, logs));
         Self {
             jobs,
+            requests,
             paused: Arc::new(paused),
         }
     }
@@ -89,7 +90,7 @@ impl ObservationWriter {
     pub async fn record(&self, observed: Observed) -> Result<(), ProjectionError> {
         let (done, committed) = oneshot::channel();
         self.jobs
-            .send(Job::Observe { observed, done })
+            .send(Job { observed, done })
             .await
             .map_err(|_| ProjectionError::Busy("the observation writer has stopped"))?;
         match committed.await {
@@ -99,10 +100,10 @@ impl ObservationWriter {
         }
     }
 
-    /// Queues a request log for the next batch; returns without waiting for its commit (it
-    /// waits only while the queue is full). A batch that fails loses its request logs, logged.
+    /// Queues a request log; returns without waiting for its commit (it waits only while the
+    /// queue is full). A batch that fails loses its request logs, logged.
     pub async fn log_request(&self, row: RequestLogRow) {
-        if self.jobs.send(Job::Log(Box::new(row))).await.is_err() {
+        if self.requests.send(row).await.is_err() {
             tracing::warn!("the observation writer has stopped; a request log is lost");
         }
     }
@@ -130,22 +131,13 @@ async fn run(db: Database, mut queue: mpsc::Receiver<Job>, mut pause: watch::Rec
                 },
             }
         }
-        let mut observed: Vec<&Observed> = Vec::with_capacity(batch.len());
-        let mut requests: Vec<&RequestLogRow> = Vec::new();
-        for job in &batch {
-            match job {
-                Job::Observe { observed: o, .. } => observed.push(o),
-                Job::Log(row) => requests.push(row),
-            }
-        }
-        let result = commit(&db, &observed, &requests).await.map_err(|err| {
-            tracing::error!(%err, observations = observed.len(), requests = requests.len(), "observation batch failed");
+        let observed: Vec<&Observed> = batch.iter().map(|job| &job.observed).collect();
+        let result = commit(&db, &observed).await.map_err(|err| {
+            tracing::error!(%err, observations = observed.len(), "observation batch failed");
             err.to_string()
         });
         for job in batch {
-            if let Job::Observe { done, .. } = job {
-                let _ = done.send(result.clone());
-            }
+            let _ = job.done.send(result.clone());
         }
     }
 }
@@ -156,7 +148,7 @@ const INSERT_OBSERVATIONS: &str =
     "insert into observations (id, account_id, event_type, resource_type, resource_id, payload, metadata, created_at)";
 
 /// Commits a batch: the log entries in a few statements, then each license's latest validation.
-async fn commit(db: &Database, batch: &[&Observed], requests: &[&RequestLogRow]) -> Result<(), ProjectionError> {
+async fn commit(db: &Database, batch: &[&Observed]) -> Result<(), ProjectionError> {
     let logged: Vec<&&Observed> = batch.iter().filter(|o| o.event_type.is_some()).collect();
     // One row of operational state per license: the latest of its validations in the batch.
     let mut latest: HashMap<(&str, &str), i64> = HashMap::new();
@@ -219,6 +211,49 @@ async fn commit(db: &Database, batch: &[&Observed], requests: &[&RequestLogRow])
             }
             query.execute(&mut *tx).await?;
         }
+        let latest: Vec<_> = latest.into_iter().collect();
+        for chunk in latest.chunks(per_statement / 3) {
+            let touch = format!(
+                "{TOUCH_VALIDATED} values {}{TOUCH_VALIDATED_TAIL}",
+                value_rows(chunk.len(), 3)
+            );
+            let mut query = sqlx::query(&touch);
+            for ((account_id, license_id), at) in chunk {
+                query = query.bind(*license_id).bind(*account_id).bind(*at);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    })
+}
+
+/// How long the request-log task gathers rows before it commits them (nobody waits for them:
+/// fewer, larger transactions leave the write lock to validations).
+const REQUEST_LOG_LINGER: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Commits request logs in large batches until the last writer handle is dropped.
+async fn log_requests(db: Database, mut logs: mpsc::Receiver<RequestLogRow>) {
+    while let Some(first) = logs.recv().await {
+        let until = tokio::time::Instant::now() + REQUEST_LOG_LINGER;
+        let mut batch = vec![first];
+        while batch.len() < 2048 {
+            match tokio::time::timeout_at(until, logs.recv()).await {
+                Ok(Some(row)) => batch.push(row),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        if let Err(err) = commit_requests(&db, &batch).await {
+            tracing::error!(%err, requests = batch.len(), "request logs lost: their batch failed");
+        }
+    }
+}
+
+async fn commit_requests(db: &Database, requests: &[RequestLogRow]) -> Result<(), ProjectionError> {
+    let _turn = db.write_turn().await;
+    on_pool!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let per_statement = Conn::from(&mut *tx).parameters_per_statement();
         for chunk in requests.chunks(per_statement / request_logs::WIDTH) {
             let insert = format!(
                 "insert into request_logs ({}) values {} on conflict (id) do nothing",
@@ -244,18 +279,6 @@ async fn commit(db: &Database, batch: &[&Observed], requests: &[&RequestLogRow])
                     .bind(&r.response_signature)
                     .bind(r.run_time)
                     .bind(r.created_at);
-            }
-            query.execute(&mut *tx).await?;
-        }
-        let latest: Vec<_> = latest.into_iter().collect();
-        for chunk in latest.chunks(per_statement / 3) {
-            let touch = format!(
-                "{TOUCH_VALIDATED} values {}{TOUCH_VALIDATED_TAIL}",
-                value_rows(chunk.len(), 3)
-            );
-            let mut query = sqlx::query(&touch);
-            for ((account_id, license_id), at) in chunk {
-                query = query.bind(*license_id).bind(*account_id).bind(*at);
             }
             query.execute(&mut *tx).await?;
         }
