@@ -67,6 +67,5 @@ pub fn webhook_workers(
             ..Default::default()
         },
         relay_interval: workers::DEFAULT_RELAY_INTERVAL,
-        wake: Default::default(),
     }
 }

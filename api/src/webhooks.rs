@@ -75,7 +75,7 @@ impl workers::WebhookHost for Host {
 
     /// The resource as it is now; one that is gone (a `*.deleted` event) is sent by its type and
     /// id. A validation's document carries the outcome in `meta`, as Keygen's does.
-    async fn render(&self, envelope: &Envelope) -> Result<Option<Value>, String> {
+    async fn render(&self, envelope: &Envelope) -> Result<Value, String> {
         let object = self.resource(envelope).await.map_err(|e| format!("{e:?}"))?;
         let object = object.unwrap_or_else(|| json!({ "id": envelope.resource_id, "type": envelope.resource_type }));
         let mut document = json!({ "data": object });
@@ -89,7 +89,7 @@ impl workers::WebhookHost for Host {
             }
             document["meta"] = meta;
         }
-        Ok(Some(document))
+        Ok(document)
     }
 
     fn webhook_document(&self, row: &WebhookEventRow) -> Value {

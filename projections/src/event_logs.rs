@@ -111,6 +111,17 @@ fn diff(before: &Value, after: &Value) -> Value {
     Value::Object(changes)
 }
 
+/// The account an event belongs to: its metadata's, its data's, or (an account's own events)
+/// the account itself.
+pub fn account_of(event: &FeedEvent, data: &Value) -> String {
+    text(&event.metadata["account_id"])
+        .or_else(|| text(&data["account_id"]))
+        .unwrap_or_else(|| match event.aggregate_type.as_str() {
+            "account" => event.aggregate_id.clone(),
+            _ => String::new(),
+        })
+}
+
 fn text(value: &Value) -> Option<String> {
     value.as_str().filter(|s| !s.is_empty()).map(str::to_string)
 }
@@ -149,9 +160,7 @@ pub(crate) async fn record_events(db: &Database, events: &[FeedEvent]) -> Result
         let data = event_data(&event.payload);
         let (resource_type, resource_id) =
             subject_of(&event.event_type, &event.aggregate_type, &event.aggregate_id, data);
-        let account_id = text(&event.metadata["account_id"])
-            .or_else(|| text(&data["account_id"]))
-            .unwrap_or_else(|| event.aggregate_id.clone());
+        let account_id = account_of(event, data);
         rows.push(EventLogRow {
             id: row_id(event),
             account_id,

@@ -28,9 +28,7 @@ impl WebhookEndpointRow {
 
     /// Whether this endpoint takes `event` (`*` takes every Keygen event name).
     pub fn subscribes_to(&self, event: &str) -> bool {
-        self.subscription_list()
-            .iter()
-            .any(|s| s == event || (s == "*" && aggregates::webhook_endpoint::is_event_type(event)))
+        aggregates::webhook_endpoint::subscribed(&self.subscription_list(), event)
     }
 }
 

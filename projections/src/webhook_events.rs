@@ -218,19 +218,6 @@ pub async fn delete(db: &Database, account_id: &str, id: &str) -> Result<bool, P
     Ok(gone > 0)
 }
 
-/// Every webhook event of the account with an idempotency token (a receiver's view of one
-/// event), oldest first.
-pub async fn with_token(db: &Database, account_id: &str, token: &str) -> Result<Vec<WebhookEventRow>, ProjectionError> {
-    let sql = format!(
-        "select {COLUMNS} from webhook_events where account_id = $1 and idempotency_token = $2 order by created_at, id"
-    );
-    Ok(on_pool!(db, |pool| sqlx::query_as(&sql)
-        .bind(account_id)
-        .bind(token)
-        .fetch_all(pool)
-        .await?))
-}
-
 /// Gives back claimed rows without an attempt (their endpoint has enough waiting).
 pub async fn release(db: &Database, ids: &[String]) -> Result<(), ProjectionError> {
     for chunk in ids.chunks(100) {

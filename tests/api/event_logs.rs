@@ -360,6 +360,9 @@ async fn event_logs_carry_keygens_metadata_filter_and_stay_in_their_account() {
     assert_eq!(rows.len(), 1, "{}", validation.json);
     assert!(rows[0]["attributes"]["metadata"]["code"].is_string());
 
+    let bad = app.get("event-logs?date[start]=yesterday").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.json);
+    assert_eq!(bad.json["errors"][0]["source"]["parameter"], "date[start]");
     let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1)).format("%Y-%m-%d");
     let none = app.get(&format!("event-logs?date[start]={tomorrow}")).await;
     assert_eq!(none.json["data"], json!([]));

@@ -163,3 +163,17 @@ async fn requests_are_logged_as_keygen_logs_them_with_no_secret_stored() {
         .await;
     assert_eq!(theirs.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn with_request_logs_off_nothing_is_logged() {
+    let app = crate::helpers::spawn_app_with_settings(api::state::Settings {
+        request_logs: false,
+        ..Default::default()
+    })
+    .await;
+    app.create_product("Unlogged", None).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let logs = app.get("request-logs").await;
+    assert_eq!(logs.status, StatusCode::OK);
+    assert_eq!(logs.json["data"], json!([]));
+}

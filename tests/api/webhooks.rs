@@ -260,3 +260,43 @@ async fn a_webhook_event_can_be_filtered_retried_with_its_token_and_deleted() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn a_410_gone_disables_the_endpoint_and_a_retry_without_its_endpoint_is_refused() {
+    let app = spawn_app_with_webhooks(loopback_allowed(None)).await;
+    let receiver = Receiver::answering(&[410]).await;
+    let endpoint = create_endpoint(&app, &receiver.url("/gone"), json!(["product.created"])).await;
+    app.create_product("Gone", None).await;
+    let event = wait_for_attempts(&app, 1).await;
+    assert_eq!(event["attributes"]["status"], "FAILED");
+    assert_eq!(event["attributes"]["lastResponseCode"], 410);
+    let path = format!("webhook-endpoints/{}", endpoint["id"].as_str().unwrap());
+    let mut disabled = Value::Null;
+    for _ in 0..200 {
+        disabled = app.get(&path).await.json["data"]["attributes"]["subscriptions"].clone();
+        if disabled == json!([]) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(disabled, json!([]), "Keygen empties a gone endpoint's subscriptions");
+
+    let gone = app
+        .send(Method::DELETE, &app.path(&path), Some(app.admin()), None)
+        .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+    let retry = app
+        .send(
+            Method::POST,
+            &app.path(&format!(
+                "webhook-events/{}/actions/retry",
+                event["id"].as_str().unwrap()
+            )),
+            Some(app.admin()),
+            None,
+        )
+        .await;
+    assert_eq!(retry.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", retry.json);
+    assert_eq!(retry.json["errors"][0]["detail"], "webhook event failed to retry");
+    assert_eq!(receiver.received().len(), 1, "nothing more was sent");
+}

@@ -71,9 +71,7 @@ impl reqwest::dns::Resolve for CheckedResolver {
         let allowed = self.allowed.clone();
         Box::pin(async move {
             let found = SystemResolver.resolve(name.as_str(), 0).await?;
-            let refused = found
-                .iter()
-                .find(|a| crate::webhook_address::is_internal(a.ip()) && !allowed.allows(a.ip()));
+            let refused = found.iter().find(|a| allowed.refuses(a.ip()));
             if let Some(address) = refused {
                 return Err(Box::new(Refusal::Internal(address.ip())) as Box<dyn std::error::Error + Send + Sync>);
             }

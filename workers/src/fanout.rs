@@ -66,9 +66,7 @@ async fn webhook_events_of(
         if subscribed.is_empty() {
             continue;
         }
-        let Some(document) = host.render(envelope).await? else {
-            continue;
-        };
+        let document = host.render(envelope).await?;
         let payload = serde_json::to_string(&document).map_err(|e| e.to_string())?;
         let token = idempotency_token(&envelope.id, &envelope.account_id);
         for endpoint in subscribed {

@@ -25,8 +25,8 @@ pub trait WebhookHost: Send + Sync + 'static {
     /// Now, on the server's clock (tests move it).
     fn now(&self) -> chrono::DateTime<chrono::Utc>;
     /// The JSON:API document (`{"data": …}`) of the resource an event is about, as API 1.8
-    /// renders it; `None` when there is nothing to send.
-    async fn render(&self, envelope: &Envelope) -> Result<Option<serde_json::Value>, String>;
+    /// renders it.
+    async fn render(&self, envelope: &Envelope) -> Result<serde_json::Value, String>;
     /// The webhook-event document a delivery posts.
     fn webhook_document(&self, row: &projections::webhook_events::WebhookEventRow) -> serde_json::Value;
     /// `message` signed with the account's ed25519 key, base64.
@@ -41,10 +41,8 @@ pub struct WebhookWorkers {
     pub bus: Arc<dyn Bus>,
     pub host: Arc<dyn WebhookHost>,
     pub delivery: DeliveryOptions,
-    /// How often the relay looks for new events when nothing wakes it.
+    /// How often the relay looks for new events.
     pub relay_interval: Duration,
-    /// Wakes the relay before its interval is up.
-    pub wake: Arc<Notify>,
 }
 
 /// Which background loops a process runs.
@@ -111,7 +109,6 @@ pub fn spawn(db: Database, options: WorkerOptions, shutdown: watch::Receiver<boo
                         db.clone(),
                         webhooks.bus.clone(),
                         webhooks.relay_interval,
-                        webhooks.wake.clone(),
                         shutdown.clone(),
                     )));
                 }

@@ -6,7 +6,7 @@
 //! One relay works at a time, whichever process holds its checkpoint's lock.
 
 use crate::bus::{Bus, BusMessage};
-use projections::event_logs::{event_data, subject_of};
+use projections::event_logs::{account_of, event_data, subject_of};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Duration;
@@ -59,15 +59,7 @@ impl Envelope {
         let data = event_data(&event.payload).clone();
         let (resource_type, resource_id) =
             subject_of(&event.event_type, &event.aggregate_type, &event.aggregate_id, &data);
-        let account_id = event.metadata["account_id"]
-            .as_str()
-            .or_else(|| data["account_id"].as_str())
-            .unwrap_or(if event.aggregate_type == "account" {
-                &event.aggregate_id
-            } else {
-                ""
-            })
-            .to_string();
+        let account_id = account_of(event, &data);
         Envelope {
             id: format!("e.{}.{}", event.position.xid, event.position.position),
             account_id,
@@ -126,9 +118,9 @@ where
     }
 }
 
-/// Events, then observations, each from its own checkpoint under its own lock; `None` for a
-/// checkpoint another process's relay holds.
-async fn relay_once(db: &Database, bus: &dyn Bus, session: &mut LockSession) -> Result<Option<usize>, RelayError> {
+/// One round: events, then observations, each from its own checkpoint under its own lock;
+/// `None` when another process's relay holds both.
+pub async fn relay_round(db: &Database, bus: &dyn Bus, session: &mut LockSession) -> Result<Option<usize>, RelayError> {
     let mut sent = None;
     if session.try_lock(EVENTS_CHECKPOINT).await? {
         let events = |at| async move {
@@ -164,17 +156,11 @@ pub enum RelayError {
     Encode(#[from] serde_json::Error),
 }
 
-/// One round: `None` when another process's relay holds both checkpoints.
-pub async fn relay_round(db: &Database, bus: &dyn Bus, session: &mut LockSession) -> Result<Option<usize>, RelayError> {
-    relay_once(db, bus, session).await
-}
-
-/// Relays every `interval` (sooner when `wake` is notified) until `shutdown` turns true.
+/// Relays every `interval` until `shutdown` turns true.
 pub async fn run_relay(
     db: Database,
     bus: std::sync::Arc<dyn Bus>,
     interval: Duration,
-    wake: std::sync::Arc<tokio::sync::Notify>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut session: Option<LockSession> = None;
@@ -198,7 +184,6 @@ pub async fn run_relay(
         }
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
-            _ = wake.notified() => {}
             _ = shutdown.changed() => break,
         }
     }

@@ -2,8 +2,9 @@
 //! whose host resolves to a loopback, private, link-local, unique-local, shared or otherwise
 //! internal address is refused, at create and again at delivery (after resolution: a name can
 //! point elsewhere by then), unless the operator allows its network (`KEYLEDGER_WEBHOOK_ALLOW_NETS`,
-//! CIDRs such as `127.0.0.0/8`). Delivery connects to the addresses checked here, never to a
-//! second lookup's.
+//! CIDRs such as `127.0.0.0/8`). Delivery checks the URL here before each attempt, and its HTTP
+//! client's resolver applies the same rule to the addresses it connects to, so a name that
+//! changed between the two still cannot reach an internal address.
 //!
 //! Keygen takes `https` URLs only; plain `http` is taken here just for allowed networks (a
 //! receiver on the operator's own network, or a test's on loopback).
@@ -40,6 +41,11 @@ impl AllowedNets {
     pub fn allows(&self, ip: IpAddr) -> bool {
         let ip = canonical(ip);
         self.0.iter().any(|net| net.contains(&ip))
+    }
+
+    /// Whether a webhook may not go to `ip`: it is internal and no allowed network holds it.
+    pub fn refuses(&self, ip: IpAddr) -> bool {
+        is_internal(ip) && !self.allows(ip)
     }
 }
 
@@ -94,7 +100,7 @@ pub async fn deliverable(
     }
     for address in &addresses {
         let ip = address.ip();
-        if is_internal(ip) && !allowed.allows(ip) {
+        if allowed.refuses(ip) {
             return Err(Refusal::Internal(ip));
         }
     }

@@ -140,6 +140,13 @@ pub fn is_event_type(event: &str) -> bool {
     EVENT_TYPES.contains(&event)
 }
 
+/// Whether `subscriptions` take `event` (`*` takes every Keygen event name, and nothing else).
+pub fn subscribed(subscriptions: &[String], event: &str) -> bool {
+    subscriptions
+        .iter()
+        .any(|s| s == event || (s == "*" && is_event_type(event)))
+}
+
 /// An endpoint's attributes, complete (events carry the whole set).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EndpointAttributes {
@@ -224,9 +231,7 @@ impl EndpointAttributes {
 
     /// Whether this endpoint takes `event`.
     pub fn subscribes_to(&self, event: &str) -> bool {
-        self.subscriptions
-            .iter()
-            .any(|s| s == event || (s == "*" && is_event_type(event)))
+        subscribed(&self.subscriptions, event)
     }
 }
 
