@@ -333,6 +333,7 @@ const REDACTED_KEYS: &[&str] = &[
     "password_digest",
     "digest",
     "ed25519_private_key_sealed",
+    "private_key_sealed",
     "token_secret_sealed",
 ];
 

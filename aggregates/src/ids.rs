@@ -139,7 +139,7 @@ macro_rules! identified {
 }
 
 identified!(
-    crate::account::Account => AccountId, shape 1,
+    crate::account::Account => AccountId, shape 2,
     crate::product::Product => ProductId, shape 1,
     crate::policy::Policy => PolicyId, shape 1,
     crate::license::License => LicenseId, shape 5,
@@ -200,7 +200,7 @@ mod tests {
     fn snapshot_shapes_are_pinned() {
         use crate::{account, entitlement, license, machine, policy, process, product, token, user, webhook_endpoint};
         let pinned = [
-            (shape_of::<account::Account>(), (1, "id slug")),
+            (shape_of::<account::Account>(), (2, "all_keys id slug")),
             (shape_of::<product::Product>(), (1, "account_id attributes deleted id")),
             (
                 shape_of::<policy::Policy>(),

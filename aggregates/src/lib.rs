@@ -15,6 +15,7 @@ pub mod permissions;
 pub mod policy;
 pub mod process;
 pub mod product;
+pub mod signing;
 pub mod token;
 pub mod user;
 pub mod vocabulary;
@@ -35,6 +36,23 @@ pub type Timestamp = chrono::DateTime<chrono::Utc>;
 /// (time, keys, digests) is decided by the caller and carried in the command.
 #[derive(Debug, Default, Clone)]
 pub struct NoServices;
+
+/// Rails' `underscore` of a camelCase name: `createdAt` → `created_at` (request keys and key
+/// templates' placeholders are matched this way).
+pub fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, ch) in name.chars().enumerate() {
+        if ch.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(ch.to_ascii_lowercase());
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
 
 /// True when `value` parses as a UUID; Keygen refuses such values for codes, slugs and keys
 /// because they would be ambiguous with resource ids.

@@ -34,7 +34,11 @@ pub async fn create_account(
 ) -> ApiResult<Bootstrap> {
     let at = state.now();
     let account_id = uuid::Uuid::new_v4().to_string();
-    let keys = crypto::generate_account_keys(&state.master);
+    let master = state.master.clone();
+    let keys = tokio::task::spawn_blocking(move || crypto::generate_account_keys(&master))
+        .await
+        .map_err(crate::error::ApiError::internal)?
+        .map_err(crate::error::ApiError::internal)?;
     let public_key = keys.ed25519_public_key.clone();
     let mut metadata = HashMap::new();
     metadata.insert("account_id".to_string(), account_id.clone());

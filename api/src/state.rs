@@ -9,7 +9,6 @@ use aggregates::policy::Policy;
 use aggregates::{account::Account, product::Product, token::Token, user::User, DomainError, NoServices};
 use aggregates::{Identified, Snapshotted};
 use cqrs_es::{Aggregate, AggregateError, CqrsFramework, Query};
-use ed25519_dalek::SigningKey;
 use projections::accounts::AccountRow;
 use projections::{InlineFailures, InlineProjection, Projector};
 use std::collections::HashMap;
@@ -115,7 +114,7 @@ impl Default for Settings {
 /// An account with its keys opened, as requests under it need them.
 pub struct AccountContext {
     pub row: AccountRow,
-    pub signing_key: SigningKey,
+    pub keys: Arc<crate::crypto::Keyring>,
     pub token_secret: Vec<u8>,
 }
 
@@ -216,19 +215,15 @@ impl AppState {
         if let Some(hit) = self.accounts.read().expect("account cache poisoned").get(id_or_slug) {
             return Ok(Some(hit.clone()));
         }
-        let Some(row) = projections::accounts::find(&self.db, id_or_slug).await? else {
+        let Some(mut row) = projections::accounts::find(&self.db, id_or_slug).await? else {
             return Ok(None);
         };
-        let seed = self
-            .master
-            .open(&row.ed25519_private_key_sealed)
-            .map_err(ApiError::internal)?;
-        let seed: [u8; 32] = seed
-            .try_into()
-            .map_err(|_| ApiError::internal("sealed signing key has the wrong length"))?;
+        if row.rsa2048_private_key_sealed.is_none() || row.ecdsa_private_key_sealed.is_none() {
+            row = self.add_missing_keys(row).await?;
+        }
         let token_secret = self.master.open(&row.token_secret_sealed).map_err(ApiError::internal)?;
         let context = Arc::new(AccountContext {
-            signing_key: SigningKey::from_bytes(&seed),
+            keys: Arc::new(crate::crypto::Keyring::open(&self.master, &row).map_err(ApiError::internal)?),
             token_secret,
             row,
         });
@@ -236,6 +231,40 @@ impl AppState {
         cache.insert(context.row.id.clone(), context.clone());
         cache.insert(context.row.slug.clone(), context.clone());
         Ok(Some(context))
+    }
+}
+
+impl AppState {
+    /// Gives an account made before RSA and ECDSA keys existed its pairs, on its first use
+    /// since, through an `account.keys.added` event; answers its row as it is now (another
+    /// process may have added them first: then those are the keys).
+    async fn add_missing_keys(&self, row: AccountRow) -> ApiResult<AccountRow> {
+        let master = self.master.clone();
+        let (rsa2048, ecdsa_p256) =
+            tokio::task::spawn_blocking(move || crate::crypto::keyring::generate_rsa_and_ecdsa(&master))
+                .await
+                .map_err(ApiError::internal)?
+                .map_err(ApiError::internal)?;
+        let mut metadata = HashMap::new();
+        metadata.insert("account_id".to_string(), row.id.clone());
+        metadata.insert("whodunnit_type".to_string(), "system".to_string());
+        let command = aggregates::account::AccountCommand::AddKeys {
+            rsa2048,
+            ecdsa_p256,
+            at: self.now(),
+        };
+        let id = aggregates::AccountId::from(&row.id);
+        execute(&self.frameworks.account, &id, command, metadata).await?;
+        // With inline projections off, the row moves only with the catch-up runner: settle it.
+        self.frameworks
+            .account
+            .projector
+            .settle(Account::TYPE_NAME, &row.id)
+            .await
+            .map_err(ApiError::internal)?;
+        projections::accounts::find(&self.db, &row.id)
+            .await?
+            .ok_or_else(|| ApiError::internal("account row vanished"))
     }
 }
 

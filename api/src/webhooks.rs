@@ -2,6 +2,7 @@
 //! the resource an event is about rendered as API 1.8 renders it, the webhook-event document a
 //! delivery posts, the accounts' signing keys, and the endpoint command a 410 Gone asks for.
 
+use crate::crypto::SignatureAlgorithm;
 use crate::error::ApiError;
 use crate::resources::{
     account_resource, component_resource, entitlement_resource, key_resource, license_resource, machine_resource,
@@ -11,7 +12,6 @@ use crate::state::{execute, AppState};
 use aggregates::webhook_endpoint::EndpointCommand;
 use aggregates::WebhookEndpointId;
 use base64::Engine;
-use ed25519_dalek::Signer;
 use projections::webhook_events::WebhookEventRow;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -96,11 +96,13 @@ impl workers::WebhookHost for Host {
         json!({ "data": webhook_event_resource(row) })
     }
 
-    async fn sign(&self, account_id: &str, message: &[u8]) -> Result<String, String> {
+    async fn sign(&self, account_id: &str, algorithm: &str, message: &[u8]) -> Result<String, String> {
         let account = self.0.account(account_id).await.map_err(|e| format!("{e:?}"))?;
         let account = account.ok_or_else(|| format!("account {account_id} not found"))?;
-        let signature = account.signing_key.sign(message);
-        Ok(base64::engine::general_purpose::STANDARD.encode(signature.to_bytes()))
+        let algorithm =
+            SignatureAlgorithm::parse(algorithm).ok_or_else(|| format!("no signature algorithm {algorithm}"))?;
+        let signature = account.keys.sign(algorithm, message).map_err(|e| e.to_string())?;
+        Ok(base64::engine::general_purpose::STANDARD.encode(signature))
     }
 
     async fn disable_endpoint(&self, account_id: &str, endpoint_id: &str) -> Result<(), String> {

@@ -14,6 +14,12 @@ pub struct AccountRow {
     pub ed25519_public_key: String,
     pub ed25519_private_key_sealed: String,
     pub token_secret_sealed: String,
+    /// SPKI PEM; none until the account has its RSA pair (`account.keys.added`).
+    pub rsa2048_public_key: Option<String>,
+    pub rsa2048_private_key_sealed: Option<String>,
+    /// SPKI PEM; none until the account has its ECDSA pair.
+    pub ecdsa_public_key: Option<String>,
+    pub ecdsa_private_key_sealed: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -31,8 +37,9 @@ pub(crate) async fn apply(conn: &mut Conn<'_>, event: EventRef<'_>) -> Result<()
             } => {
                 sqlx::query(
                     "insert into accounts (id, slug, name, protected, ed25519_public_key, ed25519_private_key_sealed, \
-                     token_secret_sealed, created_at, updated_at, last_sequence) \
-                     values ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) on conflict (id) do nothing",
+                     token_secret_sealed, rsa2048_public_key, rsa2048_private_key_sealed, ecdsa_public_key, \
+                     ecdsa_private_key_sealed, created_at, updated_at, last_sequence) \
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13) on conflict (id) do nothing",
                 )
                 .bind(id)
                 .bind(slug)
@@ -41,7 +48,31 @@ pub(crate) async fn apply(conn: &mut Conn<'_>, event: EventRef<'_>) -> Result<()
                 .bind(keys.ed25519_public_key)
                 .bind(keys.ed25519_private_key_sealed)
                 .bind(keys.token_secret_sealed)
+                .bind(keys.rsa2048.as_ref().map(|pair| &pair.public_key))
+                .bind(keys.rsa2048.as_ref().map(|pair| &pair.private_key_sealed))
+                .bind(keys.ecdsa_p256.as_ref().map(|pair| &pair.public_key))
+                .bind(keys.ecdsa_p256.as_ref().map(|pair| &pair.private_key_sealed))
                 .bind(micros(&created_at))
+                .bind(event.sequence)
+                .execute(&mut *c)
+                .await?;
+            }
+            AccountEvent::KeysAdded {
+                rsa2048,
+                ecdsa_p256,
+                added_at,
+            } => {
+                sqlx::query(
+                    "update accounts set rsa2048_public_key = $2, rsa2048_private_key_sealed = $3, \
+                     ecdsa_public_key = $4, ecdsa_private_key_sealed = $5, updated_at = $6, last_sequence = $7 \
+                     where id = $1 and last_sequence < $7",
+                )
+                .bind(event.aggregate_id)
+                .bind(rsa2048.public_key)
+                .bind(rsa2048.private_key_sealed)
+                .bind(ecdsa_p256.public_key)
+                .bind(ecdsa_p256.private_key_sealed)
+                .bind(micros(&added_at))
                 .bind(event.sequence)
                 .execute(&mut *c)
                 .await?;
@@ -52,7 +83,8 @@ pub(crate) async fn apply(conn: &mut Conn<'_>, event: EventRef<'_>) -> Result<()
 }
 
 const COLUMNS: &str = "id, slug, name, protected, ed25519_public_key, ed25519_private_key_sealed, \
-    token_secret_sealed, created_at, updated_at";
+    token_secret_sealed, rsa2048_public_key, rsa2048_private_key_sealed, ecdsa_public_key, \
+    ecdsa_private_key_sealed, created_at, updated_at";
 
 /// Finds an account by id or by slug (Keygen resolves `/accounts/{id-or-slug}`).
 pub async fn find(db: &Database, id_or_slug: &str) -> Result<Option<AccountRow>, ProjectionError> {

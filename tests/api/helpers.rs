@@ -291,6 +291,31 @@ impl TestApp {
         Reply::read(method, target.to_string(), response).await
     }
 
+    /// A request with the admin token, an optional JSON:API body and extra headers (e.g.
+    /// `Keygen-Accept-Signature`).
+    pub async fn send_with_headers(
+        &self,
+        method: Method,
+        target: &str,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = self
+            .client
+            .request(method.clone(), format!("{}{target}", self.base))
+            .bearer_auth(self.admin());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request
+                .header("Content-Type", "application/vnd.api+json")
+                .body(body.to_string());
+        }
+        let response = request.send().await.expect("request sent");
+        Reply::read(method, target.to_string(), response).await
+    }
+
     /// Sends a raw body (for malformed-input tests).
     pub async fn send_raw(&self, method: Method, target: &str, token: &str, body: &str) -> Reply {
         let response = self

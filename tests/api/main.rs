@@ -1,6 +1,7 @@
 //! Black-box tests over HTTP: one binary, every test on its own server and store. Run on
 //! SQLite by default and on PostgreSQL when `KEYLEDGER_TEST_DATABASE_URL` is set.
 
+mod account_keys;
 mod accounts;
 mod activation_rules;
 mod activation_tokens;
@@ -12,6 +13,7 @@ mod dependents;
 mod entitlements;
 mod event_logs;
 mod feed;
+mod golden_vectors;
 mod heartbeats;
 mod helpers;
 mod layout;
@@ -23,6 +25,7 @@ mod machines;
 mod malformed;
 mod max_machines;
 mod nodes;
+mod offline_verifier;
 mod operator;
 mod policies;
 mod processes;

@@ -93,7 +93,12 @@ async fn invalid_policy_combinations_are_422_with_codes() {
             "/data/attributes/heartbeatDuration",
         ),
         (
-            json!({"scheme": "RSA_2048_PKCS1_SIGN_V2"}),
+            json!({"scheme": "LEGACY_ENCRYPT"}),
+            "SCHEME_NOT_ALLOWED",
+            "/data/attributes/scheme",
+        ),
+        (
+            json!({"scheme": "ED25519_SIGN", "usePool": true}),
             "SCHEME_NOT_ALLOWED",
             "/data/attributes/scheme",
         ),

@@ -108,7 +108,7 @@ async fn unsupported_accept_signature_algorithms_are_refused() {
         .client
         .get(format!("{}{}", app.base, app.path("products")))
         .bearer_auth(app.admin())
-        .header("Keygen-Accept-Signature", "algorithm=\"rsa-sha256\"")
+        .header("Keygen-Accept-Signature", "algorithm=\"rsa-sha512\"")
         .send()
         .await
         .unwrap();

@@ -128,6 +128,7 @@ fn kept_body(bytes: &[u8]) -> String {
 pub async fn signed_headers(
     host: &dyn WebhookHost,
     row: &WebhookEventRow,
+    algorithm: &str,
     url: &url::Url,
     body: &[u8],
 ) -> Result<Vec<(&'static str, String)>, String> {
@@ -142,9 +143,9 @@ pub async fn signed_headers(
     };
     let host_name = url.host_str().unwrap_or_default();
     let signing = format!("(request-target): post {target}\nhost: {host_name}\ndate: {date}\ndigest: {digest}");
-    let signature = host.sign(&row.account_id, signing.as_bytes()).await?;
+    let signature = host.sign(&row.account_id, algorithm, signing.as_bytes()).await?;
     let header = format!(
-        "keyid=\"{}\", algorithm=\"ed25519\", signature=\"{signature}\", headers=\"(request-target) host date digest\"",
+        "keyid=\"{}\", algorithm=\"{algorithm}\", signature=\"{signature}\", headers=\"(request-target) host date digest\"",
         row.account_id
     );
     Ok(vec![
@@ -193,7 +194,7 @@ async fn attempt(
     let url = url::Url::parse(&endpoint.url).map_err(|e| e.to_string())?;
     let body = serde_json::to_vec(&host.webhook_document(row)).map_err(|e| e.to_string())?;
     let mut request = client.post(url.clone()).body(body.clone());
-    for (name, value) in signed_headers(host, row, &url, &body).await? {
+    for (name, value) in signed_headers(host, row, &endpoint.signature_algorithm, &url, &body).await? {
         request = request.header(name, value);
     }
     let sent = request.send().await;

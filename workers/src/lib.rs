@@ -29,8 +29,9 @@ pub trait WebhookHost: Send + Sync + 'static {
     async fn render(&self, envelope: &Envelope) -> Result<serde_json::Value, String>;
     /// The webhook-event document a delivery posts.
     fn webhook_document(&self, row: &projections::webhook_events::WebhookEventRow) -> serde_json::Value;
-    /// `message` signed with the account's ed25519 key, base64.
-    async fn sign(&self, account_id: &str, message: &[u8]) -> Result<String, String>;
+    /// `message` signed with the account's key for `algorithm` (a Keygen signature algorithm
+    /// name, e.g. `ed25519`), base64.
+    async fn sign(&self, account_id: &str, algorithm: &str, message: &[u8]) -> Result<String, String>;
     /// Empties an endpoint's subscriptions (it answered 410 Gone).
     async fn disable_endpoint(&self, account_id: &str, endpoint_id: &str) -> Result<(), String>;
 }

@@ -1,5 +1,6 @@
-//! Account: the tenant. Holds its signing key pair (private half encrypted) and the secret its
-//! token digests are keyed with (encrypted too); the API decrypts them with the master key.
+//! Account: the tenant. Holds its signing key pairs — ed25519, RSA-2048 and ECDSA P-256, private
+//! halves encrypted — and the secret its token digests are keyed with (encrypted too); the API
+//! decrypts them with the master key.
 
 use crate::{ClaimOp, DomainError, NoServices, Timestamp};
 use cqrs_es::event_sink::EventSink;
@@ -15,6 +16,19 @@ pub struct AccountKeys {
     pub ed25519_private_key_sealed: String,
     /// HMAC key for token digests, sealed the same way.
     pub token_secret_sealed: String,
+    /// RSA-2048 pair (absent from accounts made before it existed, until `KeysAdded`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rsa2048: Option<SealedKeyPair>,
+    /// ECDSA P-256 pair (absent the same way).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ecdsa_p256: Option<SealedKeyPair>,
+}
+
+/// A key pair as stored: the public half as SPKI PEM, the private half sealed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedKeyPair {
+    pub public_key: String,
+    pub private_key_sealed: String,
 }
 
 /// Commands on an account.
@@ -25,6 +39,13 @@ pub enum AccountCommand {
         name: String,
         slug: String,
         keys: AccountKeys,
+        at: Timestamp,
+    },
+    /// Gives an account made before RSA and ECDSA keys existed its pairs; an account that has
+    /// them already keeps them (nothing is recorded), so two processes racing to add them agree.
+    AddKeys {
+        rsa2048: SealedKeyPair,
+        ecdsa_p256: SealedKeyPair,
         at: Timestamp,
     },
 }
@@ -41,12 +62,19 @@ pub enum AccountEvent {
         keys: AccountKeys,
         created_at: Timestamp,
     },
+    #[serde(rename = "account.keys.added")]
+    KeysAdded {
+        rsa2048: SealedKeyPair,
+        ecdsa_p256: SealedKeyPair,
+        added_at: Timestamp,
+    },
 }
 
 impl DomainEvent for AccountEvent {
     fn event_type(&self) -> String {
         match self {
             AccountEvent::Created { .. } => "account.created".into(),
+            AccountEvent::KeysAdded { .. } => "account.keys.added".into(),
         }
     }
     fn event_version(&self) -> String {
@@ -64,6 +92,7 @@ impl AccountEvent {
                 code: "SLUG_TAKEN",
                 attribute: "slug",
             }],
+            AccountEvent::KeysAdded { .. } => vec![],
         }
     }
 }
@@ -73,6 +102,9 @@ impl AccountEvent {
 pub struct Account {
     pub id: Option<String>,
     pub slug: String,
+    /// Whether it has its RSA and ECDSA pairs.
+    #[serde(default)]
+    pub all_keys: bool,
 }
 
 impl Account {
@@ -142,15 +174,35 @@ impl Aggregate for Account {
                 sink.write(event, self).await;
                 Ok(())
             }
+            AccountCommand::AddKeys {
+                rsa2048,
+                ecdsa_p256,
+                at,
+            } => {
+                if self.id.is_none() {
+                    return Err(DomainError::not_found());
+                }
+                if !self.all_keys {
+                    let event = AccountEvent::KeysAdded {
+                        rsa2048,
+                        ecdsa_p256,
+                        added_at: at,
+                    };
+                    sink.write(event, self).await;
+                }
+                Ok(())
+            }
         }
     }
 
     fn apply(&mut self, event: Self::Event) {
         match event {
-            AccountEvent::Created { id, slug, .. } => {
+            AccountEvent::Created { id, slug, keys, .. } => {
                 self.id = Some(id);
                 self.slug = slug;
+                self.all_keys = keys.rsa2048.is_some() && keys.ecdsa_p256.is_some();
             }
+            AccountEvent::KeysAdded { .. } => self.all_keys = true,
         }
     }
 }
@@ -165,7 +217,83 @@ mod tests {
             ed25519_public_key: "ab".repeat(32),
             ed25519_private_key_sealed: "sealed".into(),
             token_secret_sealed: "sealed".into(),
+            rsa2048: None,
+            ecdsa_p256: None,
         }
+    }
+
+    fn pair(name: &str) -> SealedKeyPair {
+        SealedKeyPair {
+            public_key: format!("{name} public"),
+            private_key_sealed: format!("{name} sealed"),
+        }
+    }
+
+    fn add_keys() -> AccountCommand {
+        AccountCommand::AddKeys {
+            rsa2048: pair("rsa"),
+            ecdsa_p256: pair("ecdsa"),
+            at: chrono::DateTime::UNIX_EPOCH,
+        }
+    }
+
+    fn created(keys: AccountKeys) -> AccountEvent {
+        AccountEvent::Created {
+            id: "a1".into(),
+            name: "Acme".into(),
+            slug: "acme".into(),
+            protected: false,
+            keys,
+            created_at: chrono::DateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn an_account_without_rsa_and_ecdsa_keys_gains_them_by_an_event() {
+        TestFramework::<Account>::with(NoServices)
+            .given(vec![created(keys())])
+            .when(add_keys())
+            .then_expect_events(vec![AccountEvent::KeysAdded {
+                rsa2048: pair("rsa"),
+                ecdsa_p256: pair("ecdsa"),
+                added_at: chrono::DateTime::UNIX_EPOCH,
+            }]);
+    }
+
+    #[test]
+    fn an_account_with_all_its_keys_keeps_them() {
+        let all = AccountKeys {
+            rsa2048: Some(pair("first rsa")),
+            ecdsa_p256: Some(pair("first ecdsa")),
+            ..keys()
+        };
+        TestFramework::<Account>::with(NoServices)
+            .given(vec![created(all)])
+            .when(add_keys())
+            .then_expect_events(vec![]);
+        let added = AccountEvent::KeysAdded {
+            rsa2048: pair("first rsa"),
+            ecdsa_p256: pair("first ecdsa"),
+            added_at: chrono::DateTime::UNIX_EPOCH,
+        };
+        TestFramework::<Account>::with(NoServices)
+            .given(vec![created(keys()), added])
+            .when(add_keys())
+            .then_expect_events(vec![]);
+    }
+
+    #[test]
+    fn events_recorded_before_rsa_and_ecdsa_keys_still_read() {
+        let old = serde_json::json!({"account.created": {
+            "id": "a1", "name": "Acme", "slug": "acme", "protected": false,
+            "keys": {"ed25519_public_key": "ab", "ed25519_private_key_sealed": "s", "token_secret_sealed": "t"},
+            "created_at": "2024-01-01T00:00:00Z"
+        }});
+        let event: AccountEvent = serde_json::from_value(old).unwrap();
+        let AccountEvent::Created { keys, .. } = event else {
+            panic!("not a creation")
+        };
+        assert!(keys.rsa2048.is_none() && keys.ecdsa_p256.is_none());
     }
 
     fn create(slug: &str) -> AccountCommand {

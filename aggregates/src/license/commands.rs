@@ -22,15 +22,14 @@ pub enum NewKey {
     Custom(String),
     /// A key from its policy's pool (`id` is the pool key's id), taken in the license's commit.
     Pooled { id: PoolKeyId, key: String },
-}
-
-impl NewKey {
-    /// The key itself.
-    pub fn key(&self) -> &str {
-        match self {
-            Self::Generated(key) | Self::Custom(key) | Self::Pooled { key, .. } => key,
-        }
-    }
+    /// A key signed (or encrypted) under the policy's scheme: its seed is the supplied key with
+    /// `{{var}}` placeholders filled (`template`), or the scheme's default seed; `jti` is the
+    /// JWT id RSA_2048_JWT_RS256 keys carry.
+    Signed {
+        template: Option<String>,
+        jti: String,
+        signer: crate::signing::Signer,
+    },
 }
 
 /// A policy's entitlements (the API reads them and passes them in).

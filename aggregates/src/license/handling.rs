@@ -98,12 +98,37 @@ impl Aggregate for License {
                 }
                 license.validate(&policy.attributes, None)?;
                 let last_check_in = policy.attributes.require_check_in.then_some(at);
+                // Last, as Keygen does: a scheme's key is signed over what the license now is.
+                let key = match key {
+                    NewKey::Generated(key) | NewKey::Custom(key) | NewKey::Pooled { key, .. } => key,
+                    NewKey::Signed { template, jti, signer } => {
+                        let scheme = policy
+                            .attributes
+                            .scheme
+                            .as_deref()
+                            .and_then(keys::Scheme::parse)
+                            .ok_or_else(|| {
+                                DomainError::invalid("scheme", "NOT_ALLOWED", "the policy has no signing scheme")
+                            })?;
+                        let facts = keys::SeedFacts {
+                            account_id: account_id.as_ref(),
+                            product_id: policy.product_id.as_ref(),
+                            policy_id: policy.id.as_ref(),
+                            duration: policy.attributes.duration,
+                            license_id: id.as_ref(),
+                            created: at,
+                            expiry: license.expiry,
+                            jti: &jti,
+                        };
+                        keys::signed_key(scheme, template.as_deref(), &facts, signer.0.as_ref())?
+                    }
+                };
                 vec![LicenseEvent::Created {
                     id,
                     account_id,
                     product_id: policy.product_id,
                     policy_id: policy.id,
-                    key: key.key().to_string(),
+                    key,
                     pooled_key_id,
                     attributes: license,
                     last_check_in,

@@ -45,9 +45,6 @@ pub const ENUMS: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// Key schemes this server can sign with.
-pub const SUPPORTED_SCHEMES: &[&str] = &[];
-
 /// Boolean attributes.
 pub const BOOLEANS: &[&str] = &[
     "strict",
@@ -345,11 +342,11 @@ impl PolicyAttributes {
             ));
         }
         if let Some(scheme) = &self.scheme {
-            if !SUPPORTED_SCHEMES.contains(&scheme.as_str()) {
+            if crate::license::keys::Scheme::parse(scheme).is_none() {
                 return Err(DomainError::invalid(
                     "scheme",
                     "NOT_ALLOWED",
-                    "unsupported scheme (signed and encrypted key schemes are not supported yet)",
+                    "unsupported scheme (LEGACY_ENCRYPT is deprecated and not supported by this server)",
                 ));
             }
             if self.use_pool {

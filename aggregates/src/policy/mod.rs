@@ -3,7 +3,7 @@
 
 mod attributes;
 
-pub use attributes::{check_max_machines, PolicyAttributes, BOOLEANS, CREATE_ONLY, ENUMS, INTEGERS, SUPPORTED_SCHEMES};
+pub use attributes::{check_max_machines, PolicyAttributes, BOOLEANS, CREATE_ONLY, ENUMS, INTEGERS};
 
 use crate::claims;
 use crate::entitlement::EntitlementChange;

@@ -131,9 +131,8 @@ pub const EVENT_TYPES: &[&str] = &[
     "user.updated",
 ];
 
-/// The signature algorithms Keygen offers for webhooks; only `ed25519` can be signed today
-/// (accounts hold no RSA or ECDSA key yet), so the others are refused rather than sent unsigned.
-pub const SIGNATURE_ALGORITHMS: &[&str] = &["ed25519"];
+/// The signature algorithms Keygen offers for webhooks (every account holds a key for each).
+pub const SIGNATURE_ALGORITHMS: &[&str] = &["ed25519", "rsa-pss-sha256", "rsa-sha256", "ecdsa-p256"];
 
 /// Whether `event` is a Keygen event name (so it is delivered to `*` subscribers and logged).
 pub fn is_event_type(event: &str) -> bool {

@@ -7,6 +7,7 @@ use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{execute, AppState};
 use aggregates::license::{LicenseCommand, NewKey, PolicySnapshot};
+use aggregates::signing::Signer;
 use aggregates::{AccountId, LicenseId, PolicyId, PoolKeyId, ProductId};
 use projections::licenses::LicenseRow;
 use projections::policies::PolicyRow;
@@ -65,6 +66,16 @@ pub(crate) async fn create(state: &AppState, auth: &Auth, new: NewLicense) -> Ap
         attributes: new.attributes.clone(),
         at: state.now(),
     };
+    if policy.attributes.scheme.is_some() {
+        // Signed under the scheme: the supplied key, if any, is the seed's template.
+        let key = NewKey::Signed {
+            template: new.key.clone().filter(|_| new.key_given),
+            jti: uuid::Uuid::new_v4().to_string(),
+            signer: Signer(auth.account.keys.clone()),
+        };
+        execute(&state.frameworks.license, &id, create(key), auth.metadata()).await?;
+        return Ok(id.into_string());
+    }
     match (new.key, policy.attributes.use_pool) {
         (Some(key), _) if new.key_given => {
             execute(

@@ -4,18 +4,7 @@
 use serde_json::{Map, Value};
 
 fn to_snake(key: &str) -> String {
-    let mut out = String::with_capacity(key.len() + 4);
-    for (i, ch) in key.chars().enumerate() {
-        if ch.is_ascii_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.push(ch.to_ascii_lowercase());
-        } else {
-            out.push(ch);
-        }
-    }
-    out
+    aggregates::snake_case(key)
 }
 
 pub(crate) fn camel(key: &str) -> String {

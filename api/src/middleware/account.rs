@@ -3,6 +3,7 @@
 
 use super::signing::{check_accept_signature, sign};
 use super::version::ServedAccount;
+use crate::crypto::SignatureAlgorithm;
 use crate::error::ApiError;
 use crate::state::{AccountContext, AppState};
 use axum::extract::{OriginalUri, Request, State};
@@ -93,11 +94,13 @@ async fn signed_by(account: Arc<AccountContext>, mut req: Request, next: Next) -
         .and_then(|h| h.to_str().ok())
         .map(str::to_owned);
     req.extensions_mut().insert(account.clone());
-    let response = match accept_signature.map(|h| check_accept_signature(&h, &account.row.id)) {
-        Some(Err(err)) => err.into_response(),
-        _ => next.run(req).await,
+    // The client's algorithm; a refused header is answered (400) in the default one.
+    let (algorithm, response) = match accept_signature.map(|h| check_accept_signature(&h, &account.row.id)) {
+        Some(Err(err)) => (SignatureAlgorithm::Ed25519, err.into_response()),
+        Some(Ok(algorithm)) => (algorithm, next.run(req).await),
+        None => (SignatureAlgorithm::Ed25519, next.run(req).await),
     };
-    let mut response = sign(response, &account, &method, &target, &host).await;
+    let mut response = sign(response, &account, algorithm, &method, &target, &host).await;
     response.extensions_mut().insert(ServedAccount(account.row.id.clone()));
     response
 }

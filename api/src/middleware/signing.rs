@@ -1,6 +1,7 @@
-//! Keygen's response signatures: `Keygen-Accept-Signature` checking and the ed25519 signature
-//! over request-target, host, date and body digest.
+//! Keygen's response signatures: `Keygen-Accept-Signature` checking and the signature (ed25519,
+//! RSA-PSS, RSA PKCS#1 v1.5 or ECDSA P-256) over request-target, host, date and body digest.
 
+use crate::crypto::SignatureAlgorithm;
 use crate::error::{ApiError, Source};
 use crate::state::AccountContext;
 use axum::body::Body;
@@ -8,15 +9,16 @@ use axum::http::{HeaderName, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use ed25519_dalek::Signer;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
-/// `Keygen-Accept-Signature: [keyid="<account>", ]algorithm="ed25519"`; anything else is a 400.
-pub(super) fn check_accept_signature(value: &str, account_id: &str) -> Result<(), ApiError> {
+/// `Keygen-Accept-Signature: [keyid="<account>", ]algorithm="<algorithm>"` names the algorithm
+/// responses are signed with; anything malformed, another account or an unknown algorithm is a
+/// 400.
+pub(super) fn check_accept_signature(value: &str, account_id: &str) -> Result<SignatureAlgorithm, ApiError> {
     let bad = || {
         ApiError::bad_request(
-            "invalid accept-signature header (only ed25519 is supported)",
+            "invalid accept-signature header (supported algorithms: ed25519, rsa-pss-sha256, rsa-sha256, ecdsa-p256)",
             "SIGNATURE_INVALID",
             Some(Source::Header("Keygen-Accept-Signature".into())),
         )
@@ -26,15 +28,12 @@ pub(super) fn check_accept_signature(value: &str, account_id: &str) -> Result<()
         let (key, val) = part.split_once('=').ok_or_else(bad)?;
         let val = val.trim().trim_matches('"');
         match key.trim().to_ascii_lowercase().as_str() {
-            "algorithm" => algorithm = Some(val.to_ascii_lowercase()),
+            "algorithm" => algorithm = Some(SignatureAlgorithm::parse(val).ok_or_else(bad)?),
             "keyid" if val == account_id => {}
             _ => return Err(bad()),
         }
     }
-    match algorithm.as_deref() {
-        Some("ed25519") => Ok(()),
-        _ => Err(bad()),
-    }
+    algorithm.ok_or_else(bad)
 }
 
 /// Adds `Date`, `Digest`, `Keygen-Date`, `Keygen-Digest` and `Keygen-Signature` to a response.
@@ -42,6 +41,7 @@ pub(super) fn check_accept_signature(value: &str, account_id: &str) -> Result<()
 pub(super) async fn sign(
     response: Response,
     account: &Arc<AccountContext>,
+    algorithm: SignatureAlgorithm,
     method: &Method,
     target: &str,
     host: &str,
@@ -57,10 +57,14 @@ pub(super) async fn sign(
         "(request-target): {} {target}\nhost: {host}\ndate: {date}\ndigest: {digest}",
         method.as_str().to_ascii_lowercase()
     );
-    let signature = B64.encode(account.signing_key.sign(signing_string.as_bytes()).to_bytes());
+    let signature = match account.keys.sign(algorithm, signing_string.as_bytes()) {
+        Ok(signature) => B64.encode(signature),
+        Err(err) => return ApiError::internal(err).into_response(),
+    };
     let header_value = format!(
-        "keyid=\"{}\", algorithm=\"ed25519\", signature=\"{signature}\", headers=\"(request-target) host date digest\"",
-        account.row.id
+        "keyid=\"{}\", algorithm=\"{}\", signature=\"{signature}\", headers=\"(request-target) host date digest\"",
+        account.row.id,
+        algorithm.name()
     );
     let headers = &mut parts.headers;
     for (name, value) in [
@@ -85,11 +89,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn accept_signature_takes_only_ed25519_for_this_account() {
-        assert!(check_accept_signature("algorithm=\"ed25519\"", "a").is_ok());
-        assert!(check_accept_signature("keyid=\"a\", algorithm=\"ED25519\";", "a").is_ok());
+    fn accept_signature_names_one_of_keygens_algorithms_for_this_account() {
+        let ok = |value| check_accept_signature(value, "a").ok();
+        assert_eq!(ok("algorithm=\"ed25519\""), Some(SignatureAlgorithm::Ed25519));
+        assert_eq!(
+            ok("keyid=\"a\", algorithm=\"ED25519\";"),
+            Some(SignatureAlgorithm::Ed25519)
+        );
+        assert_eq!(ok("algorithm=\"rsa-sha256\""), Some(SignatureAlgorithm::RsaSha256));
+        assert_eq!(
+            ok("algorithm=\"rsa-pss-sha256\""),
+            Some(SignatureAlgorithm::RsaPssSha256)
+        );
+        assert_eq!(
+            ok("keyid=\"a\", algorithm=\"ecdsa-p256\""),
+            Some(SignatureAlgorithm::EcdsaP256)
+        );
         assert!(check_accept_signature("keyid=\"b\", algorithm=\"ed25519\"", "a").is_err());
-        assert!(check_accept_signature("algorithm=\"rsa-sha256\"", "a").is_err());
+        assert!(check_accept_signature("algorithm=\"rsa-sha512\"", "a").is_err());
+        assert!(check_accept_signature("keyid=\"a\"", "a").is_err());
         assert!(check_accept_signature("garbage", "a").is_err());
     }
 }

@@ -8,7 +8,9 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use serde_json::{json, Map, Value};
 
-/// The account resource; `meta.keys.ed25519` is base64 of the hex public key, as Keygen sends it.
+/// The account resource with its public keys in `meta` as Keygen sends them: `publicKey` and
+/// `keys.rsa2048` are base64 of the RSA public PEM, `keys.ed25519` base64 of the hex public key
+/// (not of its 32 bytes), `keys.ecdsa` base64 of the ECDSA public PEM.
 pub(crate) fn account_resource(account: &AccountContext) -> Value {
     let row = &account.row;
     let mut attributes = Map::new();
@@ -29,9 +31,15 @@ pub(crate) fn account_resource(account: &AccountContext) -> Value {
         relationships,
         format!("/v1/accounts/{}", row.id),
     );
+    let rsa = row.rsa2048_public_key.as_ref().map(|pem| B64.encode(pem));
+    let ecdsa = row.ecdsa_public_key.as_ref().map(|pem| B64.encode(pem));
     doc["meta"] = json!({
-        "publicKey": Value::Null,
-        "keys": { "ed25519": B64.encode(&row.ed25519_public_key) },
+        "publicKey": rsa,
+        "keys": {
+            "ecdsa": ecdsa,
+            "ed25519": B64.encode(&row.ed25519_public_key),
+            "rsa2048": rsa,
+        },
     });
     doc
 }

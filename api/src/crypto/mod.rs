@@ -1,5 +1,9 @@
-//! The secrets: the master key that seals account keys, ed25519 signing keys, token
-//! generation and digests, password hashing.
+//! The secrets: the master key that seals account keys, the accounts' key pairs and signers
+//! (`keyring`), token generation and digests, password hashing.
+
+pub mod keyring;
+
+pub use keyring::{Keyring, SignatureAlgorithm};
 
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
@@ -29,6 +33,10 @@ pub enum CryptoError {
     BadMasterKey,
     #[error("a sealed secret could not be opened (wrong KEYLEDGER_SECRET_KEY?)")]
     Unseal,
+    #[error("an account key is unusable: {0}")]
+    Key(String),
+    #[error("OpenSSL failed: {0}")]
+    OpenSsl(#[from] openssl::error::ErrorStack),
 }
 
 impl MasterKey {
@@ -72,16 +80,20 @@ impl MasterKey {
     }
 }
 
-/// A new account's key material: the sealed form for the event, the public key in hex.
-pub fn generate_account_keys(master: &MasterKey) -> aggregates::account::AccountKeys {
+/// A new account's key material, sealed for its event: ed25519 (public half in hex), RSA-2048
+/// and ECDSA P-256 pairs, and the token secret. Takes tens of milliseconds (RSA).
+pub fn generate_account_keys(master: &MasterKey) -> Result<aggregates::account::AccountKeys, CryptoError> {
     let signing = SigningKey::generate(&mut rand::rngs::OsRng);
     let mut token_secret = [0u8; 64];
     rand::thread_rng().fill_bytes(&mut token_secret);
-    aggregates::account::AccountKeys {
+    let (rsa, ecdsa) = keyring::generate_rsa_and_ecdsa(master)?;
+    Ok(aggregates::account::AccountKeys {
         ed25519_public_key: hex::encode(signing.verifying_key().to_bytes()),
         ed25519_private_key_sealed: master.seal(&signing.to_bytes()),
         token_secret_sealed: master.seal(hex::encode(token_secret).as_bytes()),
-    }
+        rsa2048: Some(rsa),
+        ecdsa_p256: Some(ecdsa),
+    })
 }
 
 /// A raw token in Keygen's v3 format: `<prefix>-<hex>v3`.

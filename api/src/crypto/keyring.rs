@@ -1,0 +1,123 @@
+//! An account's signing keys, opened: ed25519 (ed25519-dalek), RSA-2048 and ECDSA P-256
+//! (OpenSSL), and the four signature algorithms Keygen signs responses, webhooks and license
+//! files with. Private keys never leave this module except sealed.
+
+use super::{CryptoError, MasterKey};
+use aggregates::account::SealedKeyPair;
+use ed25519_dalek::{Signer as _, SigningKey};
+use openssl::ec::{EcGroup, EcKey};
+use openssl::hash::MessageDigest;
+use openssl::nid::Nid;
+use openssl::pkey::{PKey, Private};
+use openssl::rsa::{Padding, Rsa};
+use openssl::sign::{RsaPssSaltlen, Signer};
+use projections::accounts::AccountRow;
+
+pub use aggregates::signing::SignatureAlgorithm;
+
+/// A new RSA-2048 pair (private half PKCS#1 PEM, sealed; public half SPKI PEM) and a new ECDSA
+/// P-256 pair (private half PKCS#8 PEM, sealed; public half SPKI PEM), as Keygen keeps them.
+/// RSA key generation takes tens of milliseconds: call it off the async threads.
+pub fn generate_rsa_and_ecdsa(master: &MasterKey) -> Result<(SealedKeyPair, SealedKeyPair), CryptoError> {
+    let rsa = Rsa::generate(2048)?;
+    let rsa_pair = SealedKeyPair {
+        public_key: pem_text(rsa.public_key_to_pem()?)?,
+        private_key_sealed: master.seal(&rsa.private_key_to_pem()?),
+    };
+    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1)?;
+    let ecdsa = PKey::from_ec_key(EcKey::generate(&group)?)?;
+    let ecdsa_pair = SealedKeyPair {
+        public_key: pem_text(ecdsa.public_key_to_pem()?)?,
+        private_key_sealed: master.seal(&ecdsa.private_key_to_pem_pkcs8()?),
+    };
+    Ok((rsa_pair, ecdsa_pair))
+}
+
+fn pem_text(pem: Vec<u8>) -> Result<String, CryptoError> {
+    String::from_utf8(pem).map_err(|_| CryptoError::Key("a PEM that is not text".into()))
+}
+
+/// An account's private keys, opened with the master key.
+pub struct Keyring {
+    ed25519: SigningKey,
+    rsa: PKey<Private>,
+    ecdsa: PKey<Private>,
+}
+
+impl Keyring {
+    /// Opens the sealed keys of an account row that has all three pairs.
+    pub fn open(master: &MasterKey, row: &AccountRow) -> Result<Self, CryptoError> {
+        let seed: [u8; 32] = master
+            .open(&row.ed25519_private_key_sealed)?
+            .try_into()
+            .map_err(|_| CryptoError::Key("an ed25519 seed of the wrong length".into()))?;
+        let sealed = |key: &Option<String>| {
+            let sealed = key.as_deref().ok_or(CryptoError::Key("a key pair is missing".into()))?;
+            master.open(sealed)
+        };
+        let rsa = Rsa::private_key_from_pem(&sealed(&row.rsa2048_private_key_sealed)?)?;
+        let ecdsa = PKey::private_key_from_pem(&sealed(&row.ecdsa_private_key_sealed)?)?;
+        Ok(Self {
+            ed25519: SigningKey::from_bytes(&seed),
+            rsa: PKey::from_rsa(rsa)?,
+            ecdsa,
+        })
+    }
+
+    /// `message` signed with the algorithm's key.
+    pub fn sign(&self, algorithm: SignatureAlgorithm, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let openssl =
+            |key: &PKey<Private>, configure: &dyn Fn(&mut Signer) -> Result<(), openssl::error::ErrorStack>| {
+                let mut signer = Signer::new(MessageDigest::sha256(), key)?;
+                configure(&mut signer)?;
+                Ok::<_, CryptoError>(signer.sign_oneshot_to_vec(message)?)
+            };
+        match algorithm {
+            SignatureAlgorithm::Ed25519 => Ok(self.ed25519.sign(message).to_bytes().to_vec()),
+            SignatureAlgorithm::RsaSha256 => openssl(&self.rsa, &|s| s.set_rsa_padding(Padding::PKCS1)),
+            SignatureAlgorithm::RsaPssSha256 => openssl(&self.rsa, &|s| {
+                s.set_rsa_padding(Padding::PKCS1_PSS)?;
+                s.set_rsa_mgf1_md(MessageDigest::sha256())?;
+                s.set_rsa_pss_saltlen(RsaPssSaltlen::MAXIMUM_LENGTH)
+            }),
+            SignatureAlgorithm::EcdsaP256 => openssl(&self.ecdsa, &|_| Ok(())),
+        }
+    }
+
+    /// RSA "private encrypt" of `data` with PKCS#1 v1.5 type-1 padding and no digest (what
+    /// RSA_2048_PKCS1_ENCRYPT keys are): at most 245 bytes fit a 2048-bit key.
+    pub fn rsa_private_encrypt(&self, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let rsa = self.rsa.rsa()?;
+        let mut out = vec![0u8; rsa.size() as usize];
+        let len = rsa.private_encrypt(data, &mut out, Padding::PKCS1)?;
+        out.truncate(len);
+        Ok(out)
+    }
+}
+
+impl aggregates::signing::Sign for Keyring {
+    fn sign(&self, algorithm: SignatureAlgorithm, message: &[u8]) -> Result<Vec<u8>, String> {
+        Keyring::sign(self, algorithm, message).map_err(|e| e.to_string())
+    }
+
+    fn rsa_private_encrypt(&self, data: &[u8]) -> Result<Vec<u8>, String> {
+        Keyring::rsa_private_encrypt(self, data).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_pairs_have_keygens_pem_armour() {
+        let master = MasterKey::from_hex(&MasterKey::generate_hex()).unwrap();
+        let (rsa, ecdsa) = generate_rsa_and_ecdsa(&master).unwrap();
+        assert!(rsa.public_key.starts_with("-----BEGIN PUBLIC KEY-----\n"));
+        assert!(ecdsa.public_key.starts_with("-----BEGIN PUBLIC KEY-----\n"));
+        let rsa_private = String::from_utf8(master.open(&rsa.private_key_sealed).unwrap()).unwrap();
+        assert!(rsa_private.starts_with("-----BEGIN RSA PRIVATE KEY-----\n"));
+        let ecdsa_private = String::from_utf8(master.open(&ecdsa.private_key_sealed).unwrap()).unwrap();
+        assert!(ecdsa_private.starts_with("-----BEGIN PRIVATE KEY-----\n"));
+    }
+}
