@@ -35,6 +35,7 @@ mod projections;
 mod request_logs;
 mod sdk;
 mod signatures;
+mod signed_keys;
 mod snapshots;
 mod tokens;
 mod validation;
