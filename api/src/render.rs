@@ -16,6 +16,20 @@ pub(crate) fn document(status: StatusCode, body: Value) -> Response {
     response
 }
 
+/// 200 with a file to save: `application/octet-stream`, `Content-Disposition: attachment`.
+pub(crate) fn attachment(filename: &str, bytes: Vec<u8>) -> Response {
+    let mut response = (StatusCode::OK, bytes).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    response
+}
+
 /// `{"data": resource}` with a status.
 pub(crate) fn single(status: StatusCode, resource: Value) -> Response {
     document(status, json!({ "data": resource }))

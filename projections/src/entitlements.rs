@@ -152,7 +152,11 @@ pub async fn list(
 }
 
 /// Every live entitlement in `set`.
-async fn all(db: &Database, account_id: &str, set: EntitlementSet<'_>) -> Result<Vec<EntitlementRow>, ProjectionError> {
+pub async fn all(
+    db: &Database,
+    account_id: &str,
+    set: EntitlementSet<'_>,
+) -> Result<Vec<EntitlementRow>, ProjectionError> {
     let all = PageRequest {
         cursor: None,
         number: None,

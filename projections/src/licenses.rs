@@ -27,6 +27,8 @@ pub struct LicenseRow {
     pub updated_at: i64,
     pub policy_attributes: String,
     pub last_validated: Option<i64>,
+    /// The latest license-file check-out (an observation).
+    pub last_check_out: Option<i64>,
     /// The license's active machines and the sum of their sizes.
     pub machines_count: i64,
     pub machines_cores: i64,
@@ -53,7 +55,7 @@ impl LicenseRow {
 
 const COLUMNS: &str = "l.id, l.account_id, l.product_id, l.policy_id, l.key, l.name, l.expiry, l.suspended, \
     l.protected, l.limits, l.metadata, l.uses, l.last_check_in, l.created_at, l.updated_at, \
-    p.attributes as policy_attributes, a.last_validated, l.machines_count, l.machines_cores, l.machines_memory, \
+    p.attributes as policy_attributes, a.last_validated, a.last_check_out, l.machines_count, l.machines_cores, l.machines_memory, \
     l.machines_disk";
 /// Licenses whose policy or product is gone are gone too (their deletion cascades; this also
 /// hides one created in the instant a cascade ran).

@@ -90,6 +90,8 @@ pub struct MachineView {
     pub last_ping: Option<i64>,
     /// When a worker found the machine dead (cleared by a revival or a reset).
     pub dead_at: Option<i64>,
+    /// The latest machine-file check-out (an observation).
+    pub last_check_out: Option<i64>,
 }
 
 impl MachineView {
@@ -135,7 +137,8 @@ impl MachineView {
 
 const COLUMNS: &str = "m.id, m.account_id, m.license_id, m.fingerprint, m.cores, m.memory, m.disk, m.name, m.ip, \
     m.hostname, m.platform, m.metadata, m.created_at, m.updated_at, m.last_sequence, l.product_id, l.policy_id, \
-    l.limits as license_limits, p.attributes as policy_attributes, h.last_heartbeat as last_ping, h.dead_at";
+    l.limits as license_limits, p.attributes as policy_attributes, h.last_heartbeat as last_ping, h.dead_at, \
+    h.last_check_out";
 const FROM: &str = "from machines m join licenses l on l.id = m.license_id and l.deleted_at is null \
     join policies p on p.id = l.policy_id left join machine_heartbeats h on h.machine_id = m.id";
 

@@ -31,6 +31,13 @@ pub struct Observed {
     pub deadline: Option<i64>,
 }
 
+impl Observed {
+    /// A license or machine file check-out (it moves `lastCheckOut`, not `lastValidated`).
+    fn is_check_out(&self) -> bool {
+        matches!(self.event_type, Some("license.checked-out" | "machine.checked-out"))
+    }
+}
+
 /// How the writer batches.
 #[derive(Debug, Clone, Copy)]
 pub struct WriterSettings {
@@ -152,7 +159,11 @@ async fn commit(db: &Database, batch: &[&Observed]) -> Result<(), ProjectionErro
     let logged: Vec<&&Observed> = batch.iter().filter(|o| o.event_type.is_some()).collect();
     // One row of operational state per license: the latest of its validations in the batch.
     let mut latest: HashMap<(&str, &str), i64> = HashMap::new();
-    for o in batch.iter().filter(|o| o.resource_type == "licenses") {
+    let checked_out: Vec<&&Observed> = batch.iter().filter(|o| o.is_check_out()).collect();
+    for o in batch
+        .iter()
+        .filter(|o| o.resource_type == "licenses" && !o.is_check_out())
+    {
         let at = latest
             .entry((o.account_id.as_str(), o.resource_id.as_str()))
             .or_insert(o.at);
@@ -210,6 +221,19 @@ async fn commit(db: &Database, batch: &[&Observed]) -> Result<(), ProjectionErro
                     .bind(o.at);
             }
             query.execute(&mut *tx).await?;
+        }
+        // Check-outs are few (a file lasts a month by default): a statement each.
+        for o in &checked_out {
+            let touch = match o.resource_type {
+                "licenses" => TOUCH_LICENSE_CHECK_OUT,
+                _ => TOUCH_MACHINE_CHECK_OUT,
+            };
+            sqlx::query(touch)
+                .bind(o.resource_id.as_str())
+                .bind(o.account_id.as_str())
+                .bind(o.at)
+                .execute(&mut *tx)
+                .await?;
         }
         let latest: Vec<_> = latest.into_iter().collect();
         for chunk in latest.chunks(per_statement / 3) {
@@ -296,6 +320,16 @@ fn touch_heartbeats(table: &str, id_column: &str) -> String {
          from v where {table}.{id_column} = v.id and ({table}.last_heartbeat is null or {table}.last_heartbeat < v.at)"
     )
 }
+
+/// A license's `lastCheckOut` moves forward only ($1 license, $2 account, $3 at).
+const TOUCH_LICENSE_CHECK_OUT: &str = "insert into license_activity (license_id, account_id, last_check_out) \
+    values ($1, $2, $3) on conflict (license_id) do update set last_check_out = \
+    case when license_activity.last_check_out is null or excluded.last_check_out > license_activity.last_check_out \
+    then excluded.last_check_out else license_activity.last_check_out end";
+
+/// A machine's `lastCheckOut` moves forward only; a machine deactivated meanwhile has no row.
+const TOUCH_MACHINE_CHECK_OUT: &str = "update machine_heartbeats set last_check_out = $3 \
+    where machine_id = $1 and account_id = $2 and (last_check_out is null or last_check_out < $3)";
 
 /// A license's `lastValidated` moves forward only (batches may commit a late one after). One row
 /// per license in a statement (`latest` has one per license).

@@ -3,6 +3,7 @@
 //! responses.
 
 pub(crate) mod cascade;
+pub(crate) mod checkout;
 pub(crate) mod entitlement;
 pub mod heartbeat;
 pub(crate) mod license;

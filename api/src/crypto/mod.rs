@@ -1,6 +1,7 @@
 //! The secrets: the master key that seals account keys, the accounts' key pairs and signers
 //! (`keyring`), token generation and digests, password hashing.
 
+pub mod certificate;
 pub mod keyring;
 
 pub use keyring::{Keyring, SignatureAlgorithm};

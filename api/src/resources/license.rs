@@ -64,7 +64,7 @@ pub(crate) fn license_resource(row: &LicenseRow, now: aggregates::Timestamp) -> 
             .map(|t| timestamp(t.timestamp_micros()))
             .unwrap_or(Value::Null),
     );
-    a.insert("lastCheckOut".into(), Value::Null);
+    a.insert("lastCheckOut".into(), opt_time(row.last_check_out));
     a.insert("metadata".into(), deep_camel(row.metadata()?));
     a.insert("created".into(), timestamp(row.created_at));
     a.insert("updated".into(), timestamp(row.updated_at));

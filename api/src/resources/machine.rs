@@ -37,7 +37,10 @@ pub(crate) fn machine_resource_as(view: &MachineView, now: aggregates::Timestamp
     a.insert("heartbeatStatus".into(), json!(status.as_str()));
     a.insert("heartbeatDuration".into(), json!(duration));
     a.insert("maxProcesses".into(), json!(max_processes));
-    a.insert("lastCheckOut".into(), Value::Null);
+    a.insert(
+        "lastCheckOut".into(),
+        view.last_check_out.map(timestamp).unwrap_or(Value::Null),
+    );
     let at = |t: Option<aggregates::Timestamp>| t.map(|t| timestamp(t.timestamp_micros())).unwrap_or(Value::Null);
     a.insert("lastHeartbeat".into(), at(last_heartbeat));
     a.insert(

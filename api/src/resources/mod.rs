@@ -2,6 +2,7 @@
 //! objects Keygen sends. No reads, no writes, no access checks.
 
 mod account;
+mod certificate_file;
 mod component;
 mod entitlement;
 mod event_log;
@@ -18,6 +19,7 @@ mod user;
 mod webhook;
 
 pub(crate) use account::account_resource;
+pub(crate) use certificate_file::{certificate_file_resource, CheckedOutFile};
 pub(crate) use component::component_resource;
 pub(crate) use entitlement::entitlement_resource;
 pub(crate) use event_log::event_log_resource;

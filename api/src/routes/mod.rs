@@ -4,6 +4,7 @@
 //! reach down to `commands`, `access`, `resources` and the base modules.
 
 mod accounts;
+mod checkouts;
 mod components;
 mod entitlements;
 mod event_logs;
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router {
             .merge(keys::routes())
             .merge(licenses::routes())
             .merge(license_actions::routes())
+            .merge(checkouts::routes())
             .merge(machines::routes())
             .merge(components::routes())
             .merge(processes::routes())
