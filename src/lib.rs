@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 pub use workers::WorkerOptions;
 
+pub mod offline;
 mod webhooks;
 pub use webhooks::{webhook_workers, WebhookConfig};
 

@@ -1,4 +1,5 @@
-//! The `keyledger` command: serve, setup, tokens create, migrate, events export, projections rebuild.
+//! The `keyledger` command: serve, setup, tokens create, migrate, events export, projections
+//! rebuild, verify.
 //!
 //! Over 400 lines on purpose: every subcommand and flag, with the help text operators read,
 //! lives in this one file; the work each does is in the library.
@@ -130,6 +131,12 @@ enum Command {
         #[command(subcommand)]
         command: EventsCommand,
     },
+    /// Checks a license or machine file, or a signed license key, offline, as an app would:
+    /// with the account's public key alone (no store, no server).
+    Verify {
+        #[command(subcommand)]
+        command: VerifyCommand,
+    },
     /// Read-model maintenance.
     Projections {
         #[command(subcommand)]
@@ -185,6 +192,63 @@ enum TokensCommand {
 }
 
 #[derive(Subcommand)]
+enum VerifyCommand {
+    /// Verifies a license or machine file's signature, decrypts it and checks its expiry; prints
+    /// its payload.
+    LicenseFile {
+        /// The `.lic` file (a license file or a machine file).
+        file: PathBuf,
+        /// The account's public key: 64 hex characters (ed25519), or a PEM (RSA, ECDSA) as text,
+        /// as base64 (as the account's `meta.keys` shows it) or as the path of a file.
+        #[arg(long)]
+        public_key: String,
+        /// The license key, which decrypts an encrypted file.
+        #[arg(long)]
+        license_key: Option<String>,
+        /// The machine's fingerprint, which with the license key decrypts a machine file.
+        #[arg(long)]
+        fingerprint: Option<String>,
+    },
+    /// Verifies a signed license key and prints its seed.
+    Key {
+        /// The signed key.
+        key: String,
+        /// The account's public key (as for license-file).
+        #[arg(long)]
+        public_key: String,
+        /// The policy's scheme [default: ED25519_SIGN for an ed25519 key, ECDSA_P256_SIGN for an
+        /// ECDSA key; RSA keys need it].
+        #[arg(long)]
+        scheme: Option<String>,
+    },
+}
+
+/// `keyledger verify …`: prints what verified, or says why not.
+fn verify(command: VerifyCommand) -> Result<(), keyledger::offline::VerifyError> {
+    let printed = match command {
+        VerifyCommand::LicenseFile {
+            file,
+            public_key,
+            license_key,
+            fingerprint,
+        } => keyledger::offline::license_file(
+            &file,
+            &public_key,
+            license_key.as_deref(),
+            fingerprint.as_deref(),
+            chrono::Utc::now(),
+        )?,
+        VerifyCommand::Key {
+            key,
+            public_key,
+            scheme,
+        } => keyledger::offline::key(&key, &public_key, scheme.as_deref())?,
+    };
+    println!("{printed}");
+    Ok(())
+}
+
+#[derive(Subcommand)]
 enum ProjectionsCommand {
     /// Empties every read model and replays the event store into it.
     Rebuild,
@@ -232,12 +296,17 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
 }
 
 async fn run(cli: Cli) -> Result<(), StartError> {
+    // Offline: no store, no data directory.
+    if let Command::Verify { command } = cli.command {
+        return verify(command).map_err(|err| StartError::Api(format!("not verified: {err}")));
+    }
     let database_url = match cli.database_url.filter(|url| !url.is_empty()) {
         Some(url) => url,
         None => default_database_url(&cli.data_dir)?,
     };
     let secret_key = cli.secret_key.as_deref();
     match cli.command {
+        Command::Verify { .. } => unreachable!("verified above, before the store"),
         Command::Serve {
             bind,
             role,

@@ -40,6 +40,7 @@ mod signed_keys;
 mod snapshots;
 mod tokens;
 mod validation;
+mod verify_command;
 mod webhook_endpoints;
 mod webhook_harness;
 mod webhook_workers;

@@ -105,6 +105,31 @@ impl aggregates::signing::Sign for Keyring {
     }
 }
 
+/// A new account's keyring and its public keys (ed25519 hex, RSA PEM, ECDSA PEM), for tests.
+#[cfg(test)]
+pub(crate) fn test_keyring() -> (Keyring, [String; 3]) {
+    let master = MasterKey::from_hex(&MasterKey::generate_hex()).unwrap();
+    let keys = super::generate_account_keys(&master).unwrap();
+    let (rsa, ecdsa) = (keys.rsa2048.unwrap(), keys.ecdsa_p256.unwrap());
+    let row = AccountRow {
+        id: "a".into(),
+        slug: "a".into(),
+        name: "A".into(),
+        protected: 0,
+        ed25519_public_key: keys.ed25519_public_key.clone(),
+        ed25519_private_key_sealed: keys.ed25519_private_key_sealed,
+        token_secret_sealed: keys.token_secret_sealed,
+        rsa2048_public_key: Some(rsa.public_key.clone()),
+        rsa2048_private_key_sealed: Some(rsa.private_key_sealed),
+        ecdsa_public_key: Some(ecdsa.public_key.clone()),
+        ecdsa_private_key_sealed: Some(ecdsa.private_key_sealed),
+        created_at: 0,
+        updated_at: 0,
+    };
+    let keyring = Keyring::open(&master, &row).unwrap();
+    (keyring, [keys.ed25519_public_key, rsa.public_key, ecdsa.public_key])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

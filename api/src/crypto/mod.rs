@@ -3,6 +3,7 @@
 
 pub mod certificate;
 pub mod keyring;
+pub mod verify;
 
 pub use keyring::{Keyring, SignatureAlgorithm};
 
