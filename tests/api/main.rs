@@ -17,6 +17,7 @@ mod feed;
 mod golden_vectors;
 mod heartbeats;
 mod helpers;
+mod key_secrecy;
 mod layout;
 mod license_actions;
 mod licenses;
