@@ -17,16 +17,35 @@ pub struct Call {
 
 /// Sends `requests` calls (`call(n)` for the n-th) from `clients` concurrent clients; prints
 /// a row of the table; answers the requests per second.
+#[allow(dead_code)]
 pub async fn measure<F>(label: &str, path: &str, base: &str, requests: usize, clients: usize, call: F) -> f64
 where
     F: Fn(usize) -> Call + Send + Sync + 'static,
 {
+    measure_with(label, path, base, requests, clients, &[], call).await
+}
+
+/// [`measure`], every request carrying `headers` too (e.g. `Keygen-Accept-Signature`).
+pub async fn measure_with<F>(
+    label: &str,
+    path: &str,
+    base: &str,
+    requests: usize,
+    clients: usize,
+    headers: &[(&'static str, &str)],
+    call: F,
+) -> f64
+where
+    F: Fn(usize) -> Call + Send + Sync + 'static,
+{
+    let headers: Arc<Vec<(&'static str, String)>> =
+        Arc::new(headers.iter().map(|(k, v)| (*k, v.to_string())).collect());
     let client = reqwest::Client::new();
     let call = Arc::new(call);
     let started = Instant::now();
     let tasks: Vec<_> = (0..clients)
         .map(|c| {
-            let (client, call, base) = (client.clone(), call.clone(), base.to_string());
+            let (client, call, base, headers) = (client.clone(), call.clone(), base.to_string(), headers.clone());
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 for n in (c..requests).step_by(clients) {
@@ -39,6 +58,9 @@ where
                     let mut request = client
                         .request(method, format!("{base}{path}"))
                         .header("Accept", "application/vnd.api+json");
+                    for (name, value) in headers.iter() {
+                        request = request.header(*name, value);
+                    }
                     if let Some(token) = token {
                         request = request.bearer_auth(token);
                     }

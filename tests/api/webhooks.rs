@@ -300,3 +300,56 @@ async fn a_410_gone_disables_the_endpoint_and_a_retry_without_its_endpoint_is_re
     assert_eq!(retry.json["errors"][0]["detail"], "webhook event failed to retry");
     assert_eq!(receiver.received().len(), 1, "nothing more was sent");
 }
+
+#[tokio::test]
+async fn deliveries_are_signed_with_the_endpoints_signature_algorithm() {
+    let app = spawn_app_with_webhooks(loopback_allowed(None)).await;
+    let keys = crate::account_keys::account_keys(&app).await;
+    let receiver = Receiver::start().await;
+    for algorithm in ["rsa-pss-sha256", "rsa-sha256", "ecdsa-p256"] {
+        let body = json!({"data": {"type": "webhook-endpoints", "attributes": {
+            "url": receiver.url(&format!("/{algorithm}")),
+            "subscriptions": ["product.created"],
+            "signatureAlgorithm": algorithm,
+        }}});
+        let reply = app
+            .send(
+                Method::POST,
+                &app.path("webhook-endpoints"),
+                Some(app.admin()),
+                Some(body),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
+        assert_eq!(reply.json["data"]["attributes"]["signatureAlgorithm"], algorithm);
+    }
+    app.create_product("Signed three ways", None).await;
+    let received = receiver.wait_for(3, Duration::from_secs(20)).await;
+    assert_eq!(received.len(), 3);
+    for delivery in &received {
+        let algorithm = delivery.target.trim_start_matches('/');
+        let key = keys.for_algorithm(algorithm);
+        crate::offline_verifier::verify_response(
+            algorithm,
+            key,
+            "POST",
+            &delivery.target,
+            "127.0.0.1",
+            &delivery.headers,
+            &delivery.body,
+        )
+        .unwrap_or_else(|e| panic!("{algorithm}: {e}"));
+        let mut body = delivery.body.clone();
+        body[5] ^= 1;
+        assert!(crate::offline_verifier::verify_response(
+            algorithm,
+            key,
+            "POST",
+            &delivery.target,
+            "127.0.0.1",
+            &delivery.headers,
+            &body
+        )
+        .is_err());
+    }
+}

@@ -55,12 +55,21 @@ impl Keyring {
             let sealed = key.as_deref().ok_or(CryptoError::Key("a key pair is missing".into()))?;
             master.open(sealed)
         };
-        let rsa = Rsa::private_key_from_pem(&sealed(&row.rsa2048_private_key_sealed)?)?;
-        let ecdsa = PKey::private_key_from_pem(&sealed(&row.ecdsa_private_key_sealed)?)?;
+        Self::from_parts(
+            seed,
+            &sealed(&row.rsa2048_private_key_sealed)?,
+            &sealed(&row.ecdsa_private_key_sealed)?,
+        )
+    }
+
+    /// A keyring of an ed25519 seed, an RSA private key (PKCS#1 PEM) and an ECDSA P-256 private
+    /// key (PKCS#8 PEM).
+    pub fn from_parts(ed25519_seed: [u8; 32], rsa_pem: &[u8], ecdsa_pem: &[u8]) -> Result<Self, CryptoError> {
+        let rsa = Rsa::private_key_from_pem(rsa_pem)?;
         Ok(Self {
-            ed25519: SigningKey::from_bytes(&seed),
+            ed25519: SigningKey::from_bytes(&ed25519_seed),
             rsa: PKey::from_rsa(rsa)?,
-            ecdsa,
+            ecdsa: PKey::private_key_from_pem(ecdsa_pem)?,
         })
     }
 
@@ -133,6 +142,51 @@ pub(crate) fn test_keyring() -> (Keyring, [String; 3]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The test suite's fixtures, made with the `openssl` command line.
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = format!("{}/../tests/fixtures/crypto/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    #[test]
+    fn deterministic_signatures_are_byte_for_byte_the_openssl_command_lines() {
+        let ed25519 = PKey::private_key_from_pem(&fixture("ed25519_private.pem")).unwrap();
+        let seed: [u8; 32] = ed25519.raw_private_key().unwrap().try_into().unwrap();
+        let keyring = Keyring::from_parts(seed, &fixture("rsa_private.pem"), &fixture("ecdsa_private.pem")).unwrap();
+        let message = fixture("message.txt");
+        assert_eq!(
+            keyring.sign(SignatureAlgorithm::RsaSha256, &message).unwrap(),
+            fixture("message.rsa-sha256.sig"),
+            "openssl dgst -sha256 -sign"
+        );
+        assert_eq!(
+            keyring.sign(SignatureAlgorithm::Ed25519, &message).unwrap(),
+            fixture("message.ed25519.sig"),
+            "openssl pkeyutl -sign -rawin"
+        );
+        assert_eq!(
+            keyring.rsa_private_encrypt(&fixture("seed200.bin")).unwrap(),
+            fixture("seed200.rsa-private-encrypt.bin"),
+            "openssl rsautl -sign -pkcs"
+        );
+        // PSS and ECDSA are randomized: the command line's verifier accepts ours.
+        let verify = |pem: &str, algorithm: SignatureAlgorithm| {
+            let public = PKey::public_key_from_pem(&fixture(pem)).unwrap();
+            let signature = keyring.sign(algorithm, &message).unwrap();
+            let mut verifier = openssl::sign::Verifier::new(MessageDigest::sha256(), &public).unwrap();
+            if algorithm == SignatureAlgorithm::RsaPssSha256 {
+                verifier.set_rsa_padding(Padding::PKCS1_PSS).unwrap();
+                verifier.set_rsa_pss_saltlen(RsaPssSaltlen::custom(222)).unwrap();
+            }
+            verifier.verify_oneshot(&signature, &message).unwrap()
+        };
+        assert!(
+            verify("rsa_public.pem", SignatureAlgorithm::RsaPssSha256),
+            "salt of 222 bytes: the maximum"
+        );
+        assert!(verify("ecdsa_public.pem", SignatureAlgorithm::EcdsaP256));
+    }
 
     #[test]
     fn generated_pairs_have_keygens_pem_armour() {
