@@ -559,7 +559,7 @@ fn certificate_document(certificate: &str) -> serde_json::Value {
     serde_json::from_slice(&STANDARD.decode(body).unwrap()).unwrap()
 }
 
-/// Armours a document exactly as §5 says (60-char lines, one trailing newline), keeping key order enc, sig, alg.
+/// Armours a document exactly as Keygen armours files (60-char lines, one trailing newline), keeping key order enc, sig, alg.
 fn armour(prefix: &str, doc: &serde_json::Value) -> String {
     let mut json = format!(r#"{{"enc":{},"sig":{},"alg":{}"#, doc["enc"], doc["sig"], doc["alg"]);
     for (name, value) in doc.as_object().unwrap() {

@@ -22,10 +22,10 @@ const SHA256_DIGEST_INFO: [u8; 19] = [
     0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20,
 ];
 
-/// The only `headers=` value Keygen signs (§6).
+/// The only `headers=` value Keygen signs.
 const SIGNED_HEADERS: &str = "(request-target) host date digest";
 
-/// An account public key in the textual form Keygen publishes it (§7).
+/// An account public key in the textual form Keygen publishes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PublicKey {
     /// Ed25519 public key as 64 lowercase hex characters.
@@ -36,7 +36,7 @@ pub enum PublicKey {
     EcdsaPem(String),
 }
 
-/// A signature algorithm of §6 (also the part after `+` of a license-file algorithm).
+/// A signature algorithm of Keygen's (also the part after `+` of a license-file algorithm).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum SigAlg {
     Ed25519,
@@ -57,7 +57,7 @@ impl SigAlg {
     }
 }
 
-/// Verifies the `Keygen-Signature`, `Date`/`Keygen-Date` and `Digest`/`Keygen-Digest` headers of a response (§6).
+/// Verifies the `Keygen-Signature`, `Date`/`Keygen-Date` and `Digest`/`Keygen-Digest` headers of a response.
 pub fn verify_response(
     algorithm: &str,
     public_key: &PublicKey,
@@ -113,7 +113,7 @@ pub fn verify_response(
     verify_signature(expected_alg, public_key, signing_string.as_bytes(), &signature)
 }
 
-/// Verifies a signed/encrypted license key of any §3.5 scheme and returns the seed it carries (JWT: the claims JSON).
+/// Verifies a signed/encrypted license key of any of Keygen's schemes and returns the seed it carries (JWT: the claims JSON).
 pub fn verify_key(scheme: &str, key: &str, public_key: &PublicKey) -> Result<Vec<u8>, String> {
     match scheme {
         "ED25519_SIGN" => verify_prefixed_key(key, SigAlg::Ed25519, public_key),
@@ -128,7 +128,7 @@ pub fn verify_key(scheme: &str, key: &str, public_key: &PublicKey) -> Result<Vec
     }
 }
 
-/// Opens a `LICENSE FILE` / `MACHINE FILE` certificate (§5): checks the armour, verifies `sig`, decrypts or decodes `enc`.
+/// Opens a `LICENSE FILE` / `MACHINE FILE` certificate: checks the armour, verifies `sig`, decrypts or decodes `enc`.
 pub fn open_certificate(
     certificate: &str,
     prefix: &str,
