@@ -202,8 +202,9 @@ enum VerifyCommand {
         /// as base64 (as the account's `meta.keys` shows it) or as the path of a file.
         #[arg(long)]
         public_key: String,
-        /// The license key, which decrypts an encrypted file.
-        #[arg(long)]
+        /// The license key, which decrypts an encrypted file (prefer the variable, which keeps
+        /// it out of argv and shell history).
+        #[arg(long, env = "KEYLEDGER_LICENSE_KEY", hide_env_values = true)]
         license_key: Option<String>,
         /// The machine's fingerprint, which with the license key decrypts a machine file.
         #[arg(long)]

@@ -149,6 +149,9 @@ pub struct AppStateInner {
     /// to measure what logging costs).
     pub request_logs: AtomicBool,
     accounts: RwLock<HashMap<String, Arc<AccountContext>>>,
+    /// Held while an older account gains its RSA and ECDSA keys, so a burst of first requests
+    /// generates them once, not once a request.
+    adding_keys: tokio::sync::Mutex<()>,
 }
 
 /// Cheap-to-clone handle on [`AppStateInner`].
@@ -192,6 +195,7 @@ impl AppState {
             webhook_networks: Default::default(),
             request_logs: AtomicBool::new(settings.request_logs),
             accounts: RwLock::new(HashMap::new()),
+            adding_keys: tokio::sync::Mutex::new(()),
         }))
     }
 
@@ -218,8 +222,17 @@ impl AppState {
         let Some(mut row) = projections::accounts::find(&self.db, id_or_slug).await? else {
             return Ok(None);
         };
-        if row.rsa2048_private_key_sealed.is_none() || row.ecdsa_private_key_sealed.is_none() {
-            row = self.add_missing_keys(row).await?;
+        let lacks_keys =
+            |row: &AccountRow| row.rsa2048_private_key_sealed.is_none() || row.ecdsa_private_key_sealed.is_none();
+        if lacks_keys(&row) {
+            let _one_at_a_time = self.adding_keys.lock().await;
+            // Another request may have added them while this one waited.
+            row = projections::accounts::find(&self.db, &row.id)
+                .await?
+                .ok_or_else(|| ApiError::internal("account row vanished"))?;
+            if lacks_keys(&row) {
+                row = self.add_missing_keys(row).await?;
+            }
         }
         let token_secret = self.master.open(&row.token_secret_sealed).map_err(ApiError::internal)?;
         let context = Arc::new(AccountContext {

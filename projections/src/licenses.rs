@@ -112,7 +112,10 @@ fn status_condition(w: &mut Filter, status: &str, now: i64) -> Option<String> {
     };
     let inactive = |w: &mut Filter| {
         let stale = w.param(Bind::Int(now - 90 * DAY_US));
-        format!("(l.created_at < {stale} and coalesce(a.last_validated, 0) < {stale} and coalesce(l.last_check_in, 0) < {stale})")
+        format!(
+            "(l.created_at < {stale} and coalesce(a.last_validated, 0) < {stale} \
+             and coalesce(a.last_check_out, 0) < {stale} and coalesce(l.last_check_in, 0) < {stale})"
+        )
     };
     Some(match status {
         "SUSPENDED" => "l.suspended = 1".to_string(),

@@ -211,6 +211,12 @@ async fn ttl_bounds_and_bad_options_get_keygens_errors() {
         ("?ttl=3599", None, "CHECKOUT_TTL_INVALID", json!({"parameter": "ttl"})),
         ("?ttl=soon", None, "CHECKOUT_TTL_INVALID", json!({"parameter": "ttl"})),
         (
+            "?ttl=9223372036854775807",
+            None,
+            "CHECKOUT_TTL_INVALID",
+            json!({"parameter": "ttl"}),
+        ),
+        (
             "",
             Some(json!({"ttl": 60})),
             "CHECKOUT_TTL_INVALID",
@@ -391,4 +397,29 @@ async fn keygen_rs_verifies_and_decrypts_license_and_machine_files_as_its_docs_s
         ..license_file.clone()
     };
     assert!(forged.verify().is_err());
+}
+
+#[tokio::test]
+async fn a_license_used_only_through_license_files_is_not_inactive() {
+    let app = spawn_app().await;
+    let (_, checked_out) = app.licensed(json!({}), json!({})).await;
+    let (_, idle) = app.licensed(json!({}), json!({})).await;
+    // Ninety-one days on, one license is checked out; the other has seen nothing.
+    app.state.clock.advance(chrono::Duration::days(91));
+    let path = format!("licenses/{}", checked_out["id"].as_str().unwrap());
+    assert_eq!(check_out(&app, &path, "", None).await.status, StatusCode::OK);
+    assert_eq!(app.get(&path).await.json["data"]["attributes"]["status"], "ACTIVE");
+    let idle_path = format!("licenses/{}", idle["id"].as_str().unwrap());
+    assert_eq!(
+        app.get(&idle_path).await.json["data"]["attributes"]["status"],
+        "INACTIVE"
+    );
+    let inactive = app.get("licenses?status=INACTIVE").await;
+    let ids: Vec<&Value> = inactive.json["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| &l["id"])
+        .collect();
+    assert_eq!(ids, [&idle["id"]]);
 }

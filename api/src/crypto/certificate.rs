@@ -90,8 +90,21 @@ pub fn certificate(
     };
     let signed = format!("{}/{enc}", kind.prefix());
     let sig = B64.encode(keys.sign(algorithm.signature, signed.as_bytes())?);
-    let document = serde_json::json!({ "enc": enc, "sig": sig, "alg": algorithm.name() }).to_string();
+    let document = serde_json::to_string(&Document {
+        enc: &enc,
+        sig: &sig,
+        alg: &algorithm.name(),
+    })
+    .expect("strings serialize");
     Ok(armoured(kind, &B64.encode(document)))
+}
+
+/// The signed document, its keys in Keygen's order.
+#[derive(serde::Serialize)]
+struct Document<'a> {
+    enc: &'a str,
+    sig: &'a str,
+    alg: &'a str,
 }
 
 /// Base64 text wrapped at 60 columns (as Ruby's `Base64.encode64` wraps) between the armour.
@@ -131,6 +144,17 @@ mod tests {
         ] {
             assert_eq!(FileAlgorithm::parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn the_document_is_enc_sig_alg_in_that_order() {
+        let (keyring, _) = crate::crypto::keyring::test_keyring();
+        let algorithm = FileAlgorithm::parse("base64+ed25519").unwrap();
+        let file = certificate(FileKind::License, b"{}", algorithm, "KEY", &keyring).unwrap();
+        let body: String = file.lines().filter(|l| !l.starts_with("-----")).collect();
+        let document = String::from_utf8(B64.decode(body).unwrap()).unwrap();
+        assert!(document.starts_with("{\"enc\":\"e30=\",\"sig\":\""), "{document}");
+        assert!(document.ends_with("\"alg\":\"base64+ed25519\"}"), "{document}");
     }
 
     #[test]

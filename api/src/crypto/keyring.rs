@@ -12,6 +12,7 @@ use openssl::pkey::{PKey, Private};
 use openssl::rsa::{Padding, Rsa};
 use openssl::sign::{RsaPssSaltlen, Signer};
 use projections::accounts::AccountRow;
+use zeroize::Zeroizing;
 
 pub use aggregates::signing::SignatureAlgorithm;
 
@@ -47,16 +48,19 @@ pub struct Keyring {
 impl Keyring {
     /// Opens the sealed keys of an account row that has all three pairs.
     pub fn open(master: &MasterKey, row: &AccountRow) -> Result<Self, CryptoError> {
-        let seed: [u8; 32] = master
-            .open(&row.ed25519_private_key_sealed)?
+        // The opened secrets are wiped when dropped, once the keys are parsed.
+        let seed = Zeroizing::new(master.open(&row.ed25519_private_key_sealed)?);
+        let seed: [u8; 32] = seed
+            .as_slice()
             .try_into()
             .map_err(|_| CryptoError::Key("an ed25519 seed of the wrong length".into()))?;
+        let seed = Zeroizing::new(seed);
         let sealed = |key: &Option<String>| {
             let sealed = key.as_deref().ok_or(CryptoError::Key("a key pair is missing".into()))?;
-            master.open(sealed)
+            master.open(sealed).map(Zeroizing::new)
         };
         Self::from_parts(
-            seed,
+            *seed,
             &sealed(&row.rsa2048_private_key_sealed)?,
             &sealed(&row.ecdsa_private_key_sealed)?,
         )

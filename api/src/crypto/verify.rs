@@ -67,6 +67,13 @@ impl VerifyingKey {
             .map_err(|_| Refused::PublicKey)
     }
 
+    /// Whether this is an EC key on P-256 (the only curve of `ecdsa-p256`).
+    fn is_p256(&self) -> bool {
+        let Self::Pem(key) = self else { return false };
+        key.ec_key()
+            .is_ok_and(|ec| ec.group().curve_name() == Some(openssl::nid::Nid::X9_62_PRIME256V1))
+    }
+
     fn kind(&self) -> Option<Id> {
         match self {
             Self::Ed25519(_) => None,
@@ -81,7 +88,7 @@ impl VerifyingKey {
             SignatureAlgorithm::EcdsaP256 => Some(Id::EC),
             SignatureAlgorithm::RsaSha256 | SignatureAlgorithm::RsaPssSha256 => Some(Id::RSA),
         };
-        if self.kind() != needs {
+        if self.kind() != needs || (needs == Some(Id::EC) && !self.is_p256()) {
             return Err(Refused::WrongKey(algorithm.name().into()));
         }
         let genuine = match self {

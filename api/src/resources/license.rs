@@ -18,7 +18,7 @@ pub(crate) fn license_resource(row: &LicenseRow, now: aggregates::Timestamp) -> 
     let policy = row.policy()?;
     let limits = row.limits()?;
     let last_check_in = row.last_check_in.map(from_micros);
-    let last_activity = [row.last_validated, row.last_check_in]
+    let last_activity = [row.last_validated, row.last_check_in, row.last_check_out]
         .into_iter()
         .flatten()
         .max()

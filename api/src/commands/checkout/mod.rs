@@ -112,7 +112,12 @@ async fn finish(
     let now = state.now();
     let issued = now.timestamp_micros();
     let expiry = match options.ttl {
-        Some(ttl) => Some(aggregates::license::expiry::advance(now, ttl)?.timestamp_micros()),
+        // Past the last expiry the API can print: the ttl is what is wrong.
+        Some(ttl) => Some(
+            aggregates::license::expiry::advance(now, ttl)
+                .map_err(|_| options::ttl_too_long())?
+                .timestamp_micros(),
+        ),
         None => None,
     };
     let policy = checkout.license.policy()?;

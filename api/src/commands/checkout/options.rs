@@ -41,6 +41,15 @@ pub(crate) const DEFAULT_TTL: i64 = 2_629_746;
 /// The shortest `ttl` Keygen takes: an hour.
 pub(crate) const MIN_TTL: i64 = 3600;
 
+/// A ttl whose expiry would pass the last instant the API prints (year 9999).
+pub(super) fn ttl_too_long() -> ApiError {
+    ApiError::bad_request(
+        "must not reach past 9999-12-31T23:59:59Z",
+        "CHECKOUT_TTL_INVALID",
+        Some(Source::Parameter("ttl".into())),
+    )
+}
+
 /// How a file is to be made.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct CheckoutOptions {
