@@ -1,7 +1,8 @@
 //! License and machine files (`…/actions/check-out`): every algorithm checked by the suite's own
 //! verifier and by keygen-rs as its docs show an app doing it, Keygen's options and refusals,
-//! the raw attachment, and the `lastCheckOut` / `*.checked-out` each check-out leaves. Long on
-//! purpose: one endpoint pair's options, algorithms and side effects read best side by side.
+//! the raw attachment, and the `lastCheckOut` / `*.checked-out` each check-out leaves.
+//! Long on purpose: one endpoint pair's options, algorithms and side effects read best side by
+//! side.
 
 use crate::account_keys::{account_keys, AccountKeys};
 use crate::helpers::{spawn_app, TestApp};
