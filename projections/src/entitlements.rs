@@ -157,13 +157,7 @@ pub async fn all(
     account_id: &str,
     set: EntitlementSet<'_>,
 ) -> Result<Vec<EntitlementRow>, ProjectionError> {
-    let all = PageRequest {
-        cursor: None,
-        number: None,
-        size: 10_000,
-        order: crate::ListOrder::OldestFirst,
-    };
-    Ok(list(db, account_id, set, all).await?.items)
+    Ok(list(db, account_id, set, PageRequest::everything()).await?.items)
 }
 
 /// Codes of every live entitlement in `set` (for validation's entitlements scope).

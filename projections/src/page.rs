@@ -39,6 +39,16 @@ pub struct PageRequest {
 }
 
 impl PageRequest {
+    /// The whole list in one page, oldest first (for what a document embeds, not for clients).
+    pub fn everything() -> Self {
+        Self {
+            number: None,
+            size: 10_000,
+            order: crate::ListOrder::OldestFirst,
+            cursor: None,
+        }
+    }
+
     pub fn offset(&self) -> i64 {
         if self.cursor.is_some() {
             return 0;

@@ -2,7 +2,7 @@
 //! older accounts gaining theirs by an event, and responses signed in every algorithm a client
 //! asks for with `Keygen-Accept-Signature` — each checked by the suite's own verifier.
 
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{one_char_changed, spawn_app, TestApp};
 use crate::offline_verifier::{verify_response, PublicKey};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -109,12 +109,7 @@ async fn responses_are_signed_in_the_algorithm_the_client_accepts() {
             let mut headers = reply.headers.clone();
             let signature = headers["keygen-signature"].to_str().unwrap().to_string();
             let at = signature.find("signature=\"").unwrap() + "signature=\"".len() + 4;
-            let mut tampered = signature.into_bytes();
-            tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
-            headers.insert(
-                "keygen-signature",
-                String::from_utf8(tampered).unwrap().parse().unwrap(),
-            );
+            headers.insert("keygen-signature", one_char_changed(&signature, at).parse().unwrap());
             assert!(
                 verify_response(algorithm, key, "GET", &target, &app.host, &headers, &reply.bytes).is_err(),
                 "{algorithm}: a changed signature byte is rejected"
@@ -197,10 +192,8 @@ async fn malformed_or_unknown_accept_signatures_are_refused() {
     }
 }
 
-#[tokio::test]
-async fn an_account_made_before_rsa_and_ecdsa_keys_gains_them_by_an_event_on_first_use() {
-    let app = spawn_app().await;
-    // An account as an older server recorded it: only its ed25519 pair and token secret.
+/// An account as an older server recorded it (only its ed25519 pair and token secret); its id.
+pub(crate) async fn older_account(app: &TestApp) -> String {
     let mut keys = api::crypto::generate_account_keys(&app.state.master).unwrap();
     keys.rsa2048 = None;
     keys.ecdsa_p256 = None;
@@ -208,7 +201,7 @@ async fn an_account_made_before_rsa_and_ecdsa_keys_gains_them_by_an_event_on_fir
     let create = aggregates::account::AccountCommand::Create {
         id: id.clone(),
         name: "Older".into(),
-        slug: "older".into(),
+        slug: format!("older-{}", &id[..8]),
         keys,
         at: app.state.now(),
     };
@@ -221,6 +214,13 @@ async fn an_account_made_before_rsa_and_ecdsa_keys_gains_them_by_an_event_on_fir
     )
     .await
     .unwrap();
+    id
+}
+
+#[tokio::test]
+async fn an_account_made_before_rsa_and_ecdsa_keys_gains_them_by_an_event_on_first_use() {
+    let app = spawn_app().await;
+    let id = older_account(&app).await;
     // Its first request: a ping answered with an RSA signature.
     let target = format!("/v1/accounts/{id}/ping");
     let reply = app

@@ -5,7 +5,8 @@
 //! side.
 
 use crate::account_keys::{account_keys, AccountKeys};
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{one_char_changed, spawn_app, TestApp};
+use crate::machines::activate;
 use crate::offline_verifier::open_certificate;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -37,17 +38,7 @@ async fn licensed_machine(app: &TestApp, policy: Value) -> (Value, Value) {
         )
         .await;
     assert_eq!(attach.status, StatusCode::OK, "{}", attach.json);
-    let machine = app
-        .send(
-            Method::POST,
-            &app.path("machines"),
-            Some(app.admin()),
-            Some(
-                json!({"data": {"type": "machines", "attributes": {"fingerprint": "fp-offline-1"},
-                "relationships": {"license": {"data": {"type": "licenses", "id": license_id}}}}}),
-            ),
-        )
-        .await;
+    let machine = activate(app, app.admin(), license_id, "fp-offline-1", json!({})).await;
     assert_eq!(machine.status, StatusCode::CREATED, "{}", machine.json);
     (license, machine.json["data"].clone())
 }
@@ -69,10 +60,7 @@ fn public_key_for<'k>(keys: &'k AccountKeys, algorithm: &str) -> &'k crate::offl
 
 /// One changed character in the middle of a certificate's body.
 fn tampered(certificate: &str) -> String {
-    let mut bytes = certificate.as_bytes().to_vec();
-    let at = bytes.len() / 2;
-    bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
-    String::from_utf8(bytes).unwrap()
+    one_char_changed(certificate, certificate.len() / 2)
 }
 
 #[tokio::test]

@@ -695,3 +695,11 @@ impl ServeProcess {
         }
     }
 }
+
+/// `text` with its character at `at` changed (`A` becomes `B`, anything else `A`): one byte of a
+/// key, file or signature tampered with, still in the same alphabet.
+pub fn one_char_changed(text: &str, at: usize) -> String {
+    let mut bytes = text.as_bytes().to_vec();
+    bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+    String::from_utf8(bytes).expect("ASCII stays ASCII")
+}

@@ -96,6 +96,12 @@ async fn a_rebuild_reproduces_every_read_model_exactly() {
 
     licensing_scenario(&app, a_id).await;
     webhook_endpoint_scenario(&app, a_id).await;
+    // An account of an older version that gained its RSA and ECDSA keys on first use.
+    let older = crate::account_keys::older_account(&app).await;
+    let ping = app
+        .send(Method::GET, &format!("/v1/accounts/{older}/ping"), None, None)
+        .await;
+    assert_eq!(ping.status, StatusCode::OK);
     // Event logs are written by the runner alone: let it reach the end of the feed first.
     projections::catch_up(&app.state.db).await.unwrap();
 

@@ -3,7 +3,7 @@
 //! template — checked by the suite's own verifier and, for ED25519_SIGN, by keygen-rs offline.
 
 use crate::account_keys::account_keys;
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{one_char_changed, spawn_app, TestApp};
 use crate::offline_verifier::verify_key;
 use keygen_rs::config::KeygenConfig;
 use keygen_rs::license::SchemeCode;
@@ -81,10 +81,7 @@ async fn every_scheme_signs_keygens_default_seed_with_the_accounts_key() {
             .await;
         assert_eq!(validated.json["meta"]["code"], "VALID", "{scheme}: {}", validated.json);
         // One changed character of the key and it no longer verifies.
-        let mut tampered = key.as_bytes().to_vec();
-        let at = tampered.len() / 3;
-        tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
-        let tampered = String::from_utf8(tampered).unwrap();
+        let tampered = one_char_changed(key, key.len() / 3);
         assert!(
             verify_key(scheme, &tampered, keys.for_algorithm(algorithm)).is_err(),
             "{scheme}"

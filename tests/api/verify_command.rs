@@ -2,7 +2,8 @@
 //! binary, with nothing but the account's public key (no store, no server).
 
 use crate::account_keys::account_keys;
-use crate::helpers::{keyledger_command, output_of, spawn_app, TestApp};
+use crate::helpers::{keyledger_command, one_char_changed, output_of, spawn_app, TestApp};
+use crate::machines::activate;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use reqwest::{Method, StatusCode};
@@ -90,10 +91,8 @@ async fn verify_prints_the_payload_of_a_genuine_license_file_and_refuses_a_chang
     .await;
     assert!(!ok && stderr.contains("does not decrypt"), "{stderr}");
 
-    let mut changed = std::fs::read(&file.0).unwrap();
-    let at = changed.len() / 2;
-    changed[at] = if changed[at] == b'A' { b'B' } else { b'A' };
-    let changed = tempfile_path::Saved::new(&changed);
+    let text = std::fs::read_to_string(&file.0).unwrap();
+    let changed = tempfile_path::Saved::new(one_char_changed(&text, text.len() / 2).as_bytes());
     let (ok, stdout, stderr) = verify(&[
         "license-file",
         changed.arg(),
@@ -113,17 +112,7 @@ async fn verify_opens_a_machine_file_signed_with_rsa_given_the_fingerprint() {
     let app = spawn_app().await;
     let (_, license) = app.licensed(json!({}), json!({})).await;
     let key = license["attributes"]["key"].as_str().unwrap();
-    let machine = app
-        .send(
-            Method::POST,
-            &app.path("machines"),
-            Some(app.admin()),
-            Some(
-                json!({"data": {"type": "machines", "attributes": {"fingerprint": "fp-cli"},
-                "relationships": {"license": {"data": {"type": "licenses", "id": license["id"]}}}}}),
-            ),
-        )
-        .await;
+    let machine = activate(&app, app.admin(), license["id"].as_str().unwrap(), "fp-cli", json!({})).await;
     let machine_id = machine.json["data"]["id"].as_str().unwrap();
     let file = saved_file(
         &app,

@@ -26,8 +26,12 @@ pub async fn create_endpoint(app: &TestApp, url: &str, subscriptions: Value) -> 
 
 /// `POST /webhook-endpoints` as the admin.
 pub async fn try_create_endpoint(app: &TestApp, url: &str, subscriptions: Value) -> Reply {
-    let body =
-        json!({"data": {"type": "webhook-endpoints", "attributes": {"url": url, "subscriptions": subscriptions}}});
+    try_create_endpoint_with(app, json!({"url": url, "subscriptions": subscriptions})).await
+}
+
+/// `POST /webhook-endpoints` as the admin, with these attributes.
+pub async fn try_create_endpoint_with(app: &TestApp, attributes: Value) -> Reply {
+    let body = json!({"data": {"type": "webhook-endpoints", "attributes": attributes}});
     app.send(
         Method::POST,
         &app.path("webhook-endpoints"),

@@ -3,7 +3,9 @@
 //! clock moved, and the address rule.
 
 use crate::helpers::{spawn_app_with_webhooks, verify_signed, TestApp};
-use crate::webhook_harness::{create_endpoint, loopback_allowed, try_create_endpoint, NatsServer, Received, Receiver};
+use crate::webhook_harness::{
+    create_endpoint, loopback_allowed, try_create_endpoint, try_create_endpoint_with, NatsServer, Received, Receiver,
+};
 use keyledger::WebhookConfig;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -307,19 +309,12 @@ async fn deliveries_are_signed_with_the_endpoints_signature_algorithm() {
     let keys = crate::account_keys::account_keys(&app).await;
     let receiver = Receiver::start().await;
     for algorithm in ["rsa-pss-sha256", "rsa-sha256", "ecdsa-p256"] {
-        let body = json!({"data": {"type": "webhook-endpoints", "attributes": {
+        let attributes = json!({
             "url": receiver.url(&format!("/{algorithm}")),
             "subscriptions": ["product.created"],
             "signatureAlgorithm": algorithm,
-        }}});
-        let reply = app
-            .send(
-                Method::POST,
-                &app.path("webhook-endpoints"),
-                Some(app.admin()),
-                Some(body),
-            )
-            .await;
+        });
+        let reply = try_create_endpoint_with(&app, attributes).await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
         assert_eq!(reply.json["data"]["attributes"]["signatureAlgorithm"], algorithm);
     }

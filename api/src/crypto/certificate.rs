@@ -66,6 +66,51 @@ fn file_key(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
 
+/// `b64(ciphertext).b64(iv).b64(tag)`: AES-256-GCM under [`file_key`], a random 12-byte IV,
+/// a 16-byte tag, no associated data.
+fn encrypt(payload: &[u8], secret: &str) -> Result<String, CryptoError> {
+    let cipher = Aes256Gcm::new_from_slice(&file_key(secret)).expect("a SHA-256 digest is an AES-256 key");
+    let mut iv = [0u8; 12];
+    rand::thread_rng().fill_bytes(&mut iv);
+    let sealed = cipher
+        .encrypt(Nonce::from_slice(&iv), payload)
+        .map_err(|_| CryptoError::Key("AES-GCM refused the payload".into()))?;
+    let (ciphertext, tag) = sealed.split_at(sealed.len() - 16);
+    Ok(format!(
+        "{}.{}.{}",
+        B64.encode(ciphertext),
+        B64.encode(iv),
+        B64.encode(tag)
+    ))
+}
+
+/// Why an encrypted `enc` did not open.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Unopened {
+    /// Not `ciphertext.iv.tag` in base64, or an IV or tag of the wrong length.
+    Malformed,
+    /// It does not decrypt with this secret.
+    WrongSecret,
+}
+
+/// Opens what [`encrypt`] made (what `keyledger verify` does with a file, as an app would).
+pub fn decrypt(enc: &str, secret: &str) -> Result<Vec<u8>, Unopened> {
+    let parts: Vec<&str> = enc.split('.').collect();
+    let [ciphertext, iv, tag] = parts.as_slice() else {
+        return Err(Unopened::Malformed);
+    };
+    let decode = |part: &str| B64.decode(part).map_err(|_| Unopened::Malformed);
+    let (mut sealed, iv, tag) = (decode(ciphertext)?, decode(iv)?, decode(tag)?);
+    if iv.len() != 12 || tag.len() != 16 {
+        return Err(Unopened::Malformed);
+    }
+    sealed.extend_from_slice(&tag);
+    let cipher = Aes256Gcm::new_from_slice(&file_key(secret)).expect("a SHA-256 digest is an AES-256 key");
+    cipher
+        .decrypt(Nonce::from_slice(&iv), sealed.as_slice())
+        .map_err(|_| Unopened::WrongSecret)
+}
+
 /// The certificate of `payload` (a JSON document): `enc` is `b64(ciphertext).b64(iv).b64(tag)`
 /// or `b64(payload)`, `sig` the signature over `<prefix>/<enc>`, and the JSON of the three,
 /// base64-encoded and wrapped at 60 columns, between the armour lines.
@@ -77,14 +122,7 @@ pub fn certificate(
     keys: &Keyring,
 ) -> Result<String, CryptoError> {
     let enc = if algorithm.encrypted {
-        let cipher = Aes256Gcm::new_from_slice(&file_key(secret)).expect("a SHA-256 digest is an AES-256 key");
-        let mut iv = [0u8; 12];
-        rand::thread_rng().fill_bytes(&mut iv);
-        let sealed = cipher
-            .encrypt(Nonce::from_slice(&iv), payload)
-            .map_err(|_| CryptoError::Key("AES-GCM refused the payload".into()))?;
-        let (ciphertext, tag) = sealed.split_at(sealed.len() - 16);
-        format!("{}.{}.{}", B64.encode(ciphertext), B64.encode(iv), B64.encode(tag))
+        encrypt(payload, secret)?
     } else {
         B64.encode(payload)
     };

@@ -1,10 +1,8 @@
 //! The offline checks an app makes, for `keyledger verify`: a license or machine file (signature,
 //! decryption, expiry) and a signed license key (signature, seed). Public keys only.
 
-use super::certificate::{FileAlgorithm, FileKind};
+use super::certificate::{decrypt, FileAlgorithm, FileKind, Unopened};
 use super::SignatureAlgorithm;
-use aes_gcm::aead::{Aead, KeyInit};
-use aes_gcm::{Aes256Gcm, Nonce};
 use aggregates::license::keys::Scheme;
 use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE as B64U, URL_SAFE_NO_PAD as B64U_JWT};
 use base64::Engine;
@@ -12,7 +10,6 @@ use openssl::hash::MessageDigest;
 use openssl::pkey::{Id, PKey, Public};
 use openssl::rsa::Padding;
 use openssl::sign::{RsaPssSaltlen, Verifier};
-use sha2::{Digest, Sha256};
 
 /// Why a file or key was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -168,7 +165,10 @@ pub fn open_file(
         &signature,
     )?;
     let plaintext = if algorithm.encrypted {
-        decrypt(enc, secret.ok_or(Refused::SecretNeeded)?)?
+        decrypt(enc, secret.ok_or(Refused::SecretNeeded)?).map_err(|unopened| match unopened {
+            Unopened::Malformed => Refused::Malformed("enc is not ciphertext.iv.tag with a 12-byte IV and 16-byte tag"),
+            Unopened::WrongSecret => Refused::Decrypt,
+        })?
     } else {
         B64.decode(enc).map_err(|_| Refused::Malformed("enc is not base64"))?
     };
@@ -186,24 +186,6 @@ pub fn open_file(
         algorithm: alg.into(),
         payload,
     })
-}
-
-fn decrypt(enc: &str, secret: &str) -> Result<Vec<u8>, Refused> {
-    let parts: Vec<&str> = enc.split('.').collect();
-    let [ciphertext, iv, tag] = parts.as_slice() else {
-        return Err(Refused::Malformed("enc is not ciphertext.iv.tag"));
-    };
-    let decode = |part: &str| B64.decode(part).map_err(|_| Refused::Malformed("enc is not base64"));
-    let (mut sealed, iv, tag) = (decode(ciphertext)?, decode(iv)?, decode(tag)?);
-    if iv.len() != 12 || tag.len() != 16 {
-        return Err(Refused::Malformed("the IV or tag has the wrong length"));
-    }
-    sealed.extend_from_slice(&tag);
-    let key: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
-    let cipher = Aes256Gcm::new_from_slice(&key).expect("a SHA-256 digest is an AES-256 key");
-    cipher
-        .decrypt(Nonce::from_slice(&iv), sealed.as_slice())
-        .map_err(|_| Refused::Decrypt)
 }
 
 /// The scheme a key of this public key most likely has when none is named: ED25519_SIGN for

@@ -209,13 +209,7 @@ pub(crate) async fn machine_file(
             machine: Some(machine.row.id.clone()),
             ..Default::default()
         };
-        let all = projections::PageRequest {
-            number: None,
-            size: 10_000,
-            order: projections::ListOrder::OldestFirst,
-            cursor: None,
-        };
-        for row in projections::components::list(&state.db, account_id, &filter, all)
+        for row in projections::components::list(&state.db, account_id, &filter, projections::PageRequest::everything())
             .await?
             .items
         {
