@@ -13,6 +13,20 @@ pub const POLICY_LIVE: &str = "policy.live";
 pub const PRODUCT_POLICIES: &str = "product.policies:";
 /// Prefix of the groups of a policy's licenses (`policy.licenses:<policy id>`).
 pub const POLICY_LICENSES: &str = "policy.licenses:";
+/// Scope of the ids of live packages.
+pub const PACKAGE_LIVE: &str = "package.live";
+/// Prefix of the scopes of package keys (`package.key:<account id>`).
+pub const PACKAGE_KEY: &str = "package.key:";
+/// Prefix of the groups of a product's packages (`product.packages:<product id>`).
+pub const PRODUCT_PACKAGES: &str = "product.packages:";
+/// Prefix of the groups of a product's releases (`product.releases:<product id>`).
+pub const PRODUCT_RELEASES: &str = "product.releases:";
+/// Prefix of the groups of a package's releases (`package.releases:<package id>`).
+pub const PACKAGE_RELEASES: &str = "package.releases:";
+/// Prefix of the scopes of release versions (`release.version:<product id>:<package id or none>`).
+pub const RELEASE_VERSION: &str = "release.version:";
+/// Prefix of the scopes of release tags (`release.tag:<product id>:<package id or none>`).
+pub const RELEASE_TAG: &str = "release.tag:";
 
 use serde_json::Value;
 
@@ -100,6 +114,8 @@ pub enum ClaimOp {
     /// leaves any other group of that prefix: who depends on what, kept in step with the events,
     /// so a cascading delete finds dependents the read models may not show yet.
     Join { prefix: &'static str, group: String },
+    /// The aggregate leaves every group of `prefix` (a release moved out of its package).
+    Leave { prefix: &'static str },
     /// Every claim the aggregate holds is released (it was deleted).
     ReleaseAll,
 }
@@ -137,6 +153,12 @@ pub fn claims_for(aggregate_type: &str, payload: &Value) -> Result<Vec<ClaimOp>,
         crate::product::Product::TYPE_NAME => {
             serde_json::from_value::<crate::product::ProductEvent>(payload.clone())?.claims()
         }
+        crate::package::Package::TYPE_NAME => {
+            serde_json::from_value::<crate::package::PackageEvent>(payload.clone())?.claims()
+        }
+        crate::release::Release::TYPE_NAME => {
+            serde_json::from_value::<crate::release::ReleaseEvent>(payload.clone())?.claims()
+        }
         _ => Vec::new(),
     })
 }
@@ -144,8 +166,8 @@ pub fn claims_for(aggregate_type: &str, payload: &Value) -> Result<Vec<ClaimOp>,
 /// What a deleted parent does to its claims: its `live` claim goes first (so a dependent being
 /// created waits for, or sees, the deletion, and both transactions lock in the same order), then
 /// every other claim, and its group of dependents must be empty.
-pub fn deleted_parent(live_scope: &str, dependents: &'static str) -> Vec<ClaimOp> {
-    vec![
+pub fn deleted_parent(live_scope: &str, dependents: &[&'static str]) -> Vec<ClaimOp> {
+    let mut ops = vec![
         ClaimOp::Replace {
             scope: live_scope.into(),
             value: None,
@@ -153,6 +175,7 @@ pub fn deleted_parent(live_scope: &str, dependents: &'static str) -> Vec<ClaimOp
             attribute: "id",
         },
         ClaimOp::ReleaseAll,
-        ClaimOp::RequireEmpty { prefix: dependents },
-    ]
+    ];
+    ops.extend(dependents.iter().map(|&prefix| ClaimOp::RequireEmpty { prefix }));
+    ops
 }

@@ -109,6 +109,10 @@ ids! {
     ProcessId;
     /// A webhook endpoint.
     WebhookEndpointId;
+    /// A package of a product's releases.
+    PackageId;
+    /// A release.
+    ReleaseId;
 }
 
 /// The type of id an aggregate is stored under: `execute` takes only that type, so a command
@@ -148,7 +152,9 @@ identified!(
     crate::user::User => UserId, shape 1,
     crate::machine::Machine => MachineId, shape 2,
     crate::process::Process => ProcessId, shape 1,
-    crate::webhook_endpoint::WebhookEndpoint => WebhookEndpointId, shape 1
+    crate::webhook_endpoint::WebhookEndpoint => WebhookEndpointId, shape 1,
+    crate::package::Package => PackageId, shape 1,
+    crate::release::Release => ReleaseId, shape 1
 );
 
 #[cfg(test)]
@@ -198,7 +204,10 @@ mod tests {
     /// snapshots are then ignored) and write the new fields here.
     #[test]
     fn snapshot_shapes_are_pinned() {
-        use crate::{account, entitlement, license, machine, policy, process, product, token, user, webhook_endpoint};
+        use crate::{
+            account, entitlement, license, machine, package, policy, process, product, release, token, user,
+            webhook_endpoint,
+        };
         let pinned = [
             (shape_of::<account::Account>(), (2, "all_keys id slug")),
             (shape_of::<product::Product>(), (1, "account_id attributes deleted id")),
@@ -224,6 +233,14 @@ mod tests {
             (
                 shape_of::<webhook_endpoint::WebhookEndpoint>(),
                 (1, "account_id attributes deleted id"),
+            ),
+            (
+                shape_of::<package::Package>(),
+                (1, "account_id attributes deleted product_id"),
+            ),
+            (
+                shape_of::<release::Release>(),
+                (1, "account_id attributes constraints deleted line"),
             ),
         ];
         let changed: Vec<String> = pinned

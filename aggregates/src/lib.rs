@@ -11,10 +11,12 @@ pub mod ids;
 pub mod license;
 pub mod machine;
 pub mod metadata;
+pub mod package;
 pub mod permissions;
 pub mod policy;
 pub mod process;
 pub mod product;
+pub mod release;
 pub mod signing;
 pub mod token;
 pub mod user;
@@ -25,8 +27,8 @@ pub use claims::ClaimOp;
 pub use cqrs_es::event_sink;
 pub use error::{DomainError, Subject};
 pub use ids::{
-    AccountId, ComponentId, EntitlementId, Identified, LicenseId, MachineId, PolicyId, PoolKeyId, ProcessId, ProductId,
-    Snapshotted, TokenId, UserId, WebhookEndpointId,
+    AccountId, ComponentId, EntitlementId, Identified, LicenseId, MachineId, PackageId, PolicyId, PoolKeyId, ProcessId,
+    ProductId, ReleaseId, Snapshotted, TokenId, UserId, WebhookEndpointId,
 };
 
 /// Timestamps in commands and events: UTC, microsecond precision in storage.

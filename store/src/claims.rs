@@ -64,6 +64,8 @@ pub(crate) enum ClaimStatement {
     },
     /// Leaves this aggregate's groups of `prefix`, then joins `prefix` + `group`.
     Join { prefix: &'static str, group: String },
+    /// Leaves this aggregate's groups of `prefix`.
+    Leave { prefix: &'static str },
 }
 
 pub(crate) const RELEASE_SCOPE: &str =
@@ -140,6 +142,7 @@ pub(crate) fn statements(events: &[SerializedEvent]) -> Result<Vec<ClaimStatemen
                     },
                 }),
                 ClaimOp::Join { prefix, group } => out.push(ClaimStatement::Join { prefix, group }),
+                ClaimOp::Leave { prefix } => out.push(ClaimStatement::Leave { prefix }),
                 ClaimOp::RequireEmpty { prefix } => out.push(ClaimStatement::RequireEmpty {
                     prefix,
                     remaining: ClaimConflict {

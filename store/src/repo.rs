@@ -173,6 +173,13 @@ where
                     .bind(from_id.as_str()),
                 Some((true, missing)),
             ),
+            ClaimStatement::Leave { prefix } => (
+                sqlx::query(claims::LEAVE_GROUPS)
+                    .bind(aggregate_type)
+                    .bind(aggregate_id)
+                    .bind(*prefix),
+                None,
+            ),
             ClaimStatement::Join { prefix, group } => {
                 sqlx::query(claims::LEAVE_GROUPS)
                     .bind(aggregate_type)

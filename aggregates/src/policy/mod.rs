@@ -164,7 +164,7 @@ impl PolicyEvent {
                 code: "POLICY_POOL_EMPTY",
                 relationship: "pool",
             }],
-            Self::Deleted { .. } => claims::deleted_parent(claims::POLICY_LIVE, claims::POLICY_LICENSES),
+            Self::Deleted { .. } => claims::deleted_parent(claims::POLICY_LIVE, &[claims::POLICY_LICENSES]),
             _ => Vec::new(),
         }
     }

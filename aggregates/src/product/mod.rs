@@ -194,9 +194,14 @@ impl ProductEvent {
             ProductEvent::Updated {
                 account_id, attributes, ..
             } => vec![code_claim(account_id, &attributes.code)],
-            ProductEvent::Deleted { .. } => {
-                crate::claims::deleted_parent(crate::claims::PRODUCT_LIVE, crate::claims::PRODUCT_POLICIES)
-            }
+            ProductEvent::Deleted { .. } => crate::claims::deleted_parent(
+                crate::claims::PRODUCT_LIVE,
+                &[
+                    crate::claims::PRODUCT_POLICIES,
+                    crate::claims::PRODUCT_PACKAGES,
+                    crate::claims::PRODUCT_RELEASES,
+                ],
+            ),
         }
     }
 }
