@@ -27,6 +27,28 @@ impl FromRequestParts<AppState> for Call {
     }
 }
 
+/// The application, the request's account and the caller when a credential came along: for
+/// routes anyone may call (releases of `OPEN` products), where a credential still counts.
+pub(crate) struct MaybeCall {
+    pub state: AppState,
+    pub account: std::sync::Arc<crate::state::AccountContext>,
+    pub auth: Option<Auth>,
+}
+
+impl FromRequestParts<AppState> for MaybeCall {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let auth = crate::auth::authenticate_optional(state, parts).await?;
+        let account = crate::auth::account_of(parts)?;
+        Ok(MaybeCall {
+            state: state.clone(),
+            account,
+            auth,
+        })
+    }
+}
+
 /// The `{id}` segment of a resource route (id, or an alias such as a code).
 pub(crate) struct ResourceId(pub String);
 

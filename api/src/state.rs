@@ -44,6 +44,8 @@ pub struct Frameworks {
     pub machine: Handle<aggregates::machine::Machine>,
     pub process: Handle<aggregates::process::Process>,
     pub webhook_endpoint: Handle<aggregates::webhook_endpoint::WebhookEndpoint>,
+    pub package: Handle<aggregates::package::Package>,
+    pub release: Handle<aggregates::release::Release>,
 }
 
 fn handle<A>(
@@ -86,6 +88,8 @@ impl Frameworks {
             machine: handle(db, settings, inline, &locks, failures),
             process: handle(db, settings, inline, &locks, failures),
             webhook_endpoint: handle(db, settings, inline, &locks, failures),
+            package: handle(db, settings, inline, &locks, failures),
+            release: handle(db, settings, inline, &locks, failures),
         }
     }
 }

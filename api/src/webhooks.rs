@@ -6,7 +6,8 @@ use crate::crypto::SignatureAlgorithm;
 use crate::error::ApiError;
 use crate::resources::{
     account_resource, component_resource, entitlement_resource, key_resource, license_resource, machine_resource,
-    policy_resource, process_resource, product_resource, token_resource, user_resource, webhook_event_resource,
+    package_resource, policy_resource, process_resource, product_resource, release_resource, token_resource,
+    user_resource, webhook_event_resource,
 };
 use crate::state::{execute, AppState};
 use aggregates::webhook_endpoint::EndpointCommand;
@@ -59,6 +60,12 @@ impl Host {
             "tokens" => projections::tokens::find(db, account, id)
                 .await?
                 .map(|r| token_resource(account, &r, None)),
+            "packages" => projections::packages::find(db, account, id)
+                .await?
+                .map(|r| package_resource(&r)),
+            "releases" => projections::releases::find_by_id(db, account, id)
+                .await?
+                .map(|r| release_resource(&r)),
             "keys" => projections::policies::find_key(db, account, id)
                 .await?
                 .map(|r| key_resource(&r)),

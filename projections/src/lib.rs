@@ -16,12 +16,14 @@ pub mod licenses;
 pub mod machines;
 pub mod masking;
 pub mod observations;
+pub mod packages;
 pub mod page;
 #[cfg(test)]
 mod plans;
 pub mod policies;
 pub mod processes;
 pub mod products;
+pub mod releases;
 pub mod request_logs;
 mod runner;
 mod statements;
@@ -206,6 +208,8 @@ async fn apply_one(conn: &mut Conn<'_>, event: EventRef<'_>) -> Result<(), Proje
         aggregates::license::License::TYPE_NAME => license_rows::apply_run(conn, &[event]).await.map(|_| ()),
         aggregates::machine::Machine::TYPE_NAME => machines::apply(conn, event).await,
         aggregates::webhook_endpoint::WebhookEndpoint::TYPE_NAME => webhook_endpoints::apply(conn, event).await,
+        aggregates::package::Package::TYPE_NAME => packages::apply(conn, event).await,
+        aggregates::release::Release::TYPE_NAME => releases::apply(conn, event).await,
         _ => Ok(()),
     }
 }
@@ -275,6 +279,8 @@ fn delta_table(aggregate_type: &str) -> Option<&'static str> {
         aggregates::license::License::TYPE_NAME => Some("licenses"),
         aggregates::policy::Policy::TYPE_NAME => Some("policies"),
         aggregates::entitlement::Entitlement::TYPE_NAME => Some("entitlements"),
+        aggregates::package::Package::TYPE_NAME => Some("packages"),
+        aggregates::release::Release::TYPE_NAME => Some("releases"),
         _ => None,
     }
 }
@@ -295,6 +301,10 @@ pub const TABLES: &[&str] = &[
     "components",
     "processes",
     "webhook_endpoints",
+    "packages",
+    "releases",
+    "release_constraints",
+    "release_lookups",
     "event_logs",
 ];
 

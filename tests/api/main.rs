@@ -34,6 +34,7 @@ mod processes;
 mod products;
 mod profile;
 mod projections;
+mod releases;
 mod request_logs;
 mod sdk;
 mod signatures;

@@ -96,6 +96,7 @@ async fn a_rebuild_reproduces_every_read_model_exactly() {
 
     licensing_scenario(&app, a_id).await;
     webhook_endpoint_scenario(&app, a_id).await;
+    crate::releases::distribution_scenario(&app, a_id).await;
     // An account of an older version that gained its RSA and ECDSA keys on first use.
     let older = crate::account_keys::older_account(&app).await;
     let ping = app

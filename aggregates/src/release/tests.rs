@@ -1,5 +1,6 @@
 use super::*;
 use cqrs_es::test::TestFramework;
+use serde_json::Map;
 
 fn at() -> Timestamp {
     chrono::DateTime::UNIX_EPOCH + chrono::Duration::days(1)

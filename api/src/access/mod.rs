@@ -8,5 +8,6 @@ pub(crate) mod license;
 pub(crate) mod machine;
 pub(crate) mod policy;
 pub(crate) mod product;
+pub(crate) mod release;
 pub(crate) mod token;
 pub(crate) mod webhook;

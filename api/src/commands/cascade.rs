@@ -1,5 +1,6 @@
-//! Deleting what depends on a deleted resource, as Keygen does: a product takes its policies
-//! and tokens with it, a policy its licenses, a license its tokens. Each removal is a command on
+//! Deleting what depends on a deleted resource, as Keygen does: a product takes its policies,
+//! releases, packages and tokens with it, a package its releases, a policy its licenses, a
+//! license its tokens. Each removal is a command on
 //! its own aggregate, so the event store records every one of them. A cascade runs in a task of
 //! its own, so a client that hangs up cannot stop it half-way. Dependents go first, found in the
 //! parent's claim group as well as in the read models; the parent's deletion is refused while a
@@ -9,13 +10,17 @@ use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{execute, AppState, Handle};
 use aggregates::license::LicenseCommand;
+use aggregates::package::PackageCommand;
 use aggregates::policy::PolicyCommand;
 use aggregates::product::ProductCommand;
+use aggregates::release::ReleaseCommand;
 use aggregates::token::TokenCommand;
-use aggregates::{claims, DomainError, Identified, LicenseId, PolicyId, ProductId, TokenId};
+use aggregates::{claims, DomainError, Identified, LicenseId, PackageId, PolicyId, ProductId, ReleaseId, TokenId};
 use axum::http::StatusCode;
 use cqrs_es::Aggregate;
 use projections::licenses::LicenseFilter;
+use projections::packages::PackageFilter;
+use projections::releases::{Audience, ReleaseFilter};
 use projections::{ListOrder, Page, PageRequest};
 
 const BATCH: i64 = 500;
@@ -126,6 +131,7 @@ enum Parent<'a> {
         dependent: bool,
     },
     Product(&'a ProductId),
+    Package(&'a PackageId),
 }
 
 /// Deletes a parent after its dependents. The parent's deletion is refused while its claim group
@@ -147,6 +153,10 @@ async fn after_dependents(state: &AppState, auth: &Auth, parent: Parent<'_>) -> 
             Parent::Product(id) => {
                 let command = ProductCommand::Delete { at: state.now() };
                 execute(&state.frameworks.product, id, command, auth.metadata()).await
+            }
+            Parent::Package(id) => {
+                let command = PackageCommand::Delete { at: state.now() };
+                remove(&state.frameworks.package, id, command, auth).await
             }
         };
         match deleted {
@@ -191,7 +201,53 @@ async fn sweep(state: &AppState, auth: &Auth, parent: Parent<'_>) -> ApiResult<(
                 };
                 Box::pin(after_dependents(state, auth, parent)).await?;
             }
+            let filter = ReleaseFilter {
+                product: Some(id.to_string()),
+                ..Default::default()
+            };
+            delete_releases(state, auth, claims::PRODUCT_RELEASES, id.as_str(), &filter).await?;
+            let filter = PackageFilter {
+                product: Some(id.to_string()),
+                ..Default::default()
+            };
+            let listed = all_ids(
+                |page| projections::packages::list(&state.db, account_id, &filter, page),
+                |p| p.id.clone(),
+            )
+            .await?;
+            for package in members(state, claims::PRODUCT_PACKAGES, id.as_str(), listed).await? {
+                let package = PackageId::from(package);
+                Box::pin(after_dependents(state, auth, Parent::Package(&package))).await?;
+            }
         }
+        Parent::Package(id) => {
+            let filter = ReleaseFilter {
+                package: Some(Some(id.to_string())),
+                ..Default::default()
+            };
+            delete_releases(state, auth, claims::PACKAGE_RELEASES, id.as_str(), &filter).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes the releases in a claim group and those the read model lists under `filter`.
+async fn delete_releases(
+    state: &AppState,
+    auth: &Auth,
+    prefix: &str,
+    group: &str,
+    filter: &ReleaseFilter,
+) -> ApiResult<()> {
+    let account_id = &auth.account.row.id;
+    let listed = all_ids(
+        |page| projections::releases::list(&state.db, account_id, &Audience::Everyone, filter, page),
+        |r| r.id.clone(),
+    )
+    .await?;
+    for release in members(state, prefix, group, listed).await? {
+        let command = ReleaseCommand::Delete { at: state.now() };
+        remove(&state.frameworks.release, &ReleaseId::from(release), command, auth).await?;
     }
     Ok(())
 }
@@ -230,6 +286,15 @@ pub(crate) async fn delete_product(state: &AppState, auth: &Auth, product_id: &s
     detached(state, auth, move |state, auth| async move {
         after_dependents(&state, &auth, Parent::Product(&product_id)).await?;
         revoke_tokens(&state, &auth, "products", product_id.as_str()).await
+    })
+    .await
+}
+
+/// Deletes a package and its releases.
+pub(crate) async fn delete_package(state: &AppState, auth: &Auth, package_id: &str) -> ApiResult<()> {
+    let package_id = PackageId::from(package_id);
+    detached(state, auth, move |state, auth| async move {
+        after_dependents(&state, &auth, Parent::Package(&package_id)).await
     })
     .await
 }

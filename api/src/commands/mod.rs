@@ -9,5 +9,6 @@ pub mod heartbeat;
 pub(crate) mod license;
 pub(crate) mod pool;
 pub(crate) mod process;
+pub(crate) mod release;
 pub(crate) mod token;
 pub(crate) mod validation;

@@ -250,9 +250,8 @@ impl JsonApiBody {
         }
     }
 
-    /// `data` as an array of 1 to 100 linkages `[{type, id}]` of the expected type, for
-    /// relationship attach/detach requests.
-    pub fn linkages(&self, plural: &str, singular: &str) -> ApiResult<Vec<String>> {
+    /// `data` as an array of 1 to 100 items, for relationship attach/detach requests.
+    pub fn items(&self) -> ApiResult<&Vec<Value>> {
         let items = match self.doc.get("data") {
             Some(Value::Array(items)) => items,
             Some(other) => return Err(ApiError::type_mismatch("/data", type_name(other), "array")),
@@ -265,7 +264,13 @@ impl JsonApiBody {
                 Some(Source::Pointer("/data".into())),
             ));
         }
-        items
+        Ok(items)
+    }
+
+    /// `data` as an array of 1 to 100 linkages `[{type, id}]` of the expected type, for
+    /// relationship attach/detach requests.
+    pub fn linkages(&self, plural: &str, singular: &str) -> ApiResult<Vec<String>> {
+        self.items()?
             .iter()
             .enumerate()
             .map(|(i, item)| match item {
@@ -273,6 +278,43 @@ impl JsonApiBody {
                 other => Err(ApiError::type_mismatch(format!("/data/{i}"), type_name(other), "hash")),
             })
             .collect()
+    }
+
+    /// `data` as one linkage `{type, id}` of the expected type, or `None` when it is null (a
+    /// to-one relationship's replacement).
+    pub fn linkage(&self, plural: &str, singular: &str) -> ApiResult<Option<String>> {
+        match self.doc.get("data") {
+            Some(Value::Null) => Ok(None),
+            Some(Value::Object(linkage)) => linkage_id(linkage, "/data", &[plural, singular]).map(Some),
+            Some(other) => Err(ApiError::type_mismatch("/data", type_name(other), "hash")),
+            None => Err(missing("/data".into())),
+        }
+    }
+}
+
+/// The id of the to-one relationship `name` of a resource object found at `pointer` (an item of
+/// a list), `None` when it is absent or null.
+pub fn nested_relationship(item: &Value, pointer: &str, name: &str, types: &[&str]) -> ApiResult<Option<String>> {
+    let Value::Object(object) = item else {
+        return Err(ApiError::type_mismatch(pointer, type_name(item), "hash"));
+    };
+    let at = format!("{pointer}/relationships/{}", super::case::camel(name));
+    let rel = match object.get("relationships") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Object(r)) => r.get(name),
+        Some(other) => {
+            return Err(ApiError::type_mismatch(
+                format!("{pointer}/relationships"),
+                type_name(other),
+                "hash",
+            ))
+        }
+    };
+    match rel.map(|r| r.get("data")) {
+        None | Some(Some(Value::Null)) => Ok(None),
+        Some(Some(Value::Object(linkage))) => linkage_id(linkage, &at, types).map(Some),
+        Some(None) => Err(missing(format!("{at}/data"))),
+        Some(Some(other)) => Err(ApiError::type_mismatch(format!("{at}/data"), type_name(other), "hash")),
     }
 }
 

@@ -5,7 +5,7 @@ mod body;
 mod case;
 mod page;
 
-pub use body::{type_name, Attributes, Field, JsonApiBody, Resource};
+pub use body::{nested_relationship, type_name, Attributes, Field, JsonApiBody, Resource};
 pub use case::{deep_camel, deep_snake};
 pub use page::{page_links, parse_page, LinkQuery};
 

@@ -12,9 +12,11 @@ mod keys;
 mod license_actions;
 mod licenses;
 mod machines;
+mod packages;
 mod policies;
 mod processes;
 mod products;
+mod releases;
 mod request_logs;
 mod tokens;
 mod validation;
@@ -51,6 +53,8 @@ pub fn router(state: AppState) -> Router {
             .merge(validation::routes())
             .merge(webhook_endpoints::routes())
             .merge(webhook_events::routes())
+            .merge(packages::routes())
+            .merge(releases::routes())
             .fallback(not_found)
             .method_not_allowed_fallback(not_found)
             .layer(axum::middleware::from_fn_with_state(
