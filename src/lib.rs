@@ -212,6 +212,9 @@ pub fn start_with(state: AppState, listener: TcpListener, workers: WorkerOptions
     let heartbeats = workers
         .heartbeats
         .map(|interval| tokio::spawn(api::run_heartbeats(state.clone(), interval, rx.clone())));
+    if workers.heartbeats.is_some() {
+        tokio::spawn(api::run_uploads(state.clone(), api::UPLOAD_SCAN, rx.clone()));
+    }
     let runner = workers::spawn(state.db.clone(), workers, rx.clone());
     let app = api::router(state.clone()).into_make_service_with_connect_info::<api::listener::ClientAddr>();
     let mut stop = rx;

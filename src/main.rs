@@ -320,6 +320,11 @@ async fn run(cli: Cli) -> Result<(), StartError> {
         } => {
             let shutdown = shutdown_signal()?;
             let state = build_state_with(&database_url, secret_key, tuning.settings()).await?;
+            // Artifacts: `KEYLEDGER_STORAGE_URL`, or `artifacts/` in the data directory.
+            let storage_url = std::env::var("KEYLEDGER_STORAGE_URL").ok();
+            let storage = api::storage::Storage::open(storage_url.as_deref(), &cli.data_dir.join("artifacts"))
+                .map_err(|e| keyledger::StartError::Api(e.to_string()))?;
+            state.set_storage(storage);
             let webhooks = WebhookConfig {
                 timeout: std::time::Duration::from_secs(webhook_timeout_seconds.max(1)),
                 ..WebhookConfig::parse(nats_url.as_deref(), webhook_allow_nets.as_deref())?
@@ -336,6 +341,7 @@ async fn run(cli: Cli) -> Result<(), StartError> {
             if role == Role::Worker {
                 let (stop, rx) = tokio::sync::watch::channel(false);
                 let heartbeats = tokio::spawn(api::run_heartbeats(state.clone(), tuning.heartbeat_scan(), rx.clone()));
+                tokio::spawn(api::run_uploads(state.clone(), api::UPLOAD_SCAN, rx.clone()));
                 let options = WorkerOptions {
                     webhooks: webhook_workers,
                     ..Default::default()

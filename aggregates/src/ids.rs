@@ -154,7 +154,7 @@ identified!(
     crate::process::Process => ProcessId, shape 1,
     crate::webhook_endpoint::WebhookEndpoint => WebhookEndpointId, shape 1,
     crate::package::Package => PackageId, shape 1,
-    crate::release::Release => ReleaseId, shape 1
+    crate::release::Release => ReleaseId, shape 2
 );
 
 #[cfg(test)]
@@ -240,7 +240,7 @@ mod tests {
             ),
             (
                 shape_of::<release::Release>(),
-                (1, "account_id attributes constraints deleted line"),
+                (2, "account_id artifacts attributes constraints deleted line"),
             ),
         ];
         let changed: Vec<String> = pinned

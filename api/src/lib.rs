@@ -18,8 +18,10 @@ mod render;
 mod resources;
 mod routes;
 pub mod state;
+pub mod storage;
 pub mod webhooks;
 
+pub use commands::artifact::{run as run_uploads, sweep_uploads, UPLOAD_SCAN};
 pub use commands::heartbeat::{run as run_heartbeats, sweep as sweep_heartbeats};
 pub use routes::router;
 pub use state::AppState;

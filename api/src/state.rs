@@ -152,6 +152,9 @@ pub struct AppStateInner {
     /// Whether API requests are logged (starts as `Settings::request_logs`; benchmarks switch it
     /// to measure what logging costs).
     pub request_logs: AtomicBool,
+    /// Where artifacts' bytes are kept (a directory of its own until the composition root sets
+    /// the configured one).
+    storage: RwLock<crate::storage::Storage>,
     accounts: RwLock<HashMap<String, Arc<AccountContext>>>,
     /// Held while an older account gains its RSA and ECDSA keys, so a burst of first requests
     /// generates them once, not once a request.
@@ -187,6 +190,8 @@ impl AppState {
         let inline_projections = Arc::new(AtomicBool::new(true));
         let inline_failures = Arc::new(InlineFailures::default());
         let frameworks = Frameworks::new(&db, &settings, &inline_projections, &inline_failures);
+        let scratch = std::env::temp_dir().join(format!("keyledger-artifacts-{}", uuid::Uuid::new_v4()));
+        let storage = crate::storage::Storage::open(None, &scratch).expect("a temporary directory for artifacts");
         Self(Arc::new(AppStateInner {
             db,
             master,
@@ -198,9 +203,20 @@ impl AppState {
             password_checks: Default::default(),
             webhook_networks: Default::default(),
             request_logs: AtomicBool::new(settings.request_logs),
+            storage: RwLock::new(storage),
             accounts: RwLock::new(HashMap::new()),
             adding_keys: tokio::sync::Mutex::new(()),
         }))
+    }
+
+    /// Where artifacts' bytes are kept.
+    pub fn storage(&self) -> crate::storage::Storage {
+        self.storage.read().expect("storage lock poisoned").clone()
+    }
+
+    /// Keeps artifacts in `storage` from now on.
+    pub fn set_storage(&self, storage: crate::storage::Storage) {
+        *self.storage.write().expect("storage lock poisoned") = storage;
     }
 
     /// Now, by this server's clock.

@@ -5,14 +5,16 @@
 use crate::crypto::SignatureAlgorithm;
 use crate::error::ApiError;
 use crate::resources::{
-    account_resource, component_resource, entitlement_resource, key_resource, license_resource, machine_resource,
-    package_resource, policy_resource, process_resource, product_resource, release_resource, token_resource,
-    user_resource, webhook_event_resource,
+    account_resource, artifact_resource, component_resource, entitlement_resource, key_resource, license_resource,
+    machine_resource, package_resource, policy_resource, process_resource, product_resource, release_resource,
+    token_resource, user_resource, webhook_event_resource,
 };
 use crate::state::{execute, AppState};
 use aggregates::webhook_endpoint::EndpointCommand;
 use aggregates::WebhookEndpointId;
 use base64::Engine;
+use projections::artifacts::ArtifactFilter;
+use projections::releases::{Audience, ReleaseFilter};
 use projections::webhook_events::WebhookEventRow;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -66,6 +68,13 @@ impl Host {
             "releases" => projections::releases::find_by_id(db, account, id)
                 .await?
                 .map(|r| release_resource(&r)),
+            "artifacts" => {
+                let (everyone, releases) = (Audience::Everyone, ReleaseFilter::default());
+                let filter = ArtifactFilter::default();
+                projections::artifacts::find(db, account, &everyone, &releases, &filter, id)
+                    .await?
+                    .map(|r| artifact_resource(&r, false, None))
+            }
             "keys" => projections::policies::find_key(db, account, id)
                 .await?
                 .map(|r| key_resource(&r)),

@@ -139,4 +139,30 @@ impl Filter {
         });
         Ok(Page { items, total: total.0 })
     }
+
+    /// The first row in `order` (a lookup by id or alias through the list's conditions).
+    pub async fn first<T>(
+        self,
+        db: &Database,
+        select: &str,
+        from: &str,
+        source: Source<'_>,
+        order: crate::ListOrder,
+    ) -> Result<Option<T>, ProjectionError>
+    where
+        T: for<'r> sqlx::FromRow<'r, PgRow> + for<'r> sqlx::FromRow<'r, SqliteRow> + Send + Unpin,
+    {
+        let page = PageRequest {
+            number: None,
+            size: 1,
+            order,
+            cursor: None,
+        };
+        Ok(self
+            .page(db, select, from, source, page)
+            .await?
+            .items
+            .into_iter()
+            .next())
+    }
 }

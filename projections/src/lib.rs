@@ -5,6 +5,8 @@
 //! so each apply is idempotent: rows remember the last sequence applied and ignore older events.
 
 pub mod accounts;
+pub mod artifacts;
+mod audience;
 pub mod components;
 pub mod entitlements;
 pub mod event_logs;
@@ -305,6 +307,7 @@ pub const TABLES: &[&str] = &[
     "releases",
     "release_constraints",
     "release_lookups",
+    "artifacts",
     "event_logs",
 ];
 

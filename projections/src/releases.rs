@@ -6,6 +6,8 @@ use crate::{fetch_row, json_text, micros, on_conn, Conn, EventRef, Page, PageReq
 use aggregates::release::ReleaseEvent;
 use store::Database;
 
+pub use crate::audience::{Audience, Window};
+
 /// A release row.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ReleaseRow {
@@ -105,6 +107,14 @@ pub(crate) async fn apply(conn: &mut Conn<'_>, event: EventRef<'_>) -> Result<()
         }
         return Ok(());
     }
+    let id = event.aggregate_id;
+    if is_artifact_event(&payload) {
+        // They advance the release's row (its events apply in order) but do not change it.
+        if on_conn!(conn, |c| c.advance("releases", id, event.sequence, None).await?) {
+            crate::artifacts::apply(conn, id, &payload).await?;
+        }
+        return Ok(());
+    }
     let at = match &payload {
         ReleaseEvent::Updated { updated_at, .. } => micros(updated_at),
         ReleaseEvent::Deleted { deleted_at, .. } => micros(deleted_at),
@@ -113,9 +123,8 @@ pub(crate) async fn apply(conn: &mut Conn<'_>, event: EventRef<'_>) -> Result<()
         | ReleaseEvent::ConstraintsAttached { at, .. }
         | ReleaseEvent::ConstraintsDetached { at, .. }
         | ReleaseEvent::PackageChanged { at, .. } => micros(at),
-        ReleaseEvent::Created { .. } => unreachable!("handled above"),
+        _ => unreachable!("handled above"),
     };
-    let id = event.aggregate_id;
     let advanced = on_conn!(conn, |c| c.advance("releases", id, event.sequence, Some(at)).await?);
     if !advanced {
         return Ok(());
@@ -171,102 +180,38 @@ pub(crate) async fn apply(conn: &mut Conn<'_>, event: EventRef<'_>) -> Result<()
                 .execute(&mut *c)
                 .await?;
         }),
-        ReleaseEvent::Deleted { .. } => on_conn!(conn, |c| {
-            sqlx::query("update releases set deleted_at = $1 where id = $2")
-                .bind(at)
-                .bind(id)
-                .execute(&mut *c)
-                .await?;
-            sqlx::query("delete from release_constraints where release_id = $1")
-                .bind(id)
-                .execute(&mut *c)
-                .await?;
-        }),
-        ReleaseEvent::Created { .. } => {}
+        ReleaseEvent::Deleted { .. } => {
+            on_conn!(conn, |c| {
+                sqlx::query("update releases set deleted_at = $1 where id = $2")
+                    .bind(at)
+                    .bind(id)
+                    .execute(&mut *c)
+                    .await?;
+                sqlx::query("delete from release_constraints where release_id = $1")
+                    .bind(id)
+                    .execute(&mut *c)
+                    .await?;
+            });
+            crate::artifacts::release_deleted(conn, id, at).await?;
+        }
+        _ => {}
     }
     Ok(())
 }
 
+fn is_artifact_event(event: &ReleaseEvent) -> bool {
+    matches!(
+        event,
+        ReleaseEvent::ArtifactCreated { .. }
+            | ReleaseEvent::ArtifactUpdated { .. }
+            | ReleaseEvent::ArtifactUploaded { .. }
+            | ReleaseEvent::ArtifactFailed { .. }
+            | ReleaseEvent::ArtifactDeleted { .. }
+    )
+}
+
 const COLUMNS: &str = "r.id, r.account_id, r.product_id, r.package_id, r.name, r.description, r.channel, r.status, \
     r.tag, r.version, r.backdated_at, r.yanked_at, r.metadata, r.created_at, r.updated_at";
-
-/// Which releases created when a license may get, by its policy's expiration strategy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Window {
-    /// Every release (no expiry, or `ALLOW_ACCESS`).
-    All,
-    /// Those created (or backdated) at or before this time (microseconds): the license's expiry.
-    Until(i64),
-    /// None (expired under `REVOKE_ACCESS`).
-    Nothing,
-}
-
-/// Who is asking, for which releases they may see.
-#[derive(Debug, Clone)]
-pub enum Audience {
-    /// Every release of the account (admins).
-    Everyone,
-    /// One product's releases (its product token).
-    Product(String),
-    /// A license: its product's published releases whose constraints it meets, within its
-    /// window, unless the product's distribution is not `LICENSED`; and published releases of
-    /// `OPEN` products whose constraints it meets.
-    License {
-        product_id: String,
-        entitlement_ids: Vec<String>,
-        window: Window,
-    },
-    /// Nobody in particular: published, unconstrained releases of `OPEN` products.
-    Anonymous,
-}
-
-impl Audience {
-    fn restrict(&self, f: &mut Filter) {
-        let meets = |f: &mut Filter, held: &[String]| {
-            let placeholders: Vec<String> = held.iter().map(|e| f.param(Bind::Text(e.clone()))).collect();
-            let outside = match placeholders.is_empty() {
-                true => String::new(),
-                false => format!(" and c.entitlement_id not in ({})", placeholders.join(", ")),
-            };
-            format!("not exists (select 1 from release_constraints c where c.release_id = r.id{outside})")
-        };
-        let strategy =
-            |s: &str| format!("r.product_id in (select id from products where distribution_strategy = '{s}')");
-        match self {
-            Audience::Everyone => {}
-            Audience::Product(product) => f.eq("r.product_id", product),
-            Audience::License {
-                product_id,
-                entitlement_ids,
-                window,
-            } => {
-                f.push("r.status = 'PUBLISHED'");
-                let meets = meets(f, entitlement_ids);
-                f.push(meets);
-                let p = f.param(Bind::Text(product_id.clone()));
-                let within = match window {
-                    Window::All => "1 = 1".to_string(),
-                    Window::Nothing => "1 = 0".to_string(),
-                    Window::Until(expiry) => {
-                        let e = f.param(Bind::Int(*expiry));
-                        format!("coalesce(r.backdated_at, r.created_at) <= {e}")
-                    }
-                };
-                f.push(format!(
-                    "((r.product_id = {p} and {} and {within}) or {})",
-                    strategy("LICENSED"),
-                    strategy("OPEN")
-                ));
-            }
-            Audience::Anonymous => {
-                f.push("r.status = 'PUBLISHED'");
-                let meets = meets(f, &[]);
-                f.push(meets);
-                f.push(strategy("OPEN"));
-            }
-        }
-    }
-}
 
 /// Which releases to list.
 #[derive(Debug, Clone, Default)]
@@ -280,7 +225,8 @@ pub struct ReleaseFilter {
     pub engine: Option<String>,
 }
 
-fn conditions(account_id: &str, audience: &Audience, filter: &ReleaseFilter) -> Filter {
+/// The conditions on `releases r` of the releases `audience` may see under `filter`.
+pub(crate) fn visible(account_id: &str, audience: &Audience, filter: &ReleaseFilter) -> Filter {
     let mut f = Filter::default();
     f.eq("r.account_id", account_id);
     f.push("r.deleted_at is null");
@@ -323,7 +269,7 @@ pub async fn list(
     filter: &ReleaseFilter,
     page: PageRequest,
 ) -> Result<Page<ReleaseRow>, ProjectionError> {
-    conditions(account_id, audience, filter)
+    visible(account_id, audience, filter)
         .page(
             db,
             COLUMNS,
@@ -346,27 +292,15 @@ pub async fn find(
     filter: &ReleaseFilter,
     id_version_or_tag: &str,
 ) -> Result<Option<ReleaseRow>, ProjectionError> {
-    let mut f = conditions(account_id, audience, filter);
+    let mut f = visible(account_id, audience, filter);
     let p = f.param(Bind::Text(id_version_or_tag.to_string()));
     f.push(format!("(r.id = {p} or r.version = {p} or r.tag = {p})"));
-    let page = f
-        .page(
-            db,
-            COLUMNS,
-            "from releases r",
-            Source {
-                table: "releases",
-                alias: "r",
-            },
-            PageRequest {
-                number: None,
-                size: 1,
-                order: crate::ListOrder::OldestFirst,
-                cursor: None,
-            },
-        )
-        .await?;
-    Ok(page.items.into_iter().next())
+    let source = Source {
+        table: "releases",
+        alias: "r",
+    };
+    f.first(db, COLUMNS, "from releases r", source, crate::ListOrder::OldestFirst)
+        .await
 }
 
 /// A live release by id only, whoever may see it (what commands and cascades act on).

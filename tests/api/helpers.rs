@@ -221,7 +221,7 @@ pub struct Reply {
 }
 
 impl Reply {
-    async fn read(method: Method, target: String, response: Response) -> Self {
+    pub async fn read(method: Method, target: String, response: Response) -> Self {
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.bytes().await.expect("body").to_vec();
@@ -354,6 +354,14 @@ impl TestApp {
         }
         let response = request.send().await.expect("request sent");
         Reply::read(method, target.to_string(), response).await
+    }
+
+    /// A client that does not follow redirects (to see a 303 or 307 and its `Location`).
+    pub fn no_redirects(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("a client")
     }
 
     pub fn admin(&self) -> &str {

@@ -5,6 +5,7 @@ mod account_keys;
 mod accounts;
 mod activation_rules;
 mod activation_tokens;
+mod artifacts;
 mod check_outs;
 mod components;
 mod concurrency;

@@ -509,7 +509,8 @@ async fn deleting_a_package_or_product_takes_its_releases() {
     }
 }
 
-/// Packages, releases, constraints and lookups for the rebuild test: every table gets rows.
+/// Packages, releases, constraints, artifacts and lookups for the rebuild test: every table gets
+/// rows.
 pub(crate) async fn distribution_scenario(app: &TestApp, product_id: &str) {
     let package = create_package(app, product_id, "tool", Some("raw")).await;
     let release = published(app, product_id, Some(id(&package)), "1.0.0-beta.1", "beta").await;
@@ -529,6 +530,18 @@ pub(crate) async fn distribution_scenario(app: &TestApp, product_id: &str) {
             .await
             .status,
         StatusCode::OK
+    );
+    let artifact = crate::artifacts::create_artifact(app, id(&release), "tool.zip", &[("Prefer", "no-redirect")]).await;
+    let location = artifact.header("location").unwrap();
+    assert_eq!(
+        crate::artifacts::upload(location, b"zip".to_vec()).await,
+        StatusCode::OK
+    );
+    let waiting = crate::artifacts::create_artifact(app, id(&release), "tool.sig", &[("Prefer", "no-redirect")]).await;
+    let path = app.path(&format!("artifacts/{}", id(&waiting.json["data"])));
+    assert_eq!(
+        app.send(Method::DELETE, &path, Some(app.admin()), None).await.status,
+        StatusCode::NO_CONTENT
     );
     let yank = app.path(&format!("releases/{}/actions/yank", id(&release)));
     assert_eq!(

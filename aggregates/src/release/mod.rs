@@ -2,16 +2,21 @@
 //! published, yanked to withdraw it, with the entitlements a license must hold to get it
 //! (constraints, all of them).
 
+pub mod artifact;
 mod attributes;
+mod events;
 mod line;
 pub mod version;
 
 pub use attributes::{ReleaseAttributes, ReleasePatch, MAX_CONSTRAINTS, MAX_DESCRIPTION, SETTABLE_STATUSES};
+pub use events::ReleaseEvent;
 pub use line::ReleaseLine;
 
-use crate::{claims, ClaimOp, DomainError, EntitlementId, NoServices, PackageId, Subject, Timestamp};
+use artifact::{ArtifactAttributes, ArtifactPatch, ArtifactState, ArtifactStatus};
+
+use crate::{DomainError, EntitlementId, NoServices, PackageId, Subject, Timestamp};
 use cqrs_es::event_sink::EventSink;
-use cqrs_es::{Aggregate, DomainEvent};
+use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 
 /// An entitlement constraint: a license must hold `entitlement_id` to get the release.
@@ -59,112 +64,31 @@ pub enum ReleaseCommand {
     Delete {
         at: Timestamp,
     },
-}
-
-/// Events of a release, named as Keygen's webhook events.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum ReleaseEvent {
-    #[serde(rename = "release.created")]
-    Created {
-        id: String,
-        account_id: String,
-        line: ReleaseLine,
-        attributes: ReleaseAttributes,
-        constraints: Vec<Constraint>,
-        created_at: Timestamp,
-    },
-    #[serde(rename = "release.updated")]
-    Updated {
-        account_id: String,
-        line: ReleaseLine,
-        attributes: ReleaseAttributes,
-        updated_at: Timestamp,
-    },
-    #[serde(rename = "release.published")]
-    Published { account_id: String, at: Timestamp },
-    #[serde(rename = "release.yanked")]
-    Yanked { account_id: String, at: Timestamp },
-    #[serde(rename = "release.constraints.attached")]
-    ConstraintsAttached {
-        account_id: String,
-        constraints: Vec<Constraint>,
+    CreateArtifact {
+        artifact_id: String,
+        attributes: ArtifactAttributes,
         at: Timestamp,
     },
-    #[serde(rename = "release.constraints.detached")]
-    ConstraintsDetached {
-        account_id: String,
-        constraint_ids: Vec<String>,
+    UpdateArtifact {
+        artifact_id: String,
+        patch: ArtifactPatch,
         at: Timestamp,
     },
-    #[serde(rename = "release.package.updated")]
-    PackageChanged {
-        account_id: String,
-        from: ReleaseLine,
-        to: ReleaseLine,
-        version: String,
-        tag: Option<String>,
+    /// The artifact's bytes arrived in storage (`filesize` as stored).
+    ArtifactUploaded {
+        artifact_id: String,
+        filesize: Option<i64>,
         at: Timestamp,
     },
-    #[serde(rename = "release.deleted")]
-    Deleted { account_id: String, deleted_at: Timestamp },
-}
-
-impl DomainEvent for ReleaseEvent {
-    fn event_type(&self) -> String {
-        match self {
-            Self::Created { .. } => "release.created",
-            Self::Updated { .. } => "release.updated",
-            Self::Published { .. } => "release.published",
-            Self::Yanked { .. } => "release.yanked",
-            Self::ConstraintsAttached { .. } => "release.constraints.attached",
-            Self::ConstraintsDetached { .. } => "release.constraints.detached",
-            Self::PackageChanged { .. } => "release.package.updated",
-            Self::Deleted { .. } => "release.deleted",
-        }
-        .into()
-    }
-    fn event_version(&self) -> String {
-        "1.0".into()
-    }
-}
-
-impl ReleaseEvent {
-    /// Version and tag are unique per product and package; a release needs its product and
-    /// package, and joins their groups so their deletion takes it along.
-    pub fn claims(&self) -> Vec<ClaimOp> {
-        match self {
-            Self::Created { line, attributes, .. } => {
-                let mut out = line.requirements();
-                out.extend(line.claims(&attributes.version, attributes.tag.as_deref()));
-                out
-            }
-            Self::Updated { line, attributes, .. } => line.tag_claims(attributes.tag.as_deref()),
-            Self::PackageChanged {
-                from, to, version, tag, ..
-            } => {
-                let mut out = vec![
-                    ClaimOp::Release {
-                        scope: from.scope(claims::RELEASE_VERSION),
-                        value: claims::digest(version),
-                    },
-                    ClaimOp::Replace {
-                        scope: from.scope(claims::RELEASE_TAG),
-                        value: None,
-                        code: "TAG_TAKEN",
-                        attribute: "tag",
-                    },
-                    ClaimOp::Leave {
-                        prefix: claims::PACKAGE_RELEASES,
-                    },
-                ];
-                out.extend(to.requirements());
-                out.extend(to.claims(version, tag.as_deref()));
-                out
-            }
-            Self::Deleted { .. } => vec![ClaimOp::ReleaseAll],
-            _ => Vec::new(),
-        }
-    }
+    /// Nothing arrived before the upload deadline.
+    ArtifactFailed {
+        artifact_id: String,
+        at: Timestamp,
+    },
+    DeleteArtifact {
+        artifact_id: String,
+        at: Timestamp,
+    },
 }
 
 /// A release's state as commands need it.
@@ -174,6 +98,7 @@ pub struct Release {
     pub line: Option<ReleaseLine>,
     pub attributes: Option<ReleaseAttributes>,
     pub constraints: Vec<Constraint>,
+    pub artifacts: Vec<ArtifactState>,
     pub deleted: bool,
 }
 
@@ -331,6 +256,71 @@ impl Aggregate for Release {
                     deleted_at: at,
                 }
             }
+            ReleaseCommand::CreateArtifact {
+                artifact_id,
+                attributes,
+                at,
+            } => {
+                self.current()?;
+                if self.artifacts.iter().any(|a| a.id == artifact_id) {
+                    return Err(DomainError::already_exists());
+                }
+                let attributes = attributes.validated()?;
+                artifact::filename_free(&self.artifacts, &attributes.filename)?;
+                ReleaseEvent::ArtifactCreated {
+                    account_id,
+                    artifact_id,
+                    attributes,
+                    created_at: at,
+                }
+            }
+            ReleaseCommand::UpdateArtifact { artifact_id, patch, at } => {
+                self.current()?;
+                let before = artifact::find(&self.artifacts, &artifact_id)?;
+                let attributes = patch.apply_to(before.attributes.clone()).validated()?;
+                ReleaseEvent::ArtifactUpdated {
+                    account_id,
+                    artifact_id,
+                    attributes,
+                    updated_at: at,
+                }
+            }
+            ReleaseCommand::ArtifactUploaded {
+                artifact_id,
+                filesize,
+                at,
+            } => {
+                self.current()?;
+                if artifact::find(&self.artifacts, &artifact_id)?.status == ArtifactStatus::Uploaded {
+                    return Ok(());
+                }
+                ReleaseEvent::ArtifactUploaded {
+                    account_id,
+                    artifact_id,
+                    filesize,
+                    at,
+                }
+            }
+            ReleaseCommand::ArtifactFailed { artifact_id, at } => {
+                self.current()?;
+                if artifact::find(&self.artifacts, &artifact_id)?.status != ArtifactStatus::Waiting {
+                    return Ok(());
+                }
+                ReleaseEvent::ArtifactFailed {
+                    account_id,
+                    artifact_id,
+                    at,
+                }
+            }
+            ReleaseCommand::DeleteArtifact { artifact_id, at } => {
+                self.current()?;
+                artifact::find(&self.artifacts, &artifact_id)?;
+                ReleaseEvent::ArtifactDeleted {
+                    account_id,
+                    artifact_id,
+                    deleted_at: at,
+                }
+            }
         };
         sink.write(event, self).await;
         Ok(())
@@ -369,6 +359,40 @@ impl Aggregate for Release {
             }
             ReleaseEvent::PackageChanged { to, .. } => self.line = Some(to),
             ReleaseEvent::Deleted { .. } => self.deleted = true,
+            ReleaseEvent::ArtifactCreated {
+                artifact_id,
+                attributes,
+                ..
+            } => self.artifacts.push(ArtifactState {
+                id: artifact_id,
+                attributes,
+                status: ArtifactStatus::Waiting,
+            }),
+            ReleaseEvent::ArtifactUpdated {
+                artifact_id,
+                attributes,
+                ..
+            } => {
+                if let Some(a) = self.artifacts.iter_mut().find(|a| a.id == artifact_id) {
+                    a.attributes = attributes;
+                }
+            }
+            ReleaseEvent::ArtifactUploaded {
+                artifact_id, filesize, ..
+            } => {
+                if let Some(a) = self.artifacts.iter_mut().find(|a| a.id == artifact_id) {
+                    a.status = ArtifactStatus::Uploaded;
+                    if filesize.is_some() {
+                        a.attributes.filesize = filesize;
+                    }
+                }
+            }
+            ReleaseEvent::ArtifactFailed { artifact_id, .. } => {
+                if let Some(a) = self.artifacts.iter_mut().find(|a| a.id == artifact_id) {
+                    a.status = ArtifactStatus::Failed;
+                }
+            }
+            ReleaseEvent::ArtifactDeleted { artifact_id, .. } => self.artifacts.retain(|a| a.id != artifact_id),
         }
     }
 }

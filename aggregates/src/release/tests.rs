@@ -1,4 +1,5 @@
 use super::*;
+use crate::{claims, ClaimOp};
 use cqrs_es::test::TestFramework;
 use serde_json::Map;
 
@@ -164,4 +165,104 @@ fn moving_to_another_package_moves_the_version_and_tag_claims() {
         })
         .collect();
     assert_eq!(added, ["release.version:p1:k1", "release.tag:p1:k1"]);
+}
+
+fn artifact(filename: &str, filetype: Option<&str>) -> artifact::ArtifactAttributes {
+    artifact::ArtifactAttributes {
+        filename: filename.into(),
+        filetype: filetype.map(str::to_string),
+        filesize: None,
+        platform: Some(" Linux ".into()),
+        arch: None,
+        signature: None,
+        checksum: None,
+        metadata: Map::new(),
+    }
+}
+
+fn create_artifact(id: &str, attributes: artifact::ArtifactAttributes) -> ReleaseCommand {
+    ReleaseCommand::CreateArtifact {
+        artifact_id: id.into(),
+        attributes,
+        at: at(),
+    }
+}
+
+#[test]
+fn an_artifacts_filename_is_unique_per_release_and_agrees_with_its_filetype() {
+    let given = vec![
+        created(attributes("1.0.0", "stable")),
+        ReleaseEvent::ArtifactCreated {
+            account_id: "a1".into(),
+            artifact_id: "f1".into(),
+            attributes: artifact("app.tar.gz", Some("gz")),
+            created_at: at(),
+        },
+    ];
+    let code = |command| {
+        TestFramework::<Release>::with(NoServices)
+            .given(given.clone())
+            .when(command)
+            .inspect_result()
+            .unwrap_err()
+            .code
+    };
+    assert_eq!(
+        code(create_artifact("f2", artifact("app.tar.gz", None))),
+        "FILENAME_TAKEN"
+    );
+    assert_eq!(
+        code(create_artifact("f2", artifact("app.zip", Some("exe")))),
+        "FILENAME_EXTENSION_INVALID"
+    );
+    assert_eq!(code(create_artifact("f2", artifact("../x", None))), "FILENAME_INVALID");
+    let mut normalized = artifact("App.DMG", Some(".DMG"));
+    TestFramework::<Release>::with(NoServices)
+        .given(given.clone())
+        .when(create_artifact("f2", normalized.clone()))
+        .then_expect_events(vec![ReleaseEvent::ArtifactCreated {
+            account_id: "a1".into(),
+            artifact_id: "f2".into(),
+            attributes: {
+                normalized.filetype = Some("dmg".into());
+                normalized.platform = Some("linux".into());
+                normalized
+            },
+            created_at: at(),
+        }]);
+}
+
+#[test]
+fn an_upload_is_recorded_once_and_a_failure_only_while_waiting() {
+    let mut given = vec![
+        created(attributes("1.0.0", "stable")),
+        ReleaseEvent::ArtifactCreated {
+            account_id: "a1".into(),
+            artifact_id: "f1".into(),
+            attributes: artifact("app.zip", None),
+            created_at: at(),
+        },
+    ];
+    given.push(ReleaseEvent::ArtifactUploaded {
+        account_id: "a1".into(),
+        artifact_id: "f1".into(),
+        filesize: Some(3),
+        at: at(),
+    });
+    for command in [
+        ReleaseCommand::ArtifactUploaded {
+            artifact_id: "f1".into(),
+            filesize: Some(3),
+            at: at(),
+        },
+        ReleaseCommand::ArtifactFailed {
+            artifact_id: "f1".into(),
+            at: at(),
+        },
+    ] {
+        TestFramework::<Release>::with(NoServices)
+            .given(given.clone())
+            .when(command)
+            .then_expect_events(vec![]);
+    }
 }

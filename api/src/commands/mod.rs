@@ -2,6 +2,7 @@
 //! the request and checked access. They write through `state::execute` and answer rows, never
 //! responses.
 
+pub(crate) mod artifact;
 pub(crate) mod cascade;
 pub(crate) mod checkout;
 pub(crate) mod entitlement;

@@ -34,6 +34,12 @@ fn accepts_json(headers: &HeaderMap) -> bool {
     })
 }
 
+/// Artifact routes and the storage URLs answer whatever a client accepts, as Keygen's do: package
+/// managers and updaters follow their redirects with their own `Accept`.
+fn takes_any_media_type(path: &str) -> bool {
+    path.starts_with("/v1/storage/") || path.contains("/artifacts")
+}
+
 /// The account a response was served under, for the access log (set by the account layer).
 #[derive(Debug, Clone)]
 pub(super) struct ServedAccount(pub(super) String);
@@ -56,7 +62,7 @@ pub async fn request_context(mut req: Request, next: Next) -> Response {
             "INVALID_API_VERSION",
             Some(Source::Header("Keygen-Version".into())),
         ))
-    } else if !accepts_json(headers) {
+    } else if !accepts_json(headers) && !takes_any_media_type(&path) {
         Some(ApiError::bad_request(
             "The content type of the request is not acceptable (check your Accept header)",
             "MIME_TYPE_INVALID",

@@ -1,7 +1,9 @@
-//! The package, release, constraint and lookup (engine, channel, platform, arch) resources.
+//! The package, release, artifact, constraint and lookup (engine, channel, platform, arch)
+//! resources.
 
 use super::links::{account_path, account_relationships, empty_to_one, related};
 use crate::jsonapi::{deep_camel, resource, timestamp, to_many};
+use projections::artifacts::ArtifactRow;
 use projections::packages::{LookupRow, PackageRow};
 use projections::releases::{ConstraintRow, ReleaseRow};
 use serde_json::{json, Map, Value};
@@ -140,4 +142,51 @@ fn engine_name(key: &str) -> &str {
         "oci" => "OCI",
         other => other,
     }
+}
+
+/// The artifact resource; `status` is `YANKED` when its release is, and `redirect` the
+/// presigned URL just made for it, if any.
+pub(crate) fn artifact_resource(row: &ArtifactRow, release_yanked: bool, redirect: Option<&str>) -> Value {
+    let mut attributes = Map::new();
+    attributes.insert("filename".into(), json!(row.filename));
+    attributes.insert("filetype".into(), json!(row.filetype));
+    attributes.insert("filesize".into(), json!(row.filesize));
+    attributes.insert("platform".into(), json!(row.platform));
+    attributes.insert("arch".into(), json!(row.arch));
+    attributes.insert("signature".into(), json!(row.signature));
+    attributes.insert("checksum".into(), json!(row.checksum));
+    let status = if release_yanked { "YANKED" } else { row.status.as_str() };
+    attributes.insert("status".into(), json!(status));
+    attributes.insert("metadata".into(), metadata(&row.metadata));
+    attributes.insert("created".into(), timestamp(row.created_at));
+    attributes.insert("updated".into(), timestamp(row.updated_at));
+    let account = &row.account_id;
+    let mut relationships = account_relationships(account);
+    relationships.insert("release".into(), related(account, "releases", &row.release_id));
+    relationships.insert("product".into(), related(account, "products", &row.product_id));
+    let mut object = resource(
+        "artifacts",
+        &row.id,
+        attributes,
+        relationships,
+        account_path(account, &format!("artifacts/{}", row.id)),
+    );
+    let vanity = account_path(
+        account,
+        &format!("artifacts/{}/{}", row.id, urlencoding_segment(&row.filename)),
+    );
+    object["links"]["related"] = json!(vanity);
+    if let Some(redirect) = redirect {
+        object["links"]["redirect"] = json!(redirect);
+    }
+    object
+}
+
+/// A filename as one path segment.
+fn urlencoding_segment(name: &str) -> String {
+    percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC)
+        .to_string()
+        .replace("%2E", ".")
+        .replace("%2D", "-")
+        .replace("%5F", "_")
 }

@@ -4,6 +4,7 @@
 //! reach down to `commands`, `access`, `resources` and the base modules.
 
 mod accounts;
+mod artifacts;
 mod checkouts;
 mod components;
 mod entitlements;
@@ -18,6 +19,7 @@ mod processes;
 mod products;
 mod releases;
 mod request_logs;
+mod storage;
 mod tokens;
 mod validation;
 mod webhook_endpoints;
@@ -55,6 +57,7 @@ pub fn router(state: AppState) -> Router {
             .merge(webhook_events::routes())
             .merge(packages::routes())
             .merge(releases::routes())
+            .merge(artifacts::routes())
             .fallback(not_found)
             .method_not_allowed_fallback(not_found)
             .layer(axum::middleware::from_fn_with_state(
@@ -70,6 +73,7 @@ pub fn router(state: AppState) -> Router {
     ));
     Router::new()
         .route("/v1/ping", ping_route)
+        .merge(storage::routes())
         .nest(
             "/v1/accounts/{account}",
             account_routes(Router::new().route("/ping", get(ping))),

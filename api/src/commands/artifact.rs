@@ -1,0 +1,108 @@
+//! Artifacts' bytes: whether an upload has arrived (checked when a client asks and by the
+//! watcher, which gives one up after Keygen's hour), and what a download records
+//! (`artifact.downloaded` and `release.downloaded`, observations).
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::{execute, AppState};
+use crate::storage::artifact_key;
+use aggregates::release::artifact::upload_deadline;
+use aggregates::release::ReleaseCommand;
+use aggregates::ReleaseId;
+use projections::artifacts::ArtifactRow;
+use projections::writer::Observed;
+use serde_json::json;
+use std::collections::HashMap;
+
+/// The object key of an artifact's bytes.
+pub(crate) fn key_of(row: &ArtifactRow) -> String {
+    artifact_key(&row.account_id, &row.release_id, &row.filename)
+}
+
+/// Moves a waiting artifact to `UPLOADED` once its object is in storage, or to `FAILED` once
+/// its upload deadline has passed; answers whether it changed.
+pub(crate) async fn settle_upload(
+    state: &AppState,
+    row: &ArtifactRow,
+    metadata: HashMap<String, String>,
+) -> ApiResult<bool> {
+    if row.status != "WAITING" {
+        return Ok(false);
+    }
+    let size = state.storage().size(&key_of(row)).await.map_err(ApiError::internal)?;
+    let now = state.now();
+    let command = match size {
+        Some(size) => ReleaseCommand::ArtifactUploaded {
+            artifact_id: row.id.clone(),
+            filesize: i64::try_from(size).ok(),
+            at: now,
+        },
+        None if now > upload_deadline(projections::from_micros(row.created_at)) => ReleaseCommand::ArtifactFailed {
+            artifact_id: row.id.clone(),
+            at: now,
+        },
+        None => return Ok(false),
+    };
+    execute(
+        &state.frameworks.release,
+        &ReleaseId::from(&row.release_id),
+        command,
+        metadata,
+    )
+    .await?;
+    Ok(true)
+}
+
+/// Checks every waiting artifact once (the upload watcher's round); answers how many changed.
+pub async fn sweep_uploads(state: &AppState) -> ApiResult<usize> {
+    let mut changed = 0;
+    for row in projections::artifacts::waiting(&state.db, 500).await? {
+        let mut metadata = HashMap::new();
+        metadata.insert("account_id".to_string(), row.account_id.clone());
+        if settle_upload(state, &row, metadata).await? {
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
+
+/// Records a download of `row` (the artifact's and its release's events, as Keygen emits both).
+pub(crate) async fn downloaded(
+    state: &AppState,
+    row: &ArtifactRow,
+    metadata: HashMap<String, String>,
+) -> ApiResult<()> {
+    let at = state.now().timestamp_micros();
+    for (event_type, resource_type, resource_id) in [
+        ("artifact.downloaded", "artifacts", &row.id),
+        ("release.downloaded", "releases", &row.release_id),
+    ] {
+        let observed = Observed {
+            account_id: row.account_id.clone(),
+            event_type: Some(event_type),
+            resource_type,
+            resource_id: resource_id.clone(),
+            payload: json!({ "artifact": row.id, "release": row.release_id, "filename": row.filename }),
+            metadata: json!(metadata),
+            at,
+            deadline: None,
+        };
+        state.observations.record(observed).await?;
+    }
+    Ok(())
+}
+
+/// How often the upload watcher checks (Keygen polls every 30 seconds).
+pub const UPLOAD_SCAN: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The upload watcher: a round every `interval` until `shutdown`.
+pub async fn run(state: AppState, interval: std::time::Duration, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        if let Err(err) = sweep_uploads(&state).await {
+            tracing::error!(error = %err.error.detail, "upload sweep failed; will retry");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = shutdown.changed() => break,
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! Artifacts on the local store: created with a presigned upload URL (307, or 200 with
+//! `Prefer: no-redirect`), uploaded by a PUT to it, downloaded through a 303 to a presigned
+//! download URL, refused to whoever may not see the release; and keygen-rs' release flow end to
+//! end.
+
+use crate::helpers::{spawn_app, Reply, TestApp};
+use crate::releases::{published, try_release};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+/// `POST /artifacts` for `release_id` as keygen-cli sends it, with extra headers.
+pub(crate) async fn create_artifact(
+    app: &TestApp,
+    release_id: &str,
+    filename: &str,
+    headers: &[(&str, &str)],
+) -> Reply {
+    let body = json!({"data": {"type": "artifacts",
+        "attributes": {"filename": filename, "platform": "linux", "arch": "amd64"},
+        "relationships": {"release": {"data": {"type": "releases", "id": release_id}}}}});
+    let mut request = app
+        .no_redirects()
+        .post(format!("{}{}", app.base, app.path("artifacts")))
+        .bearer_auth(app.admin())
+        .header("Content-Type", "application/vnd.api+json")
+        .body(body.to_string());
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    Reply::read(Method::POST, "artifacts".into(), request.send().await.unwrap()).await
+}
+
+/// A GET that does not follow redirects, with a bearer token (or none) and extra headers.
+async fn get_raw(app: &TestApp, path: &str, token: Option<&str>, headers: &[(&str, &str)]) -> Reply {
+    let mut request = app.no_redirects().get(format!("{}{path}", app.base));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    Reply::read(Method::GET, path.into(), request.send().await.unwrap()).await
+}
+
+/// PUTs `bytes` to a presigned URL, as a client does (no credentials).
+pub(crate) async fn upload(url: &str, bytes: Vec<u8>) -> StatusCode {
+    reqwest::Client::new()
+        .put(url)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+fn id(v: &Value) -> &str {
+    v["id"].as_str().unwrap()
+}
+
+#[tokio::test]
+async fn an_artifact_is_uploaded_to_its_presigned_url_and_downloaded_through_a_303() {
+    let app = spawn_app().await;
+    let product = app.create_product("App", None).await;
+    let release = published(&app, id(&product), None, "1.0.0", "stable").await;
+    let created = create_artifact(&app, id(&release), "app.tar.gz", &[]).await;
+    assert_eq!(created.status, StatusCode::TEMPORARY_REDIRECT, "{}", created.json);
+    let location = created.header("location").unwrap().to_string();
+    assert_eq!(created.json["data"]["links"]["redirect"], location.as_str());
+    assert_eq!(created.json["data"]["attributes"]["status"], "WAITING");
+    let artifact = created.json["data"].clone();
+    let path = app.path(&format!("artifacts/{}", id(&artifact)));
+    // Nothing to download yet: the document alone.
+    let waiting = get_raw(&app, &path, Some(app.admin()), &[]).await;
+    assert_eq!(waiting.status, StatusCode::OK);
+    assert_eq!(waiting.json["data"]["attributes"]["status"], "WAITING");
+    // A URL whose signature was altered, or for another method, is refused.
+    let tampered = location.replace("signature=", "signature=0");
+    assert_eq!(upload(&tampered, b"x".to_vec()).await, StatusCode::FORBIDDEN);
+    let bytes: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    assert_eq!(upload(&location, bytes.clone()).await, StatusCode::OK);
+    let shown = app
+        .get(&format!("artifacts/{}?prefer=no-download", id(&artifact)))
+        .await;
+    assert_eq!(shown.json["data"]["attributes"]["status"], "UPLOADED");
+    assert_eq!(shown.json["data"]["attributes"]["filesize"], 100_000);
+    let download = get_raw(&app, &path, Some(app.admin()), &[]).await;
+    assert_eq!(download.status, StatusCode::SEE_OTHER, "{}", download.json);
+    let url = download.header("location").unwrap().to_string();
+    let fetched = reqwest::get(&url).await.unwrap();
+    assert_eq!(fetched.status(), StatusCode::OK);
+    assert_eq!(fetched.bytes().await.unwrap().to_vec(), bytes);
+    let no_redirect = get_raw(&app, &path, Some(app.admin()), &[("Prefer", "no-redirect")]).await;
+    assert_eq!(no_redirect.status, StatusCode::OK);
+    assert!(no_redirect.header("location").is_some());
+    // The vanity URL and the release's own route answer alike, by filename too.
+    let vanity = get_raw(&app, &format!("{path}/app.tar.gz"), Some(app.admin()), &[]).await;
+    assert_eq!(vanity.status, StatusCode::SEE_OTHER);
+    let by_name = app.path(&format!("releases/{}/artifacts/app.tar.gz", id(&release)));
+    assert_eq!(
+        get_raw(&app, &by_name, Some(app.admin()), &[]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    // One filename per release.
+    let again = create_artifact(&app, id(&release), "app.tar.gz", &[("Prefer", "no-redirect")]).await;
+    assert_eq!(
+        (again.status, again.error_code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "FILENAME_TAKEN")
+    );
+    // A yanked release's artifact is not downloadable.
+    let yank = app.path(&format!("releases/{}/actions/yank", id(&release)));
+    assert_eq!(
+        app.send(Method::POST, &yank, Some(app.admin()), None).await.status,
+        StatusCode::OK
+    );
+    let yanked = get_raw(&app, &path, Some(app.admin()), &[]).await;
+    assert_eq!(yanked.status, StatusCode::OK);
+    assert_eq!(yanked.json["data"]["attributes"]["status"], "YANKED");
+    // Deleting the artifact removes its object.
+    let gone = app.send(Method::DELETE, &path, Some(app.admin()), None).await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+    assert_eq!(reqwest::get(&url).await.unwrap().status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn prefer_no_redirect_answers_200_with_the_location_and_an_upload_is_failed_after_an_hour() {
+    let app = spawn_app().await;
+    let product = app.create_product("App", None).await;
+    let release = published(&app, id(&product), None, "1.0.0", "stable").await;
+    let created = create_artifact(&app, id(&release), "setup.exe", &[("Prefer", "no-redirect")]).await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.json);
+    assert!(created.header("location").is_some());
+    app.state.clock.advance(chrono::Duration::minutes(61));
+    assert_eq!(api::sweep_uploads(&app.state).await.unwrap(), 1);
+    let shown = app.get(&format!("artifacts/{}", id(&created.json["data"]))).await;
+    assert_eq!(shown.json["data"]["attributes"]["status"], "FAILED");
+}
+
+#[tokio::test]
+async fn only_who_may_see_the_release_may_download() {
+    let app = spawn_app().await;
+    let (policy, license) = app
+        .licensed(json!({"authenticationStrategy": "LICENSE"}), json!({}))
+        .await;
+    let product_id = policy["relationships"]["product"]["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let pro = app.create_entitlement("pro").await;
+    let body = json!({"version": "2.0.0", "channel": "stable", "status": "PUBLISHED"});
+    let release = try_release(&app, &product_id, None, body).await.json["data"].clone();
+    let attach = json!({"data": [{"type": "constraints", "relationships": {"entitlement": {"data": {"type": "entitlements", "id": id(&pro)}}}}]});
+    let constraints = app.path(&format!("releases/{}/constraints", id(&release)));
+    assert_eq!(
+        app.send(Method::POST, &constraints, Some(app.admin()), Some(attach))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let created = create_artifact(&app, id(&release), "pro.zip", &[("Prefer", "no-redirect")]).await;
+    assert_eq!(
+        upload(created.header("location").unwrap(), b"pro".to_vec()).await,
+        StatusCode::OK
+    );
+    let path = app.path(&format!("artifacts/{}", id(&created.json["data"])));
+    let key = license["attributes"]["key"].as_str().unwrap();
+    let url = format!("{}{path}", app.base);
+    let authorization = format!("License {key}");
+    let client = app.no_redirects();
+    let as_license = || {
+        let request = client.get(&url).header("Authorization", &authorization);
+        async move { request.send().await.unwrap().status() }
+    };
+    assert_eq!(as_license().await, StatusCode::NOT_FOUND);
+    assert_eq!(get_raw(&app, &path, None, &[]).await.status, StatusCode::NOT_FOUND);
+    let entitle = app.path(&format!("licenses/{}/entitlements", id(&license)));
+    let body = json!({"data": [{"type": "entitlements", "id": id(&pro)}]});
+    assert_eq!(
+        app.send(Method::POST, &entitle, Some(app.admin()), Some(body))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(as_license().await, StatusCode::SEE_OTHER);
+    let suspend = app.path(&format!("licenses/{}/actions/suspend", id(&license)));
+    assert_eq!(
+        app.send(Method::POST, &suspend, Some(app.admin()), None).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(as_license().await, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn keygen_rs_publishes_finds_the_upgrade_and_downloads_its_artifact() {
+    use keygen_rs::config::{self, KeygenConfig};
+    use keygen_rs::release::{CreateReleaseRequest, Release, ReleaseChannel};
+
+    let app = spawn_app().await;
+    let product = app.create_product("App", None).await;
+    let (_, token) = app.product_token(id(&product)).await;
+    config::set_config(KeygenConfig {
+        api_url: format!("{}/v1/accounts", app.base),
+        api_prefix: app.account.account_id.clone(),
+        account: app.account.account_id.clone(),
+        product: id(&product).to_string(),
+        token: Some(token),
+        public_key: Some(app.account.public_key.clone()),
+        ..KeygenConfig::default()
+    })
+    .unwrap();
+    let request = |version: &str| CreateReleaseRequest {
+        version: version.into(),
+        channel: ReleaseChannel::Stable,
+        product_id: id(&product).to_string(),
+        name: None,
+        description: None,
+        status: None,
+        tag: None,
+        metadata: None,
+    };
+    let old = Release::create(request("1.0.0"))
+        .await
+        .expect("keygen-rs creates a release");
+    old.publish().await.expect("and publishes it");
+    let new = Release::create(request("1.1.0")).await.unwrap();
+    // The artifact's bytes go to the upload URL its creation returns, as keygen-cli sends them.
+    let created = create_artifact(&app, &new.id, "app-1.1.0.tar.gz", &[("Prefer", "no-redirect")]).await;
+    let bytes = b"the new version".to_vec();
+    assert_eq!(
+        upload(created.header("location").unwrap(), bytes.clone()).await,
+        StatusCode::OK
+    );
+    new.publish().await.unwrap();
+    let current = Release::get("1.0.0").await.unwrap();
+    let next = current.upgrade(None).await.expect("keygen-rs finds the upgrade");
+    assert_eq!(next.version, "1.1.0");
+    let download = next
+        .download_artifact("app-1.1.0.tar.gz")
+        .await
+        .expect("a redirect to the bytes");
+    let fetched = reqwest::get(&download.location).await.unwrap();
+    assert_eq!(fetched.bytes().await.unwrap().to_vec(), bytes);
+    assert!(Release::get("1.1.0").await.unwrap().upgrade(None).await.is_err());
+}
