@@ -241,3 +241,32 @@ async fn keygen_rs_publishes_finds_the_upgrade_and_downloads_its_artifact() {
     assert_eq!(fetched.bytes().await.unwrap().to_vec(), bytes);
     assert!(Release::get("1.1.0").await.unwrap().upgrade(None).await.is_err());
 }
+
+#[tokio::test]
+async fn a_licenses_first_download_starts_its_expiry_under_from_first_download() {
+    let app = spawn_app().await;
+    let policy = json!({"authenticationStrategy": "LICENSE", "duration": 86_400, "expirationBasis": "FROM_FIRST_DOWNLOAD"});
+    let (policy, license) = app.licensed(policy, json!({})).await;
+    assert!(license["attributes"]["expiry"].is_null());
+    let product_id = policy["relationships"]["product"]["data"]["id"].as_str().unwrap();
+    let release = published(&app, product_id, None, "1.0.0", "stable").await;
+    let created = create_artifact(&app, id(&release), "app.zip", &[("Prefer", "no-redirect")]).await;
+    assert_eq!(upload(created.header("location").unwrap(), b"zip".to_vec()).await, StatusCode::OK);
+    let path = app.path(&format!("artifacts/{}", id(&created.json["data"])));
+    // The vendor's own download does not start it.
+    assert_eq!(get_raw(&app, &path, Some(app.admin()), &[]).await.status, StatusCode::SEE_OTHER);
+    let license_path = format!("licenses/{}", id(&license));
+    assert!(app.get(&license_path).await.json["data"]["attributes"]["expiry"].is_null());
+    let key = license["attributes"]["key"].as_str().unwrap();
+    let download = app
+        .no_redirects()
+        .get(format!("{}{path}", app.base))
+        .header("Authorization", format!("License {key}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.status(), StatusCode::SEE_OTHER);
+    let expiry = app.get(&license_path).await.json["data"]["attributes"]["expiry"].clone();
+    let expected = (app.state.now() + chrono::Duration::days(1)).format("%Y-%m-%d").to_string();
+    assert!(expiry.as_str().is_some_and(|e| e.starts_with(&expected)), "{expiry}");
+}

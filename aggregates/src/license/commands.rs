@@ -101,6 +101,12 @@ pub enum LicenseCommand {
         policy: PolicySnapshot,
         at: Timestamp,
     },
+    /// Starts the expiry clock when the policy's basis is the first download of a release
+    /// (once).
+    StartExpiryOnDownload {
+        policy: PolicySnapshot,
+        at: Timestamp,
+    },
     /// Activates a machine on the license, within the policy's limits.
     ActivateMachine {
         policy: PolicySnapshot,

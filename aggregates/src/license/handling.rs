@@ -303,6 +303,13 @@ impl Aggregate for License {
                     .into_iter()
                     .collect()
             }
+            LicenseCommand::StartExpiryOnDownload { policy, at } => {
+                self.governed_by(&policy)?;
+                let basis = ExpirationBasis::FromFirstDownload;
+                start_expiry(self.current()?, &policy.attributes, basis, at)?
+                    .into_iter()
+                    .collect()
+            }
             command @ (LicenseCommand::SpawnProcess { .. }
             | LicenseCommand::UpdateProcess { .. }
             | LicenseCommand::KillProcess { .. }) => self.decide_process(command)?,

@@ -2,11 +2,16 @@
 //! watcher, which gives one up after Keygen's hour), and what a download records
 //! (`artifact.downloaded` and `release.downloaded`, observations).
 
+use crate::auth::{Auth, Bearer};
+use crate::commands::license::license_policy;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{execute, AppState};
 use crate::storage::artifact_key;
+use aggregates::license::LicenseCommand;
 use aggregates::release::artifact::upload_deadline;
 use aggregates::release::ReleaseCommand;
+use aggregates::vocabulary::ExpirationBasis;
+use aggregates::LicenseId;
 use aggregates::ReleaseId;
 use projections::artifacts::ArtifactRow;
 use projections::writer::Observed;
@@ -65,12 +70,29 @@ pub async fn sweep_uploads(state: &AppState) -> ApiResult<usize> {
     Ok(changed)
 }
 
-/// Records a download of `row` (the artifact's and its release's events, as Keygen emits both).
+/// Records a download of `row` (the artifact's and its release's events, as Keygen emits both)
+/// and, when a license downloads under a policy whose expiry starts at the first download,
+/// starts its expiry.
 pub(crate) async fn downloaded(
     state: &AppState,
     row: &ArtifactRow,
+    auth: Option<&Auth>,
     metadata: HashMap<String, String>,
 ) -> ApiResult<()> {
+    if let Some(Bearer::License { license_id }) = auth.map(|a| &a.bearer) {
+        let license = projections::licenses::find(&state.db, &row.account_id, license_id).await?;
+        if let Some(license) = license.filter(|l| l.expiry.is_none()) {
+            let policy = license.policy()?;
+            if policy.duration.is_some() && policy.expiration_basis == ExpirationBasis::FromFirstDownload {
+                let command = LicenseCommand::StartExpiryOnDownload {
+                    policy: license_policy(&license)?,
+                    at: state.now(),
+                };
+                let id = LicenseId::from(&license.id);
+                execute(&state.frameworks.license, &id, command, metadata.clone()).await?;
+            }
+        }
+    }
     let at = state.now().timestamp_micros();
     for (event_type, resource_type, resource_id) in [
         ("artifact.downloaded", "artifacts", &row.id),

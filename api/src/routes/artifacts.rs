@@ -239,7 +239,7 @@ async fn download(
         )
         .await
         .map_err(ApiError::internal)?;
-    downloaded(&state, &row, metadata).await?;
+    downloaded(&state, &row, auth.as_ref(), metadata).await?;
     let body = json!({ "data": artifact_resource(&row, false, Some(&url)) });
     let status = if prefers(&headers, &query, "no-redirect") {
         StatusCode::OK
