@@ -178,3 +178,39 @@ pub(crate) fn date_param(
     };
     Ok(time.map(|t| t.and_utc().timestamp_micros()))
 }
+
+/// Where the client reached this server (`http://<Host>`, or the scheme a proxy names in
+/// `X-Forwarded-Proto`), for the URLs Keyledger hands out that point back at itself.
+pub(crate) fn request_origin(headers: &axum::http::HeaderMap) -> String {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("http");
+    format!("{scheme}://{host}")
+}
+
+/// The named segments of a route nested under `/v1/accounts/{account}` (positional extraction
+/// would count the account's too).
+pub(crate) struct Segments(pub HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Segments {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::route_not_found())?;
+        Ok(Segments(params))
+    }
+}
+
+impl Segments {
+    /// The segment `name` (empty when the route has none).
+    pub fn get(&self, name: &str) -> &str {
+        self.0.get(name).map(String::as_str).unwrap_or_default()
+    }
+}

@@ -15,8 +15,18 @@ pub(crate) async fn create_artifact(
     filename: &str,
     headers: &[(&str, &str)],
 ) -> Reply {
-    let body = json!({"data": {"type": "artifacts",
-        "attributes": {"filename": filename, "platform": "linux", "arch": "amd64"},
+    let attributes = json!({"filename": filename, "platform": "linux", "arch": "amd64"});
+    create_artifact_with(app, release_id, attributes, headers).await
+}
+
+/// `POST /artifacts` for `release_id` with `attributes` and extra headers.
+pub(crate) async fn create_artifact_with(
+    app: &TestApp,
+    release_id: &str,
+    attributes: Value,
+    headers: &[(&str, &str)],
+) -> Reply {
+    let body = json!({"data": {"type": "artifacts", "attributes": attributes,
         "relationships": {"release": {"data": {"type": "releases", "id": release_id}}}}});
     let mut request = app
         .no_redirects()
@@ -31,7 +41,7 @@ pub(crate) async fn create_artifact(
 }
 
 /// A GET that does not follow redirects, with a bearer token (or none) and extra headers.
-async fn get_raw(app: &TestApp, path: &str, token: Option<&str>, headers: &[(&str, &str)]) -> Reply {
+pub(crate) async fn get_raw(app: &TestApp, path: &str, token: Option<&str>, headers: &[(&str, &str)]) -> Reply {
     let mut request = app.no_redirects().get(format!("{}{path}", app.base));
     if let Some(token) = token {
         request = request.bearer_auth(token);
@@ -245,16 +255,23 @@ async fn keygen_rs_publishes_finds_the_upgrade_and_downloads_its_artifact() {
 #[tokio::test]
 async fn a_licenses_first_download_starts_its_expiry_under_from_first_download() {
     let app = spawn_app().await;
-    let policy = json!({"authenticationStrategy": "LICENSE", "duration": 86_400, "expirationBasis": "FROM_FIRST_DOWNLOAD"});
+    let policy =
+        json!({"authenticationStrategy": "LICENSE", "duration": 86_400, "expirationBasis": "FROM_FIRST_DOWNLOAD"});
     let (policy, license) = app.licensed(policy, json!({})).await;
     assert!(license["attributes"]["expiry"].is_null());
     let product_id = policy["relationships"]["product"]["data"]["id"].as_str().unwrap();
     let release = published(&app, product_id, None, "1.0.0", "stable").await;
     let created = create_artifact(&app, id(&release), "app.zip", &[("Prefer", "no-redirect")]).await;
-    assert_eq!(upload(created.header("location").unwrap(), b"zip".to_vec()).await, StatusCode::OK);
+    assert_eq!(
+        upload(created.header("location").unwrap(), b"zip".to_vec()).await,
+        StatusCode::OK
+    );
     let path = app.path(&format!("artifacts/{}", id(&created.json["data"])));
     // The vendor's own download does not start it.
-    assert_eq!(get_raw(&app, &path, Some(app.admin()), &[]).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        get_raw(&app, &path, Some(app.admin()), &[]).await.status,
+        StatusCode::SEE_OTHER
+    );
     let license_path = format!("licenses/{}", id(&license));
     assert!(app.get(&license_path).await.json["data"]["attributes"]["expiry"].is_null());
     let key = license["attributes"]["key"].as_str().unwrap();
@@ -267,6 +284,8 @@ async fn a_licenses_first_download_starts_its_expiry_under_from_first_download()
         .unwrap();
     assert_eq!(download.status(), StatusCode::SEE_OTHER);
     let expiry = app.get(&license_path).await.json["data"]["attributes"]["expiry"].clone();
-    let expected = (app.state.now() + chrono::Duration::days(1)).format("%Y-%m-%d").to_string();
+    let expected = (app.state.now() + chrono::Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
     assert!(expiry.as_str().is_some_and(|e| e.starts_with(&expected)), "{expiry}");
 }

@@ -12,6 +12,7 @@ mod concurrency;
 mod crash;
 mod cross_account;
 mod dependents;
+mod engines;
 mod entitlements;
 mod event_logs;
 mod feed;

@@ -34,10 +34,10 @@ fn accepts_json(headers: &HeaderMap) -> bool {
     })
 }
 
-/// Artifact routes and the storage URLs answer whatever a client accepts, as Keygen's do: package
+/// Artifact and engine routes and the storage URLs answer whatever a client accepts, as Keygen's do: package
 /// managers and updaters follow their redirects with their own `Accept`.
 fn takes_any_media_type(path: &str) -> bool {
-    path.starts_with("/v1/storage/") || path.contains("/artifacts")
+    path.starts_with("/v1/storage/") || path.contains("/artifacts") || path.contains("/engines/")
 }
 
 /// The account a response was served under, for the access log (set by the account layer).

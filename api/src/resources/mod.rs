@@ -31,7 +31,9 @@ pub(crate) use machine::{machine_resource, machine_resource_as};
 pub(crate) use policy::policy_resource;
 pub(crate) use process::process_resource;
 pub(crate) use product::product_resource;
-pub(crate) use release::{artifact_resource, constraint_resource, lookup_resource, package_resource, release_resource};
+pub(crate) use release::{
+    artifact_resource, artifact_vanity_path, constraint_resource, lookup_resource, package_resource, release_resource,
+};
 pub(crate) use request_log::request_log_resource;
 pub(crate) use token::token_resource;
 pub(crate) use user::user_resource;

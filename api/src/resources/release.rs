@@ -171,15 +171,20 @@ pub(crate) fn artifact_resource(row: &ArtifactRow, release_yanked: bool, redirec
         relationships,
         account_path(account, &format!("artifacts/{}", row.id)),
     );
-    let vanity = account_path(
-        account,
-        &format!("artifacts/{}/{}", row.id, urlencoding_segment(&row.filename)),
-    );
-    object["links"]["related"] = json!(vanity);
+    object["links"]["related"] = json!(artifact_vanity_path(row));
     if let Some(redirect) = redirect {
         object["links"]["redirect"] = json!(redirect);
     }
     object
+}
+
+/// The artifact's vanity path, `/v1/accounts/<account>/artifacts/<id>/<filename>` (what package
+/// managers and updaters are sent to).
+pub(crate) fn artifact_vanity_path(row: &ArtifactRow) -> String {
+    account_path(
+        &row.account_id,
+        &format!("artifacts/{}/{}", row.id, urlencoding_segment(&row.filename)),
+    )
 }
 
 /// A filename as one path segment.

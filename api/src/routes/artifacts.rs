@@ -5,7 +5,10 @@
 use crate::access::release::{audience, managed_release, may_manage, visible_release};
 use crate::commands::artifact::{downloaded, key_of, settle_upload};
 use crate::error::{ApiError, ApiResult, Source};
-use crate::extract::{related_not_found, required_relationship, Call, ListPage, MaybeCall, QueryParams, ResourceId};
+use crate::extract::{
+    related_not_found, request_origin, required_relationship, Call, ListPage, MaybeCall, QueryParams, ResourceId,
+    Segments,
+};
 use crate::jsonapi::{Attributes, JsonApiBody};
 use crate::render::{document, paged_rows};
 use crate::resources::{account_path, artifact_resource};
@@ -13,7 +16,6 @@ use crate::state::{execute, AppState};
 use aggregates::release::artifact::{ArtifactAttributes, ArtifactPatch};
 use aggregates::release::ReleaseCommand;
 use aggregates::ReleaseId;
-use axum::extract::Path;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
@@ -47,19 +49,6 @@ fn prefers(headers: &HeaderMap, query: &HashMap<String, String>, what: &str) -> 
         || query
             .get("prefer")
             .is_some_and(|p| p.split(',').any(|p| p.trim() == what))
-}
-
-/// Where the client reached this server, for the URLs Keyledger serves itself.
-fn origin(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    let scheme = headers
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("http");
-    format!("{scheme}://{host}")
 }
 
 /// A document answered with a `Location`.
@@ -137,7 +126,7 @@ async fn create(
             Method::PUT,
             &key_of(&row),
             Duration::from_secs(URL_TTL),
-            &origin(&headers),
+            &request_origin(&headers),
             &auth.account.token_secret,
             state.now(),
         )
@@ -233,7 +222,7 @@ async fn download(
             Method::GET,
             &key_of(&row),
             Duration::from_secs(ttl),
-            &origin(&headers),
+            &request_origin(&headers),
             &account.token_secret,
             state.now(),
         )
@@ -272,11 +261,11 @@ async fn show(
 async fn show_of_release(
     call: MaybeCall,
     headers: HeaderMap,
-    Path(params): Path<HashMap<String, String>>,
+    path: Segments,
     QueryParams(query): QueryParams,
 ) -> ApiResult<Response> {
     let audience = audience(&call.state, call.auth.as_ref()).await?;
-    let release_id = params.get("release").cloned().unwrap_or_default();
+    let release_id = path.get("release").to_string();
     let release = visible_release(
         &call.state,
         &call.account.row.id,
@@ -289,7 +278,7 @@ async fn show_of_release(
         release: Some(release.id),
         ..ArtifactFilter::default()
     };
-    let id = params.get("id").cloned().unwrap_or_default();
+    let id = path.get("id").to_string();
     download(call, headers, query, filter, &id).await
 }
 
@@ -312,7 +301,8 @@ async fn index(call: MaybeCall, list: ListPage) -> ApiResult<Response> {
     list_with(call, list, filter, "artifacts").await
 }
 
-async fn index_of_release(call: MaybeCall, Path(release_id): Path<String>, list: ListPage) -> ApiResult<Response> {
+async fn index_of_release(call: MaybeCall, path: Segments, list: ListPage) -> ApiResult<Response> {
+    let release_id = path.get("release").to_string();
     let audience = audience(&call.state, call.auth.as_ref()).await?;
     let release = visible_release(
         &call.state,

@@ -7,6 +7,7 @@ mod accounts;
 mod artifacts;
 mod checkouts;
 mod components;
+mod engines;
 mod entitlements;
 mod event_logs;
 mod keys;
@@ -17,6 +18,7 @@ mod packages;
 mod policies;
 mod processes;
 mod products;
+mod pypi;
 mod releases;
 mod request_logs;
 mod storage;
@@ -58,6 +60,8 @@ pub fn router(state: AppState) -> Router {
             .merge(packages::routes())
             .merge(releases::routes())
             .merge(artifacts::routes())
+            .merge(engines::routes())
+            .merge(pypi::routes())
             .fallback(not_found)
             .method_not_allowed_fallback(not_found)
             .layer(axum::middleware::from_fn_with_state(

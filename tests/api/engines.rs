@@ -1,0 +1,237 @@
+//! Package engines: `raw` redirects to an artifact by product, package, release and filename;
+//! `tauri` answers Tauri's updater with the upgrade's artifact for its platform, or 204.
+
+use crate::artifacts::{create_artifact_with, get_raw, upload};
+use crate::helpers::{spawn_app, TestApp};
+use crate::releases::{create_package, published};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+fn id(v: &Value) -> &str {
+    v["id"].as_str().unwrap()
+}
+
+/// An uploaded artifact of `release`.
+async fn uploaded(app: &TestApp, release: &Value, attributes: Value) -> Value {
+    let created = create_artifact_with(app, id(release), attributes, &[("Prefer", "no-redirect")]).await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.json);
+    assert_eq!(
+        upload(created.header("location").unwrap(), b"bytes".to_vec()).await,
+        StatusCode::OK
+    );
+    created.json["data"].clone()
+}
+
+#[tokio::test]
+async fn tauri_gets_the_upgrades_artifact_for_its_platform_or_204() {
+    let app = spawn_app().await;
+    let product = app.create_product("Desktop", None).await;
+    let package = create_package(&app, id(&product), "desktop", Some("tauri")).await;
+    let (p, k) = (id(&product), Some(id(&package)));
+    published(&app, p, k, "1.0.0", "stable").await;
+    let next = published(&app, p, k, "1.1.0", "stable").await;
+    let windows = |filename: &str| json!({"filename": filename, "platform": "windows", "arch": "x86_64", "signature": format!("sig-of-{filename}")});
+    uploaded(&app, &next, windows("app_1.1.0_x64-setup.exe")).await;
+    let nsis = uploaded(&app, &next, windows("app_1.1.0_x64-setup.nsis.zip")).await;
+    uploaded(&app, &next, windows("app_1.1.0_x64-setup.nsis.zip.sig")).await;
+    let path = |query: &str| app.path(&format!("engines/tauri/desktop?{query}"));
+    let reply = get_raw(
+        &app,
+        &path("platform=windows&arch=x86_64&version=1.0.0"),
+        None,
+        &[("Accept", "application/json")],
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::NOT_FOUND,
+        "a LICENSED product's package is not anyone's"
+    );
+    let reply = get_raw(
+        &app,
+        &path("platform=windows&arch=x86_64&version=1.0.0"),
+        Some(app.admin()),
+        &[("Accept", "application/json")],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
+    assert_eq!(reply.json["version"], "1.1.0");
+    assert_eq!(reply.json["signature"], "sig-of-app_1.1.0_x64-setup.nsis.zip");
+    let url = reply.json["url"].as_str().unwrap();
+    assert!(
+        url.starts_with(&app.base) && url.ends_with(&format!("/artifacts/{}/app_1.1.0_x64-setup.nsis.zip", id(&nsis))),
+        "{url}"
+    );
+    assert!(reply.json["pub_date"].as_str().unwrap().ends_with('Z'));
+    // The newest has nothing newer; an unknown version, nothing to compare with.
+    for query in [
+        "platform=windows&arch=x86_64&version=1.1.0",
+        "platform=windows&arch=x86_64&version=0.0.1",
+    ] {
+        assert_eq!(
+            get_raw(&app, &path(query), Some(app.admin()), &[]).await.status,
+            StatusCode::NO_CONTENT,
+            "{query}"
+        );
+    }
+    // A newer release without an artifact for this platform: 204, not the older upgrade.
+    let newest = published(&app, p, k, "1.2.0", "stable").await;
+    uploaded(
+        &app,
+        &newest,
+        json!({"filename": "app.AppImage.tar.gz", "platform": "linux", "arch": "x86_64"}),
+    )
+    .await;
+    let reply = get_raw(
+        &app,
+        &path("platform=windows&arch=x86_64&version=1.0.0"),
+        Some(app.admin()),
+        &[],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    let linux = get_raw(
+        &app,
+        &path("platform=linux&arch=x86_64&version=1.1.0"),
+        Some(app.admin()),
+        &[],
+    )
+    .await;
+    assert_eq!(linux.json["version"], "1.2.0");
+    let unknown = get_raw(
+        &app,
+        &app.path("engines/tauri/nothing?version=1.0.0"),
+        Some(app.admin()),
+        &[],
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn raw_redirects_to_the_artifact_by_product_package_release_and_filename() {
+    let app = spawn_app().await;
+    let product = app.create_product("Tool", Some("tool")).await;
+    let package = create_package(&app, id(&product), "cli", Some("raw")).await;
+    let loose = published(&app, id(&product), None, "1.0.0", "stable").await;
+    let in_package = published(&app, id(&product), Some(id(&package)), "1.0.0", "stable").await;
+    let a = uploaded(&app, &loose, json!({"filename": "install.sh"})).await;
+    let b = uploaded(&app, &in_package, json!({"filename": "install.sh"})).await;
+    let reply = get_raw(
+        &app,
+        &app.path("engines/raw/tool/1.0.0/install.sh"),
+        Some(app.admin()),
+        &[],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.json);
+    assert_eq!(
+        reply.header("location").unwrap(),
+        app.path(&format!("artifacts/{}/install.sh", id(&a)))
+    );
+    let reply = get_raw(
+        &app,
+        &app.path("engines/raw/tool/@cli/1.0.0/install.sh?ttl=600"),
+        Some(app.admin()),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        reply.header("location").unwrap(),
+        app.path(&format!("artifacts/{}/install.sh?ttl=600", id(&b)))
+    );
+    let missing = get_raw(
+        &app,
+        &app.path("engines/raw/tool/2.0.0/install.sh"),
+        Some(app.admin()),
+        &[],
+    )
+    .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
+
+/// A minimal wheel of `name` `version` (a zip with its dist-info), made by the machine's Python.
+fn wheel(dir: &std::path::Path, name: &str, version: &str) -> (String, Vec<u8>) {
+    let filename = format!("{}-{version}-py3-none-any.whl", name.replace('-', "_"));
+    let path = dir.join(&filename);
+    let script = format!(
+        "import zipfile\n\
+         d = '{module}-{version}.dist-info'\n\
+         with zipfile.ZipFile(r'{path}', 'w') as z:\n\
+         \x20   z.writestr('{module}/__init__.py', 'VALUE = 1\\n')\n\
+         \x20   z.writestr(d + '/METADATA', 'Metadata-Version: 2.1\\nName: {name}\\nVersion: {version}\\n')\n\
+         \x20   z.writestr(d + '/WHEEL', 'Wheel-Version: 1.0\\nGenerator: keyledger-tests\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n')\n\
+         \x20   z.writestr(d + '/RECORD', '')\n",
+        module = name.replace('-', "_"),
+        path = path.display(),
+    );
+    let status = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    (filename, std::fs::read(&path).unwrap())
+}
+
+#[tokio::test]
+async fn pip_downloads_from_the_pypi_engine_with_a_license_key() {
+    use sha2::Digest;
+    let app = spawn_app().await;
+    let (policy, license) = app
+        .licensed(json!({"authenticationStrategy": "LICENSE"}), json!({}))
+        .await;
+    let product_id = policy["relationships"]["product"]["data"]["id"].as_str().unwrap();
+    let package = create_package(&app, product_id, "My_Lib", Some("pypi")).await;
+    assert_eq!(package["attributes"]["key"], "My-Lib");
+    let release = published(&app, product_id, Some(id(&package)), "1.0.0", "stable").await;
+    let dir = std::env::temp_dir().join(format!("keyledger-pip-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(dir.join("out")).unwrap();
+    let (filename, bytes) = wheel(&dir, "my-lib", "1.0.0");
+    let checksum = hex::encode(sha2::Sha256::digest(&bytes));
+    let attributes = json!({"filename": filename, "filetype": "whl", "checksum": checksum});
+    let created = create_artifact_with(&app, id(&release), attributes, &[("Prefer", "no-redirect")]).await;
+    assert_eq!(
+        upload(created.header("location").unwrap(), bytes.clone()).await,
+        StatusCode::OK
+    );
+
+    let simple = app.path("engines/pypi/simple/my-lib/");
+    let anonymous = get_raw(&app, &simple, None, &[]).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(anonymous.header("www-authenticate"), Some("Basic realm=\"keygen\""));
+    let elsewhere = get_raw(&app, &app.path("engines/pypi/simple/Requests/"), None, &[]).await;
+    assert_eq!(elsewhere.status, StatusCode::TEMPORARY_REDIRECT);
+    assert_eq!(elsewhere.header("location"), Some("https://pypi.org/simple/requests/"));
+
+    let key = license["attributes"]["key"].as_str().unwrap();
+    let host = app.base.trim_start_matches("http://");
+    let index = format!("http://license:{key}@{host}{}", app.path("engines/pypi/simple/"));
+    let out = dir.join("out");
+    let dest = out.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("python3")
+            .args([
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--no-cache-dir",
+                "--disable-pip-version-check",
+            ])
+            .args(["--index-url", &index, "--dest"])
+            .arg(&dest)
+            .arg("my-lib")
+            .output()
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(std::fs::read(out.join(&filename)).unwrap(), bytes);
+    let _ = std::fs::remove_dir_all(&dir);
+}
