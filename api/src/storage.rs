@@ -66,6 +66,18 @@ impl Storage {
         }
     }
 
+    /// An S3-compatible bucket (`s3://bucket`) with settings given here rather than in the
+    /// environment (`aws_endpoint`, `aws_region`, `aws_access_key_id`, …, as `object_store`
+    /// names them).
+    pub fn s3(url: &str, settings: &[(&str, &str)]) -> Result<Self, StorageError> {
+        let mut builder = AmazonS3Builder::new().with_url(url);
+        for (key, value) in settings {
+            let key = key.parse().map_err(|_| StorageError::Url(format!("{url} ({key})")))?;
+            builder = builder.with_config(key, *value);
+        }
+        Ok(Storage::S3(Arc::new(builder.build()?)))
+    }
+
     fn directory(dir: &Path) -> Result<Self, StorageError> {
         std::fs::create_dir_all(dir).map_err(|source| StorageError::Dir {
             path: dir.to_path_buf(),

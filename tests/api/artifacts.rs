@@ -289,3 +289,63 @@ async fn a_licenses_first_download_starts_its_expiry_under_from_first_download()
         .to_string();
     assert!(expiry.as_str().is_some_and(|e| e.starts_with(&expected)), "{expiry}");
 }
+
+/// The S3-compatible server `.ci/run` starts (moto), if any; CI requires one.
+fn s3_endpoint() -> Option<String> {
+    match std::env::var("KEYLEDGER_TEST_S3_ENDPOINT") {
+        Ok(endpoint) if !endpoint.is_empty() => Some(endpoint),
+        _ => {
+            assert!(
+                std::env::var("KEYLEDGER_TEST_REQUIRE_S3").is_err(),
+                "KEYLEDGER_TEST_S3_ENDPOINT must name an S3-compatible server"
+            );
+            eprintln!("skipped: no KEYLEDGER_TEST_S3_ENDPOINT");
+            None
+        }
+    }
+}
+
+#[tokio::test]
+async fn artifacts_go_to_an_s3_compatible_store_through_its_presigned_urls() {
+    let Some(endpoint) = s3_endpoint() else { return };
+    let bucket = format!("keyledger-{}", uuid::Uuid::new_v4());
+    let made = reqwest::Client::new()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(made.status().is_success(), "bucket: {}", made.status());
+    let storage = api::storage::Storage::s3(
+        &format!("s3://{bucket}"),
+        &[
+            ("aws_endpoint", endpoint.as_str()),
+            ("aws_region", "us-east-1"),
+            ("aws_access_key_id", "testing"),
+            ("aws_secret_access_key", "testing"),
+            ("aws_allow_http", "true"),
+            ("aws_virtual_hosted_style_request", "false"),
+        ],
+    )
+    .unwrap();
+    let app = spawn_app().await;
+    app.state.set_storage(storage.clone());
+    let product = app.create_product("App", None).await;
+    let release = published(&app, id(&product), None, "1.0.0", "stable").await;
+    let created = create_artifact(&app, id(&release), "app.zip", &[]).await;
+    assert_eq!(created.status, StatusCode::TEMPORARY_REDIRECT, "{}", created.json);
+    let location = created.header("location").unwrap().to_string();
+    assert!(location.starts_with(&endpoint), "{location}");
+    let bytes = b"bytes kept in a bucket".to_vec();
+    assert_eq!(upload(&location, bytes.clone()).await, StatusCode::OK);
+    let path = app.path(&format!("artifacts/{}", id(&created.json["data"])));
+    let download = get_raw(&app, &path, Some(app.admin()), &[]).await;
+    assert_eq!(download.status, StatusCode::SEE_OTHER, "{}", download.json);
+    let url = download.header("location").unwrap().to_string();
+    assert!(url.starts_with(&endpoint), "{url}");
+    assert_eq!(reqwest::get(&url).await.unwrap().bytes().await.unwrap().to_vec(), bytes);
+    let key = format!("artifacts/{}/{}/app.zip", app.account.account_id, id(&release));
+    assert_eq!(storage.size(&key).await.unwrap(), Some(bytes.len() as u64));
+    let gone = app.send(Method::DELETE, &path, Some(app.admin()), None).await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+    assert_eq!(storage.size(&key).await.unwrap(), None);
+}
