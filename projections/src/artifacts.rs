@@ -24,6 +24,8 @@ pub struct ArtifactRow {
     pub checksum: Option<String>,
     pub status: String,
     pub metadata: String,
+    /// JSON text of the package manifest read at upload, if any.
+    pub manifest: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -93,14 +95,16 @@ pub(crate) async fn apply(
         ReleaseEvent::ArtifactUploaded {
             artifact_id,
             filesize,
+            manifest,
             at,
             ..
         } => on_conn!(conn, |c| {
             sqlx::query(
-                "update artifacts set status = 'UPLOADED', filesize = coalesce($1, filesize), updated_at = $2 \
-                 where id = $3",
+                "update artifacts set status = 'UPLOADED', filesize = coalesce($1, filesize), manifest = $2, \
+                 updated_at = $3 where id = $4",
             )
             .bind(*filesize)
+            .bind(manifest.as_ref().map(|m| m.to_string()))
             .bind(micros(at))
             .bind(artifact_id)
             .execute(&mut *c)
@@ -142,7 +146,7 @@ pub(crate) async fn release_deleted(conn: &mut Conn<'_>, release_id: &str, at: i
 }
 
 const COLUMNS: &str = "a.id, a.account_id, a.release_id, a.product_id, a.filename, a.filetype, a.filesize, \
-    a.platform, a.arch, a.signature, a.checksum, a.status, a.metadata, a.created_at, a.updated_at";
+    a.platform, a.arch, a.signature, a.checksum, a.status, a.metadata, a.manifest, a.created_at, a.updated_at";
 
 /// Which artifacts to list or look up.
 #[derive(Debug, Clone, Default)]

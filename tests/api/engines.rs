@@ -235,3 +235,100 @@ async fn pip_downloads_from_the_pypi_engine_with_a_license_key() {
     assert_eq!(std::fs::read(out.join(&filename)).unwrap(), bytes);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Runs a command on the blocking pool (the server answers on this test's runtime meanwhile).
+async fn run(mut command: std::process::Command) -> std::process::Output {
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+#[tokio::test]
+async fn npm_installs_from_the_npm_engine_with_a_license_key() {
+    use base64::Engine;
+    use sha2::Digest;
+    let app = spawn_app().await;
+    let (policy, license) = app
+        .licensed(json!({"authenticationStrategy": "LICENSE"}), json!({}))
+        .await;
+    let product_id = policy["relationships"]["product"]["data"]["id"].as_str().unwrap();
+    let package = create_package(&app, product_id, "greet", Some("npm")).await;
+    let dir = std::env::temp_dir().join(format!("keyledger-npm-{}", uuid::Uuid::new_v4()));
+    let source = dir.join("source");
+    std::fs::create_dir_all(&source).unwrap();
+    let manifest = json!({"name": "greet", "version": "1.1.0", "main": "index.js", "license": "MIT"});
+    std::fs::write(source.join("package.json"), manifest.to_string()).unwrap();
+    std::fs::write(source.join("index.js"), "module.exports = () => 'hello';\n").unwrap();
+    let mut pack = std::process::Command::new("npm");
+    pack.args(["pack", "--silent"])
+        .current_dir(&source)
+        .env("npm_config_cache", dir.join("cache"));
+    run(pack).await;
+    let tarball = std::fs::read(source.join("greet-1.1.0.tgz")).unwrap();
+    let integrity = base64::engine::general_purpose::STANDARD.encode(sha2::Sha512::digest(&tarball));
+
+    published(&app, product_id, Some(id(&package)), "1.0.0", "stable").await;
+    let release = published(&app, product_id, Some(id(&package)), "1.1.0", "stable").await;
+    let attributes = json!({"filename": "greet-1.1.0.tgz", "filetype": "tgz", "checksum": integrity});
+    let created = create_artifact_with(&app, id(&release), attributes, &[("Prefer", "no-redirect")]).await;
+    assert_eq!(
+        upload(created.header("location").unwrap(), tarball).await,
+        StatusCode::OK
+    );
+
+    let key = license["attributes"]["key"].as_str().unwrap();
+    let document = app
+        .send_with_authorization(
+            reqwest::Method::GET,
+            &app.path("engines/npm/greet"),
+            Some(&format!("License {key}")),
+        )
+        .await;
+    assert_eq!(document.status, StatusCode::OK, "{}", document.json);
+    assert_eq!(document.json["dist-tags"]["latest"], "1.1.0");
+    assert_eq!(document.json["versions"]["1.1.0"]["main"], "index.js");
+    assert_eq!(
+        document.json["versions"]["1.1.0"]["dist"]["integrity"],
+        format!("sha512-{integrity}")
+    );
+    assert!(
+        document.json["versions"]["1.0.0"].is_null(),
+        "a release without a tarball is left out"
+    );
+    let audit = get_raw(&app, &app.path("engines/npm/-/npm/v1/security/audits"), None, &[]).await;
+    assert_eq!(audit.status, StatusCode::GONE);
+
+    let project = dir.join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    let host = app.base.trim_start_matches("http://");
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("license:{key}"));
+    let npmrc = format!(
+        "registry={}{}/\n//{host}/:_auth={auth}\naudit=false\nfund=false\nupdate-notifier=false\n",
+        app.base,
+        app.path("engines/npm")
+    );
+    std::fs::write(project.join(".npmrc"), npmrc).unwrap();
+    std::fs::write(
+        project.join("package.json"),
+        r#"{"name": "consumer", "version": "0.0.0", "private": true}"#,
+    )
+    .unwrap();
+    let mut install = std::process::Command::new("npm");
+    install
+        .args(["install", "greet"])
+        .current_dir(&project)
+        .env("npm_config_cache", dir.join("cache"))
+        .env("npm_config_userconfig", project.join(".npmrc"));
+    run(install).await;
+    let installed = std::fs::read_to_string(project.join("node_modules/greet/package.json")).unwrap();
+    assert!(installed.contains("\"1.1.0\""), "{installed}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -71,6 +71,8 @@ pub enum ReleaseEvent {
         account_id: String,
         artifact_id: String,
         filesize: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        manifest: Option<serde_json::Value>,
         at: Timestamp,
     },
     #[serde(rename = "artifact.upload.failed")]

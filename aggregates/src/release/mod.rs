@@ -74,10 +74,12 @@ pub enum ReleaseCommand {
         patch: ArtifactPatch,
         at: Timestamp,
     },
-    /// The artifact's bytes arrived in storage (`filesize` as stored).
+    /// The artifact's bytes arrived in storage (`filesize` as stored; `manifest`, the package
+    /// manifest read from them for engines that serve one, e.g. npm's `package.json`).
     ArtifactUploaded {
         artifact_id: String,
         filesize: Option<i64>,
+        manifest: Option<serde_json::Value>,
         at: Timestamp,
     },
     /// Nothing arrived before the upload deadline.
@@ -288,6 +290,7 @@ impl Aggregate for Release {
             ReleaseCommand::ArtifactUploaded {
                 artifact_id,
                 filesize,
+                manifest,
                 at,
             } => {
                 self.current()?;
@@ -298,6 +301,7 @@ impl Aggregate for Release {
                     account_id,
                     artifact_id,
                     filesize,
+                    manifest,
                     at,
                 }
             }

@@ -247,12 +247,14 @@ fn an_upload_is_recorded_once_and_a_failure_only_while_waiting() {
         account_id: "a1".into(),
         artifact_id: "f1".into(),
         filesize: Some(3),
+        manifest: None,
         at: at(),
     });
     for command in [
         ReleaseCommand::ArtifactUploaded {
             artifact_id: "f1".into(),
             filesize: Some(3),
+            manifest: None,
             at: at(),
         },
         ReleaseCommand::ArtifactFailed {

@@ -39,6 +39,7 @@ pub(crate) async fn settle_upload(
         Some(size) => ReleaseCommand::ArtifactUploaded {
             artifact_id: row.id.clone(),
             filesize: i64::try_from(size).ok(),
+            manifest: manifest_of(state, row).await?,
             at: now,
         },
         None if now > upload_deadline(projections::from_micros(row.created_at)) => ReleaseCommand::ArtifactFailed {
@@ -55,6 +56,60 @@ pub(crate) async fn settle_upload(
     )
     .await?;
     Ok(true)
+}
+
+/// The largest npm tarball whose `package.json` is read.
+const MAX_MANIFEST_TARBALL: usize = 64 * 1024 * 1024;
+
+/// The package manifest of an uploaded artifact whose engine serves one: an npm package's
+/// `.tgz` holds `package/package.json`. None for anything else, or when it cannot be read (the
+/// engine then leaves the artifact out, as Keygen leaves out what it could not parse).
+async fn manifest_of(state: &AppState, row: &ArtifactRow) -> ApiResult<Option<serde_json::Value>> {
+    if !row.filename.ends_with(".tgz") {
+        return Ok(None);
+    }
+    let release = projections::releases::find_by_id(&state.db, &row.account_id, &row.release_id).await?;
+    let Some(package_id) = release.and_then(|r| r.package_id) else {
+        return Ok(None);
+    };
+    let package = projections::packages::find(&state.db, &row.account_id, &package_id).await?;
+    if package.and_then(|p| p.engine).as_deref() != Some("npm") {
+        return Ok(None);
+    }
+    let Some((size, mut stream)) = state
+        .storage()
+        .get_stream(&key_of(row))
+        .await
+        .map_err(ApiError::internal)?
+    else {
+        return Ok(None);
+    };
+    if size as usize > MAX_MANIFEST_TARBALL {
+        return Ok(None);
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    while let Some(chunk) = futures::StreamExt::next(&mut stream).await {
+        bytes.extend_from_slice(&chunk.map_err(ApiError::internal)?);
+    }
+    let manifest = tokio::task::spawn_blocking(move || package_json(&bytes))
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(manifest)
+}
+
+/// `package/package.json` of an npm tarball, parsed.
+fn package_json(tgz: &[u8]) -> Option<serde_json::Value> {
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(tgz));
+    for entry in archive.entries().ok()? {
+        let mut entry = entry.ok()?;
+        let path = entry.path().ok()?.to_string_lossy().to_string();
+        if path == "package/package.json" {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut entry, &mut text).ok()?;
+            return serde_json::from_str(&text).ok().filter(serde_json::Value::is_object);
+        }
+    }
+    None
 }
 
 /// Checks every waiting artifact once (the upload watcher's round); answers how many changed.

@@ -14,6 +14,7 @@ mod keys;
 mod license_actions;
 mod licenses;
 mod machines;
+mod npm;
 mod packages;
 mod policies;
 mod processes;
@@ -62,6 +63,7 @@ pub fn router(state: AppState) -> Router {
             .merge(artifacts::routes())
             .merge(engines::routes())
             .merge(pypi::routes())
+            .merge(npm::routes())
             .fallback(not_found)
             .method_not_allowed_fallback(not_found)
             .layer(axum::middleware::from_fn_with_state(
