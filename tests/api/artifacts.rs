@@ -349,3 +349,66 @@ async fn artifacts_go_to_an_s3_compatible_store_through_its_presigned_urls() {
     assert_eq!(gone.status, StatusCode::NO_CONTENT);
     assert_eq!(storage.size(&key).await.unwrap(), None);
 }
+
+/// A product of `strategy` with a policy and license (key authentication), and an uploaded
+/// artifact of a published release: (license key, the artifact's path).
+async fn distributed(app: &TestApp, strategy: &str, policy: Value) -> (String, String) {
+    let (policy, license) = app.licensed(policy, json!({})).await;
+    let product_id = policy["relationships"]["product"]["data"]["id"].as_str().unwrap();
+    let patch = json!({"data": {"type": "products", "attributes": {"distributionStrategy": strategy}}});
+    let path = app.path(&format!("products/{product_id}"));
+    assert_eq!(
+        app.send(Method::PATCH, &path, Some(app.admin()), Some(patch))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let release = published(app, product_id, None, "1.0.0", "stable").await;
+    let created = create_artifact(app, id(&release), "app.zip", &[("Prefer", "no-redirect")]).await;
+    assert_eq!(
+        upload(created.header("location").unwrap(), b"zip".to_vec()).await,
+        StatusCode::OK
+    );
+    let key = license["attributes"]["key"].as_str().unwrap().to_string();
+    (key, app.path(&format!("artifacts/{}", id(&created.json["data"]))))
+}
+
+async fn status_as_license(app: &TestApp, key: &str, path: &str) -> Reply {
+    let request = app
+        .no_redirects()
+        .get(format!("{}{path}", app.base))
+        .header("Authorization", format!("License {key}"));
+    Reply::read(Method::GET, path.into(), request.send().await.unwrap()).await
+}
+
+#[tokio::test]
+async fn open_artifacts_are_anyones_closed_ones_not_a_licensees_and_an_expired_license_is_refused() {
+    let app = spawn_app().await;
+    let license_auth = json!({"authenticationStrategy": "LICENSE"});
+    let (_, open) = distributed(&app, "OPEN", license_auth.clone()).await;
+    assert_eq!(get_raw(&app, &open, None, &[]).await.status, StatusCode::SEE_OTHER);
+    let (key, closed) = distributed(&app, "CLOSED", license_auth).await;
+    let refused = status_as_license(&app, &key, &closed).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.json);
+    assert!(refused.json["errors"][0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("release distribution strategy is closed"));
+    assert_eq!(
+        get_raw(&app, &closed, Some(app.admin()), &[]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let revoke =
+        json!({"authenticationStrategy": "LICENSE", "duration": 86_400, "expirationStrategy": "REVOKE_ACCESS"});
+    let (key, licensed) = distributed(&app, "LICENSED", revoke).await;
+    assert_eq!(
+        status_as_license(&app, &key, &licensed).await.status,
+        StatusCode::SEE_OTHER
+    );
+    app.state.clock.advance(chrono::Duration::days(2));
+    let expired = status_as_license(&app, &key, &licensed).await;
+    assert_eq!(
+        (expired.status, expired.error_code()),
+        (StatusCode::FORBIDDEN, "LICENSE_EXPIRED")
+    );
+}

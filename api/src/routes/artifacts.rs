@@ -191,7 +191,14 @@ async fn download(
 ) -> ApiResult<Response> {
     let MaybeCall { state, account, auth } = call;
     let audience = audience(&state, auth.as_ref()).await?;
-    let mut row = find(&state, &account.row.id, &audience, &filter, id).await?;
+    let mut row = match find(&state, &account.row.id, &audience, &filter, id).await {
+        Err(not_found) => {
+            return Err(closed_to(&state, &account.row.id, &audience, &filter, id)
+                .await?
+                .unwrap_or(not_found))
+        }
+        found => found?,
+    };
     let metadata = match &auth {
         Some(auth) => auth.metadata(),
         None => HashMap::from([("account_id".to_string(), account.row.id.clone())]),
@@ -236,6 +243,26 @@ async fn download(
         StatusCode::SEE_OTHER
     };
     located(status, body, &url)
+}
+
+/// Keygen's 403 for a licensee asking for an artifact of its own product when the product's
+/// distribution is `CLOSED` (anything else it may not see is a 404).
+async fn closed_to(
+    state: &AppState,
+    account_id: &str,
+    audience: &Audience,
+    filter: &ArtifactFilter,
+    id: &str,
+) -> ApiResult<Option<ApiError>> {
+    let Audience::License { product_id, .. } = audience else {
+        return Ok(None);
+    };
+    let Ok(row) = find(state, account_id, &Audience::Everyone, filter, id).await else {
+        return Ok(None);
+    };
+    let product = projections::products::find(&state.db, account_id, &row.product_id).await?;
+    let closed = product.is_some_and(|p| p.distribution_strategy == "CLOSED" && p.id == *product_id);
+    Ok(closed.then(|| ApiError::forbidden("release distribution strategy is closed")))
 }
 
 fn filter_from(query: &HashMap<String, String>) -> ArtifactFilter {
