@@ -2,6 +2,8 @@
 //! `Prefer: no-redirect`), uploaded by a PUT to it, downloaded through a 303 to a presigned
 //! download URL, refused to whoever may not see the release; and keygen-rs' release flow end to
 //! end.
+//!
+//! Over 400 lines on purpose: each rule of who may download needs its own product and license.
 
 use crate::helpers::{spawn_app, Reply, TestApp};
 use crate::releases::{published, try_release};

@@ -1,5 +1,8 @@
 //! Package engines: `raw` redirects to an artifact by product, package, release and filename;
-//! `tauri` answers Tauri's updater with the upgrade's artifact for its platform, or 204.
+//! `tauri` answers Tauri's updater with the upgrade's artifact for its platform, or 204; pip,
+//! npm and electron-builder's calls fetch the right files with a license key.
+//!
+//! Over 400 lines on purpose: each client needs its package built and its configuration written.
 
 use crate::artifacts::{create_artifact_with, get_raw, upload};
 use crate::helpers::{spawn_app, TestApp};
@@ -331,4 +334,78 @@ async fn npm_installs_from_the_npm_engine_with_a_license_key() {
     let installed = std::fs::read_to_string(project.join("node_modules/greet/package.json")).unwrap();
     assert!(installed.contains("\"1.1.0\""), "{installed}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn electron_builders_publisher_and_provider_calls_work_as_listed() {
+    let app = spawn_app().await;
+    let (policy, license) = app
+        .licensed(json!({"authenticationStrategy": "LICENSE"}), json!({}))
+        .await;
+    let product_id = policy["relationships"]["product"]["data"]["id"].as_str().unwrap();
+    let (_, token) = app.product_token(product_id).await;
+    let lookup = app.path(&format!("releases/1.2.0?product={product_id}"));
+    // The publisher: look the version up, create it published when it is not there.
+    let missing = app.send(reqwest::Method::GET, &lookup, Some(&token), None).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    let create = json!({"data": {"type": "releases", "attributes": {"version": "1.2.0", "channel": "stable", "status": "PUBLISHED"},
+        "relationships": {"product": {"data": {"type": "products", "id": product_id}}}}});
+    let created = app
+        .send(
+            reqwest::Method::POST,
+            &app.path("releases"),
+            Some(&token),
+            Some(create.clone()),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.json);
+    // A second publisher (another platform's build) finds it taken and reads it back.
+    let again = app
+        .send(reqwest::Method::POST, &app.path("releases"), Some(&token), Some(create))
+        .await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let found = app.send(reqwest::Method::GET, &lookup, Some(&token), None).await;
+    assert_eq!(found.json["data"]["id"], created.json["data"]["id"]);
+    let release_id = id(&created.json["data"]);
+    let files = [
+        ("App-1.2.0.dmg", "dmg", b"disk image".to_vec()),
+        ("App-1.2.0.dmg.blockmap", "dmg.blockmap", b"blockmap".to_vec()),
+        (
+            "latest-mac.yml",
+            "yml",
+            b"version: 1.2.0\npath: App-1.2.0.dmg\n".to_vec(),
+        ),
+    ];
+    for (filename, filetype, bytes) in &files {
+        let body = json!({"data": {"type": "artifacts",
+            "attributes": {"filename": filename, "filetype": filetype, "filesize": bytes.len(), "platform": "darwin"},
+            "relationships": {"release": {"data": {"type": "releases", "id": release_id}}}}});
+        let request = app
+            .no_redirects()
+            .post(format!("{}{}", app.base, app.path("artifacts")))
+            .bearer_auth(&token)
+            .header("Content-Type", "application/vnd.api+json")
+            .header("Prefer", "no-redirect")
+            .body(body.to_string());
+        let reply =
+            crate::helpers::Reply::read(reqwest::Method::POST, "artifacts".into(), request.send().await.unwrap()).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
+        let url = reply.json["data"]["links"]["redirect"].as_str().unwrap();
+        assert_eq!(upload(url, bytes.clone()).await, StatusCode::OK);
+    }
+    // The provider: the channel file, then each file it names, by filename, with the license.
+    let key = license["attributes"]["key"].as_str().unwrap();
+    let client = reqwest::Client::new();
+    for (filename, _, bytes) in &files {
+        let response = client
+            .get(format!("{}{}", app.base, app.path(&format!("artifacts/{filename}"))))
+            .header("Accept", "application/vnd.api+json")
+            .header("Keygen-Version", "1.1")
+            .header("Authorization", format!("License {key}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{filename}");
+        assert_eq!(response.bytes().await.unwrap().to_vec(), *bytes, "{filename}");
+    }
 }
