@@ -409,3 +409,53 @@ async fn electron_builders_publisher_and_provider_calls_work_as_listed() {
         assert_eq!(response.bytes().await.unwrap().to_vec(), *bytes, "{filename}");
     }
 }
+
+#[tokio::test]
+async fn downloads_are_logged_and_the_vendor_may_choose_the_urls_lifetime() {
+    let app = spawn_app().await;
+    let product = app.create_product("App", None).await;
+    let release = published(&app, id(&product), None, "1.0.0", "stable").await;
+    let artifact = uploaded(
+        &app,
+        &release,
+        json!({"filename": "app.tar.gz", "platform": "Linux", "arch": "amd64"}),
+    )
+    .await;
+    let path = app.path(&format!("artifacts/{}", id(&artifact)));
+    let short = get_raw(&app, &format!("{path}?ttl=30"), Some(app.admin()), &[]).await;
+    assert_eq!(
+        (short.status, short.error_code()),
+        (StatusCode::BAD_REQUEST, "PARAMETER_INVALID")
+    );
+    assert_eq!(short.json["errors"][0]["source"]["parameter"], "ttl");
+    let chosen = get_raw(&app, &format!("{path}?ttl=600"), Some(app.admin()), &[]).await;
+    assert_eq!(chosen.status, StatusCode::SEE_OTHER);
+    let location = chosen.header("location").unwrap();
+    let expires: i64 = location
+        .split("expires=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(expires, app.state.now().timestamp() + 600);
+    assert_eq!(app.get("platforms").await.json["data"][0]["attributes"]["key"], "linux");
+    assert_eq!(app.get("arches").await.json["data"][0]["attributes"]["key"], "amd64");
+    for (event, subject) in [
+        ("artifact.downloaded", &artifact["id"]),
+        ("release.downloaded", &release["id"]),
+    ] {
+        let mut logs = Value::Null;
+        for _ in 0..200 {
+            logs = app.get(&format!("event-logs?event={event}")).await.json;
+            if logs["data"].as_array().is_some_and(|rows| !rows.is_empty()) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        let rows = logs["data"].as_array().unwrap_or_else(|| panic!("{event}: {logs}"));
+        assert_eq!(rows[0]["relationships"]["resource"]["data"]["id"], *subject, "{event}");
+    }
+}

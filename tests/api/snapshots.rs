@@ -6,6 +6,7 @@ use crate::helpers::{spawn_app_with_settings, TestApp};
 use crate::projections::licensing_scenario;
 use aggregates::{account::Account, entitlement::Entitlement, license::License, policy::Policy};
 use aggregates::{machine::Machine, product::Product, token::Token, user::User, Snapshotted};
+use aggregates::{package::Package, release::Release};
 use cqrs_es::{Aggregate, EventStore};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -48,6 +49,8 @@ async fn every_stream_loads_alike(db: &Database) -> BTreeSet<String> {
             Policy::TYPE_NAME => loads_alike::<Policy>(db, id).await,
             License::TYPE_NAME => loads_alike::<License>(db, id).await,
             Machine::TYPE_NAME => loads_alike::<Machine>(db, id).await,
+            Package::TYPE_NAME => loads_alike::<Package>(db, id).await,
+            Release::TYPE_NAME => loads_alike::<Release>(db, id).await,
             other => panic!("a stream of an unknown aggregate type {other}"),
         };
         if had {
@@ -65,12 +68,13 @@ async fn app_with_snapshots_every(every: u64) -> TestApp {
     .await
 }
 
-/// The licensing scenario, and a license whose usage moves many times (a counter that a
+/// The licensing and distribution scenarios, and a license whose usage moves many times (a counter that a
 /// snapshot which re-applied its events would count twice).
 async fn history(app: &TestApp) -> String {
     let product = app.create_product("Snap", Some("snap")).await;
     let product_id = product["id"].as_str().unwrap();
     licensing_scenario(app, product_id).await;
+    crate::releases::distribution_scenario(app, product_id).await;
     let (_, license) = app.licensed(json!({"maxUses": 100}), json!({})).await;
     let id = license["id"].as_str().unwrap().to_string();
     for _ in 0..7 {
@@ -95,6 +99,8 @@ async fn with_a_snapshot_after_every_event_each_aggregate_loads_as_replayed() {
         Policy::TYPE_NAME,
         License::TYPE_NAME,
         Machine::TYPE_NAME,
+        Package::TYPE_NAME,
+        Release::TYPE_NAME,
     ]
     .map(String::from)
     .into();
