@@ -555,3 +555,42 @@ pub(crate) async fn distribution_scenario(app: &TestApp, product_id: &str) {
         StatusCode::NO_CONTENT
     );
 }
+
+/// The `data` of a list.
+async fn listed(app: &TestApp, rest: String) -> Vec<Value> {
+    app.get(&rest).await.json["data"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn a_products_releases_packages_and_artifacts_and_a_releases_product_and_entitlements() {
+    let app = spawn_app().await;
+    let product = app.create_product("App", None).await;
+    let other = app.create_product("Other", None).await;
+    let package = create_package(&app, id(&product), "cli", None).await;
+    create_package(&app, id(&other), "gui", None).await;
+    let release = published(&app, id(&product), Some(id(&package)), "1.0.0", "stable").await;
+    published(&app, id(&other), None, "9.0.0", "stable").await;
+    let artifact = crate::artifacts::create_artifact(&app, id(&release), "cli.zip", &[("Prefer", "no-redirect")]).await;
+    let releases = listed(&app, format!("products/{}/releases", id(&product))).await;
+    assert_eq!((releases.len(), &releases[0]["id"]), (1, &release["id"]));
+    let packages = listed(&app, format!("products/{}/packages", id(&product))).await;
+    assert_eq!((packages.len(), &packages[0]["id"]), (1, &package["id"]));
+    let artifacts = listed(&app, format!("products/{}/artifacts", id(&product))).await;
+    assert_eq!(
+        (artifacts.len(), &artifacts[0]["id"]),
+        (1, &artifact.json["data"]["id"])
+    );
+    let owner = app.get(&format!("releases/{}/product", id(&release))).await;
+    assert_eq!(owner.json["data"]["id"], product["id"]);
+    let pro = app.create_entitlement("pro").await;
+    let attach = json!({"data": [{"type": "constraints", "relationships": {"entitlement": {"data": {"type": "entitlements", "id": id(&pro)}}}}]});
+    let path = app.path(&format!("releases/{}/constraints", id(&release)));
+    assert_eq!(
+        app.send(Method::POST, &path, Some(app.admin()), Some(attach))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let required = listed(&app, format!("releases/{}/entitlements", id(&release))).await;
+    assert_eq!(required[0]["attributes"]["code"], "pro");
+}

@@ -3,12 +3,17 @@
 //! policy's expiration strategy (see `projections::releases::Audience`).
 
 use crate::auth::{Auth, Bearer};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Source};
 use crate::state::AppState;
 use aggregates::vocabulary::ExpirationStrategy;
+use projections::artifacts::ArtifactFilter;
 use projections::entitlements::EntitlementSet;
 use projections::packages::{PackageFilter, PackageRow};
 use projections::releases::{Audience, ReleaseFilter, ReleaseRow, Window};
+use std::collections::HashMap;
+
+/// How long a presigned upload or download URL lasts unless asked otherwise (Keygen's hour).
+pub(crate) const URL_TTL: u64 = 3600;
 
 /// Admins manage any product's packages and releases, a product its own.
 pub(crate) fn may_manage(auth: &Auth, product_id: &str) -> ApiResult<()> {
@@ -137,4 +142,51 @@ pub(crate) async fn visible_package(
     } else {
         Err(not_found())
     }
+}
+
+/// The seconds a download URL lasts: `?ttl=` (60 to 604800) for the vendor, else an hour.
+pub(crate) fn download_ttl(audience: &Audience, query: &HashMap<String, String>) -> ApiResult<u64> {
+    let Some(ttl) = query.get("ttl") else {
+        return Ok(URL_TTL);
+    };
+    let invalid = || {
+        ApiError::bad_request(
+            "must be an integer between 60 and 604800",
+            "PARAMETER_INVALID",
+            Some(Source::Parameter("ttl".into())),
+        )
+    };
+    match audience {
+        Audience::Everyone | Audience::Product(_) => {
+            let ttl: u64 = ttl.parse().map_err(|_| invalid())?;
+            if (60..=604_800).contains(&ttl) {
+                Ok(ttl)
+            } else {
+                Err(invalid())
+            }
+        }
+        _ => Ok(URL_TTL),
+    }
+}
+
+/// Keygen's 403 for a licensee asking for an artifact of its own product when the product's
+/// distribution is `CLOSED` (anything else it may not see is a 404).
+pub(crate) async fn closed_to(
+    state: &AppState,
+    account_id: &str,
+    audience: &Audience,
+    filter: &ArtifactFilter,
+    id: &str,
+) -> ApiResult<Option<ApiError>> {
+    let Audience::License { product_id, .. } = audience else {
+        return Ok(None);
+    };
+    let releases = ReleaseFilter::default();
+    let found = projections::artifacts::find(&state.db, account_id, &Audience::Everyone, &releases, filter, id).await?;
+    let Some(row) = found else {
+        return Ok(None);
+    };
+    let product = projections::products::find(&state.db, account_id, &row.product_id).await?;
+    let closed = product.is_some_and(|p| p.distribution_strategy == "CLOSED" && p.id == *product_id);
+    Ok(closed.then(|| ApiError::forbidden("release distribution strategy is closed")))
 }

@@ -2,9 +2,11 @@
 //! download URL; the vanity `/artifacts/{id}/{filename}` and `/releases/{id}/artifacts/{a}`
 //! too), update, delete.
 
-use crate::access::release::{audience, managed_release, may_manage, visible_release};
+use crate::access::release::{
+    audience, closed_to, download_ttl, managed_release, may_manage, visible_release, URL_TTL,
+};
 use crate::commands::artifact::{downloaded, key_of, settle_upload};
-use crate::error::{ApiError, ApiResult, Source};
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{
     related_not_found, request_origin, required_relationship, Call, ListPage, MaybeCall, QueryParams, ResourceId,
     Segments,
@@ -26,9 +28,6 @@ use serde_json::json;
 use std::collections::HashMap;
 use std::time::Duration;
 
-/// How long a presigned upload or download URL lasts unless asked otherwise (Keygen's hour).
-const URL_TTL: u64 = 3600;
-
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/artifacts", get(index).post(create))
@@ -36,6 +35,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/artifacts/{id}/{filename}", get(show))
         .route("/releases/{release}/artifacts", get(index_of_release))
         .route("/releases/{release}/artifacts/{id}", get(show_of_release))
+        .route("/products/{id}/artifacts", get(index_of_product))
 }
 
 /// What a `Prefer` header (or `?prefer=`) asks: no redirect, no download.
@@ -155,31 +155,6 @@ async fn find(
         .ok_or_else(|| ApiError::not_found("artifact", id))
 }
 
-/// The seconds a download URL lasts: `?ttl=` (60 to 604800) for the vendor, else an hour.
-fn download_ttl(audience: &Audience, query: &HashMap<String, String>) -> ApiResult<u64> {
-    let Some(ttl) = query.get("ttl") else {
-        return Ok(URL_TTL);
-    };
-    let invalid = || {
-        ApiError::bad_request(
-            "must be an integer between 60 and 604800",
-            "PARAMETER_INVALID",
-            Some(Source::Parameter("ttl".into())),
-        )
-    };
-    match audience {
-        Audience::Everyone | Audience::Product(_) => {
-            let ttl: u64 = ttl.parse().map_err(|_| invalid())?;
-            if (60..=604_800).contains(&ttl) {
-                Ok(ttl)
-            } else {
-                Err(invalid())
-            }
-        }
-        _ => Ok(URL_TTL),
-    }
-}
-
 /// Answers an artifact: a 303 to its bytes when it can be downloaded (`Prefer: no-redirect`: a
 /// 200 with the `Location`), else its document.
 async fn download(
@@ -243,26 +218,6 @@ async fn download(
         StatusCode::SEE_OTHER
     };
     located(status, body, &url)
-}
-
-/// Keygen's 403 for a licensee asking for an artifact of its own product when the product's
-/// distribution is `CLOSED` (anything else it may not see is a 404).
-async fn closed_to(
-    state: &AppState,
-    account_id: &str,
-    audience: &Audience,
-    filter: &ArtifactFilter,
-    id: &str,
-) -> ApiResult<Option<ApiError>> {
-    let Audience::License { product_id, .. } = audience else {
-        return Ok(None);
-    };
-    let Ok(row) = find(state, account_id, &Audience::Everyone, filter, id).await else {
-        return Ok(None);
-    };
-    let product = projections::products::find(&state.db, account_id, &row.product_id).await?;
-    let closed = product.is_some_and(|p| p.distribution_strategy == "CLOSED" && p.id == *product_id);
-    Ok(closed.then(|| ApiError::forbidden("release distribution strategy is closed")))
 }
 
 fn filter_from(query: &HashMap<String, String>) -> ArtifactFilter {
@@ -342,6 +297,28 @@ async fn index_of_release(call: MaybeCall, path: Segments, list: ListPage) -> Ap
     let mut filter = filter_from(&list.query);
     filter.release = Some(release.id.clone());
     list_with(call, list, filter, &format!("releases/{}/artifacts", release.id)).await
+}
+
+/// `/products/{id}/artifacts`.
+async fn index_of_product(call: MaybeCall, ResourceId(id): ResourceId, list: ListPage) -> ApiResult<Response> {
+    let product = projections::products::find(&call.state.db, &call.account.row.id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("product", &id))?;
+    let audience = audience(&call.state, call.auth.as_ref()).await?;
+    let releases = ReleaseFilter {
+        product: Some(product.id.clone()),
+        ..Default::default()
+    };
+    let filter = filter_from(&list.query);
+    let account_id = &call.account.row.id;
+    let result =
+        projections::artifacts::list(&call.state.db, account_id, &audience, &releases, &filter, list.page).await?;
+    Ok(paged_rows(
+        &result,
+        |row| artifact_resource(row, false, None),
+        &account_path(account_id, &format!("products/{}/artifacts", product.id)),
+        &list,
+    ))
 }
 
 /// An artifact the caller may manage (its product's or an admin).

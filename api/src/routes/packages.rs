@@ -17,11 +17,13 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use projections::packages::PackageFilter;
+use projections::releases::Audience;
 
 pub(crate) fn routes() -> Router<AppState> {
     let mut router = Router::new()
         .route("/packages", get(index).post(create))
-        .route("/packages/{id}", get(show).patch(update).delete(destroy));
+        .route("/packages/{id}", get(show).patch(update).delete(destroy))
+        .route("/products/{id}/packages", get(of_product));
     for kind in ["engines", "channels", "platforms", "arches"] {
         router = router
             .route(&format!("/{kind}"), get(move |call, list| lookups(call, list, kind)))
@@ -106,12 +108,22 @@ async fn destroy(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiR
 }
 
 async fn index(call: MaybeCall, list: ListPage) -> ApiResult<Response> {
+    let product = list.query.get("product").cloned();
+    list_packages(call, list, product, "packages").await
+}
+
+async fn list_packages(call: MaybeCall, list: ListPage, product: Option<String>, path: &str) -> ApiResult<Response> {
     let audience = audience(&call.state, call.auth.as_ref()).await?;
     let account_id = &call.account.row.id;
+    if let (Audience::Product(own), Some(asked)) = (&audience, &product) {
+        if own != asked {
+            return Err(ApiError::not_found("product", asked));
+        }
+    }
     let filter = package_filter(
         &audience,
         PackageFilter {
-            product: list.query.get("product").cloned(),
+            product,
             engine: list.query.get("engine").cloned(),
             strategies: None,
         },
@@ -120,9 +132,18 @@ async fn index(call: MaybeCall, list: ListPage) -> ApiResult<Response> {
     Ok(paged_rows(
         &result,
         package_resource,
-        &account_path(account_id, "packages"),
+        &account_path(account_id, path),
         &list,
     ))
+}
+
+/// `/products/{id}/packages`.
+async fn of_product(call: MaybeCall, ResourceId(id): ResourceId, list: ListPage) -> ApiResult<Response> {
+    let product = projections::products::find(&call.state.db, &call.account.row.id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("product", &id))?;
+    let path = format!("products/{}/packages", product.id);
+    list_packages(call, list, Some(product.id), &path).await
 }
 
 /// The singular of a lookup kind, as its lookup row records it.

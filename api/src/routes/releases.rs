@@ -36,6 +36,9 @@ pub(crate) fn routes() -> Router<AppState> {
             get(package).put(change_package).patch(change_package),
         )
         .route("/releases/{id}/upgrade", get(upgrade))
+        .route("/releases/{id}/product", get(product))
+        .route("/releases/{id}/entitlements", get(entitlements))
+        .route("/products/{id}/releases", get(of_product))
 }
 
 fn patch_from(a: &Attributes) -> ApiResult<ReleasePatch> {
@@ -185,16 +188,56 @@ async fn show(call: MaybeCall, ResourceId(id): ResourceId, QueryParams(query): Q
 }
 
 async fn index(call: MaybeCall, list: ListPage) -> ApiResult<Response> {
+    let filter = filter_from(&list.query);
+    list_releases(call, list, filter, "releases").await
+}
+
+async fn list_releases(call: MaybeCall, list: ListPage, filter: ReleaseFilter, path: &str) -> ApiResult<Response> {
     let audience = audience(&call.state, call.auth.as_ref()).await?;
     let account_id = &call.account.row.id;
-    let filter = filter_from(&list.query);
     let result = projections::releases::list(&call.state.db, account_id, &audience, &filter, list.page).await?;
     Ok(paged_rows(
         &result,
         release_resource,
-        &account_path(account_id, "releases"),
+        &account_path(account_id, path),
         &list,
     ))
+}
+
+/// `/products/{id}/releases`: the product's releases the caller may see.
+async fn of_product(call: MaybeCall, ResourceId(id): ResourceId, list: ListPage) -> ApiResult<Response> {
+    let product = projections::products::find(&call.state.db, &call.account.row.id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("product", &id))?;
+    let mut filter = filter_from(&list.query);
+    filter.product = Some(product.id.clone());
+    list_releases(call, list, filter, &format!("products/{}/releases", product.id)).await
+}
+
+/// `/releases/{id}/product`.
+async fn product(call: MaybeCall, ResourceId(id): ResourceId) -> ApiResult<Response> {
+    let audience = audience(&call.state, call.auth.as_ref()).await?;
+    let account_id = &call.account.row.id;
+    let row = visible_release(&call.state, account_id, &audience, &ReleaseFilter::default(), &id).await?;
+    let product = projections::products::find(&call.state.db, account_id, &row.product_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("product", &row.product_id))?;
+    Ok(single(StatusCode::OK, crate::resources::product_resource(&product)))
+}
+
+/// `/releases/{id}/entitlements`: the entitlements its constraints require.
+async fn entitlements(Call { state, auth }: Call, ResourceId(id): ResourceId) -> ApiResult<Response> {
+    let row = managed_release(&state, &auth, &id).await?;
+    let account_id = &auth.account.row.id;
+    let everything = projections::PageRequest::everything();
+    let constraints = projections::releases::constraints(&state.db, account_id, &row.id, everything).await?;
+    let mut data = Vec::new();
+    for constraint in constraints.items {
+        if let Some(e) = projections::entitlements::find(&state.db, account_id, &constraint.entitlement_id).await? {
+            data.push(crate::resources::entitlement_resource(&e));
+        }
+    }
+    Ok(document(StatusCode::OK, json!({ "data": data })))
 }
 
 /// Runs a command on the release `row` is.
