@@ -160,14 +160,7 @@ async fn only_who_may_see_the_release_may_download() {
     let pro = app.create_entitlement("pro").await;
     let body = json!({"version": "2.0.0", "channel": "stable", "status": "PUBLISHED"});
     let release = try_release(&app, &product_id, None, body).await.json["data"].clone();
-    let attach = json!({"data": [{"type": "constraints", "relationships": {"entitlement": {"data": {"type": "entitlements", "id": id(&pro)}}}}]});
-    let constraints = app.path(&format!("releases/{}/constraints", id(&release)));
-    assert_eq!(
-        app.send(Method::POST, &constraints, Some(app.admin()), Some(attach))
-            .await
-            .status,
-        StatusCode::OK
-    );
+    crate::releases::constrain(&app, id(&release), id(&pro)).await;
     let created = create_artifact(&app, id(&release), "pro.zip", &[("Prefer", "no-redirect")]).await;
     assert_eq!(
         upload(created.header("location").unwrap(), b"pro".to_vec()).await,

@@ -51,6 +51,15 @@ pub(crate) async fn published(
     reply.json["data"].clone()
 }
 
+/// Constrains a release to an entitlement, as the admin.
+pub(crate) async fn constrain(app: &TestApp, release_id: &str, entitlement_id: &str) {
+    let attach = json!({"data": [{"type": "constraints",
+        "relationships": {"entitlement": {"data": {"type": "entitlements", "id": entitlement_id}}}}]});
+    let path = app.path(&format!("releases/{release_id}/constraints"));
+    let reply = app.send(Method::POST, &path, Some(app.admin()), Some(attach)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
+}
+
 fn id(v: &Value) -> &str {
     v["id"].as_str().unwrap()
 }
@@ -515,14 +524,7 @@ pub(crate) async fn distribution_scenario(app: &TestApp, product_id: &str) {
     let package = create_package(app, product_id, "tool", Some("raw")).await;
     let release = published(app, product_id, Some(id(&package)), "1.0.0-beta.1", "beta").await;
     let pro = app.create_entitlement("rebuild-pro").await;
-    let attach = json!({"data": [{"type": "constraints", "relationships": {"entitlement": {"data": {"type": "entitlements", "id": id(&pro)}}}}]});
-    let path = app.path(&format!("releases/{}/constraints", id(&release)));
-    assert_eq!(
-        app.send(Method::POST, &path, Some(app.admin()), Some(attach))
-            .await
-            .status,
-        StatusCode::OK
-    );
+    constrain(app, id(&release), id(&pro)).await;
     let patch = json!({"data": {"type": "releases", "attributes": {"tag": "edge", "metadata": {"notes": "x"}}}});
     let path = app.path(&format!("releases/{}", id(&release)));
     assert_eq!(
@@ -583,14 +585,7 @@ async fn a_products_releases_packages_and_artifacts_and_a_releases_product_and_e
     let owner = app.get(&format!("releases/{}/product", id(&release))).await;
     assert_eq!(owner.json["data"]["id"], product["id"]);
     let pro = app.create_entitlement("pro").await;
-    let attach = json!({"data": [{"type": "constraints", "relationships": {"entitlement": {"data": {"type": "entitlements", "id": id(&pro)}}}}]});
-    let path = app.path(&format!("releases/{}/constraints", id(&release)));
-    assert_eq!(
-        app.send(Method::POST, &path, Some(app.admin()), Some(attach))
-            .await
-            .status,
-        StatusCode::OK
-    );
+    constrain(&app, id(&release), id(&pro)).await;
     let required = listed(&app, format!("releases/{}/entitlements", id(&release))).await;
     assert_eq!(required[0]["attributes"]["code"], "pro");
 }
