@@ -205,6 +205,7 @@ fn is_artifact_event(event: &ReleaseEvent) -> bool {
         ReleaseEvent::ArtifactCreated { .. }
             | ReleaseEvent::ArtifactUpdated { .. }
             | ReleaseEvent::ArtifactUploaded { .. }
+            | ReleaseEvent::ArtifactUploadedLegacy { .. }
             | ReleaseEvent::ArtifactFailed { .. }
             | ReleaseEvent::ArtifactDeleted { .. }
     )

@@ -444,6 +444,8 @@ async fn downloads_are_logged_and_the_vendor_may_choose_the_urls_lifetime() {
     assert_eq!(app.get("platforms").await.json["data"][0]["attributes"]["key"], "linux");
     assert_eq!(app.get("arches").await.json["data"][0]["attributes"]["key"], "amd64");
     for (event, subject) in [
+        ("artifact.upload.succeeded", &artifact["id"]),
+        ("artifact.uploaded", &artifact["id"]),
         ("artifact.downloaded", &artifact["id"]),
         ("release.downloaded", &release["id"]),
     ] {

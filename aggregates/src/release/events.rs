@@ -75,6 +75,13 @@ pub enum ReleaseEvent {
         manifest: Option<serde_json::Value>,
         at: Timestamp,
     },
+    /// Keygen's older name for a finished upload, sent beside `artifact.upload.succeeded`.
+    #[serde(rename = "artifact.uploaded")]
+    ArtifactUploadedLegacy {
+        account_id: String,
+        artifact_id: String,
+        at: Timestamp,
+    },
     #[serde(rename = "artifact.upload.failed")]
     ArtifactFailed {
         account_id: String,
@@ -103,6 +110,7 @@ impl DomainEvent for ReleaseEvent {
             Self::ArtifactCreated { .. } => "artifact.created",
             Self::ArtifactUpdated { .. } => "artifact.updated",
             Self::ArtifactUploaded { .. } => "artifact.upload.succeeded",
+            Self::ArtifactUploadedLegacy { .. } => "artifact.uploaded",
             Self::ArtifactFailed { .. } => "artifact.upload.failed",
             Self::ArtifactDeleted { .. } => "artifact.deleted",
         }

@@ -297,11 +297,18 @@ impl Aggregate for Release {
                 if artifact::find(&self.artifacts, &artifact_id)?.status == ArtifactStatus::Uploaded {
                     return Ok(());
                 }
-                ReleaseEvent::ArtifactUploaded {
-                    account_id,
-                    artifact_id,
+                let succeeded = ReleaseEvent::ArtifactUploaded {
+                    account_id: account_id.clone(),
+                    artifact_id: artifact_id.clone(),
                     filesize,
                     manifest,
+                    at,
+                };
+                sink.write(succeeded, self).await;
+                // Keygen still sends its older name for the same moment.
+                ReleaseEvent::ArtifactUploadedLegacy {
+                    account_id,
+                    artifact_id,
                     at,
                 }
             }
@@ -397,6 +404,7 @@ impl Aggregate for Release {
                 }
             }
             ReleaseEvent::ArtifactDeleted { artifact_id, .. } => self.artifacts.retain(|a| a.id != artifact_id),
+            ReleaseEvent::ArtifactUploadedLegacy { .. } => {}
         }
     }
 }

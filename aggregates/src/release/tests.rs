@@ -232,9 +232,9 @@ fn an_artifacts_filename_is_unique_per_release_and_agrees_with_its_filetype() {
         }]);
 }
 
-#[test]
-fn an_upload_is_recorded_once_and_a_failure_only_while_waiting() {
-    let mut given = vec![
+/// A release with one artifact, `f1`, waiting for its bytes.
+fn with_waiting_artifact() -> Vec<ReleaseEvent> {
+    vec![
         created(attributes("1.0.0", "stable")),
         ReleaseEvent::ArtifactCreated {
             account_id: "a1".into(),
@@ -242,7 +242,12 @@ fn an_upload_is_recorded_once_and_a_failure_only_while_waiting() {
             attributes: artifact("app.zip", None),
             created_at: at(),
         },
-    ];
+    ]
+}
+
+#[test]
+fn an_upload_is_recorded_once_and_a_failure_only_while_waiting() {
+    let mut given = with_waiting_artifact();
     given.push(ReleaseEvent::ArtifactUploaded {
         account_id: "a1".into(),
         artifact_id: "f1".into(),
@@ -267,4 +272,30 @@ fn an_upload_is_recorded_once_and_a_failure_only_while_waiting() {
             .when(command)
             .then_expect_events(vec![]);
     }
+}
+
+#[test]
+fn an_upload_is_announced_by_both_of_keygens_names() {
+    TestFramework::<Release>::with(NoServices)
+        .given(with_waiting_artifact())
+        .when(ReleaseCommand::ArtifactUploaded {
+            artifact_id: "f1".into(),
+            filesize: Some(3),
+            manifest: None,
+            at: at(),
+        })
+        .then_expect_events(vec![
+            ReleaseEvent::ArtifactUploaded {
+                account_id: "a1".into(),
+                artifact_id: "f1".into(),
+                filesize: Some(3),
+                manifest: None,
+                at: at(),
+            },
+            ReleaseEvent::ArtifactUploadedLegacy {
+                account_id: "a1".into(),
+                artifact_id: "f1".into(),
+                at: at(),
+            },
+        ]);
 }
