@@ -204,6 +204,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Segments {
         let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError::route_not_found())?;
+        // No id, key, version or filename holds a NUL, and PostgreSQL cannot even compare one.
+        if let Some(value) = params.values().find(|v| v.contains('\0')) {
+            return Err(ApiError::not_found("resource", &value.replace('\0', "")));
+        }
         Ok(Segments(params))
     }
 }

@@ -126,10 +126,7 @@ impl Storage {
             Storage::Local(_) => {
                 let expires = now.timestamp() + ttl.as_secs() as i64;
                 let signature = local_signature(secret, method.as_str(), key, expires);
-                let segments: Vec<String> = key
-                    .split('/')
-                    .map(|s| percent_encoding::utf8_percent_encode(s, SEGMENT).to_string())
-                    .collect();
+                let segments: Vec<String> = key.split('/').map(path_segment).collect();
                 let path = segments.join("/");
                 Ok(format!(
                     "{origin}/v1/storage/{path}?expires={expires}&signature={signature}"
@@ -187,7 +184,22 @@ const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
+/// `text` as one path segment of a URL (a filename, a part of an object's key).
+pub fn path_segment(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, SEGMENT).to_string()
+}
+
+/// What a local presigned URL signs.
+fn signed_text(method: &str, key: &str, expires: i64) -> String {
+    format!("storage\n{method}\n{key}\n{expires}")
+}
+
 /// The signature of a local presigned URL.
-pub fn local_signature(secret: &[u8], method: &str, key: &str, expires: i64) -> String {
-    crate::crypto::token_digest(secret, &format!("storage\n{method}\n{key}\n{expires}"))
+fn local_signature(secret: &[u8], method: &str, key: &str, expires: i64) -> String {
+    crate::crypto::token_digest(secret, &signed_text(method, key, expires))
+}
+
+/// Whether `signature` is the local presigned URL's (checked in constant time by the HMAC).
+pub fn local_signature_matches(secret: &[u8], method: &str, key: &str, expires: i64, signature: &str) -> bool {
+    crate::crypto::token_digest_matches(secret, &signed_text(method, key, expires), signature)
 }

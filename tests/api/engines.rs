@@ -461,3 +461,23 @@ async fn downloads_are_logged_and_the_vendor_may_choose_the_urls_lifetime() {
         assert_eq!(rows[0]["relationships"]["resource"]["data"]["id"], *subject, "{event}");
     }
 }
+
+#[tokio::test]
+async fn a_nul_in_an_engine_path_or_a_storage_url_is_refused_not_a_500() {
+    let app = spawn_app().await;
+    for path in [
+        app.path("engines/tauri/a%00b?version=1.0.0"),
+        app.path("engines/pypi/simple/a%00b/"),
+        app.path("engines/npm/a%00b"),
+        app.path("releases/x/artifacts/a%00b"),
+    ] {
+        let reply = get_raw(&app, &path, Some(app.admin()), &[]).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}: {}", reply.json);
+    }
+    let storage = format!(
+        "/v1/storage/artifacts/a%00b/r/f?expires={}&signature=00",
+        app.state.now().timestamp() + 60
+    );
+    let reply = get_raw(&app, &storage, None, &[]).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.json);
+}

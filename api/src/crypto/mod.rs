@@ -112,6 +112,16 @@ pub fn token_digest(secret: &[u8], raw: &str) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
+/// Whether `hex_digest` is [`token_digest`] of `raw`, compared in constant time.
+pub fn token_digest_matches(secret: &[u8], raw: &str, hex_digest: &str) -> bool {
+    let Ok(expected) = hex::decode(hex_digest) else {
+        return false;
+    };
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes keys of any length");
+    mac.update(raw.as_bytes());
+    mac.verify_slice(&expected).is_ok()
+}
+
 /// argon2id PHC string of a password.
 pub fn hash_password(password: &str) -> String {
     use argon2::password_hash::{PasswordHasher, SaltString};

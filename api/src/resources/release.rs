@@ -183,15 +183,6 @@ pub(crate) fn artifact_resource(row: &ArtifactRow, release_yanked: bool, redirec
 pub(crate) fn artifact_vanity_path(row: &ArtifactRow) -> String {
     account_path(
         &row.account_id,
-        &format!("artifacts/{}/{}", row.id, urlencoding_segment(&row.filename)),
+        &format!("artifacts/{}/{}", row.id, crate::storage::path_segment(&row.filename)),
     )
-}
-
-/// A filename as one path segment.
-fn urlencoding_segment(name: &str) -> String {
-    percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC)
-        .to_string()
-        .replace("%2E", ".")
-        .replace("%2D", "-")
-        .replace("%5F", "_")
 }

@@ -7,7 +7,7 @@ use crate::commands::artifact::settle_upload;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::QueryParams;
 use crate::state::AppState;
-use crate::storage::{local_signature, Storage};
+use crate::storage::{local_signature_matches, Storage};
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -34,6 +34,9 @@ async fn authorized(
     if !matches!(state.storage(), Storage::Local(_)) {
         return Err(ApiError::route_not_found());
     }
+    if key.contains('\0') {
+        return Err(denied());
+    }
     let account_id = key.split('/').nth(1).ok_or_else(denied)?;
     let expires: i64 = query.get("expires").and_then(|e| e.parse().ok()).ok_or_else(denied)?;
     let signature = query.get("signature").ok_or_else(denied)?;
@@ -41,17 +44,10 @@ async fn authorized(
         return Err(denied());
     }
     let account = state.account(account_id).await?.ok_or_else(denied)?;
-    let expected = local_signature(&account.token_secret, method.as_str(), key, expires);
-    let matches: bool = subtle_equal(expected.as_bytes(), signature.as_bytes());
-    if !matches {
+    if !local_signature_matches(&account.token_secret, method.as_str(), key, expires, signature) {
         return Err(denied());
     }
     Ok(account.row.id.clone())
-}
-
-/// Compares in time independent of where the texts differ.
-fn subtle_equal(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 async fn storage_put(
